@@ -1,0 +1,30 @@
+"""Tool errors: the harness could not do its job (bad schema, config, usage, cassette).
+
+A provider breaking its documentation is never one of these: that is a verdict
+(see ``harness.results``). Every tool error renders as one line and exits with 2.
+"""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Base of every tool error. ``str(err)`` is the one line shown to the user."""
+
+    exit_code = 2
+
+
+class SchemaError(HarnessError):
+    """A schema file is unreadable or breaks the meta-schema."""
+
+    def __init__(self, path: str, pointer: str, message: str) -> None:
+        self.path = path
+        self.pointer = pointer
+        super().__init__(f"{path}: {pointer or '/'}: {message}")
+
+
+class ConfigError(HarnessError):
+    """providers.toml, a flag, or the environment is wrong (names what to do)."""
+
+
+class CassetteError(HarnessError):
+    """A recorded cassette cannot be read."""

@@ -1,0 +1,181 @@
+"""Build the request matrix of a surface: one ``Case`` per probe value, plus dependent
+constraints both ways and pairwise combinations of the interacting sampling parameters.
+
+A case's expectation comes from validating its request against the surface schema, so the
+schema is the one source of truth for "documented as valid". Its id is derived from the
+canonical request, so cassettes keep matching after any refactor of this code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from allpairspy import AllPairs
+from jsonschema import Draft202012Validator
+
+from harness.generation.values import Probe, probes_for
+from harness.schema.model import Parameter, Surface
+
+Expectation = Literal["accept", "reject", "unspecified"]
+
+
+class _Omitted:
+    """The parameter is left out of the request: distinct from sending ``null``."""
+
+    _instance: _Omitted | None = None
+
+    def __new__(cls) -> _Omitted:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<omitted>"
+
+
+OMITTED: Final = _Omitted()
+
+# Cheap by default: a short prompt and a few tokens decide acceptance.
+PROMPT = "Say hello."
+MAX_TOKENS = 8
+# The sampling parameters whose interactions matter (top_k is applied before top_p, ...).
+INTERACTING = ("temperature", "top_p", "top_k", "min_p")
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces: equal requests have equal text (ids, cassette matching)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def base_body(model: str) -> dict[str, Any]:
+    return {
+        "model": model,
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_tokens": MAX_TOKENS,
+    }
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request of the matrix and what the documentation says should happen to it."""
+
+    id: str
+    surface: str
+    param: str
+    label: str
+    value: Any
+    body: dict[str, Any]
+    expect: Expectation
+    reason: str
+    extension_keys: tuple[str, ...] = field(default=())
+
+    @property
+    def omitted(self) -> bool:
+        return self.value is OMITTED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "surface": self.surface,
+            "param": self.param,
+            "label": self.label,
+            "value": None if self.omitted else self.value,
+            "omitted": self.omitted,
+            "expect": self.expect,
+            "reason": self.reason,
+            "extension_keys": list(self.extension_keys),
+            "body": self.body,
+        }
+
+
+def case_id(param: str, label: str, body: dict[str, Any]) -> str:
+    digest = hashlib.sha256(canonical_json(body).encode()).hexdigest()[:10]
+    return f"{param}.{label}.{digest}"
+
+
+class MatrixBuilder:
+    """Turns one surface into cases for one model name."""
+
+    def __init__(self, surface: Surface, model: str) -> None:
+        self.surface = surface
+        self.model = model
+        self.validator = Draft202012Validator(surface.schema)
+
+    def expectation(self, body: dict[str, Any], label: str) -> tuple[Expectation, str]:
+        errors = sorted(self.validator.iter_errors(body), key=lambda e: list(e.absolute_path))
+        if not errors:
+            return "accept", "documented as valid"
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(body)"
+        if label == "null":
+            # Documentation that does not say "nullable" rarely says "null is an error" either.
+            return "unspecified", f"null is not documented for {where}"
+        return "reject", f"{where}: {first.message}"[:200]
+
+    def case(self, param: str, label: str, value: Any, extra: dict[str, Any] | None = None) -> Case:
+        body = base_body(self.model)
+        body.update(extra or {})
+        if value is not OMITTED:
+            body[param] = value
+        expect, reason = self.expectation(body, label)
+        extensions = tuple(
+            sorted(
+                k
+                for k in body
+                if k in self.surface.parameters and self.surface.parameters[k].placement == "extension"
+            )
+        )
+        return Case(case_id(param, label, body), self.surface.name, param, label, value, body, expect, reason,
+                    extensions)
+
+    def parameter_cases(self, param: Parameter) -> list[Case]:
+        needs = self.surface.dependencies(param.name)
+        cases = [self.case(param.name, "omitted", OMITTED)]
+        for probe in probes_for(param.schema, param.types):
+            cases.append(self.case(param.name, probe.label, probe.value, needs))
+        if needs:
+            # The dependency itself, both ways: with its requirement met (above) and without.
+            typical = next((p for p in probes_for(param.schema, param.types) if p.label == "typical"), None)
+            if typical is not None:
+                cases.append(self.case(param.name, "without-" + "-".join(needs), typical.value))
+        return cases
+
+    def pairwise_cases(self) -> list[Case]:
+        present = [self.surface.parameters[p] for p in INTERACTING if p in self.surface.parameters]
+        if len(present) < 2:
+            return []
+        axes: list[list[Probe]] = []
+        for param in present:
+            valid = [
+                p for p in probes_for(param.schema, param.types)
+                if p.label in ("min", "max", "typical", "xmin-inside", "xmax-inside")
+                and self.expectation({**base_body(self.model), param.name: p.value}, p.label)[0] == "accept"
+            ]
+            axes.append(valid or [Probe("typical", param.default)])
+        cases = []
+        for combo in AllPairs(axes):
+            values = {param.name: probe.value for param, probe in zip(present, combo, strict=True)}
+            label = "pairwise-" + "-".join(probe.label for probe in combo)
+            cases.append(self.case("+".join(p.name for p in present), label, OMITTED, values))
+        return cases
+
+    def build(self, params: list[str] | None = None) -> list[Case]:
+        chosen = [p for p in self.surface.parameters.values() if p.sent and (not params or p.name in params)]
+        cases = [case for param in chosen for case in self.parameter_cases(param)]
+        if not params or any(p in INTERACTING for p in params):
+            cases += self.pairwise_cases()
+        seen: set[str] = set()
+        unique = []
+        for case in cases:
+            if case.id not in seen:
+                seen.add(case.id)
+                unique.append(case)
+        return unique
+
+
+def build_matrix(surface: Surface, model: str, params: list[str] | None = None) -> list[Case]:
+    """The matrix of ``surface`` for requests naming ``model``, in a stable order."""
+    return MatrixBuilder(surface, model).build(params)

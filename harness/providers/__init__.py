@@ -1,0 +1,6 @@
+"""Providers: ``providers.toml`` parsed into ``Provider`` objects. Data, not classes: a new
+provider is a few lines of TOML."""
+
+from harness.providers.registry import LaunchSpec, Provider, load_providers, resolve_provider
+
+__all__ = ["LaunchSpec", "Provider", "load_providers", "resolve_provider"]

@@ -1,0 +1,95 @@
+"""Read ``providers.toml`` into validated ``Provider`` objects."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness import paths
+from harness.errors import ConfigError
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class LaunchSpec(BaseModel):
+    """How to start a local server (see ``harness.local.launcher``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    server: Literal["llama-server", "llama-cpp-python"]
+    embeddings: bool = False
+
+
+class Provider(BaseModel):
+    """One ``[providers.NAME]`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    base_url: str
+    model: str
+    api_key_env: str = ""
+    schema_name: str = Field(alias="schema")
+    max_parallel_requests: int = Field(default=4, ge=1, le=256)
+    timeout: float = Field(default=60.0, gt=0)
+    headers: dict[str, str] = Field(default_factory=dict)
+    launch: LaunchSpec | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.launch is not None
+
+    def api_key(self) -> str | None:
+        """The key from the environment; ``None`` when the variable is unset or empty."""
+        if not self.api_key_env:
+            return None
+        return os.environ.get(self.api_key_env) or None
+
+    def missing_key(self) -> str | None:
+        """The variable to set, when this provider needs a key that is not there."""
+        if self.api_key_env and not self.api_key():
+            return self.api_key_env
+        for var in _ENV_REF.findall(self.base_url):
+            if not os.environ.get(var):
+                return var
+        return None
+
+    def resolved_base_url(self) -> str:
+        return _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), self.base_url).rstrip("/")
+
+    def resolved_headers(self) -> dict[str, str]:
+        return {k: _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), v) for k, v in self.headers.items()}
+
+
+def load_providers(path: Path | None = None) -> dict[str, Provider]:
+    path = path or paths.providers_file()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ConfigError(f"{path}: not found; create it (see README, 'Adding a provider')") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: malformed TOML: {err}") from err
+    tables = raw.get("providers")
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError(f"{path}: no [providers.NAME] tables")
+    providers: dict[str, Provider] = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: providers.{name}: must be a table")
+        try:
+            providers[name] = Provider(name=name, **table)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"{path}: providers.{name}.{where}: {first['msg']}") from err
+    return providers
+
+
+def resolve_provider(name: str, providers: dict[str, Provider]) -> Provider:
+    if name not in providers:
+        known = ", ".join(sorted(providers))
+        raise ConfigError(f"unknown provider {name!r}; known providers: {known} (edit providers.toml to add one)")
+    return providers[name]

@@ -1,0 +1,125 @@
+"""Load surface schemas and validate them: first as JSON Schema (draft 2020-12), then
+against ``schemas/meta/annotations.schema.json``. A broken file is a one-line
+``SchemaError`` naming the file and the JSON pointer of the first problem."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from harness import paths
+from harness.errors import SchemaError
+from harness.schema.model import Parameter, Surface
+
+META_SCHEMA = "meta/annotations.schema.json"
+
+
+def _pointer(parts: Any) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(paths.project_root()))
+    except ValueError:
+        return str(path)
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; a syntax error names the file, the line and the column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SchemaError(_display(path), "", f"cannot read: {err.strerror}") from err
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SchemaError(
+            _display(path), "", f"invalid JSON at line {err.lineno} column {err.colno}: {err.msg}"
+        ) from err
+
+
+@cache
+def _meta_validator(schemas: Path) -> Draft202012Validator:
+    meta = read_json(schemas / META_SCHEMA)
+    Draft202012Validator.check_schema(meta)
+    return Draft202012Validator(meta)
+
+
+def _first_error(errors: list[ValidationError]) -> ValidationError:
+    # The deepest error is the most specific one to show a person.
+    return sorted(errors, key=lambda e: (-len(e.absolute_path), str(e.absolute_path)))[0]
+
+
+def _check(path: Path, data: Any, schemas: Path) -> None:
+    shown = _display(path)
+    if not isinstance(data, dict):
+        raise SchemaError(shown, "", "a surface schema must be a JSON object")
+    meta_errors = list(_meta_validator(schemas).iter_errors(data))
+    if meta_errors:
+        err = _first_error(meta_errors)
+        raise SchemaError(shown, _pointer(err.absolute_path), err.message)
+    json_schema_errors = list(Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(data))
+    if json_schema_errors:
+        err = _first_error(json_schema_errors)
+        raise SchemaError(shown, _pointer(err.absolute_path), err.message)
+
+
+def _parameters(props: dict[str, Any]) -> dict[str, Parameter]:
+    return {
+        name: Parameter(
+            name=name,
+            schema=spec,
+            placement=spec["x-placement"],
+            provenance_kind=spec["x-provenance"]["kind"],
+            provenance_source=spec["x-provenance"]["source"],
+        )
+        for name, spec in props.items()
+    }
+
+
+def load_surface(path: Path, schemas: Path | None = None) -> Surface:
+    """Load and validate one surface schema file."""
+    schemas = schemas or path.parent
+    data = read_json(path)
+    _check(path, data, schemas)
+    meta = data["x-surface"]
+    embeddings = data.get("$defs", {}).get("embeddings", {}).get("properties", {})
+    return Surface(
+        name=meta["name"],
+        title=data["title"],
+        path=path,
+        schema=data,
+        endpoint=meta["endpoint"],
+        unknown_keys=meta["unknown-keys"],
+        parameters=_parameters(data["properties"]),
+        embeddings=_parameters(embeddings),
+    )
+
+
+def load_catalogue(schemas: Path | None = None) -> dict[str, Surface]:
+    """Every ``schemas/*.json`` surface, by name. Fails on the first malformed file."""
+    schemas = schemas or paths.schemas_dir()
+    surfaces: dict[str, Surface] = {}
+    for path in sorted(schemas.glob("*.json")):
+        surface = load_surface(path, schemas)
+        if surface.name in surfaces:
+            raise SchemaError(_display(path), "/x-surface/name", f"surface {surface.name!r} is defined twice")
+        surfaces[surface.name] = surface
+    if not surfaces:
+        raise SchemaError(_display(schemas), "", "no surface schemas (*.json) found")
+    return surfaces
+
+
+@cache
+def response_schema(name: str) -> Draft202012Validator:
+    """A validator for one of ``schemas/responses/<name>.schema.json``."""
+    path = paths.schemas_dir() / "responses" / f"{name}.schema.json"
+    data = read_json(path)
+    Draft202012Validator.check_schema(data)
+    return Draft202012Validator(data)

@@ -1,0 +1,70 @@
+"""The parameter surface as the rest of the harness sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Placement = Literal["standard", "extension", "client"]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One documented request parameter: its JSON Schema plus the harness annotations."""
+
+    name: str
+    schema: dict[str, Any]
+    placement: Placement
+    provenance_kind: str
+    provenance_source: str
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        declared = self.schema.get("type")
+        if declared is None:
+            found: list[str] = []
+            for branch in self.schema.get("anyOf", []):
+                branch_type = branch.get("type")
+                found.extend([branch_type] if isinstance(branch_type, str) else branch_type or [])
+            return tuple(dict.fromkeys(found))
+        return (declared,) if isinstance(declared, str) else tuple(declared)
+
+    @property
+    def has_default(self) -> bool:
+        return "default" in self.schema
+
+    @property
+    def default(self) -> Any:
+        return self.schema.get("default")
+
+    @property
+    def nullable(self) -> bool:
+        return "null" in self.types
+
+    @property
+    def sent(self) -> bool:
+        """Client settings (timeouts, concurrency) never reach the wire."""
+        return self.placement != "client"
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A documented request surface: one schema file in ``schemas/``."""
+
+    name: str
+    title: str
+    path: Path
+    schema: dict[str, Any]
+    endpoint: str
+    unknown_keys: str
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    embeddings: dict[str, Parameter] = field(default_factory=dict)
+
+    def dependencies(self, param: str) -> dict[str, Any]:
+        """Keys (and their required values) that ``param`` needs, from ``dependentSchemas``."""
+        dep = self.schema.get("dependentSchemas", {}).get(param)
+        if not dep:
+            return {}
+        props = dep.get("properties", {})
+        return {key: props.get(key, {}).get("const", True) for key in dep.get("required", [])}
