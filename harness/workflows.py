@@ -1,9 +1,208 @@
-"""Workflows behind `harness run` and friends (filled in by the engine)."""
+"""The workflows behind `harness run` and `harness record`: resolve the provider, launch it
+if it is local, set up record/replay, run every check's units, and write the results."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness import paths
+from harness.checks import CheckContext
+from harness.engine import DedupingSender, RunStats, plan, run_units
+from harness.errors import ConfigError
+from harness.generation import build_matrix
+from harness.providers import Provider, load_providers, resolve_provider
+from harness.results import FAILING, Record, ResultsWriter, Verdict, read_results
+from harness.schema import Surface, load_catalogue
+from harness.transport import ClientSettings, ProviderClient
+from harness.transport.cassettes import Mode, cassette, cassette_path
+
+MODES = ("live", "record", "replay")
+
+
+@dataclass
+class RunOptions:
+    provider: str
+    schema: str | None = None
+    mode: Mode = "replay"
+    out: Path | None = None
+    resume: Path | None = None
+    params: list[str] | None = None
+    jobs: int | None = None
+    checks: list[str] | None = None
+    progress: bool = True
+
+
+def new_run_dir(label: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    folder = paths.reports_dir() / f"{stamp}-{label}"
+    suffix = 1
+    while folder.exists():
+        suffix += 1
+        folder = paths.reports_dir() / f"{stamp}-{label}-{suffix}"
+    return folder
+
+
+@contextlib.contextmanager
+def provider_base_url(provider: Provider, mode: Mode) -> Iterator[str]:
+    """The base URL to send to: a freshly launched local server, or the configured one."""
+    if provider.launch is not None and mode != "replay":
+        from harness.local.launcher import launch
+
+        with launch(provider.launch.server, provider.max_parallel_requests, provider.launch.embeddings) as server:
+            yield server.base_url
+        return
+    yield provider.resolved_base_url()
+
+
+def preflight(base_url: str, timeout: float) -> None:
+    """Fail fast, in one line, when the server cannot be reached at all."""
+    try:
+        httpx.get(base_url.rstrip("/") + "/models", timeout=min(timeout, 10.0))
+    except httpx.HTTPError as err:
+        raise ConfigError(f"cannot reach {base_url}: {type(err).__name__}; check base_url in providers.toml "
+                          "or that the server is running") from err
+
+
+def not_run_record(provider: Provider, surface: Surface, variable: str) -> Record:
+    return Record(provider.name, surface.name, f"not-run.{provider.name}", "*", "setup", Verdict.NOT_RUN,
+                  f"not run: set {variable}")
+
+
+def _surface(provider: Provider, schema: str | None) -> Surface:
+    catalogue = load_catalogue()
+    name = schema or provider.schema_name
+    if name not in catalogue:
+        raise ConfigError(f"unknown schema {name!r}; known surfaces: {', '.join(sorted(catalogue))}")
+    return catalogue[name]
+
+
+def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
+    """Run every check against one provider; returns the output folder and what happened."""
+    provider = resolve_provider(options.provider, load_providers())
+    surface = _surface(provider, options.schema)
+    if options.params:
+        unknown = sorted(set(options.params) - set(surface.parameters))
+        if unknown:
+            raise ConfigError(f"--params: {', '.join(unknown)} not in surface {surface.name!r}")
+    out = options.resume or options.out or new_run_dir(provider.name)
+    writer = ResultsWriter(out / "results.jsonl")
+    done = {r.unit_id or r.case_id for r in read_results(out / "results.jsonl")} if options.resume else set()
+    try:
+        missing = provider.missing_key()
+        if missing and options.mode != "replay":
+            stats = RunStats()
+            record = not_run_record(provider, surface, missing)
+            writer.write(record)
+            stats.records.append(record)
+            return out, stats
+        with provider_base_url(provider, options.mode) as base_url:
+            if options.mode != "replay":
+                preflight(base_url, provider.timeout)
+            cassette_file = cassette_path(paths.cassettes_dir(), provider.name, surface.name)
+            if options.mode == "record" and not options.params and not options.resume:
+                cassette_file.unlink(missing_ok=True)  # a full re-record starts clean
+            with cassette(cassette_file, options.mode, local=provider.is_local):
+                stats = asyncio.run(_run(provider, surface, base_url, options, writer, done))
+    finally:
+        writer.close()
+    return out, stats
+
+
+async def _run(provider: Provider, surface: Surface, base_url: str, options: RunOptions,
+               writer: ResultsWriter, done: set[str]) -> RunStats:
+    settings = ClientSettings(
+        base_url=base_url,
+        api_key=provider.api_key(),
+        headers=provider.resolved_headers(),
+        max_parallel_requests=options.jobs or provider.max_parallel_requests,
+        timeout=provider.timeout,
+    )
+    async with ProviderClient(settings) as client:
+        sender = DedupingSender(client)
+        ctx = CheckContext(
+            provider=provider.name, surface=surface, model=provider.model,
+            cases=build_matrix(surface, provider.model, options.params), send=sender,
+            api_key_env=provider.api_key_env, base_url=provider.resolved_base_url(), params=options.params,
+        )
+        units = plan(ctx, options.checks)
+        show = options.progress and sys.stderr.isatty()
+        with Progress(TextColumn(f"{provider.name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      disable=not show, transient=True) as bar:
+            task = bar.add_task("run", total=len(units))
+            stats = await run_units(units, writer, ctx, done, lambda n: bar.advance(task, n))
+        stats.requests = client.requests_sent
+    return stats
+
+
+def summarise(records: list[Record]) -> Counter[str]:
+    return Counter(r.verdict.value for r in records)
+
+
+def print_summary(out: Path, stats: RunStats, console: Console | None = None) -> None:
+    console = console or Console(stderr=False)
+    counts = summarise(stats.records)
+    parts = ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))
+    tokens = sum(r.completion_tokens for r in stats.records)
+    console.print(f"{len(stats.records)} results ({parts}); {stats.requests} requests sent, "
+                  f"{tokens} completion tokens; {stats.skipped} skipped (already done)")
+    console.print(f"results: {out / 'results.jsonl'}")
+
+
+def exit_code(records: list[Record]) -> int:
+    return 1 if any(r.verdict in FAILING for r in records) else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.mode not in MODES:
+        raise ConfigError(f"--mode must be one of {', '.join(MODES)}")
+    options = RunOptions(
+        provider=args.provider, schema=args.schema, mode=args.mode, out=args.out, resume=args.resume,
+        params=[p.strip() for p in args.params.split(",") if p.strip()] if args.params else None,
+        jobs=args.jobs, checks=args.checks.split(",") if args.checks else None,
+    )
+    if options.resume is not None and not (options.resume / "results.jsonl").exists():
+        raise ConfigError(f"--resume {options.resume}: no results.jsonl there to resume from")
+    out, stats = run_provider(options)
+    print_summary(out, stats)
+    records = read_results(out / "results.jsonl")
+    return exit_code(records)
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    args.mode = "record"
+    return cmd_run(args)
+
+
+def _add_run_flags(parser: Any, with_mode: bool) -> None:
+    parser.add_argument("--provider", required=True, help="a name from providers.toml")
+    parser.add_argument("--schema", help="hold the provider to another documented surface than its own")
+    if with_mode:
+        parser.add_argument("--mode", default="replay", choices=MODES,
+                            help="live: send; record: send and write cassettes; replay: offline (default)")
+    parser.add_argument("--out", type=Path, help="output folder (default: reports/<time>-<provider>)")
+    parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR: only what is missing")
+    parser.add_argument("--params", help="comma-separated parameters to test (default: all)")
+    parser.add_argument("--checks", help="comma-separated check names (default: all enabled)")
+    parser.add_argument("-j", "--jobs", type=int, help="requests in flight (default: the provider's max_parallel_requests)")
 
 
 def add_run_commands(sub: Any) -> None:
-    return None
+    run = sub.add_parser("run", help="run the checks against one provider")
+    _add_run_flags(run, with_mode=True)
+    run.set_defaults(func=cmd_run)
+    record = sub.add_parser("record", help="re-record a provider's cassettes (live, then written to cassettes/)")
+    _add_run_flags(record, with_mode=False)
+    record.set_defaults(func=cmd_record)

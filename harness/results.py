@@ -1,0 +1,110 @@
+"""Verdicts and the one result record every report renders.
+
+Conforming verdicts say the provider did what its documentation says; failing verdicts are
+conformance failures (exit 1 under a strict gate); the rest are about the run, not the
+provider, and never fail it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+
+class Verdict(StrEnum):
+    HONOURED = "HONOURED"  # accepted, and its documented effect was observed
+    ACCEPTED = "ACCEPTED"  # accepted as documented; acceptance is all this check judges
+    REJECTED = "REJECTED"  # refused with a 4xx, as documented
+    LENIENT = "LENIENT"  # accepted although documented as invalid
+    OVER_STRICT = "OVER_STRICT"  # refused although documented as valid
+    IGNORED = "IGNORED"  # accepted, but no effect where one must be
+    SERVER_ERROR = "SERVER_ERROR"  # a 5xx (or an unusable 2xx body) for any input
+    INCONCLUSIVE = "INCONCLUSIVE"  # the probe could not decide; the detail says why
+    NOT_RECORDED = "NOT_RECORDED"  # replay found no interaction: record it first
+    NOT_RUN = "NOT_RUN"  # not run: a key or URL is missing
+    TRANSPORT_ERROR = "TRANSPORT_ERROR"  # no usable HTTP response (refused, reset, timeout)
+
+
+CONFORMING = frozenset({Verdict.HONOURED, Verdict.ACCEPTED, Verdict.REJECTED})
+FAILING = frozenset({Verdict.LENIENT, Verdict.OVER_STRICT, Verdict.IGNORED, Verdict.SERVER_ERROR})
+# Worst first: a cell that mixes verdicts shows the worst one.
+SEVERITY = [
+    Verdict.SERVER_ERROR,
+    Verdict.OVER_STRICT,
+    Verdict.IGNORED,
+    Verdict.LENIENT,
+    Verdict.TRANSPORT_ERROR,
+    Verdict.INCONCLUSIVE,
+    Verdict.NOT_RECORDED,
+    Verdict.NOT_RUN,
+    Verdict.REJECTED,
+    Verdict.ACCEPTED,
+    Verdict.HONOURED,
+]
+
+
+def worst(verdicts: list[Verdict]) -> Verdict:
+    return min(verdicts, key=SEVERITY.index)
+
+
+@dataclass
+class Record:
+    """One verdict of one check for one provider and parameter, with its evidence."""
+
+    provider: str
+    surface: str
+    case_id: str
+    param: str
+    check: str
+    verdict: Verdict
+    detail: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+    expect: str = ""
+    value: Any = None
+    requests: int = 0
+    completion_tokens: int = 0
+    unit_id: str = ""  # the engine's unit that produced it: what --resume skips
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["verdict"] = self.verdict.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Record:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["verdict"] = Verdict(known["verdict"])
+        return cls(**known)
+
+
+class ResultsWriter:
+    """Appends one JSON line per record and flushes it: a killed run loses nothing finished."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file: IO[str] = path.open("a", encoding="utf-8")
+
+    def write(self, record: Record) -> None:
+        self._file.write(json.dumps(record.to_json(), ensure_ascii=False, allow_nan=False, default=str) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_results(path: Path) -> list[Record]:
+    """Every complete record; a line cut short by a kill is skipped, not an error."""
+    records = []
+    if not path.exists():
+        return records
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(Record.from_json(json.loads(line)))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return records

@@ -1,0 +1,122 @@
+"""Record and replay with vcrpy: one YAML cassette per provider and surface under
+``cassettes/<provider>/``, matched on method, path, query and the canonical JSON body, with
+credentials scrubbed before anything is written."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import vcr
+import yaml
+from vcr.request import Request as VcrRequest
+
+from harness.errors import CassetteError
+from harness.transport.redaction import SECRET_HEADERS, known_secrets, scrub_text, scrub_url
+
+Mode = Literal["live", "record", "replay"]
+LOCAL_HOST = "127.0.0.1:0"
+
+
+@lru_cache(maxsize=4096)
+def _canonical(body: bytes) -> str:
+    try:
+        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (ValueError, UnicodeDecodeError):
+        return body.decode("utf-8", errors="replace")
+
+
+def _body_bytes(request: VcrRequest) -> bytes:
+    body = request.body or b""
+    return body.encode() if isinstance(body, str) else bytes(body)
+
+
+def json_body_matcher(r1: VcrRequest, r2: VcrRequest) -> None:
+    """Equal when the bodies are the same JSON, whatever the key order or spacing."""
+    b1, b2 = _body_bytes(r1), _body_bytes(r2)
+    if b1 != b2 and _canonical(b1) != _canonical(b2):
+        raise AssertionError("JSON bodies differ")
+
+
+def cassette_path(root: Path, provider: str, surface: str) -> Path:
+    return root / provider / f"{surface}.yaml"
+
+
+def validate_cassette(path: Path) -> int:
+    """Fail with one line naming the file if a cassette cannot be replayed; returns its size."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise CassetteError(f"{path}: malformed cassette: invalid YAML{where}") from err
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        raise CassetteError(f"{path}: /interactions: malformed cassette: expected a list of interactions")
+    for i, item in enumerate(data["interactions"]):
+        for key in ("request", "response"):
+            if not isinstance(item, dict) or not isinstance(item.get(key), dict):
+                raise CassetteError(f"{path}: /interactions/{i}/{key}: malformed cassette: missing or not a mapping")
+        status = item["response"].get("status")
+        if not isinstance(status, dict) or not isinstance(status.get("code"), int):
+            raise CassetteError(f"{path}: /interactions/{i}/response/status/code: malformed cassette: not an integer")
+    return len(data["interactions"])
+
+
+def _scrubber(local: bool) -> tuple[Any, Any]:
+    secrets = known_secrets()
+
+    def before_request(request: VcrRequest) -> VcrRequest:
+        for name in list(request.headers):
+            if name.lower() in SECRET_HEADERS:
+                del request.headers[name]
+        uri = scrub_url(request.uri)
+        if local:
+            # A local server listens on a new port each launch; store one stable address.
+            parts = urlsplit(uri)
+            uri = urlunsplit((parts.scheme, LOCAL_HOST, parts.path, parts.query, parts.fragment))
+        request.uri = uri
+        body = _body_bytes(request)
+        if body:
+            request.body = scrub_text(_canonical(body), secrets).encode()
+        return request
+
+    def before_response(response: dict[str, Any]) -> dict[str, Any]:
+        headers = response.get("headers", {})
+        for name in list(headers):
+            if name.lower() in SECRET_HEADERS:
+                del headers[name]
+        body = response.get("body", {}).get("string")
+        if isinstance(body, bytes):
+            response["body"]["string"] = scrub_text(body.decode("utf-8", errors="replace"), secrets)
+        return response
+
+    return before_request, before_response
+
+
+@contextlib.contextmanager
+def cassette(path: Path, mode: Mode, local: bool) -> Iterator[None]:
+    """Patch httpx so requests replay from / record into ``path``. ``live`` does nothing."""
+    if mode == "live":
+        yield
+        return
+    if mode == "replay" and path.exists():
+        validate_cassette(path)
+    before_request, before_response = _scrubber(local)
+    recorder = vcr.VCR(
+        serializer="yaml",
+        record_mode="none" if mode == "replay" else "all",
+        match_on=["method", "path", "query", "json_body"],
+        before_record_request=before_request,
+        before_record_response=before_response,
+        decode_compressed_response=True,
+        allow_playback_repeats=True,
+    )
+    recorder.register_matcher("json_body", json_body_matcher)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with recorder.use_cassette(str(path)):
+        yield

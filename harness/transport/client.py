@@ -1,0 +1,172 @@
+"""The live HTTP client of one provider: httpx (async) with connection reuse, at most
+``max_parallel_requests`` requests in flight, timeouts, and bounded retries with exponential
+backoff and jitter that honour ``Retry-After``. Every way a request can go wrong ends as an
+``Exchange``; nothing here raises on a provider's misbehaviour."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from vcr.errors import CannotOverwriteExistingCassetteException
+
+from harness.generation import canonical_json
+from harness.transport.exchange import Exchange, Outcome
+from harness.transport.redaction import scrub_url
+from harness.transport.sse import parse_sse
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    base_url: str
+    api_key: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    max_parallel_requests: int = 4
+    timeout: float = 60.0
+    retries: int = 2  # attempts after the first
+    backoff_base: float = 0.25  # seconds; doubles per attempt, with jitter
+    max_backoff: float = 30.0  # also caps a provider's Retry-After
+    max_body_bytes: int = 4 * 1024 * 1024  # a response larger than this is not read further
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class ProviderClient:
+    """Sends requests to one provider; use as ``async with ProviderClient(settings) as c``."""
+
+    def __init__(self, settings: ClientSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self._slots = asyncio.Semaphore(settings.max_parallel_requests)
+        headers = {"content-type": "application/json", **settings.headers}
+        if settings.api_key:
+            headers["authorization"] = f"Bearer {settings.api_key}"
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url.rstrip("/") + "/",
+            headers=headers,
+            timeout=httpx.Timeout(settings.timeout),
+            limits=httpx.Limits(
+                max_connections=settings.max_parallel_requests,
+                max_keepalive_connections=settings.max_parallel_requests,
+            ),
+            transport=transport,
+        )
+        self.requests_sent = 0
+
+    async def __aenter__(self) -> ProviderClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._http.aclose()
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.settings.max_backoff)
+        delay = self.settings.backoff_base * 2 ** (attempt - 1)
+        return float(min(delay * (0.5 + random.random()), self.settings.max_backoff))
+
+    async def send(self, body: dict[str, Any], path: str = "chat/completions") -> Exchange:
+        """POST ``body`` (canonical JSON) and return what happened, retrying what is transient."""
+        async with self._slots:
+            attempt = 0
+            while True:
+                attempt += 1
+                exchange, retry_after = await self._attempt(body, path)
+                exchange.attempts = attempt
+                transient = exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.error.startswith(
+                    ("connect", "timeout", "reset")
+                )
+                if exchange.status in RETRYABLE_STATUS:
+                    transient = True
+                if not transient or attempt > self.settings.retries:
+                    return exchange
+                await asyncio.sleep(self._backoff(attempt, retry_after))
+
+    async def _attempt(self, body: dict[str, Any], path: str) -> tuple[Exchange, float | None]:
+        url = str(self._http.base_url.join(path.lstrip("/")))
+        exchange = Exchange("POST", scrub_url(url), body, Outcome.RESPONSE)
+        started = time.perf_counter()
+        retry_after = None
+        self.requests_sent += 1
+        try:
+            async with self._http.stream("POST", path.lstrip("/"), content=canonical_json(body).encode()) as resp:
+                exchange.status = resp.status_code
+                exchange.content_type = resp.headers.get("content-type", "")
+                retry_after = _retry_after(resp.headers.get("retry-after"))
+                raw = bytearray()
+                async for chunk in resp.aiter_bytes():
+                    raw += chunk
+                    if len(raw) > self.settings.max_body_bytes:
+                        exchange.outcome = Outcome.TRANSPORT_ERROR
+                        exchange.error = f"oversized body: more than {self.settings.max_body_bytes} bytes, not read further"
+                        break
+        except CannotOverwriteExistingCassetteException:
+            exchange.outcome = Outcome.NOT_RECORDED
+            exchange.error = "no recorded interaction matches this request"
+            return exchange, None
+        except httpx.TimeoutException:
+            exchange.outcome = Outcome.TRANSPORT_ERROR
+            exchange.error = f"timeout: no complete response within {self.settings.timeout:g}s"
+            raw = bytearray()
+        except (httpx.ConnectError, httpx.ConnectTimeout) as err:
+            exchange.outcome = Outcome.TRANSPORT_ERROR
+            exchange.error = f"connect: {err}"
+            raw = bytearray()
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as err:
+            exchange.outcome = Outcome.TRANSPORT_ERROR
+            exchange.error = f"reset: connection closed mid-response ({type(err).__name__}: {err})"
+            raw = bytearray()
+        except httpx.HTTPError as err:
+            exchange.outcome = Outcome.TRANSPORT_ERROR
+            exchange.error = f"http: {type(err).__name__}: {err}"
+            raw = bytearray()
+        exchange.elapsed_ms = (time.perf_counter() - started) * 1000
+        exchange.text = bytes(raw[: self.settings.max_body_bytes]).decode("utf-8", errors="replace")
+        if exchange.outcome is Outcome.RESPONSE:
+            _parse_body(exchange, streamed=body.get("stream") is True)
+        return exchange, retry_after
+
+
+def _parse_body(exchange: Exchange, streamed: bool) -> None:
+    media = exchange.content_type.split(";")[0].strip().lower()
+    if streamed and exchange.ok:
+        if media != "text/event-stream":
+            exchange.problems.append(f"wrong content type for a stream: {media or 'none'}")
+        parsed = parse_sse(exchange.text)
+        exchange.chunks, exchange.stream_done = parsed.events, parsed.done
+        exchange.problems += parsed.problems
+        return
+    if not exchange.text:
+        exchange.problems.append("empty body")
+        return
+    try:
+        exchange.json = json.loads(exchange.text)
+    except json.JSONDecodeError as err:
+        exchange.problems.append(f"malformed JSON body: {err.msg} at char {err.pos}")
+    if media != "application/json":
+        exchange.problems.append(f"wrong content type: {media or 'none'} (expected application/json)")
+
+
+def strip_host(url: str) -> str:
+    """The URL without scheme and host: local servers listen on a new port each launch."""
+    parts = urlsplit(url)
+    return urlunsplit(("", "", parts.path, parts.query, ""))

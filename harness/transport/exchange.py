@@ -1,0 +1,86 @@
+"""One request and what came back: the unit of evidence every check works from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    """How an exchange ended, before any judgement of the provider."""
+
+    RESPONSE = "response"  # an HTTP status came back (any status)
+    TRANSPORT_ERROR = "transport_error"  # no usable HTTP response: refused, reset, timed out
+    NOT_RECORDED = "not_recorded"  # replay found no interaction for this request
+
+
+@dataclass
+class Exchange:
+    """A request and its response (or the reason there is none)."""
+
+    method: str
+    url: str
+    body: dict[str, Any]
+    outcome: Outcome
+    status: int | None = None
+    content_type: str = ""
+    json: Any = None  # the parsed body (non-streamed), if it parsed
+    text: str = ""  # the body as text, capped (see ClientSettings.max_body_bytes)
+    chunks: list[Any] = field(default_factory=list)  # parsed SSE data events (stream: true)
+    stream_done: bool = False  # the SSE stream ended with "data: [DONE]"
+    problems: list[str] = field(default_factory=list)  # malformed JSON, wrong content type, ...
+    error: str = ""  # the transport error, for TRANSPORT_ERROR
+    attempts: int = 1
+    elapsed_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.RESPONSE and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def client_error(self) -> bool:
+        return self.outcome is Outcome.RESPONSE and self.status is not None and 400 <= self.status < 500
+
+    @property
+    def server_error(self) -> bool:
+        return self.outcome is Outcome.RESPONSE and self.status is not None and self.status >= 500
+
+    def content(self, choice: int = 0) -> str | None:
+        """The assistant text of one choice, reassembled from deltas when streamed."""
+        if self.chunks:
+            parts = [
+                (c.get("choices") or [{}])[0].get("delta", {}).get("content") or ""
+                for c in self.chunks
+                if isinstance(c, dict) and any(ch.get("index", 0) == choice for ch in c.get("choices") or [{}])
+            ]
+            return "".join(parts)
+        try:
+            content = self.json["choices"][choice]["message"].get("content")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return None
+        return content if isinstance(content, str) else None
+
+    def excerpt(self, limit: int = 600) -> str:
+        return self.text if len(self.text) <= limit else self.text[:limit] + f"... ({len(self.text)} chars)"
+
+    def to_json(self, full: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "method": self.method,
+            "url": self.url,
+            "request": self.body,
+            "outcome": self.outcome.value,
+            "status": self.status,
+            "content_type": self.content_type,
+            "response": self.json if self.json is not None else None,
+            "response_excerpt": self.excerpt(4000 if full else 600),
+            "problems": self.problems,
+            "error": self.error,
+            "attempts": self.attempts,
+            "elapsed_ms": round(self.elapsed_ms, 1),
+        }
+        if self.chunks:
+            data["chunks"] = len(self.chunks)
+            data["stream_done"] = self.stream_done
+            data["streamed_content"] = self.content()
+        return data
