@@ -86,7 +86,9 @@ def string_probes(schema: dict[str, Any]) -> list[Probe]:
     if "enum" in schema:
         members = [m for m in schema["enum"] if m is not None]
         return [Probe(f"enum-{m}", m) for m in members] + [Probe("enum-unknown", UNKNOWN_ENUM)]
-    probes = [Probe("typical", schema.get("default", "harness"))]
+    examples = schema.get("examples") or []
+    typical = examples[0] if examples and isinstance(examples[0], str) else schema.get("default", "harness")
+    probes = [Probe("typical", typical)]
     if "maxLength" in schema:
         probes.append(Probe("max-length", _string_of(schema["maxLength"])))
         probes.append(Probe("max-length-outside", _string_of(schema["maxLength"] + 1)))

@@ -1,0 +1,90 @@
+"""`harness matrix` and usage errors: one line, exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+
+def test_matrix_table_prints_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["matrix", "--provider", "oruel"]) == 0
+    out = capsys.readouterr().out
+    assert "repetition_penalty" in out and "extension" in out
+    assert out.strip().endswith("cases")
+    total = int(out.strip().splitlines()[-1].split()[0])
+    assert total > 100
+
+
+def test_matrix_json_has_the_documented_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["matrix", "--provider", "openrouter", "--json", "--params", "top_a"]) == 0
+    cases = json.loads(capsys.readouterr().out)
+    assert {"id", "param", "value", "expect", "body"} <= set(cases[0])
+    assert {c["param"] for c in cases} == {"top_a"}
+    assert any(c["expect"] == "reject" and c["value"] == 1.0000000000000002 for c in cases)
+
+
+def test_matrix_with_another_surface(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["matrix", "--provider", "llamacpp-local", "--schema", "openrouter", "--json"]) == 0
+    cases = json.loads(capsys.readouterr().out)
+    assert {c["surface"] for c in cases} == {"openrouter"}
+    assert all(c["body"]["model"] == "tiny-llama" for c in cases)
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["matrix", "--provider", "nope"], "unknown provider 'nope'; known providers: llama-cpp-python-local"),
+        (["matrix", "--provider", "oruel", "--schema", "nope"], "unknown schema 'nope'; known surfaces:"),
+        (["matrix", "--provider", "oruel", "--params", "warmth"], "--params: warmth not in surface 'oruel'"),
+    ],
+)
+def test_config_errors_are_one_line_exit_2(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["matrix", "--provider", "oruel", "--colour"], "unrecognized arguments: --colour"),
+        (["run", "--provider", "oruel", "--mode", "fast"], "invalid choice: 'fast'"),
+    ],
+)
+def test_wrong_flags_are_one_line_exit_2(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1
+
+
+def test_argparse_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["matrix"])
+    assert caught.value.code == 2
+    assert "the following arguments are required: --provider" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("toml", "words"),
+    [
+        ("[providers.x]\nbase_url = 1\n", "providers.x.base_url: Input should be a valid string"),
+        ("[providers.x\n", "malformed TOML"),
+        ("[providers.x]\nbase_url='http://a'\nmodel='m'\nschema='openai'\ncolour='red'\n",
+         "providers.x.colour: Extra inputs are not permitted"),
+    ],
+)
+def test_malformed_providers_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], toml: str, words: str
+) -> None:
+    (tmp_path / "providers.toml").write_text(toml)
+    (tmp_path / "schemas").symlink_to(Path(__file__).resolve().parents[2] / "schemas")
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    assert main(["matrix", "--provider", "x"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1

@@ -1,0 +1,166 @@
+"""The schema catalogue: every seed parameter is there with the seed's range and default,
+and malformed schemas fail in one line naming the file and the JSON pointer."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.errors import SchemaError
+from harness.schema import Surface, load_catalogue, load_surface
+from tests.conftest import ROOT, SHARED
+
+SEEDS = SHARED / "seeds"
+
+
+def _seed(prefix: str) -> str:
+    return next(SEEDS.glob(f"{prefix}_*.txt")).read_text(encoding="utf-8")
+
+
+def _number(text: str) -> float:
+    return float(text)
+
+
+def test_catalogue_has_the_named_surfaces(catalogue: dict[str, Surface]) -> None:
+    assert {"openrouter", "oruel", "data-designer", "openai", "vllm", "llamacpp"} <= set(catalogue)
+
+
+def test_openrouter_every_seed_parameter_with_range_and_default(catalogue: dict[str, Surface]) -> None:
+    text = _seed("002")
+    # The seed lists each parameter as a bare name line followed by "  • Optional, <type>...".
+    blocks = re.findall(r"^(\w+)\n\s*•\s*Optional, (\w+)(?:, ([^\n]+))?(?:\n\s*\n?\s*•\s*Default: ([^\n]+))?", text, re.M)
+    names = [b[0] for b in blocks]
+    assert len(names) == 15 and "top_a" in names and "logit_bias" in names
+    surface = catalogue["openrouter"]
+    for name, _kind, rng, default in blocks:
+        schema = surface.parameters[name].schema
+        between = re.match(r"(-?[\d.]+) to (-?[\d.]+)", rng or "")
+        if between:
+            assert schema["minimum"] == _number(between.group(1)), name
+            assert schema["maximum"] == _number(between.group(2)), name
+        above = re.match(r"(-?[\d.]+) or above", rng or "")
+        if above:
+            assert schema["minimum"] == _number(above.group(1)), name
+            assert "maximum" not in schema, name
+        if default:
+            assert schema["default"] == _number(default), name
+    assert surface.parameters["top_logprobs"].schema["maximum"] == 20
+    assert surface.dependencies("top_logprobs") == {"logprobs": True}
+
+
+def test_oruel_every_seed_parameter_with_range_and_default(catalogue: dict[str, Surface]) -> None:
+    text = _seed("001")
+    names = re.findall(r"^(\w+)#$", text, re.M)
+    surface = catalogue["oruel"]
+    assert set(names) - {"Sampling", "Length", "Penalty", "Output", "Tool", "Routing", "Inference"} <= set(
+        surface.parameters
+    )
+    assert {"tier", "tools", "tool_choice", "stream", "stop", "repetition_penalty"} <= set(names)
+    for name, low, high, default in re.findall(
+        r"^(\w+)#\n\nType: (?:number|integer) \((-?[\d.]+) to (-?[\d.]+)\) \| Default: ([^\n]+)", text, re.M
+    ):
+        schema = surface.parameters[name].schema
+        assert (schema["minimum"], schema["maximum"]) == (_number(low), _number(high)), name
+        if re.match(r"-?[\d.]+$", default):
+            assert schema["default"] == _number(default), name
+    params = surface.parameters
+    assert params["tools"].schema["maxItems"] == 128
+    assert params["stop"].schema["maxItems"] == 4
+    assert params["stop"].schema["items"]["maxLength"] == 256
+    assert params["tier"].schema["enum"] == ["standard", "turbo"]
+    assert params["tier"].placement == "extension"
+    assert params["temperature"].schema["default"] == 0.7
+
+
+def test_data_designer_fields_and_distributions(catalogue: dict[str, Surface]) -> None:
+    text = _seed("000")
+    fields = set(re.findall(r"^\| `(\w+)`", text, re.M))
+    surface = catalogue["data-designer"]
+    defs = surface.schema["$defs"]
+    chat = defs["ChatCompletionInferenceParams"]["properties"]
+    embed = defs["EmbeddingInferenceParams"]["properties"]
+    image = defs["ImageInferenceParams"]["properties"]
+    assert fields <= set(chat) | set(embed) | set(image)
+    assert surface.parameters["temperature"].schema["maximum"] == 2.0
+    assert surface.parameters["max_parallel_requests"].schema["default"] == 4
+    assert surface.parameters["max_parallel_requests"].placement == "client"
+    assert embed["encoding_format"]["enum"] == ["float", "base64"]
+    assert {"UniformDistribution", "ManualDistribution", "ModelConfig"} <= set(defs)
+    assert defs["ManualDistribution"]["properties"]["params"]["required"] == ["values"]
+
+
+def test_reference_surfaces_carry_provenance_and_placement(catalogue: dict[str, Surface]) -> None:
+    for surface in catalogue.values():
+        for param in surface.parameters.values():
+            assert param.placement in ("standard", "extension", "client")
+            assert param.provenance_source
+    assert catalogue["vllm"].parameters["top_p"].schema["exclusiveMinimum"] == 0.0
+    assert catalogue["llamacpp"].parameters["top_k"].placement == "extension"
+    assert catalogue["openai"].unknown_keys == "reject"
+    assert "encoding_format" in catalogue["openai"].embeddings
+
+
+def _break(schemas: Path, name: str, mutate: object) -> Path:
+    path = schemas / f"{name}.json"
+    data = json.loads(path.read_text())
+    assert callable(mutate)
+    mutate(data)
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mutation", "pointer", "words"),
+    [
+        (lambda d: d["properties"]["temperature"].update(minimum="zero"), "/properties/temperature/minimum",
+         "is not of type 'number'"),
+        (lambda d: d["properties"]["top_k"].update({"x-placement": "body"}), "/properties/top_k/x-placement",
+         "is not one of"),
+        (lambda d: d["properties"]["seed"].pop("x-provenance"), "/properties/seed", "'x-provenance' is a required"),
+        (lambda d: d["x-surface"].update({"unknown-keys": "maybe"}), "/x-surface/unknown-keys", "is not one of"),
+    ],
+)
+def test_malformed_schema_names_file_and_pointer(
+    schemas_copy: Path, mutation: object, pointer: str, words: str
+) -> None:
+    path = _break(schemas_copy, "oruel", mutation)
+    with pytest.raises(SchemaError) as caught:
+        load_surface(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "oruel.json" in message and pointer in message and words in message
+
+
+def test_broken_json_names_file_line_and_column(schemas_copy: Path) -> None:
+    path = schemas_copy / "vllm.json"
+    path.write_text('{"title": "x",\n  "type": }')
+    with pytest.raises(SchemaError, match=r"vllm\.json: /: invalid JSON at line 2 column 11"):
+        load_catalogue(schemas_copy)
+
+
+def test_schemas_check_exits_2_with_one_line(
+    schemas_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _break(schemas_copy, "openai", lambda d: d["properties"]["n"].update(maximum=[1]))
+    monkeypatch.setenv("HARNESS_ROOT", str(schemas_copy.parent))
+    assert main(["schemas", "--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "schemas/openai.json: /properties/n/maximum:" in err
+
+
+def test_schemas_check_passes_on_the_shipped_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schemas", "--check"]) == 0
+    assert "6 surfaces valid" in capsys.readouterr().out
+
+
+def test_meta_schema_is_itself_valid_json_schema() -> None:
+    from jsonschema import Draft202012Validator
+
+    Draft202012Validator.check_schema(json.loads((ROOT / "schemas/meta/annotations.schema.json").read_text()))
+    for path in (ROOT / "schemas/responses").glob("*.json"):
+        Draft202012Validator.check_schema(json.loads(path.read_text()))
