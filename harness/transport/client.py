@@ -87,11 +87,11 @@ class ProviderClient:
     async def send(self, body: dict[str, Any], path: str = "chat/completions") -> Exchange:
         """POST ``body`` (canonical JSON) and return what happened, retrying what is transient."""
         async with self._slots:
-            attempt = 0
+            attempt, waited = 0, 0.0
             while True:
                 attempt += 1
                 exchange, retry_after = await self._attempt(body, path)
-                exchange.attempts = attempt
+                exchange.attempts, exchange.waited_s = attempt, waited
                 transient = exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.error.startswith(
                     ("connect", "timeout", "reset")
                 )
@@ -99,7 +99,9 @@ class ProviderClient:
                     transient = True
                 if not transient or attempt > self.settings.retries:
                     return exchange
-                await asyncio.sleep(self._backoff(attempt, retry_after))
+                delay = self._backoff(attempt, retry_after)
+                waited += delay
+                await asyncio.sleep(delay)
 
     async def _attempt(self, body: dict[str, Any], path: str) -> tuple[Exchange, float | None]:
         url = str(self._http.base_url.join(path.lstrip("/")))

@@ -32,6 +32,7 @@ class Exchange:
     problems: list[str] = field(default_factory=list)  # malformed JSON, wrong content type, ...
     error: str = ""  # the transport error, for TRANSPORT_ERROR
     attempts: int = 1
+    waited_s: float = 0.0  # backoff slept between attempts (Retry-After when given)
     elapsed_ms: float = 0.0
 
     @property
@@ -77,6 +78,7 @@ class Exchange:
             "problems": self.problems,
             "error": self.error,
             "attempts": self.attempts,
+            "waited_s": round(self.waited_s, 3),
             "elapsed_ms": round(self.elapsed_ms, 1),
         }
         if self.chunks:

@@ -1,0 +1,123 @@
+"""Every fault a server can throw ends as a recorded outcome; the run carries on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.checks import CheckContext
+from harness.checks.ranges import judge
+from harness.engine import DedupingSender, plan, run_units
+from harness.generation import build_matrix
+from harness.generation.matrix import base_body
+from harness.results import ResultsWriter, Verdict, read_results
+from harness.schema import Surface
+from harness.transport import ClientSettings, Exchange, Outcome, ProviderClient
+from tests.fault_server import FaultServer, fault_server
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FaultServer]:
+    with fault_server() as running:
+        yield running
+
+
+def _send(server: FaultServer, fault: str, stream: bool = False, **settings: float) -> Exchange:
+    async def go() -> Exchange:
+        options = {"timeout": 2.0, "retries": 1, "backoff_base": 0.01, "max_body_bytes": 1024 * 1024, **settings}
+        async with ProviderClient(ClientSettings(base_url=server.url(fault), **options)) as client:  # type: ignore[arg-type]
+            return await client.send({**base_body("fault"), "stream": stream})
+
+    return asyncio.run(go())
+
+
+def _verdict(exchange: Exchange, catalogue: dict[str, Surface]) -> Verdict:
+    case = build_matrix(catalogue["openai"], "fault", ["temperature"])[0]
+    return judge(case, exchange, "fault")[0]
+
+
+def test_429_honours_retry_after_then_succeeds(server: FaultServer, catalogue: dict[str, Surface]) -> None:
+    exchange = _send(server, "rate-limited-once")
+    assert exchange.ok and exchange.attempts == 2
+    assert exchange.waited_s == 1.0  # Retry-After: 1, not the exponential backoff
+    assert _verdict(exchange, catalogue) is Verdict.ACCEPTED
+
+
+def test_429_that_never_ends_is_inconclusive(server: FaultServer, catalogue: dict[str, Surface]) -> None:
+    exchange = _send(server, "rate-limited", max_backoff=0.05)
+    assert exchange.status == 429 and exchange.attempts == 2 and exchange.waited_s == 0.05
+    assert _verdict(exchange, catalogue) is Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("status", ["500", "503"])
+def test_5xx_is_retried_then_a_server_error(server: FaultServer, catalogue: dict[str, Surface], status: str) -> None:
+    exchange = _send(server, status)
+    assert exchange.status == int(status) and exchange.attempts == 2
+    assert _verdict(exchange, catalogue) is Verdict.SERVER_ERROR
+
+
+def test_timeout_is_a_transport_error(server: FaultServer, catalogue: dict[str, Surface]) -> None:
+    exchange = _send(server, "hang", timeout=0.3, retries=0)
+    assert exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.error.startswith("timeout")
+    assert _verdict(exchange, catalogue) is Verdict.TRANSPORT_ERROR
+
+
+def test_connection_reset_is_a_transport_error(server: FaultServer, catalogue: dict[str, Surface]) -> None:
+    exchange = _send(server, "reset")
+    assert exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.error.startswith("reset")
+    assert exchange.attempts == 2  # a reset is transient: retried once
+    assert _verdict(exchange, catalogue) is Verdict.TRANSPORT_ERROR
+
+
+def test_malformed_json_is_a_server_error(server: FaultServer, catalogue: dict[str, Surface]) -> None:
+    exchange = _send(server, "malformed-json")
+    assert exchange.status == 200 and any("malformed JSON" in p for p in exchange.problems)
+    assert _verdict(exchange, catalogue) is Verdict.SERVER_ERROR
+
+
+def test_truncated_sse_is_a_server_error(server: FaultServer, catalogue: dict[str, Surface]) -> None:
+    exchange = _send(server, "truncated-sse", stream=True)
+    assert exchange.status == 200 and len(exchange.chunks) == 1 and not exchange.stream_done
+    assert any("truncated" in p for p in exchange.problems)
+    assert _verdict(exchange, catalogue) is Verdict.SERVER_ERROR
+
+
+def test_oversized_body_is_capped(server: FaultServer, catalogue: dict[str, Surface]) -> None:
+    exchange = _send(server, "oversized")
+    assert exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.error.startswith("oversized")
+    assert len(exchange.text) <= 1024 * 1024
+    assert _verdict(exchange, catalogue) is Verdict.TRANSPORT_ERROR
+
+
+def test_wrong_content_type_is_a_server_error(server: FaultServer, catalogue: dict[str, Surface]) -> None:
+    exchange = _send(server, "wrong-content-type")
+    assert any("wrong content type: text/html" in p for p in exchange.problems)
+    assert _verdict(exchange, catalogue) is Verdict.SERVER_ERROR
+
+
+def test_a_faulty_case_leaves_the_others_unaffected(
+    server: FaultServer, catalogue: dict[str, Surface], tmp_path: Path
+) -> None:
+    surface = catalogue["oruel"]
+
+    async def go() -> None:
+        settings = ClientSettings(base_url=server.url("flaky"), retries=0, max_parallel_requests=4)
+        async with ProviderClient(settings) as client:
+            ctx = CheckContext("flaky", surface, "fault", build_matrix(surface, "fault", ["temperature", "top_k"]),
+                               DedupingSender(client))
+            writer = ResultsWriter(tmp_path / "results.jsonl")
+            await run_units(plan(ctx, ["range"]), writer, ctx, set())
+            writer.close()
+
+    asyncio.run(go())
+    records = read_results(tmp_path / "results.jsonl")
+    by_param: dict[str, set[Verdict]] = {}
+    for record in records:
+        by_param.setdefault(record.param, set()).add(record.verdict)
+    assert Verdict.SERVER_ERROR in by_param["temperature"]
+    # top_k cases never mention temperature (except pairwise ones, which are not in --params)
+    assert Verdict.SERVER_ERROR not in by_param["top_k"]
+    assert by_param["top_k"] <= {Verdict.ACCEPTED, Verdict.LENIENT}
