@@ -3,7 +3,7 @@ real server will not (429 with Retry-After, 500, 503, a hang, a connection reset
 JSON, a truncated SSE stream, an oversized body, a wrong content type).
 
 The fault is the first path segment: ``http://127.0.0.1:PORT/<fault>/v1/chat/completions``.
-``ok`` answers a valid completion; ``flaky`` answers 500 to bodies that contain
+``ok`` answers a valid completion; ``slow`` answers it after 50 ms; ``flaky`` answers 500 to bodies that contain
 ``temperature`` and a valid completion to the rest. Raw asyncio streams, so a reset and a
 truncation are real socket events.
 """
@@ -89,6 +89,9 @@ class FaultServer:
         """Write the response for ``fault``; False when the connection must end now."""
         ok = json.dumps(completion()).encode()
         if fault == "ok" or (fault == "flaky" and "temperature" not in body):
+            writer.write(_response("200 OK", ok))
+        elif fault == "slow":
+            await asyncio.sleep(0.05)
             writer.write(_response("200 OK", ok))
         elif fault == "flaky":
             writer.write(_response("500 Internal Server Error", b'{"error":{"message":"boom","type":"server"}}'))

@@ -21,6 +21,7 @@ from harness.transport.redaction import SECRET_HEADERS, known_secrets, scrub_tex
 
 Mode = Literal["live", "record", "replay"]
 LOCAL_HOST = "127.0.0.1:0"
+KEPT_REQUEST_HEADERS = frozenset({"content-type", "accept"})
 
 
 @lru_cache(maxsize=4096)
@@ -72,7 +73,8 @@ def _scrubber(local: bool) -> tuple[Any, Any]:
 
     def before_request(request: VcrRequest) -> VcrRequest:
         for name in list(request.headers):
-            if name.lower() in SECRET_HEADERS:
+            # Secrets must go; so does what changes per run (host port, lengths), for diffable cassettes.
+            if name.lower() in SECRET_HEADERS or name.lower() not in KEPT_REQUEST_HEADERS:
                 del request.headers[name]
         uri = scrub_url(request.uri)
         if local:
@@ -92,7 +94,7 @@ def _scrubber(local: bool) -> tuple[Any, Any]:
                 del headers[name]
         body = response.get("body", {}).get("string")
         if isinstance(body, bytes):
-            response["body"]["string"] = scrub_text(body.decode("utf-8", errors="replace"), secrets)
+            response["body"]["string"] = scrub_text(body.decode("utf-8", errors="replace"), secrets).encode()
         return response
 
     return before_request, before_response
@@ -114,7 +116,6 @@ def cassette(path: Path, mode: Mode, local: bool) -> Iterator[None]:
         before_record_request=before_request,
         before_record_response=before_response,
         decode_compressed_response=True,
-        allow_playback_repeats=True,
     )
     recorder.register_matcher("json_body", json_body_matcher)
     path.parent.mkdir(parents=True, exist_ok=True)
