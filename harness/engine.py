@@ -33,10 +33,19 @@ class DedupingSender:
     def __init__(self, client: ProviderClient) -> None:
         self.client = client
         self._inflight: dict[str, asyncio.Task[Exchange]] = {}
+        self._fresh: list[Exchange] = []
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        """Every completed exchange of the run so far, each once."""
+        done = [t.result() for t in self._inflight.values() if t.done() and not t.cancelled()]
+        return done + self._fresh
 
     async def __call__(self, body: dict[str, Any], path: str = "chat/completions", fresh: bool = False) -> Exchange:
         if fresh:
-            return await self.client.send(body, path)
+            exchange = await self.client.send(body, path)
+            self._fresh.append(exchange)
+            return exchange
         key = path + "\n" + canonical_json(body)
         task = self._inflight.get(key)
         if task is None:
@@ -77,14 +86,16 @@ async def run_units(
         if on_done:
             on_done(1)
 
-    todo = []
+    registry = load_families()
+    first, last = [], []
     for check_name, unit in units:
         if unit.id in done:
             stats.skipped += 1
             if on_done:
                 on_done(1)
             continue
-        todo.append(one(check_name, unit))
-    stats.units = len(todo)
-    await asyncio.gather(*todo)
+        (last if registry[check_name].after_others else first).append((check_name, unit))
+    stats.units = len(first) + len(last)
+    await asyncio.gather(*(one(name, unit) for name, unit in first))
+    await asyncio.gather(*(one(name, unit) for name, unit in last))
     return stats

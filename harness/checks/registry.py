@@ -19,7 +19,10 @@ from harness.transport import Exchange
 
 
 class Sender(Protocol):
-    async def __call__(self, body: dict[str, Any], path: str = ...) -> Exchange: ...
+    async def __call__(self, body: dict[str, Any], path: str = ..., fresh: bool = ...) -> Exchange: ...
+
+    @property
+    def exchanges(self) -> list[Exchange]: ...
 
 
 @dataclass
@@ -32,6 +35,7 @@ class CheckContext:
     api_key_env: str = ""
     base_url: str = ""
     params: list[str] | None = None  # --params: restrict probes to these
+    memo: dict[str, Any] = field(default_factory=dict)  # results shared by units (baselines)
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params
@@ -53,19 +57,22 @@ class Check:
     description: str
     units: Callable[[CheckContext], list[Unit]]
     enabled: bool = field(default=True)
+    after_others: bool = False  # runs once every other unit has finished (sees all exchanges)
 
 
 CHECKS: dict[str, Check] = {}
 
 # Families are modules of harness.checks; each registers its checks on import.
-FAMILIES = ("ranges",)
+FAMILIES = ("ranges", "defaults", "determinism", "passthrough", "effects", "response_schemas")
+
+UnitsFactory = Callable[[CheckContext], list[Unit]]
 
 
-def check(name: str, description: str) -> Callable[[Callable[[CheckContext], list[Unit]]], Callable[[CheckContext], list[Unit]]]:
-    def register(fn: Callable[[CheckContext], list[Unit]]) -> Callable[[CheckContext], list[Unit]]:
+def check(name: str, description: str, after_others: bool = False) -> Callable[[UnitsFactory], UnitsFactory]:
+    def register(fn: UnitsFactory) -> UnitsFactory:
         if name in CHECKS:
             raise ValueError(f"check {name!r} registered twice")
-        CHECKS[name] = Check(name, fn.__module__.rsplit(".", 1)[-1], description, fn)
+        CHECKS[name] = Check(name, fn.__module__.rsplit(".", 1)[-1], description, fn, after_others=after_others)
         return fn
 
     return register

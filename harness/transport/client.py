@@ -22,7 +22,10 @@ from harness.transport.exchange import Exchange, Outcome
 from harness.transport.redaction import scrub_url
 from harness.transport.sse import parse_sse
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# Transient by nature: retried up to ``retries`` times.
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+# A 500 is usually the same answer to the same input: one retry tells a flake from a bug
+# without spending ``retries`` requests on every deterministic 500.
 
 
 @dataclass(frozen=True)
@@ -92,12 +95,11 @@ class ProviderClient:
                 attempt += 1
                 exchange, retry_after = await self._attempt(body, path)
                 exchange.attempts, exchange.waited_s = attempt, waited
-                transient = exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.error.startswith(
-                    ("connect", "timeout", "reset")
+                transient = exchange.status in RETRYABLE_STATUS or exchange.status == 500 or (
+                    exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.error.startswith(("connect", "timeout", "reset"))
                 )
-                if exchange.status in RETRYABLE_STATUS:
-                    transient = True
-                if not transient or attempt > self.settings.retries:
+                limit = min(1, self.settings.retries) if exchange.status == 500 else self.settings.retries
+                if not transient or attempt > limit:
                     return exchange
                 delay = self._backoff(attempt, retry_after)
                 waited += delay

@@ -1,0 +1,73 @@
+"""``extra_body`` passthrough, proven by effect. The OpenAI SDK sends ``extra_body`` as extra
+top-level keys; a server that accepts them and drops them answers 200 all the same, so each
+extension parameter must also change the output where it should. An unknown key tells
+whether the provider rejects or ignores keys it does not know."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+
+from harness.checks.probing import EFFECTS, probe_body, record, refusal, sampling_effect
+from harness.checks.registry import CheckContext, Unit, check
+from harness.results import Record, Verdict
+
+UNKNOWN_KEY = "harness_unknown_parameter"
+
+
+async def enum_passthrough(ctx: CheckContext, param: str) -> list[Record]:
+    """An extension with no effect on generated text (tier, reasoning_effort): acceptance only."""
+    spec = ctx.surface.parameters[param].schema
+    values = [v for v in spec.get("enum", []) if v is not None and v != spec.get("default")]
+    value = values[0]
+    exchange = await ctx.send(probe_body(ctx, **{param: value}))
+    failed = refusal([exchange], ctx.provider)
+    if failed:
+        return [record(ctx, "passthrough", param, failed[0], failed[1], [exchange], "accepted", value)]
+    return [record(ctx, "passthrough", param, Verdict.INCONCLUSIVE,
+                   f"{param}={value!r} accepted; it has no effect a client can observe in the generated text, "
+                   "so passthrough is not proven", [exchange], "accepted", value)]
+
+
+async def unknown_key_probe(ctx: CheckContext) -> list[Record]:
+    exchange = await ctx.send(probe_body(ctx, **{UNKNOWN_KEY: 1}))
+    documented = ctx.surface.unknown_keys
+    fixed = refusal([exchange], ctx.provider)
+    if fixed and fixed[0] is not Verdict.OVER_STRICT:
+        return [record(ctx, "unknown-key", "(unknown key)", fixed[0], fixed[1], [exchange], "probe")]
+    rejected = exchange.client_error
+    behaviour = f"HTTP {exchange.status}: unknown keys are {'rejected' if rejected else 'accepted and ignored'}"
+    if documented == "reject":
+        verdict = Verdict.REJECTED if rejected else Verdict.LENIENT
+    elif documented in ("ignore", "forward"):
+        verdict = Verdict.OVER_STRICT if rejected else Verdict.ACCEPTED
+    else:
+        verdict = Verdict.REJECTED if rejected else Verdict.ACCEPTED
+    note = f"documented: {documented}"
+    if not rejected:
+        note += "; a misspelt parameter will be silently dropped by this provider"
+    return [record(ctx, "unknown-key", "(unknown key)", verdict, f"{behaviour} ({note})", [exchange], "probe")]
+
+
+@check("passthrough", "extension parameters (extra_body) are accepted and change the output")
+def extra_body_passthrough(ctx: CheckContext) -> list[Unit]:
+    units = []
+    for name, param in ctx.surface.parameters.items():
+        if param.placement != "extension" or not ctx.wants(name):
+            continue
+        if name in EFFECTS:
+            units.append(Unit(f"passthrough.{name}", name,
+                              lambda n=name: _as_list(sampling_effect(ctx, "passthrough", n))))
+        elif "enum" in param.schema:
+            units.append(Unit(f"passthrough.{name}", name, lambda n=name: enum_passthrough(ctx, n)))
+    return units
+
+
+async def _as_list(pending: Awaitable[Record]) -> list[Record]:
+    return [await pending]
+
+
+@check("unknown-key", "does the provider reject or silently ignore a key it does not know")
+def unknown_key(ctx: CheckContext) -> list[Unit]:
+    if ctx.params is not None:
+        return []
+    return [Unit("unknown-key", "(unknown key)", lambda: unknown_key_probe(ctx))]
