@@ -38,7 +38,8 @@ class DedupingSender:
     @property
     def exchanges(self) -> list[Exchange]:
         """Every completed exchange of the run so far, each once."""
-        done = [t.result() for t in self._inflight.values() if t.done() and not t.cancelled()]
+        done = [t.result() for t in self._inflight.values()
+                if t.done() and not t.cancelled() and t.exception() is None]
         return done + self._fresh
 
     async def __call__(self, body: dict[str, Any], path: str = "chat/completions", fresh: bool = False) -> Exchange:

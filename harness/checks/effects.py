@@ -176,6 +176,9 @@ async def stream_probe(ctx: CheckContext) -> list[Record]:
     failed = refusal(sent, ctx.provider)
     if failed:
         return [record(ctx, "effect", "stream", *failed, sent, "effect", True)]
+    if not streamed.chunks and isinstance(streamed.json, dict):
+        return [record(ctx, "effect", "stream", Verdict.IGNORED,
+                       "stream=true was answered with one JSON body, not server-sent events", sent, "effect", True)]
     chunk_schema = response_schema("chat-completion-chunk")
     bad = [e.message for c in streamed.chunks for e in chunk_schema.iter_errors(c)][:1]
     media = streamed.content_type.split(";")[0].strip()

@@ -136,23 +136,26 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str) -> Record:
             if failed:
                 return record(ctx, check, param, failed[0], failed[1], list(sent), "effect", effect.value)
             texts = [first.content(), second.content()]
-            if texts[0] == texts[1] == greedy.content() and baseline.content() != greedy.content():
+            base, greedy_text = baseline.content(), greedy.content()
+            label, value = "effect", effect.value
+            if texts[0] == texts[1] == greedy_text and base != greedy_text:
                 return record(ctx, check, param, Verdict.HONOURED,
-                              f"{param}={effect.value} equals greedy decoding under two seeds "
-                              f"({quote(greedy.content())}), and differs from sampling without it", list(sent),
-                              "effect", effect.value)
-            if baseline.content() == greedy.content():
+                              f"{param}={value} equals greedy decoding under two seeds ({quote(greedy_text)}), "
+                              "and differs from sampling without it", list(sent), label, value)
+            if texts[0] == base:
+                # For temperature itself the greedy reference *is* the probe: equal to the
+                # temperature-1 output means temperature had no effect at all.
+                if param == "temperature" or base != greedy_text:
+                    return record(ctx, check, param, Verdict.IGNORED,
+                                  f"{param}={value} left the seeded output unchanged ({quote(texts[0])})",
+                                  list(sent), label, value)
                 return record(ctx, check, param, Verdict.INCONCLUSIVE,
                               "sampling at temperature 1 already equals greedy decoding: no room for an effect",
-                              list(sent), "effect", effect.value)
-            if texts[0] == baseline.content():
-                return record(ctx, check, param, Verdict.IGNORED,
-                              f"{param}={effect.value} left the seeded output unchanged ({quote(texts[0])}); "
-                              f"greedy decoding gives {quote(greedy.content())}", list(sent), "effect", effect.value)
+                              list(sent), label, value)
             return record(ctx, check, param, Verdict.INCONCLUSIVE,
-                          f"{param}={effect.value} changes the output but not to greedy decoding "
+                          f"{param}={value} changes the output but not to greedy decoding "
                           f"(seed {PROBE_SEED}: {quote(texts[0])}, seed {OTHER_SEEDS[0]}: {quote(texts[1])}, "
-                          f"greedy: {quote(greedy.content())})", list(sent), "effect", effect.value)
+                          f"greedy: {quote(greedy_text)})", list(sent), label, value)
         stable, repeats = await reproducible(ctx, tokens)
         probe = await ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.value}))
         sent = [*repeats, probe]

@@ -152,7 +152,8 @@ class ProviderClient:
 
 def _parse_body(exchange: Exchange, streamed: bool) -> None:
     media = exchange.content_type.split(";")[0].strip().lower()
-    if streamed and exchange.ok:
+    if streamed and exchange.ok and media != "application/json":
+        # (A server that ignores stream answers one JSON body: parsed below, judged by the checks.)
         if media != "text/event-stream":
             exchange.problems.append(f"wrong content type for a stream: {media or 'none'}")
         parsed = parse_sse(exchange.text)

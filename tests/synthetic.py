@@ -1,0 +1,171 @@
+"""A synthetic OpenAI-compatible provider for unit tests of the checks (test code only).
+
+A tiny but real sampler over a fixed vocabulary: seeded, with temperature, top_k, top_p,
+min_p and the three penalties, stop strings, n, logprobs, JSON mode and SSE streaming. A
+``Behaviour`` switches single aspects to misbehave (ignore a parameter, apply another default,
+reject a valid value, answer 500, break the stream ...), so every check can be tested against
+a provider that behaves and one that does not. Served through ``httpx.MockTransport``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+WORDS = [f" w{i}" for i in range(40)]
+DEFAULTS: dict[str, float] = {
+    "temperature": 1.0, "top_p": 1.0, "top_k": 0, "min_p": 0.0,
+    "frequency_penalty": 0.0, "presence_penalty": 0.0, "repetition_penalty": 1.0,
+}
+KNOWN = {*DEFAULTS, "model", "messages", "max_tokens", "seed", "stop", "n", "logprobs", "top_logprobs",
+         "response_format", "stream", "top_a", "tier"}
+
+
+@dataclass
+class Behaviour:
+    ignore: set[str] = field(default_factory=set)  # accepted, then dropped
+    defaults: dict[str, float] = field(default_factory=dict)  # real defaults, over DEFAULTS
+    reject_unknown: bool = False
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # enforced [low, high]
+    server_error_for: set[str] = field(default_factory=set)
+    unseeded: bool = False  # sampling ignores the seed
+    max_n: int = 8
+    stream_without_done: bool = False
+    error_shape: str = "openai"  # or "flat"
+    drop_created: bool = False  # a response body missing a required field
+
+
+def _logits(step_key: str) -> list[float]:
+    digest = hashlib.sha256(step_key.encode()).digest()
+    return [(digest[i % 32] ^ (i * 37 % 251)) / 255 * 8 for i in range(len(WORDS))]
+
+
+def _softmax(logits: list[float]) -> list[float]:
+    top = max(logits)
+    exp = [math.exp(x - top) if x > -1e8 else 0.0 for x in logits]
+    total = sum(exp)
+    return [e / total for e in exp]
+
+
+def generate(params: dict[str, Any], rng: random.Random) -> tuple[list[int], list[list[float]]]:
+    tokens: list[int] = []
+    dists: list[list[float]] = []
+    for step in range(int(params["max_tokens"])):
+        logits = _logits(f"{step}:{tokens[-1] if tokens else -1}")
+        for t in set(tokens):
+            count = tokens.count(t)
+            logits[t] -= params["frequency_penalty"] * count + params["presence_penalty"]
+            rp = params["repetition_penalty"]
+            logits[t] = logits[t] / rp if logits[t] > 0 else logits[t] * rp
+        order = sorted(range(len(WORDS)), key=lambda i: -logits[i])
+        if params["temperature"] == 0:
+            choice = order[0]
+            dists.append(_softmax(logits))
+        else:
+            probs = _softmax([x / params["temperature"] for x in logits])
+            keep = set(order[: int(params["top_k"])] if params["top_k"] > 0 else order)
+            cumulative, nucleus = 0.0, set()
+            for i in order:
+                nucleus.add(i)
+                cumulative += probs[i]
+                if cumulative >= params["top_p"]:
+                    break
+            keep &= nucleus
+            keep = {i for i in keep if probs[i] >= params["min_p"] * probs[order[0]]} or {order[0]}
+            weights = [probs[i] if i in keep else 0.0 for i in range(len(WORDS))]
+            choice = rng.choices(range(len(WORDS)), weights=weights)[0]
+            dists.append(probs)
+        tokens.append(choice)
+    return tokens, dists
+
+
+class SyntheticProvider:
+    def __init__(self, behaviour: Behaviour | None = None) -> None:
+        self.behaviour = behaviour or Behaviour()
+        self.requests = 0
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def _error(self, status: int, message: str, param: str | None) -> httpx.Response:
+        if self.behaviour.error_shape == "flat":
+            return httpx.Response(status, json={"detail": message})
+        return httpx.Response(status, json={"error": {"message": message, "type": "invalid_request_error",
+                                                      "param": param, "code": None}})
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        body = json.loads(request.content)
+        b = self.behaviour
+        for key, value in body.items():
+            if key in b.server_error_for:
+                return httpx.Response(500, json={"error": {"message": "internal", "type": "server_error"}})
+            if key not in KNOWN and b.reject_unknown:
+                return self._error(400, f"Unrecognized request argument supplied: {key}", key)
+            if key in DEFAULTS and value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                return self._error(400, f"{key} must be a number", key)
+            if key in b.ranges and isinstance(value, int | float):
+                low, high = b.ranges[key]
+                if not low <= value <= high:
+                    return self._error(400, f"{key} must be in [{low}, {high}]", key)
+        if body.get("top_logprobs") is not None and not body.get("logprobs"):
+            return self._error(400, "top_logprobs requires logprobs", "top_logprobs")
+        params = {**DEFAULTS, **b.defaults}
+        for key in DEFAULTS:
+            if key in body and body[key] is not None and key not in b.ignore:
+                params[key] = body[key]
+        params["max_tokens"] = body.get("max_tokens", 16) if "max_tokens" not in b.ignore else 16
+        seed = body.get("seed") if "seed" not in b.ignore and not b.unseeded else None
+        rng = random.Random(seed) if seed is not None else random.Random()
+        n = min(int(body.get("n") or 1), b.max_n) if "n" not in b.ignore else 1
+        choices, completion = [], 0
+        for index in range(n):
+            tokens, dists = generate(params, rng)
+            text = "".join(WORDS[t] for t in tokens)
+            finish = "length"
+            fmt = body.get("response_format") or {}
+            if fmt.get("type") in ("json_object", "json_schema") and "response_format" not in b.ignore:
+                text, finish, tokens = '{"ok": true}', "stop", tokens[:3]
+            stops = body.get("stop") or []
+            stops = [stops] if isinstance(stops, str) else stops
+            if "stop" not in b.ignore:
+                for stop in stops:
+                    if stop in text:
+                        text, finish = text[: text.index(stop)], "stop"
+            completion += len(tokens)
+            choice: dict[str, Any] = {"index": index, "message": {"role": "assistant", "content": text},
+                                      "finish_reason": finish, "logprobs": None}
+            if body.get("logprobs") and "logprobs" not in b.ignore:
+                top = int(body.get("top_logprobs") or 0)
+                choice["logprobs"] = {"content": [
+                    {"token": WORDS[t], "logprob": math.log(max(d[t], 1e-12)),
+                     "top_logprobs": [{"token": WORDS[i], "logprob": -1.0} for i in range(top)]}
+                    for t, d in zip(tokens, dists, strict=True)]}
+            choices.append(choice)
+        response: dict[str, Any] = {"id": "chatcmpl-synthetic", "object": "chat.completion", "created": 1,
+                                    "model": body.get("model", "m"), "choices": choices,
+                                    "usage": {"prompt_tokens": 3, "completion_tokens": completion,
+                                              "total_tokens": completion + 3}}
+        if b.drop_created:
+            del response["created"]
+        if body.get("stream") and "stream" not in b.ignore:
+            return self._stream(response)
+        return httpx.Response(200, json=response)
+
+    def _stream(self, response: dict[str, Any]) -> httpx.Response:
+        text = response["choices"][0]["message"]["content"]
+        pieces = [text[i:i + 4] for i in range(0, len(text), 4)] or [""]
+        events = []
+        for piece in pieces:
+            chunk = {"id": response["id"], "object": "chat.completion.chunk", "created": 1, "model": response["model"],
+                     "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            events.append(f"data: {json.dumps(chunk)}\n\n")
+        if not self.behaviour.stream_without_done:
+            events.append("data: [DONE]\n\n")
+        return httpx.Response(200, content="".join(events).encode(), headers={"content-type": "text/event-stream"})

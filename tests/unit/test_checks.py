@@ -1,0 +1,173 @@
+"""Every check against a synthetic provider that behaves and one that does not."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from harness.checks import CheckContext
+from harness.engine import DedupingSender, plan, run_units
+from harness.generation import build_matrix
+from harness.results import Record, ResultsWriter, Verdict
+from harness.schema import Surface
+from harness.transport import ClientSettings, ProviderClient
+from tests.synthetic import Behaviour, SyntheticProvider
+
+
+def run_checks(
+    tmp_path: Path, surface: Surface, behaviour: Behaviour, checks: list[str], params: list[str] | None = None
+) -> list[Record]:
+    async def go() -> list[Record]:
+        provider = SyntheticProvider(behaviour)
+        settings = ClientSettings(base_url="http://synthetic.test/v1", retries=0, max_parallel_requests=4)
+        async with ProviderClient(settings, transport=provider.transport()) as client:
+            ctx = CheckContext("synthetic", surface, "m", build_matrix(surface, "m", params), DedupingSender(client),
+                               params=params)
+            writer = ResultsWriter(tmp_path / "results.jsonl")
+            stats = await run_units(plan(ctx, checks), writer, ctx, set())
+            writer.close()
+            return stats.records
+
+    return asyncio.run(go())
+
+
+def verdicts(records: list[Record], param: str, check: str | None = None) -> set[Verdict]:
+    return {r.verdict for r in records if r.param == param and (check is None or r.check == check)}
+
+
+def by_label(records: list[Record], param: str, label: str) -> Record:
+    return next(r for r in records if r.param == param and r.label == label)
+
+
+# --- range acceptance -------------------------------------------------------------------
+
+def test_range_rejected_when_the_provider_enforces_the_range(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    records = run_checks(tmp_path, catalogue["oruel"], Behaviour(ranges={"temperature": (0, 2)}), ["range"],
+                         ["temperature"])
+    assert by_label(records, "temperature", "max-outside").verdict is Verdict.REJECTED
+    assert "names the parameter" in by_label(records, "temperature", "max-outside").detail
+    assert by_label(records, "temperature", "max").verdict is Verdict.ACCEPTED
+
+
+def test_range_lenient_when_the_provider_accepts_out_of_range(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    records = run_checks(tmp_path, catalogue["oruel"], Behaviour(), ["range"], ["temperature"])
+    assert by_label(records, "temperature", "max-outside").verdict is Verdict.LENIENT
+
+
+def test_range_over_strict_when_a_documented_value_is_refused(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    records = run_checks(tmp_path, catalogue["oruel"], Behaviour(ranges={"temperature": (0, 1)}), ["range"],
+                         ["temperature"])
+    assert by_label(records, "temperature", "max").verdict is Verdict.OVER_STRICT
+
+
+def test_range_server_error_and_a_poor_error_envelope(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    records = run_checks(tmp_path, catalogue["oruel"], Behaviour(server_error_for={"top_k"}), ["range"], ["top_k"])
+    assert by_label(records, "top_k", "typical").verdict is Verdict.SERVER_ERROR
+    flat = run_checks(tmp_path, catalogue["oruel"], Behaviour(ranges={"top_p": (0, 1)}, error_shape="flat"),
+                      ["range"], ["top_p"])
+    rejected = by_label(flat, "top_p", "max-outside")
+    assert rejected.verdict is Verdict.REJECTED and "lacks: openai_shape" in rejected.detail
+
+
+# --- documented defaults --------------------------------------------------------------
+
+def test_default_honoured(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(), ["default"], ["temperature", "top_k"])
+    assert verdicts(records, "temperature") == {Verdict.HONOURED}
+    assert verdicts(records, "top_k") == {Verdict.HONOURED}
+
+
+def test_default_not_the_documented_one_and_the_real_one_found(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(defaults={"temperature": 0.7}), ["default"],
+                         ["temperature"])
+    (record,) = records
+    assert record.verdict is Verdict.IGNORED
+    assert "the real default behaves like temperature=0.7" in record.detail
+
+
+# --- determinism -----------------------------------------------------------------------
+
+def test_determinism_honoured(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    (record,) = run_checks(tmp_path, catalogue["openai"], Behaviour(), ["determinism"])
+    assert record.verdict is Verdict.HONOURED and "pass^5 = 1" in record.detail
+
+
+def test_determinism_ignored_when_the_seed_is(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    (record,) = run_checks(tmp_path, catalogue["openai"], Behaviour(unseeded=True), ["determinism"])
+    assert record.verdict is Verdict.IGNORED and "pass^5 = 0" in record.detail
+
+
+# --- extra_body passthrough -------------------------------------------------------------
+
+@pytest.mark.parametrize("param", ["top_k", "min_p", "repetition_penalty"])
+def test_passthrough_honoured(tmp_path: Path, catalogue: dict[str, Surface], param: str) -> None:
+    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(), ["passthrough"], [param])
+    assert verdicts(records, param) == {Verdict.HONOURED}
+
+
+@pytest.mark.parametrize("param", ["top_k", "min_p", "repetition_penalty"])
+def test_passthrough_accepted_but_ignored(tmp_path: Path, catalogue: dict[str, Surface], param: str) -> None:
+    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(ignore={param}), ["passthrough"], [param])
+    assert verdicts(records, param) == {Verdict.IGNORED}
+
+
+def test_passthrough_without_an_observable_effect_is_inconclusive(
+    tmp_path: Path, catalogue: dict[str, Surface]
+) -> None:
+    records = run_checks(tmp_path, catalogue["oruel"], Behaviour(), ["passthrough"], ["tier"])
+    assert verdicts(records, "tier") == {Verdict.INCONCLUSIVE}
+
+
+def test_unknown_keys(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    rejects = run_checks(tmp_path, catalogue["openai"], Behaviour(reject_unknown=True), ["unknown-key"])
+    ignores = run_checks(tmp_path, catalogue["openai"], Behaviour(), ["unknown-key"])
+    assert rejects[0].verdict is Verdict.REJECTED
+    assert ignores[0].verdict is Verdict.LENIENT and "silently dropped" in ignores[0].detail
+    vllm_like = run_checks(tmp_path, catalogue["vllm"], Behaviour(reject_unknown=True), ["unknown-key"])
+    assert vllm_like[0].verdict is Verdict.OVER_STRICT  # documented to ignore, yet rejects
+
+
+# --- effect probes --------------------------------------------------------------------
+
+EFFECT_PARAMS = ["temperature", "top_p", "max_tokens", "stop", "n", "logprobs", "response_format", "stream",
+                 "presence_penalty", "frequency_penalty"]
+
+
+def test_effects_honoured(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    records = run_checks(tmp_path, catalogue["openai"], Behaviour(), ["effect"], [*EFFECT_PARAMS, "top_logprobs"])
+    for param in [*EFFECT_PARAMS, "top_logprobs"]:
+        assert verdicts(records, param) == {Verdict.HONOURED}, (param, [r.detail for r in records if r.param == param])
+
+
+@pytest.mark.parametrize("param", EFFECT_PARAMS)
+def test_effects_ignored(tmp_path: Path, catalogue: dict[str, Surface], param: str) -> None:
+    records = run_checks(tmp_path, catalogue["openai"], Behaviour(ignore={param}), ["effect"], [param])
+    assert Verdict.IGNORED in verdicts(records, param), [r.detail for r in records]
+    assert Verdict.HONOURED not in verdicts(records, param)
+
+
+def test_stream_without_terminator_is_a_server_error(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    records = run_checks(tmp_path, catalogue["openai"], Behaviour(stream_without_done=True), ["effect"], ["stream"])
+    assert verdicts(records, "stream") == {Verdict.SERVER_ERROR}
+
+
+# --- response schemas -------------------------------------------------------------------
+
+def test_response_schema_accepted_and_broken(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    good = run_checks(tmp_path, catalogue["oruel"], Behaviour(), ["range", "response-schema"], ["top_k"])
+    bad = run_checks(tmp_path, catalogue["oruel"], Behaviour(drop_created=True), ["range", "response-schema"],
+                     ["top_k"])
+    assert verdicts(good, "(chat-completion)") == {Verdict.ACCEPTED}
+    (broken,) = [r for r in bad if r.param == "(chat-completion)"]
+    assert broken.verdict is Verdict.SERVER_ERROR and "'created' is a required property" in broken.detail
+
+
+def test_honoured_only_with_an_observed_effect(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    """A provider that ignores everything never earns HONOURED, whatever the check."""
+    everything = {"temperature", "top_p", "top_k", "min_p", "frequency_penalty", "presence_penalty",
+                  "repetition_penalty", "stop", "n", "logprobs", "response_format", "stream", "max_tokens", "seed"}
+    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(ignore=everything),
+                         ["default", "determinism", "passthrough", "effect"])
+    assert records and Verdict.HONOURED not in {r.verdict for r in records}
