@@ -25,7 +25,7 @@ def test_kill_then_resume(project: Path) -> None:
         """)
         out = project / "run"
         command = [sys.executable, "-m", "harness.cli", "run", "--provider", "slow", "--mode", "live",
-                   "--out", str(out)]
+                   "--out", str(out), "--checks", "range"]
         env = {**os.environ, "HARNESS_ROOT": str(project)}
         process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         results = out / "results.jsonl"
@@ -40,7 +40,7 @@ def test_kill_then_resume(project: Path) -> None:
         assert 10 <= len(before) < 100, "the kill should land part-way"
         hits_before = server.hits["slow"]
 
-        resumed = subprocess.run([*command[:-2], "--resume", str(out)], env=env, capture_output=True, text=True)
+        resumed = subprocess.run([*command[:-4], "--checks", "range", "--resume", str(out)], env=env, capture_output=True, text=True)
         assert resumed.returncode in (0, 1), resumed.stderr
         after = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
 
