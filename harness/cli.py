@@ -65,8 +65,14 @@ def cmd_matrix(args: argparse.Namespace) -> int:
         per_param.setdefault(case.param, Counter())[case.expect] += 1
     for param, counts in per_param.items():
         placement = surface.parameters[param].placement if param in surface.parameters else "combination"
-        table.add_row(param, placement, str(sum(counts.values())), str(counts["accept"]),
-                      str(counts["reject"]), str(counts["unspecified"]))
+        table.add_row(
+            param,
+            placement,
+            str(sum(counts.values())),
+            str(counts["accept"]),
+            str(counts["reject"]),
+            str(counts["unspecified"]),
+        )
     Console().print(table)
     print(f"{len(cases)} cases")
     return EXIT_OK
@@ -90,9 +96,14 @@ def cmd_schemas(args: argparse.Namespace) -> int:
             rng = f"{left}{'' if low is None else low}, {'' if high is None else high}{right}"
             if low is None and high is None:
                 rng = "-"
-            table.add_row(param.name, "|".join(param.types), rng,
-                          json.dumps(param.default) if param.has_default else "-",
-                          param.placement, param.provenance_kind)
+            table.add_row(
+                param.name,
+                "|".join(param.types),
+                rng,
+                json.dumps(param.default) if param.has_default else "-",
+                param.placement,
+                param.provenance_kind,
+            )
         Console().print(table)
     return EXIT_OK
 
@@ -109,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.set_defaults(func=cmd_matrix)
 
     schemas = sub.add_parser("schemas", help="list the documented surfaces and their parameters")
-    schemas.add_argument("--check", action="store_true", help="validate every schema; exit 2 on the first error")
+    schemas.add_argument(
+        "--check", action="store_true", help="validate every schema; exit 2 on the first error"
+    )
     schemas.set_defaults(func=cmd_schemas)
 
     from harness.workflows import add_run_commands  # the engine's commands live with the engine

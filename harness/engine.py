@@ -38,11 +38,16 @@ class DedupingSender:
     @property
     def exchanges(self) -> list[Exchange]:
         """Every completed exchange of the run so far, each once."""
-        done = [t.result() for t in self._inflight.values()
-                if t.done() and not t.cancelled() and t.exception() is None]
+        done = [
+            t.result()
+            for t in self._inflight.values()
+            if t.done() and not t.cancelled() and t.exception() is None
+        ]
         return done + self._fresh
 
-    async def __call__(self, body: dict[str, Any], path: str = "chat/completions", fresh: bool = False) -> Exchange:
+    async def __call__(
+        self, body: dict[str, Any], path: str = "chat/completions", fresh: bool = False
+    ) -> Exchange:
         if fresh:
             exchange = await self.client.send(body, path)
             self._fresh.append(exchange)
@@ -77,8 +82,15 @@ async def run_units(
         except Exception as err:  # a bug in a check must not end the run; say so loudly
             traceback.print_exc(file=sys.stderr)
             records = [
-                Record(ctx.provider, ctx.surface.name, unit.id, unit.param, check_name, Verdict.INCONCLUSIVE,
-                       f"harness error in check {check_name!r}: {type(err).__name__}: {err}")
+                Record(
+                    ctx.provider,
+                    ctx.surface.name,
+                    unit.id,
+                    unit.param,
+                    check_name,
+                    Verdict.INCONCLUSIVE,
+                    f"harness error in check {check_name!r}: {type(err).__name__}: {err}",
+                )
             ]
         for record in records:
             record.unit_id = unit.id
@@ -88,7 +100,8 @@ async def run_units(
             on_done(1)
 
     registry = load_families()
-    first, last = [], []
+    first: list[tuple[str, Unit]] = []
+    last: list[tuple[str, Unit]] = []
     for check_name, unit in units:
         if unit.id in done:
             stats.skipped += 1

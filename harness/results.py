@@ -90,7 +90,9 @@ class ResultsWriter:
         self._file: IO[str] = path.open("a", encoding="utf-8")
 
     def write(self, record: Record) -> None:
-        self._file.write(json.dumps(record.to_json(), ensure_ascii=False, allow_nan=False, default=str) + "\n")
+        self._file.write(
+            json.dumps(record.to_json(), ensure_ascii=False, allow_nan=False, default=str) + "\n"
+        )
         self._file.flush()
 
     def close(self) -> None:
@@ -99,7 +101,7 @@ class ResultsWriter:
 
 def read_results(path: Path) -> list[Record]:
     """Every complete record; a line cut short by a kill is skipped, not an error."""
-    records = []
+    records: list[Record] = []
     if not path.exists():
         return records
     for line in path.read_text(encoding="utf-8").splitlines():

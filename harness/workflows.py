@@ -61,7 +61,9 @@ def provider_base_url(provider: Provider, mode: Mode) -> Iterator[str]:
     if provider.launch is not None and mode != "replay":
         from harness.local.launcher import launch
 
-        with launch(provider.launch.server, provider.max_parallel_requests, provider.launch.embeddings) as server:
+        with launch(
+            provider.launch.server, provider.max_parallel_requests, provider.launch.embeddings
+        ) as server:
             yield server.base_url
         return
     yield provider.resolved_base_url()
@@ -72,13 +74,22 @@ def preflight(base_url: str, timeout: float) -> None:
     try:
         httpx.get(base_url.rstrip("/") + "/models", timeout=min(timeout, 10.0))
     except httpx.HTTPError as err:
-        raise ConfigError(f"cannot reach {base_url}: {type(err).__name__}; check base_url in providers.toml "
-                          "or that the server is running") from err
+        raise ConfigError(
+            f"cannot reach {base_url}: {type(err).__name__}; check base_url in providers.toml "
+            "or that the server is running"
+        ) from err
 
 
 def not_run_record(provider: Provider, surface: Surface, variable: str) -> Record:
-    return Record(provider.name, surface.name, f"not-run.{provider.name}", "*", "setup", Verdict.NOT_RUN,
-                  f"not run: set {variable}")
+    return Record(
+        provider.name,
+        surface.name,
+        f"not-run.{provider.name}",
+        "*",
+        "setup",
+        Verdict.NOT_RUN,
+        f"not run: set {variable}",
+    )
 
 
 def _surface(provider: Provider, schema: str | None) -> Surface:
@@ -121,8 +132,14 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
     return out, stats
 
 
-async def _run(provider: Provider, surface: Surface, base_url: str, options: RunOptions,
-               writer: ResultsWriter, done: set[str]) -> RunStats:
+async def _run(
+    provider: Provider,
+    surface: Surface,
+    base_url: str,
+    options: RunOptions,
+    writer: ResultsWriter,
+    done: set[str],
+) -> RunStats:
     settings = ClientSettings(
         base_url=base_url,
         api_key=provider.api_key(),
@@ -133,14 +150,25 @@ async def _run(provider: Provider, surface: Surface, base_url: str, options: Run
     async with ProviderClient(settings) as client:
         sender = DedupingSender(client)
         ctx = CheckContext(
-            provider=provider.name, surface=surface, model=provider.model,
-            cases=build_matrix(surface, provider.model, options.params), send=sender,
-            api_key_env=provider.api_key_env, base_url=provider.resolved_base_url(), params=options.params,
+            provider=provider.name,
+            surface=surface,
+            model=provider.model,
+            cases=build_matrix(surface, provider.model, options.params),
+            send=sender,
+            api_key_env=provider.api_key_env,
+            base_url=provider.resolved_base_url(),
+            params=options.params,
         )
         units = plan(ctx, options.checks)
         show = options.progress and sys.stderr.isatty()
-        with Progress(TextColumn(f"{provider.name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      disable=not show, transient=True) as bar:
+        with Progress(
+            TextColumn(f"{provider.name}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            disable=not show,
+            transient=True,
+        ) as bar:
             task = bar.add_task("run", total=len(units))
             stats = await run_units(units, writer, ctx, done, lambda n: bar.advance(task, n))
         stats.requests = client.requests_sent
@@ -156,8 +184,10 @@ def print_summary(out: Path, stats: RunStats, console: Console | None = None) ->
     counts = summarise(stats.records)
     parts = ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))
     tokens = sum(r.completion_tokens for r in stats.records)
-    console.print(f"{len(stats.records)} results ({parts}); {stats.requests} requests sent, "
-                  f"{tokens} completion tokens; {stats.skipped} skipped (already done)")
+    console.print(
+        f"{len(stats.records)} results ({parts}); {stats.requests} requests sent, "
+        f"{tokens} completion tokens; {stats.skipped} skipped (already done)"
+    )
     console.print(f"results: {out / 'results.jsonl'}")
 
 
@@ -169,9 +199,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.mode not in MODES:
         raise ConfigError(f"--mode must be one of {', '.join(MODES)}")
     options = RunOptions(
-        provider=args.provider, schema=args.schema, mode=args.mode, out=args.out, resume=args.resume,
+        provider=args.provider,
+        schema=args.schema,
+        mode=args.mode,
+        out=args.out,
+        resume=args.resume,
         params=[p.strip() for p in args.params.split(",") if p.strip()] if args.params else None,
-        jobs=args.jobs, checks=args.checks.split(",") if args.checks else None,
+        jobs=args.jobs,
+        checks=args.checks.split(",") if args.checks else None,
     )
     if options.resume is not None and not (options.resume / "results.jsonl").exists():
         raise ConfigError(f"--resume {options.resume}: no results.jsonl there to resume from")
@@ -190,19 +225,29 @@ def _add_run_flags(parser: Any, with_mode: bool) -> None:
     parser.add_argument("--provider", required=True, help="a name from providers.toml")
     parser.add_argument("--schema", help="hold the provider to another documented surface than its own")
     if with_mode:
-        parser.add_argument("--mode", default="replay", choices=MODES,
-                            help="live: send; record: send and write cassettes; replay: offline (default)")
+        parser.add_argument(
+            "--mode",
+            default="replay",
+            choices=MODES,
+            help="live: send; record: send and write cassettes; replay: offline (default)",
+        )
     parser.add_argument("--out", type=Path, help="output folder (default: reports/<time>-<provider>)")
-    parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR: only what is missing")
+    parser.add_argument(
+        "--resume", type=Path, metavar="DIR", help="continue the run in DIR: only what is missing"
+    )
     parser.add_argument("--params", help="comma-separated parameters to test (default: all)")
     parser.add_argument("--checks", help="comma-separated check names (default: all enabled)")
-    parser.add_argument("-j", "--jobs", type=int, help="requests in flight (default: the provider's max_parallel_requests)")
+    parser.add_argument(
+        "-j", "--jobs", type=int, help="requests in flight (default: the provider's max_parallel_requests)"
+    )
 
 
 def add_run_commands(sub: Any) -> None:
     run = sub.add_parser("run", help="run the checks against one provider")
     _add_run_flags(run, with_mode=True)
     run.set_defaults(func=cmd_run)
-    record = sub.add_parser("record", help="re-record a provider's cassettes (live, then written to cassettes/)")
+    record = sub.add_parser(
+        "record", help="re-record a provider's cassettes (live, then written to cassettes/)"
+    )
     _add_run_flags(record, with_mode=False)
     record.set_defaults(func=cmd_record)

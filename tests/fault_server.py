@@ -3,7 +3,8 @@ real server will not (429 with Retry-After, 500, 503, a hang, a connection reset
 JSON, a truncated SSE stream, an oversized body, a wrong content type).
 
 The fault is the first path segment: ``http://127.0.0.1:PORT/<fault>/v1/chat/completions``.
-``ok`` answers a valid completion; ``slow`` answers it after 50 ms; ``flaky`` answers 500 to bodies that contain
+``ok`` answers a valid completion; ``slow`` answers it after 50 ms; ``flaky`` answers 500 to
+bodies that contain
 ``temperature`` and a valid completion to the rest. Raw asyncio streams, so a reset and a
 truncation are real socket events.
 """
@@ -25,8 +26,13 @@ OVERSIZED_BYTES = 3 * 1024 * 1024
 
 def completion(content: str = "hello there") -> dict[str, Any]:
     return {
-        "id": "chatcmpl-fault", "object": "chat.completion", "created": 1, "model": "fault",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "id": "chatcmpl-fault",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "fault",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+        ],
         "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
     }
 
@@ -94,11 +100,17 @@ class FaultServer:
             await asyncio.sleep(0.05)
             writer.write(_response("200 OK", ok))
         elif fault == "flaky":
-            writer.write(_response("500 Internal Server Error", b'{"error":{"message":"boom","type":"server"}}'))
+            writer.write(
+                _response("500 Internal Server Error", b'{"error":{"message":"boom","type":"server"}}')
+            )
         elif fault == "rate-limited-once" and self.hits[fault] > 1:
             writer.write(_response("200 OK", ok))
         elif fault in ("rate-limited", "rate-limited-once"):
-            writer.write(_response("429 Too Many Requests", b'{"error":{"message":"slow down"}}', extra="retry-after: 1\r\n"))
+            writer.write(
+                _response(
+                    "429 Too Many Requests", b'{"error":{"message":"slow down"}}', extra="retry-after: 1\r\n"
+                )
+            )
         elif fault in ("500", "503"):
             status = {"500": "500 Internal Server Error", "503": "503 Service Unavailable"}[fault]
             writer.write(_response(status, b'{"error":{"message":"unavailable","type":"server_error"}}'))
@@ -114,10 +126,17 @@ class FaultServer:
         elif fault == "malformed-json":
             writer.write(_response("200 OK", b'{"id": "x", "choices": [{"message": '))
         elif fault == "truncated-sse":
-            chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "fault",
-                     "choices": [{"index": 0, "delta": {"content": "hel"}, "finish_reason": None}]}
-            data = f"data: {json.dumps(chunk)}\n\ndata: {{\"id\": \"c\", \"choi".encode()
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n" + data)
+            chunk = {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": "fault",
+                "choices": [{"index": 0, "delta": {"content": "hel"}, "finish_reason": None}],
+            }
+            data = f'data: {json.dumps(chunk)}\n\ndata: {{"id": "c", "choi'.encode()
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n" + data
+            )
             await writer.drain()
             return False
         elif fault == "oversized":

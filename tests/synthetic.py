@@ -20,11 +20,29 @@ import httpx
 
 WORDS = [f" w{i}" for i in range(40)]
 DEFAULTS: dict[str, float] = {
-    "temperature": 1.0, "top_p": 1.0, "top_k": 0, "min_p": 0.0,
-    "frequency_penalty": 0.0, "presence_penalty": 0.0, "repetition_penalty": 1.0,
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "top_k": 0,
+    "min_p": 0.0,
+    "frequency_penalty": 0.0,
+    "presence_penalty": 0.0,
+    "repetition_penalty": 1.0,
 }
-KNOWN = {*DEFAULTS, "model", "messages", "max_tokens", "seed", "stop", "n", "logprobs", "top_logprobs",
-         "response_format", "stream", "top_a", "tier"}
+KNOWN = {
+    *DEFAULTS,
+    "model",
+    "messages",
+    "max_tokens",
+    "seed",
+    "stop",
+    "n",
+    "logprobs",
+    "top_logprobs",
+    "response_format",
+    "stream",
+    "top_a",
+    "tier",
+}
 
 
 @dataclass
@@ -96,8 +114,12 @@ class SyntheticProvider:
     def _error(self, status: int, message: str, param: str | None) -> httpx.Response:
         if self.behaviour.error_shape == "flat":
             return httpx.Response(status, json={"detail": message})
-        return httpx.Response(status, json={"error": {"message": message, "type": "invalid_request_error",
-                                                      "param": param, "code": None}})
+        return httpx.Response(
+            status,
+            json={
+                "error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}
+            },
+        )
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
@@ -108,7 +130,11 @@ class SyntheticProvider:
                 return httpx.Response(500, json={"error": {"message": "internal", "type": "server_error"}})
             if key not in KNOWN and b.reject_unknown:
                 return self._error(400, f"Unrecognized request argument supplied: {key}", key)
-            if key in DEFAULTS and value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            if (
+                key in DEFAULTS
+                and value is not None
+                and (isinstance(value, bool) or not isinstance(value, int | float))
+            ):
                 return self._error(400, f"{key} must be a number", key)
             if key in b.ranges and isinstance(value, int | float):
                 low, high = b.ranges[key]
@@ -139,19 +165,33 @@ class SyntheticProvider:
                     if stop in text:
                         text, finish = text[: text.index(stop)], "stop"
             completion += len(tokens)
-            choice: dict[str, Any] = {"index": index, "message": {"role": "assistant", "content": text},
-                                      "finish_reason": finish, "logprobs": None}
+            choice: dict[str, Any] = {
+                "index": index,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": finish,
+                "logprobs": None,
+            }
             if body.get("logprobs") and "logprobs" not in b.ignore:
                 top = int(body.get("top_logprobs") or 0)
-                choice["logprobs"] = {"content": [
-                    {"token": WORDS[t], "logprob": math.log(max(d[t], 1e-12)),
-                     "top_logprobs": [{"token": WORDS[i], "logprob": -1.0} for i in range(top)]}
-                    for t, d in zip(tokens, dists, strict=True)]}
+                choice["logprobs"] = {
+                    "content": [
+                        {
+                            "token": WORDS[t],
+                            "logprob": math.log(max(d[t], 1e-12)),
+                            "top_logprobs": [{"token": WORDS[i], "logprob": -1.0} for i in range(top)],
+                        }
+                        for t, d in zip(tokens, dists, strict=True)
+                    ]
+                }
             choices.append(choice)
-        response: dict[str, Any] = {"id": "chatcmpl-synthetic", "object": "chat.completion", "created": 1,
-                                    "model": body.get("model", "m"), "choices": choices,
-                                    "usage": {"prompt_tokens": 3, "completion_tokens": completion,
-                                              "total_tokens": completion + 3}}
+        response: dict[str, Any] = {
+            "id": "chatcmpl-synthetic",
+            "object": "chat.completion",
+            "created": 1,
+            "model": body.get("model", "m"),
+            "choices": choices,
+            "usage": {"prompt_tokens": 3, "completion_tokens": completion, "total_tokens": completion + 3},
+        }
         if b.drop_created:
             del response["created"]
         if body.get("stream") and "stream" not in b.ignore:
@@ -160,12 +200,19 @@ class SyntheticProvider:
 
     def _stream(self, response: dict[str, Any]) -> httpx.Response:
         text = response["choices"][0]["message"]["content"]
-        pieces = [text[i:i + 4] for i in range(0, len(text), 4)] or [""]
+        pieces = [text[i : i + 4] for i in range(0, len(text), 4)] or [""]
         events = []
         for piece in pieces:
-            chunk = {"id": response["id"], "object": "chat.completion.chunk", "created": 1, "model": response["model"],
-                     "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            chunk = {
+                "id": response["id"],
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": response["model"],
+                "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+            }
             events.append(f"data: {json.dumps(chunk)}\n\n")
         if not self.behaviour.stream_without_done:
             events.append("data: [DONE]\n\n")
-        return httpx.Response(200, content="".join(events).encode(), headers={"content-type": "text/event-stream"})
+        return httpx.Response(
+            200, content="".join(events).encode(), headers={"content-type": "text/event-stream"}
+        )

@@ -5,9 +5,19 @@ default is then looked for among the values other surfaces document for the same
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
-from harness.checks.probing import EFFECTS, OMIT, probe_body, quote, record, refusal, reproducible, sampling_effect
+from harness.checks.probing import (
+    EFFECTS,
+    OMIT,
+    probe_body,
+    quote,
+    record,
+    refusal,
+    reproducible,
+    sampling_effect,
+)
 from harness.checks.registry import CheckContext, Unit, check
 from harness.results import Record, Verdict
 from harness.schema import load_catalogue
@@ -59,18 +69,46 @@ async def default_probe(ctx: CheckContext, param: str) -> list[Record]:
     if failed:
         return [record(ctx, "default", param, failed[0], failed[1], sent, "default", documented)]
     if not stable:
-        return [record(ctx, "default", param, Verdict.INCONCLUSIVE,
-                       "the same seed gave different outputs, so omitted and explicit cannot be compared",
-                       [*repeats, *sent], "default", documented)]
+        return [
+            record(
+                ctx,
+                "default",
+                param,
+                Verdict.INCONCLUSIVE,
+                "the same seed gave different outputs, so omitted and explicit cannot be compared",
+                [*repeats, *sent],
+                "default",
+                documented,
+            )
+        ]
     if omitted.content() == explicit.content():
         effect = await sampling_effect(ctx, effect_check_name(ctx, param), param)
         if effect.verdict is Verdict.HONOURED:
-            return [record(ctx, "default", param, Verdict.HONOURED,
-                           f"omitting {param} equals sending the documented default {documented}", sent,
-                           "default", documented)]
-        return [record(ctx, "default", param, Verdict.INCONCLUSIVE,
-                       f"omitting {param} equals sending {documented}, but {param} showed no effect, "
-                       "so this proves nothing", sent, "default", documented)]
+            return [
+                record(
+                    ctx,
+                    "default",
+                    param,
+                    Verdict.HONOURED,
+                    f"omitting {param} equals sending the documented default {documented}",
+                    sent,
+                    "default",
+                    documented,
+                )
+            ]
+        return [
+            record(
+                ctx,
+                "default",
+                param,
+                Verdict.INCONCLUSIVE,
+                f"omitting {param} equals sending {documented}, but {param} showed no effect, "
+                "so this proves nothing",
+                sent,
+                "default",
+                documented,
+            )
+        ]
     real = None
     for candidate in candidate_defaults(param, documented):
         trial = await ctx.send(probe_body(ctx, max_tokens=tokens, **{param: candidate}))
@@ -78,18 +116,35 @@ async def default_probe(ctx: CheckContext, param: str) -> list[Record]:
         if trial.ok and trial.content() == omitted.content():
             real = candidate
             break
-    found = f"; the real default behaves like {param}={real}" if real is not None else (
-        "; no other documented default matches either")
-    return [record(ctx, "default", param, Verdict.IGNORED,
-                   f"the documented default {param}={documented} is not applied when omitted: omitted gives "
-                   f"{quote(omitted.content())}, explicit gives {quote(explicit.content())}{found}", sent,
-                   "default", documented)]
+    found = (
+        f"; the real default behaves like {param}={real}"
+        if real is not None
+        else ("; no other documented default matches either")
+    )
+    return [
+        record(
+            ctx,
+            "default",
+            param,
+            Verdict.IGNORED,
+            f"the documented default {param}={documented} is not applied when omitted: omitted gives "
+            f"{quote(omitted.content())}, explicit gives {quote(explicit.content())}{found}",
+            sent,
+            "default",
+            documented,
+        )
+    ]
 
 
 @check("default", "omitting a parameter behaves like sending its documented default")
 def documented_defaults(ctx: CheckContext) -> list[Unit]:
     units = []
     for name, param in ctx.surface.parameters.items():
-        if name in EFFECTS and param.has_default and isinstance(param.default, int | float) and ctx.wants(name):
-            units.append(Unit(f"default.{name}", name, lambda n=name: default_probe(ctx, n)))
+        if (
+            name in EFFECTS
+            and param.has_default
+            and isinstance(param.default, int | float)
+            and ctx.wants(name)
+        ):
+            units.append(Unit(f"default.{name}", name, partial(default_probe, ctx, name)))
     return units

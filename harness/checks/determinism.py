@@ -25,16 +25,36 @@ async def determinism_probe(ctx: CheckContext) -> list[Record]:
     agreeing = sum(t == texts[0] for t in texts)
     pass_k = 1 if agreeing == K else 0
     distinct_seeds = len({texts[0], *(e.content() for e in others)})
-    summary = (f"{agreeing}/{K} repeats of seed {body['seed']} agree (pass^{K} = {pass_k}, sent concurrently); "
-               f"{distinct_seeds} distinct outputs over {1 + len(OTHER_SEEDS)} seeds")
+    summary = (
+        f"{agreeing}/{K} repeats of seed {body['seed']} agree (pass^{K} = {pass_k}, sent concurrently); "
+        f"{distinct_seeds} distinct outputs over {1 + len(OTHER_SEEDS)} seeds"
+    )
     if pass_k and distinct_seeds > 1:
         return [record(ctx, "determinism", "seed", Verdict.HONOURED, summary, sent, "repeat")]
     if not pass_k:
         variants = sorted({quote(t, 30) for t in texts})
-        return [record(ctx, "determinism", "seed", Verdict.IGNORED, f"{summary}; outputs: {', '.join(variants)}",
-                       sent, "repeat")]
-    return [record(ctx, "determinism", "seed", Verdict.IGNORED,
-                   f"{summary}: the seed does not change what is sampled", sent, "repeat")]
+        return [
+            record(
+                ctx,
+                "determinism",
+                "seed",
+                Verdict.IGNORED,
+                f"{summary}; outputs: {', '.join(variants)}",
+                sent,
+                "repeat",
+            )
+        ]
+    return [
+        record(
+            ctx,
+            "determinism",
+            "seed",
+            Verdict.IGNORED,
+            f"{summary}: the seed does not change what is sampled",
+            sent,
+            "repeat",
+        )
+    ]
 
 
 @check("determinism", "the same seed reproduces the output (pass^k), other seeds change it")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -53,7 +54,10 @@ async def max_tokens_probe(ctx: CheckContext) -> list[Record]:
     elif used is None:
         verdict, detail = Verdict.INCONCLUSIVE, "no usage.completion_tokens in the response"
     else:
-        verdict, detail = Verdict.INCONCLUSIVE, f"{used} tokens, finish_reason {finish!r}: ended before the limit"
+        verdict, detail = (
+            Verdict.INCONCLUSIVE,
+            f"{used} tokens, finish_reason {finish!r}: ended before the limit",
+        )
     return [record(ctx, "effect", "max_tokens", verdict, detail, [exchange], "effect", limit)]
 
 
@@ -61,7 +65,7 @@ def pick_stop(text: str) -> tuple[str, int] | None:
     """A stop string from the greedy output itself: 3 characters from its middle whose first
     occurrence is there, so the expected truncation point is known exactly."""
     for start in range(len(text) // 2, len(text) - 3):
-        candidate = text[start:start + 3]
+        candidate = text[start : start + 3]
         if candidate.strip() and text.find(candidate) == start:
             return candidate, start
     return None
@@ -75,8 +79,17 @@ async def stop_probe(ctx: CheckContext) -> list[Record]:
     text = greedy.content() or ""
     chosen = pick_stop(text)
     if chosen is None:
-        return [record(ctx, "effect", "stop", Verdict.INCONCLUSIVE,
-                       f"the greedy output {quote(text)} is too short to pick a stop string from", [greedy], "effect")]
+        return [
+            record(
+                ctx,
+                "effect",
+                "stop",
+                Verdict.INCONCLUSIVE,
+                f"the greedy output {quote(text)} is too short to pick a stop string from",
+                [greedy],
+                "effect",
+            )
+        ]
     stop, at = chosen
     stopped = await ctx.send(probe_body(ctx, temperature=0.0, stop=[stop]))
     sent = [greedy, stopped]
@@ -85,11 +98,20 @@ async def stop_probe(ctx: CheckContext) -> list[Record]:
         return [record(ctx, "effect", "stop", *failed, sent, "effect", [stop])]
     content, finish = stopped.content(), _choice(stopped).get("finish_reason")
     if content == text[:at]:
-        verdict, detail = Verdict.HONOURED, f"stop={stop!r} truncated {quote(text)} to {quote(content)} ({finish})"
+        verdict, detail = (
+            Verdict.HONOURED,
+            f"stop={stop!r} truncated {quote(text)} to {quote(content)} ({finish})",
+        )
     elif content == text:
-        verdict, detail = Verdict.IGNORED, f"stop={stop!r} is in the output {quote(content)} yet generation went on"
+        verdict, detail = (
+            Verdict.IGNORED,
+            f"stop={stop!r} is in the output {quote(content)} yet generation went on",
+        )
     else:
-        verdict, detail = Verdict.INCONCLUSIVE, f"stop={stop!r}: expected {quote(text[:at])}, got {quote(content)}"
+        verdict, detail = (
+            Verdict.INCONCLUSIVE,
+            f"stop={stop!r}: expected {quote(text[:at])}, got {quote(content)}",
+        )
     return [record(ctx, "effect", "stop", verdict, detail, sent, "effect", [stop])]
 
 
@@ -115,21 +137,50 @@ async def logprobs_probe(ctx: CheckContext) -> list[Record]:
     used = _usage(exchange)
     records = []
     if not isinstance(content, list) or not content:
-        records.append(record(ctx, "effect", "logprobs", Verdict.IGNORED, "logprobs=true returned no logprobs.content",
-                              [exchange], "effect", True))
+        records.append(
+            record(
+                ctx,
+                "effect",
+                "logprobs",
+                Verdict.IGNORED,
+                "logprobs=true returned no logprobs.content",
+                [exchange],
+                "effect",
+                True,
+            )
+        )
     else:
         ok = all(isinstance(t, dict) and isinstance(t.get("logprob"), int | float) for t in content)
         right = used is None or len(content) == used
         verdict = Verdict.HONOURED if ok and right else Verdict.IGNORED
-        records.append(record(ctx, "effect", "logprobs", verdict,
-                              f"{len(content)} token logprobs for {used} completion tokens"
-                              + ("" if ok else "; some entries lack a numeric logprob"), [exchange], "effect", True))
+        records.append(
+            record(
+                ctx,
+                "effect",
+                "logprobs",
+                verdict,
+                f"{len(content)} token logprobs for {used} completion tokens"
+                + ("" if ok else "; some entries lack a numeric logprob"),
+                [exchange],
+                "effect",
+                True,
+            )
+        )
     if top:
         counts = sorted({len(t.get("top_logprobs") or []) for t in content or [] if isinstance(t, dict)})
         verdict = Verdict.HONOURED if counts == [top] else Verdict.IGNORED
-        records.append(record(ctx, "effect", "top_logprobs", verdict,
-                              f"top_logprobs={top}: alternatives per token {counts or 'none'}", [exchange], "effect",
-                              top))
+        records.append(
+            record(
+                ctx,
+                "effect",
+                "top_logprobs",
+                verdict,
+                f"top_logprobs={top}: alternatives per token {counts or 'none'}",
+                [exchange],
+                "effect",
+                top,
+            )
+        )
     return records
 
 
@@ -154,20 +205,58 @@ async def response_format_probe(ctx: CheckContext, kind: str) -> list[Record]:
         parsed = json.loads(text)
     except json.JSONDecodeError:
         if text.lstrip().startswith(("{", "[")) and _choice(exchange).get("finish_reason") == "length":
-            return [record(ctx, "effect", "response_format", Verdict.INCONCLUSIVE,
-                           f"type={kind}: JSON-looking output cut by max_tokens: {quote(text)}", [exchange], label,
-                           value)]
-        return [record(ctx, "effect", "response_format", Verdict.IGNORED,
-                       f"type={kind}: the output is not JSON: {quote(text)}", [exchange], label, value)]
+            return [
+                record(
+                    ctx,
+                    "effect",
+                    "response_format",
+                    Verdict.INCONCLUSIVE,
+                    f"type={kind}: JSON-looking output cut by max_tokens: {quote(text)}",
+                    [exchange],
+                    label,
+                    value,
+                )
+            ]
+        return [
+            record(
+                ctx,
+                "effect",
+                "response_format",
+                Verdict.IGNORED,
+                f"type={kind}: the output is not JSON: {quote(text)}",
+                [exchange],
+                label,
+                value,
+            )
+        ]
     if kind == "json_schema":
         errors = list(Draft202012Validator(PROBE_SCHEMA).iter_errors(parsed))
         if errors:
-            return [record(ctx, "effect", "response_format", Verdict.IGNORED,
-                           f"type=json_schema: JSON {quote(text)} breaks the schema: {errors[0].message}",
-                           [exchange], label, value)]
-    return [record(ctx, "effect", "response_format", Verdict.HONOURED,
-                   f"type={kind}: the output parses{' and validates' if kind == 'json_schema' else ''}: {quote(text)}",
-                   [exchange], label, value)]
+            return [
+                record(
+                    ctx,
+                    "effect",
+                    "response_format",
+                    Verdict.IGNORED,
+                    f"type=json_schema: JSON {quote(text)} breaks the schema: {errors[0].message}",
+                    [exchange],
+                    label,
+                    value,
+                )
+            ]
+    return [
+        record(
+            ctx,
+            "effect",
+            "response_format",
+            Verdict.HONOURED,
+            f"type={kind}: the output parses{' and validates' if kind == 'json_schema' else ''}: "
+            f"{quote(text)}",
+            [exchange],
+            label,
+            value,
+        )
+    ]
 
 
 async def stream_probe(ctx: CheckContext) -> list[Record]:
@@ -177,22 +266,65 @@ async def stream_probe(ctx: CheckContext) -> list[Record]:
     if failed:
         return [record(ctx, "effect", "stream", *failed, sent, "effect", True)]
     if not streamed.chunks and isinstance(streamed.json, dict):
-        return [record(ctx, "effect", "stream", Verdict.IGNORED,
-                       "stream=true was answered with one JSON body, not server-sent events", sent, "effect", True)]
+        return [
+            record(
+                ctx,
+                "effect",
+                "stream",
+                Verdict.IGNORED,
+                "stream=true was answered with one JSON body, not server-sent events",
+                sent,
+                "effect",
+                True,
+            )
+        ]
     chunk_schema = response_schema("chat-completion-chunk")
     bad = [e.message for c in streamed.chunks for e in chunk_schema.iter_errors(c)][:1]
     media = streamed.content_type.split(";")[0].strip()
     if media != "text/event-stream" or not streamed.stream_done or bad:
-        problem = bad[0] if bad else ("no [DONE] terminator" if not streamed.stream_done else f"content type {media}")
-        return [record(ctx, "effect", "stream", Verdict.SERVER_ERROR, f"broken SSE framing: {problem}", sent,
-                       "effect", True)]
+        problem = (
+            bad[0]
+            if bad
+            else ("no [DONE] terminator" if not streamed.stream_done else f"content type {media}")
+        )
+        return [
+            record(
+                ctx,
+                "effect",
+                "stream",
+                Verdict.SERVER_ERROR,
+                f"broken SSE framing: {problem}",
+                sent,
+                "effect",
+                True,
+            )
+        ]
     if streamed.content() == plain.content():
-        return [record(ctx, "effect", "stream", Verdict.HONOURED,
-                       f"{len(streamed.chunks)} chunks and [DONE]; the deltas reassemble to the non-streamed output",
-                       sent, "effect", True)]
-    return [record(ctx, "effect", "stream", Verdict.INCONCLUSIVE,
-                   f"SSE framing is right, but the deltas {quote(streamed.content())} differ from the non-streamed "
-                   f"output {quote(plain.content())} under the same seed", sent, "effect", True)]
+        return [
+            record(
+                ctx,
+                "effect",
+                "stream",
+                Verdict.HONOURED,
+                f"{len(streamed.chunks)} chunks and [DONE]; the deltas reassemble to the non-streamed output",
+                sent,
+                "effect",
+                True,
+            )
+        ]
+    return [
+        record(
+            ctx,
+            "effect",
+            "stream",
+            Verdict.INCONCLUSIVE,
+            f"SSE framing is right, but the deltas {quote(streamed.content())} differ from the non-streamed "
+            f"output {quote(plain.content())} under the same seed",
+            sent,
+            "effect",
+            True,
+        )
+    ]
 
 
 def _documents(ctx: CheckContext, param: str, value: Any) -> bool:
@@ -208,7 +340,7 @@ def standard_effects(ctx: CheckContext) -> list[Unit]:
     probes: list[tuple[str, str, Callable[[], Awaitable[list[Record]]]]] = []
     for name, param in ctx.surface.parameters.items():
         if name in EFFECTS and param.placement == "standard":
-            probes.append((f"effect.{name}", name, lambda n=name: _one(sampling_effect(ctx, "effect", n))))
+            probes.append((f"effect.{name}", name, partial(_sampling, ctx, name)))
     if _documents(ctx, "max_tokens", 5):
         probes.append(("effect.max_tokens", "max_tokens", lambda: max_tokens_probe(ctx)))
     if _documents(ctx, "stop", ["abc"]):
@@ -220,12 +352,17 @@ def standard_effects(ctx: CheckContext) -> list[Unit]:
     if "response_format" in ctx.surface.parameters:
         for kind in ("json_object", "json_schema"):
             if kind in _response_format_types(ctx):
-                probes.append((f"effect.response_format.{kind}", "response_format",
-                               lambda k=kind: response_format_probe(ctx, k)))
+                probes.append(
+                    (
+                        f"effect.response_format.{kind}",
+                        "response_format",
+                        partial(response_format_probe, ctx, kind),
+                    )
+                )
     if _documents(ctx, "stream", True):
         probes.append(("effect.stream", "stream", lambda: stream_probe(ctx)))
     return [Unit(uid, param, run) for uid, param, run in probes if ctx.wants(param)]
 
 
-async def _one(pending: Awaitable[Record]) -> list[Record]:
-    return [await pending]
+async def _sampling(ctx: CheckContext, param: str) -> list[Record]:
+    return [await sampling_effect(ctx, "effect", param)]

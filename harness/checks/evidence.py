@@ -26,9 +26,10 @@ def completion_tokens(exchanges: list[Exchange]) -> int:
 
 
 def curl(exchange: Exchange, api_key_env: str) -> str:
-    auth = f" -H \"Authorization: Bearer ${api_key_env}\"" if api_key_env else ""
+    auth = f' -H "Authorization: Bearer ${api_key_env}"' if api_key_env else ""
     body = json.dumps(exchange.body, ensure_ascii=False)
-    return f"curl -sS {shlex.quote(exchange.url)} -H 'Content-Type: application/json'{auth} -d {shlex.quote(body)}"
+    url = shlex.quote(exchange.url)
+    return f"curl -sS {url} -H 'Content-Type: application/json'{auth} -d {shlex.quote(body)}"
 
 
 def openai_sdk(exchange: Exchange, surface: Surface, base_url: str, api_key_env: str) -> str:

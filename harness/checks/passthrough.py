@@ -5,7 +5,7 @@ whether the provider rejects or ignores keys it does not know."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from functools import partial
 
 from harness.checks.probing import EFFECTS, probe_body, record, refusal, sampling_effect
 from harness.checks.registry import CheckContext, Unit, check
@@ -23,9 +23,19 @@ async def enum_passthrough(ctx: CheckContext, param: str) -> list[Record]:
     failed = refusal([exchange], ctx.provider)
     if failed:
         return [record(ctx, "passthrough", param, failed[0], failed[1], [exchange], "accepted", value)]
-    return [record(ctx, "passthrough", param, Verdict.INCONCLUSIVE,
-                   f"{param}={value!r} accepted; it has no effect a client can observe in the generated text, "
-                   "so passthrough is not proven", [exchange], "accepted", value)]
+    return [
+        record(
+            ctx,
+            "passthrough",
+            param,
+            Verdict.INCONCLUSIVE,
+            f"{param}={value!r} accepted; it has no effect a client can observe in the generated text, "
+            "so passthrough is not proven",
+            [exchange],
+            "accepted",
+            value,
+        )
+    ]
 
 
 async def unknown_key_probe(ctx: CheckContext) -> list[Record]:
@@ -35,7 +45,9 @@ async def unknown_key_probe(ctx: CheckContext) -> list[Record]:
     if fixed and fixed[0] is not Verdict.OVER_STRICT:
         return [record(ctx, "unknown-key", "(unknown key)", fixed[0], fixed[1], [exchange], "probe")]
     rejected = exchange.client_error
-    behaviour = f"HTTP {exchange.status}: unknown keys are {'rejected' if rejected else 'accepted and ignored'}"
+    behaviour = (
+        f"HTTP {exchange.status}: unknown keys are {'rejected' if rejected else 'accepted and ignored'}"
+    )
     if documented == "reject":
         verdict = Verdict.REJECTED if rejected else Verdict.LENIENT
     elif documented in ("ignore", "forward"):
@@ -45,7 +57,9 @@ async def unknown_key_probe(ctx: CheckContext) -> list[Record]:
     note = f"documented: {documented}"
     if not rejected:
         note += "; a misspelt parameter will be silently dropped by this provider"
-    return [record(ctx, "unknown-key", "(unknown key)", verdict, f"{behaviour} ({note})", [exchange], "probe")]
+    return [
+        record(ctx, "unknown-key", "(unknown key)", verdict, f"{behaviour} ({note})", [exchange], "probe")
+    ]
 
 
 @check("passthrough", "extension parameters (extra_body) are accepted and change the output")
@@ -55,15 +69,20 @@ def extra_body_passthrough(ctx: CheckContext) -> list[Unit]:
         if param.placement != "extension" or not ctx.wants(name):
             continue
         if name in EFFECTS:
-            units.append(Unit(f"passthrough.{name}", name,
-                              lambda n=name: _as_list(sampling_effect(ctx, "passthrough", n))))
+            units.append(
+                Unit(
+                    f"passthrough.{name}",
+                    name,
+                    partial(_sampling, ctx, name),
+                )
+            )
         elif "enum" in param.schema:
-            units.append(Unit(f"passthrough.{name}", name, lambda n=name: enum_passthrough(ctx, n)))
+            units.append(Unit(f"passthrough.{name}", name, partial(enum_passthrough, ctx, name)))
     return units
 
 
-async def _as_list(pending: Awaitable[Record]) -> list[Record]:
-    return [await pending]
+async def _sampling(ctx: CheckContext, param: str) -> list[Record]:
+    return [await sampling_effect(ctx, "passthrough", param)]
 
 
 @check("unknown-key", "does the provider reject or silently ignore a key it does not know")

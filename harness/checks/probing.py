@@ -55,8 +55,14 @@ EFFECTS: dict[str, Effect] = {
 }
 
 
-def probe_body(ctx: CheckContext, *, max_tokens: int = PROBE_TOKENS, seed: Any = PROBE_SEED,
-               temperature: Any = 1.0, **params: Any) -> dict[str, Any]:
+def probe_body(
+    ctx: CheckContext,
+    *,
+    max_tokens: int = PROBE_TOKENS,
+    seed: Any = PROBE_SEED,
+    temperature: Any = 1.0,
+    **params: Any,
+) -> dict[str, Any]:
     """The probe request: seeded, sampled at temperature 1 (so sampling parameters matter)."""
     body = base_body(ctx.model)
     body["max_tokens"] = max_tokens
@@ -90,13 +96,29 @@ async def reproducible(ctx: CheckContext, max_tokens: int = PROBE_TOKENS) -> tup
     return await shared(ctx, f"reproducible:{max_tokens}", make)
 
 
-def record(ctx: CheckContext, check: str, param: str, verdict: Verdict, detail: str,
-           exchanges: list[Exchange], label: str = "", value: Any = None, note: str = "") -> Record:
+def record(
+    ctx: CheckContext,
+    check: str,
+    param: str,
+    verdict: Verdict,
+    detail: str,
+    exchanges: list[Exchange],
+    label: str = "",
+    value: Any = None,
+    note: str = "",
+) -> Record:
     return Record(
-        provider=ctx.provider, surface=ctx.surface.name, case_id=f"{check}.{param}{'.' + label if label else ''}",
-        param=param, check=check, verdict=verdict, detail=detail,
+        provider=ctx.provider,
+        surface=ctx.surface.name,
+        case_id=f"{check}.{param}{'.' + label if label else ''}",
+        param=param,
+        check=check,
+        verdict=verdict,
+        detail=detail,
         evidence=evidence(exchanges, ctx.surface, ctx.base_url, ctx.api_key_env, note),
-        label=label, value=value, requests=sum(e.attempts for e in exchanges),
+        label=label,
+        value=value,
+        requests=sum(e.attempts for e in exchanges),
         completion_tokens=completion_tokens(exchanges),
     )
 
@@ -108,7 +130,10 @@ def refusal(exchanges: list[Exchange], provider: str) -> tuple[Verdict, str] | N
         if fixed is not None:
             return fixed
         if exchange.client_error:
-            return Verdict.OVER_STRICT, f"HTTP {exchange.status} for a documented-valid probe: {exchange.excerpt(160)}"
+            return (
+                Verdict.OVER_STRICT,
+                f"HTTP {exchange.status} for a documented-valid probe: {exchange.excerpt(160)}",
+            )
     return None
 
 
@@ -127,10 +152,18 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str) -> Record:
         baseline_body = probe_body(ctx, max_tokens=tokens)
         if effect.greedy:
             greedy_body = probe_body(ctx, max_tokens=tokens, temperature=0.0)
-            bodies = [probe_body(ctx, max_tokens=tokens, seed=s, **({param: effect.value} if param != "temperature"
-                                                                 else {"temperature": effect.value}))
-                      for s in (PROBE_SEED, OTHER_SEEDS[0])]
-            sent = await asyncio.gather(ctx.send(baseline_body), ctx.send(greedy_body), *(ctx.send(b) for b in bodies))
+            bodies = [
+                probe_body(
+                    ctx,
+                    max_tokens=tokens,
+                    seed=s,
+                    **({param: effect.value} if param != "temperature" else {"temperature": effect.value}),
+                )
+                for s in (PROBE_SEED, OTHER_SEEDS[0])
+            ]
+            sent = await asyncio.gather(
+                ctx.send(baseline_body), ctx.send(greedy_body), *(ctx.send(b) for b in bodies)
+            )
             baseline, greedy, first, second = sent
             failed = refusal(list(sent), ctx.provider)
             if failed:
@@ -139,23 +172,53 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str) -> Record:
             base, greedy_text = baseline.content(), greedy.content()
             label, value = "effect", effect.value
             if texts[0] == texts[1] == greedy_text and base != greedy_text:
-                return record(ctx, check, param, Verdict.HONOURED,
-                              f"{param}={value} equals greedy decoding under two seeds ({quote(greedy_text)}), "
-                              "and differs from sampling without it", list(sent), label, value)
+                return record(
+                    ctx,
+                    check,
+                    param,
+                    Verdict.HONOURED,
+                    f"{param}={value} equals greedy decoding under two seeds ({quote(greedy_text)}), "
+                    "and differs from sampling without it",
+                    list(sent),
+                    label,
+                    value,
+                )
             if texts[0] == base:
                 # For temperature itself the greedy reference *is* the probe: equal to the
                 # temperature-1 output means temperature had no effect at all.
                 if param == "temperature" or base != greedy_text:
-                    return record(ctx, check, param, Verdict.IGNORED,
-                                  f"{param}={value} left the seeded output unchanged ({quote(texts[0])})",
-                                  list(sent), label, value)
-                return record(ctx, check, param, Verdict.INCONCLUSIVE,
-                              "sampling at temperature 1 already equals greedy decoding: no room for an effect",
-                              list(sent), label, value)
-            return record(ctx, check, param, Verdict.INCONCLUSIVE,
-                          f"{param}={value} changes the output but not to greedy decoding "
-                          f"(seed {PROBE_SEED}: {quote(texts[0])}, seed {OTHER_SEEDS[0]}: {quote(texts[1])}, "
-                          f"greedy: {quote(greedy_text)})", list(sent), label, value)
+                    return record(
+                        ctx,
+                        check,
+                        param,
+                        Verdict.IGNORED,
+                        f"{param}={value} left the seeded output unchanged ({quote(texts[0])})",
+                        list(sent),
+                        label,
+                        value,
+                    )
+                return record(
+                    ctx,
+                    check,
+                    param,
+                    Verdict.INCONCLUSIVE,
+                    "sampling at temperature 1 already equals greedy decoding: no room for an effect",
+                    list(sent),
+                    label,
+                    value,
+                )
+            return record(
+                ctx,
+                check,
+                param,
+                Verdict.INCONCLUSIVE,
+                f"{param}={value} changes the output but not to greedy decoding "
+                f"(seed {PROBE_SEED}: {quote(texts[0])}, seed {OTHER_SEEDS[0]}: {quote(texts[1])}, "
+                f"greedy: {quote(greedy_text)})",
+                list(sent),
+                label,
+                value,
+            )
         stable, repeats = await reproducible(ctx, tokens)
         probe = await ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.value}))
         sent = [*repeats, probe]
@@ -163,16 +226,38 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str) -> Record:
         if failed:
             return record(ctx, check, param, failed[0], failed[1], sent, "effect", effect.value)
         if not stable:
-            return record(ctx, check, param, Verdict.INCONCLUSIVE,
-                          f"the same seed gave different outputs ({quote(repeats[0].content())} vs "
-                          f"{quote(repeats[1].content())}), so a differential probe cannot decide", sent,
-                          "effect", effect.value)
+            return record(
+                ctx,
+                check,
+                param,
+                Verdict.INCONCLUSIVE,
+                f"the same seed gave different outputs ({quote(repeats[0].content())} vs "
+                f"{quote(repeats[1].content())}), so a differential probe cannot decide",
+                sent,
+                "effect",
+                effect.value,
+            )
         if probe.content() != repeats[0].content():
-            return record(ctx, check, param, Verdict.HONOURED,
-                          f"{param}={effect.value} changed the seeded output: {quote(repeats[0].content())} -> "
-                          f"{quote(probe.content())}", sent, "effect", effect.value)
-        return record(ctx, check, param, Verdict.IGNORED,
-                      f"{param}={effect.value} left the seeded output unchanged ({quote(probe.content())})", sent,
-                      "effect", effect.value)
+            return record(
+                ctx,
+                check,
+                param,
+                Verdict.HONOURED,
+                f"{param}={effect.value} changed the seeded output: {quote(repeats[0].content())} -> "
+                f"{quote(probe.content())}",
+                sent,
+                "effect",
+                effect.value,
+            )
+        return record(
+            ctx,
+            check,
+            param,
+            Verdict.IGNORED,
+            f"{param}={effect.value} left the seeded output unchanged ({quote(probe.content())})",
+            sent,
+            "effect",
+            effect.value,
+        )
 
     return await shared(ctx, f"effect:{param}", make)

@@ -32,7 +32,10 @@ def outcome_verdict(exchange: Exchange, provider: str) -> tuple[Verdict, str] | 
     if exchange.server_error:
         return Verdict.SERVER_ERROR, f"HTTP {exchange.status}: {exchange.excerpt(160)}"
     if exchange.ok and exchange.problems:
-        return Verdict.SERVER_ERROR, f"HTTP {exchange.status} with an unusable body: {'; '.join(exchange.problems)}"
+        return (
+            Verdict.SERVER_ERROR,
+            f"HTTP {exchange.status} with an unusable body: {'; '.join(exchange.problems)}",
+        )
     return None
 
 
@@ -56,17 +59,28 @@ def judge(case: Case, exchange: Exchange, provider: str) -> tuple[Verdict, str, 
     fixed = outcome_verdict(exchange, provider)
     if fixed is not None:
         return fixed[0], fixed[1], {}
-    documented = {"accept": "documented as valid", "reject": "documented as invalid",
-                  "unspecified": "documentation silent"}[case.expect]
+    documented = {
+        "accept": "documented as valid",
+        "reject": "documented as invalid",
+        "unspecified": "documentation silent",
+    }[case.expect]
     if exchange.ok:
         if case.expect == "reject":
-            return Verdict.LENIENT, f"accepted although {documented} ({case.reason}); clamping is not visible", {}
+            return (
+                Verdict.LENIENT,
+                f"accepted although {documented} ({case.reason}); clamping is not visible",
+                {},
+            )
         return Verdict.ACCEPTED, f"HTTP {exchange.status}, {documented}", {}
     quality = envelope_quality(exchange, case.param)
     grade = ", ".join(k for k in ("json", "openai_shape", "names_param") if not quality[k])
     suffix = f"; error envelope lacks: {grade}" if grade else "; error envelope names the parameter"
     if case.expect == "accept":
-        return Verdict.OVER_STRICT, f"HTTP {exchange.status} although {documented}: {quality['message']}", quality
+        return (
+            Verdict.OVER_STRICT,
+            f"HTTP {exchange.status} although {documented}: {quality['message']}",
+            quality,
+        )
     return Verdict.REJECTED, f"HTTP {exchange.status}, {documented}{suffix}", quality
 
 
@@ -81,9 +95,18 @@ def range_acceptance(ctx: CheckContext) -> list[Unit]:
                 ev["error_envelope"] = quality
             return [
                 Record(
-                    provider=ctx.provider, surface=ctx.surface.name, case_id=case.id, param=case.param,
-                    check="range", verdict=verdict, detail=detail, evidence=ev, label=case.label,
-                    expect=case.expect, value=None if case.omitted else case.value, requests=exchange.attempts,
+                    provider=ctx.provider,
+                    surface=ctx.surface.name,
+                    case_id=case.id,
+                    param=case.param,
+                    check="range",
+                    verdict=verdict,
+                    detail=detail,
+                    evidence=ev,
+                    label=case.label,
+                    expect=case.expect,
+                    value=None if case.omitted else case.value,
+                    requests=exchange.attempts,
                     completion_tokens=completion_tokens([exchange]),
                 )
             ]

@@ -37,14 +37,31 @@ async def validate_all(ctx: CheckContext) -> list[Record]:
             continue
         total, bad = _violations(exchanges, schema)
         if not bad:
-            records.append(record(ctx, "response-schema", f"({schema})", Verdict.ACCEPTED,
-                                  f"all {total} bodies match the {schema} schema", exchanges[:1], "all"))
+            records.append(
+                record(
+                    ctx,
+                    "response-schema",
+                    f"({schema})",
+                    Verdict.ACCEPTED,
+                    f"all {total} bodies match the {schema} schema",
+                    exchanges[:1],
+                    "all",
+                )
+            )
             continue
         example, reason = bad[0]
         verdict = Verdict.SERVER_ERROR
-        records.append(record(ctx, "response-schema", f"({schema})", verdict,
-                              f"{len(bad)} of {total} bodies break the {schema} schema, e.g. {reason}",
-                              [example], "all"))
+        records.append(
+            record(
+                ctx,
+                "response-schema",
+                f"({schema})",
+                verdict,
+                f"{len(bad)} of {total} bodies break the {schema} schema, e.g. {reason}",
+                [example],
+                "all",
+            )
+        )
     return records
 
 

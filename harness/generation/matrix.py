@@ -128,8 +128,17 @@ class MatrixBuilder:
                 if k in self.surface.parameters and self.surface.parameters[k].placement == "extension"
             )
         )
-        return Case(case_id(param, label, body), self.surface.name, param, label, value, body, expect, reason,
-                    extensions)
+        return Case(
+            case_id(param, label, body),
+            self.surface.name,
+            param,
+            label,
+            value,
+            body,
+            expect,
+            reason,
+            extensions,
+        )
 
     def parameter_cases(self, param: Parameter) -> list[Case]:
         needs = self.surface.dependencies(param.name)
@@ -150,7 +159,8 @@ class MatrixBuilder:
         axes: list[list[Probe]] = []
         for param in present:
             valid = [
-                p for p in probes_for(param.schema, param.types)
+                p
+                for p in probes_for(param.schema, param.types)
                 if p.label in ("min", "max", "typical", "xmin-inside", "xmax-inside")
                 and self.expectation({**base_body(self.model), param.name: p.value}, p.label)[0] == "accept"
             ]

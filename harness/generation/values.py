@@ -27,12 +27,13 @@ def _typical_number(schema: dict[str, Any], integer: bool) -> int | float:
     # A schema's ``examples`` name a cheap, representative value (max_tokens: 16, not 65536).
     examples = schema.get("examples") or []
     if examples and isinstance(examples[0], int | float):
-        return examples[0]
+        example: int | float = examples[0]
+        return example
     default = schema.get("default")
     if isinstance(default, int | float) and not isinstance(default, bool):
         return default
-    low = schema.get("minimum", schema.get("exclusiveMinimum"))
-    high = schema.get("maximum", schema.get("exclusiveMaximum"))
+    low: int | float | None = schema.get("minimum", schema.get("exclusiveMinimum"))
+    high: int | float | None = schema.get("maximum", schema.get("exclusiveMaximum"))
     if low is not None and high is not None:
         mid = (low + high) / 2
         return math.floor(mid) if integer else mid
@@ -149,7 +150,10 @@ def object_probes(schema: dict[str, Any]) -> list[Probe]:
     extra = schema.get("additionalProperties")
     if isinstance(extra, dict) and extra.get("type") in ("number", "integer"):
         # A map of token id -> value (logit_bias): probe the value range under one key.
-        return [Probe(f"entry-{p.label}", {"1": p.value}) for p in number_probes(extra, extra["type"] == "integer")]
+        return [
+            Probe(f"entry-{p.label}", {"1": p.value})
+            for p in number_probes(extra, extra["type"] == "integer")
+        ]
     return [Probe("typical", {})]
 
 

@@ -80,8 +80,18 @@ def build_wheel(pkg: SourcePackage) -> Path:
     env["MAKEFLAGS"] = f"-j{BUILD_JOBS}"
     print(f"building {pkg.requirement} from source (several minutes, once per machine)", flush=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-binary", pkg.name,
-         "-w", str(cache_dir()), pkg.requirement],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-binary",
+            pkg.name,
+            "-w",
+            str(cache_dir()),
+            pkg.requirement,
+        ],
         check=True,
         env=env,
     )

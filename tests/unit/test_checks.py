@@ -23,8 +23,14 @@ def run_checks(
         provider = SyntheticProvider(behaviour)
         settings = ClientSettings(base_url="http://synthetic.test/v1", retries=0, max_parallel_requests=4)
         async with ProviderClient(settings, transport=provider.transport()) as client:
-            ctx = CheckContext("synthetic", surface, "m", build_matrix(surface, "m", params), DedupingSender(client),
-                               params=params)
+            ctx = CheckContext(
+                "synthetic",
+                surface,
+                "m",
+                build_matrix(surface, "m", params),
+                DedupingSender(client),
+                params=params,
+            )
             writer = ResultsWriter(tmp_path / "results.jsonl")
             stats = await run_units(plan(ctx, checks), writer, ctx, set())
             writer.close()
@@ -43,51 +49,78 @@ def by_label(records: list[Record], param: str, label: str) -> Record:
 
 # --- range acceptance -------------------------------------------------------------------
 
-def test_range_rejected_when_the_provider_enforces_the_range(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    records = run_checks(tmp_path, catalogue["oruel"], Behaviour(ranges={"temperature": (0, 2)}), ["range"],
-                         ["temperature"])
+
+def test_range_rejected_when_the_provider_enforces_the_range(
+    tmp_path: Path, catalogue: dict[str, Surface]
+) -> None:
+    records = run_checks(
+        tmp_path, catalogue["oruel"], Behaviour(ranges={"temperature": (0, 2)}), ["range"], ["temperature"]
+    )
     assert by_label(records, "temperature", "max-outside").verdict is Verdict.REJECTED
     assert "names the parameter" in by_label(records, "temperature", "max-outside").detail
     assert by_label(records, "temperature", "max").verdict is Verdict.ACCEPTED
 
 
-def test_range_lenient_when_the_provider_accepts_out_of_range(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+def test_range_lenient_when_the_provider_accepts_out_of_range(
+    tmp_path: Path, catalogue: dict[str, Surface]
+) -> None:
     records = run_checks(tmp_path, catalogue["oruel"], Behaviour(), ["range"], ["temperature"])
     assert by_label(records, "temperature", "max-outside").verdict is Verdict.LENIENT
 
 
-def test_range_over_strict_when_a_documented_value_is_refused(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    records = run_checks(tmp_path, catalogue["oruel"], Behaviour(ranges={"temperature": (0, 1)}), ["range"],
-                         ["temperature"])
+def test_range_over_strict_when_a_documented_value_is_refused(
+    tmp_path: Path, catalogue: dict[str, Surface]
+) -> None:
+    records = run_checks(
+        tmp_path, catalogue["oruel"], Behaviour(ranges={"temperature": (0, 1)}), ["range"], ["temperature"]
+    )
     assert by_label(records, "temperature", "max").verdict is Verdict.OVER_STRICT
 
 
 def test_range_server_error_and_a_poor_error_envelope(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    records = run_checks(tmp_path, catalogue["oruel"], Behaviour(server_error_for={"top_k"}), ["range"], ["top_k"])
+    records = run_checks(
+        tmp_path, catalogue["oruel"], Behaviour(server_error_for={"top_k"}), ["range"], ["top_k"]
+    )
     assert by_label(records, "top_k", "typical").verdict is Verdict.SERVER_ERROR
-    flat = run_checks(tmp_path, catalogue["oruel"], Behaviour(ranges={"top_p": (0, 1)}, error_shape="flat"),
-                      ["range"], ["top_p"])
+    flat = run_checks(
+        tmp_path,
+        catalogue["oruel"],
+        Behaviour(ranges={"top_p": (0, 1)}, error_shape="flat"),
+        ["range"],
+        ["top_p"],
+    )
     rejected = by_label(flat, "top_p", "max-outside")
     assert rejected.verdict is Verdict.REJECTED and "lacks: openai_shape" in rejected.detail
 
 
 # --- documented defaults --------------------------------------------------------------
 
+
 def test_default_honoured(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(), ["default"], ["temperature", "top_k"])
+    records = run_checks(
+        tmp_path, catalogue["openrouter"], Behaviour(), ["default"], ["temperature", "top_k"]
+    )
     assert verdicts(records, "temperature") == {Verdict.HONOURED}
     assert verdicts(records, "top_k") == {Verdict.HONOURED}
 
 
-def test_default_not_the_documented_one_and_the_real_one_found(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(defaults={"temperature": 0.7}), ["default"],
-                         ["temperature"])
+def test_default_not_the_documented_one_and_the_real_one_found(
+    tmp_path: Path, catalogue: dict[str, Surface]
+) -> None:
+    records = run_checks(
+        tmp_path,
+        catalogue["openrouter"],
+        Behaviour(defaults={"temperature": 0.7}),
+        ["default"],
+        ["temperature"],
+    )
     (record,) = records
     assert record.verdict is Verdict.IGNORED
     assert "the real default behaves like temperature=0.7" in record.detail
 
 
 # --- determinism -----------------------------------------------------------------------
+
 
 def test_determinism_honoured(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
     (record,) = run_checks(tmp_path, catalogue["openai"], Behaviour(), ["determinism"])
@@ -101,6 +134,7 @@ def test_determinism_ignored_when_the_seed_is(tmp_path: Path, catalogue: dict[st
 
 # --- extra_body passthrough -------------------------------------------------------------
 
+
 @pytest.mark.parametrize("param", ["top_k", "min_p", "repetition_penalty"])
 def test_passthrough_honoured(tmp_path: Path, catalogue: dict[str, Surface], param: str) -> None:
     records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(), ["passthrough"], [param])
@@ -109,7 +143,9 @@ def test_passthrough_honoured(tmp_path: Path, catalogue: dict[str, Surface], par
 
 @pytest.mark.parametrize("param", ["top_k", "min_p", "repetition_penalty"])
 def test_passthrough_accepted_but_ignored(tmp_path: Path, catalogue: dict[str, Surface], param: str) -> None:
-    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(ignore={param}), ["passthrough"], [param])
+    records = run_checks(
+        tmp_path, catalogue["openrouter"], Behaviour(ignore={param}), ["passthrough"], [param]
+    )
     assert verdicts(records, param) == {Verdict.IGNORED}
 
 
@@ -131,14 +167,29 @@ def test_unknown_keys(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
 
 # --- effect probes --------------------------------------------------------------------
 
-EFFECT_PARAMS = ["temperature", "top_p", "max_tokens", "stop", "n", "logprobs", "response_format", "stream",
-                 "presence_penalty", "frequency_penalty"]
+EFFECT_PARAMS = [
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "stop",
+    "n",
+    "logprobs",
+    "response_format",
+    "stream",
+    "presence_penalty",
+    "frequency_penalty",
+]
 
 
 def test_effects_honoured(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    records = run_checks(tmp_path, catalogue["openai"], Behaviour(), ["effect"], [*EFFECT_PARAMS, "top_logprobs"])
+    records = run_checks(
+        tmp_path, catalogue["openai"], Behaviour(), ["effect"], [*EFFECT_PARAMS, "top_logprobs"]
+    )
     for param in [*EFFECT_PARAMS, "top_logprobs"]:
-        assert verdicts(records, param) == {Verdict.HONOURED}, (param, [r.detail for r in records if r.param == param])
+        assert verdicts(records, param) == {Verdict.HONOURED}, (
+            param,
+            [r.detail for r in records if r.param == param],
+        )
 
 
 @pytest.mark.parametrize("param", EFFECT_PARAMS)
@@ -149,16 +200,20 @@ def test_effects_ignored(tmp_path: Path, catalogue: dict[str, Surface], param: s
 
 
 def test_stream_without_terminator_is_a_server_error(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    records = run_checks(tmp_path, catalogue["openai"], Behaviour(stream_without_done=True), ["effect"], ["stream"])
+    records = run_checks(
+        tmp_path, catalogue["openai"], Behaviour(stream_without_done=True), ["effect"], ["stream"]
+    )
     assert verdicts(records, "stream") == {Verdict.SERVER_ERROR}
 
 
 # --- response schemas -------------------------------------------------------------------
 
+
 def test_response_schema_accepted_and_broken(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
     good = run_checks(tmp_path, catalogue["oruel"], Behaviour(), ["range", "response-schema"], ["top_k"])
-    bad = run_checks(tmp_path, catalogue["oruel"], Behaviour(drop_created=True), ["range", "response-schema"],
-                     ["top_k"])
+    bad = run_checks(
+        tmp_path, catalogue["oruel"], Behaviour(drop_created=True), ["range", "response-schema"], ["top_k"]
+    )
     assert verdicts(good, "(chat-completion)") == {Verdict.ACCEPTED}
     (broken,) = [r for r in bad if r.param == "(chat-completion)"]
     assert broken.verdict is Verdict.SERVER_ERROR and "'created' is a required property" in broken.detail
@@ -166,8 +221,26 @@ def test_response_schema_accepted_and_broken(tmp_path: Path, catalogue: dict[str
 
 def test_honoured_only_with_an_observed_effect(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
     """A provider that ignores everything never earns HONOURED, whatever the check."""
-    everything = {"temperature", "top_p", "top_k", "min_p", "frequency_penalty", "presence_penalty",
-                  "repetition_penalty", "stop", "n", "logprobs", "response_format", "stream", "max_tokens", "seed"}
-    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(ignore=everything),
-                         ["default", "determinism", "passthrough", "effect"])
+    everything = {
+        "temperature",
+        "top_p",
+        "top_k",
+        "min_p",
+        "frequency_penalty",
+        "presence_penalty",
+        "repetition_penalty",
+        "stop",
+        "n",
+        "logprobs",
+        "response_format",
+        "stream",
+        "max_tokens",
+        "seed",
+    }
+    records = run_checks(
+        tmp_path,
+        catalogue["openrouter"],
+        Behaviour(ignore=everything),
+        ["default", "determinism", "passthrough", "effect"],
+    )
     assert records and Verdict.HONOURED not in {r.verdict for r in records}

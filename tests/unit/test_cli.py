@@ -37,12 +37,17 @@ def test_matrix_with_another_surface(capsys: pytest.CaptureFixture[str]) -> None
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["matrix", "--provider", "nope"], "unknown provider 'nope'; known providers: llama-cpp-python-local"),
+        (
+            ["matrix", "--provider", "nope"],
+            "unknown provider 'nope'; known providers: llama-cpp-python-local",
+        ),
         (["matrix", "--provider", "oruel", "--schema", "nope"], "unknown schema 'nope'; known surfaces:"),
         (["matrix", "--provider", "oruel", "--params", "warmth"], "--params: warmth not in surface 'oruel'"),
     ],
 )
-def test_config_errors_are_one_line_exit_2(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_errors_are_one_line_exit_2(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1
@@ -55,7 +60,9 @@ def test_config_errors_are_one_line_exit_2(argv: list[str], words: str, capsys: 
         (["run", "--provider", "oruel", "--mode", "fast"], "invalid choice: 'fast'"),
     ],
 )
-def test_wrong_flags_are_one_line_exit_2(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_wrong_flags_are_one_line_exit_2(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 2
@@ -75,8 +82,10 @@ def test_argparse_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     [
         ("[providers.x]\nbase_url = 1\n", "providers.x.base_url: Input should be a valid string"),
         ("[providers.x\n", "malformed TOML"),
-        ("[providers.x]\nbase_url='http://a'\nmodel='m'\nschema='openai'\ncolour='red'\n",
-         "providers.x.colour: Extra inputs are not permitted"),
+        (
+            "[providers.x]\nbase_url='http://a'\nmodel='m'\nschema='openai'\ncolour='red'\n",
+            "providers.x.colour: Extra inputs are not permitted",
+        ),
     ],
 )
 def test_malformed_providers_toml(

@@ -46,8 +46,14 @@ def test_integer_range_steps_by_one() -> None:
 
 
 def test_array_and_item_length_limits() -> None:
-    values = _values({"type": ["string", "array"], "maxItems": 4, "maxLength": 256,
-                      "items": {"type": "string", "maxLength": 256}})
+    values = _values(
+        {
+            "type": ["string", "array"],
+            "maxItems": 4,
+            "maxLength": 256,
+            "items": {"type": "string", "maxLength": 256},
+        }
+    )
     assert len(values["max-items"]) == 4 and len(values["max-items-outside"]) == 5
     assert len(values["item-max-length"][0]) == 256 and len(values["item-max-length-outside"][0]) == 257
     assert len(values["max-length"]) == 256 and len(values["max-length-outside"]) == 257
@@ -113,7 +119,9 @@ def test_ids_are_stable_and_unique(catalogue: dict[str, Surface]) -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 2}
     # Derived from the canonical request: key order does not matter, a pinned value does.
     assert case_id("temperature", "max", body) == case_id("temperature", "max", dict(reversed(body.items())))
-    assert case_id("temperature", "max", body) == "temperature.max.371ffa3da2"  # pinned: ids must survive refactors
+    assert (
+        case_id("temperature", "max", body) == "temperature.max.371ffa3da2"
+    )  # pinned: ids must survive refactors
 
 
 def test_requests_are_cheap_unless_max_tokens_is_under_test(catalogue: dict[str, Surface]) -> None:

@@ -32,7 +32,9 @@ def test_catalogue_has_the_named_surfaces(catalogue: dict[str, Surface]) -> None
 def test_openrouter_every_seed_parameter_with_range_and_default(catalogue: dict[str, Surface]) -> None:
     text = _seed("002")
     # The seed lists each parameter as a bare name line followed by "  • Optional, <type>...".
-    blocks = re.findall(r"^(\w+)\n\s*•\s*Optional, (\w+)(?:, ([^\n]+))?(?:\n\s*\n?\s*•\s*Default: ([^\n]+))?", text, re.M)
+    blocks = re.findall(
+        r"^(\w+)\n\s*•\s*Optional, (\w+)(?:, ([^\n]+))?(?:\n\s*\n?\s*•\s*Default: ([^\n]+))?", text, re.M
+    )
     names = [b[0] for b in blocks]
     assert len(names) == 15 and "top_a" in names and "logit_bias" in names
     surface = catalogue["openrouter"]
@@ -116,12 +118,26 @@ def _break(schemas: Path, name: str, mutate: object) -> Path:
 @pytest.mark.parametrize(
     ("mutation", "pointer", "words"),
     [
-        (lambda d: d["properties"]["temperature"].update(minimum="zero"), "/properties/temperature/minimum",
-         "is not of type 'number'"),
-        (lambda d: d["properties"]["top_k"].update({"x-placement": "body"}), "/properties/top_k/x-placement",
-         "is not one of"),
-        (lambda d: d["properties"]["seed"].pop("x-provenance"), "/properties/seed", "'x-provenance' is a required"),
-        (lambda d: d["x-surface"].update({"unknown-keys": "maybe"}), "/x-surface/unknown-keys", "is not one of"),
+        (
+            lambda d: d["properties"]["temperature"].update(minimum="zero"),
+            "/properties/temperature/minimum",
+            "is not of type 'number'",
+        ),
+        (
+            lambda d: d["properties"]["top_k"].update({"x-placement": "body"}),
+            "/properties/top_k/x-placement",
+            "is not one of",
+        ),
+        (
+            lambda d: d["properties"]["seed"].pop("x-provenance"),
+            "/properties/seed",
+            "'x-provenance' is a required",
+        ),
+        (
+            lambda d: d["x-surface"].update({"unknown-keys": "maybe"}),
+            "/x-surface/unknown-keys",
+            "is not one of",
+        ),
     ],
 )
 def test_malformed_schema_names_file_and_pointer(

@@ -1,0 +1,1 @@
+"""Benchmarks (`nox -s bench`): numbers, not pass/fail."""
