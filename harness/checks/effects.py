@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from functools import partial
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from jsonschema import Draft202012Validator
