@@ -125,9 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     schemas.set_defaults(func=cmd_schemas)
 
-    from harness.workflows import add_run_commands  # the engine's commands live with the engine
+    from harness.conformance import add_commands
+    from harness.workflows import add_run_commands
 
     add_run_commands(sub)
+    add_commands(sub)
     return parser
 
 

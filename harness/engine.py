@@ -23,7 +23,8 @@ class RunStats:
     units: int = 0
     skipped: int = 0  # already in results.jsonl (--resume)
     records: list[Record] = field(default_factory=list)
-    requests: int = 0
+    requests: int = 0  # HTTP requests sent (retries included; shared requests once)
+    completion_tokens: int = 0
 
 
 class DedupingSender:

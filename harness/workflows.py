@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import contextlib
 import sys
 import time
@@ -20,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness import paths
 from harness.checks import CheckContext
+from harness.checks.evidence import completion_tokens
 from harness.engine import DedupingSender, RunStats, plan, run_units
 from harness.errors import ConfigError
 from harness.generation import build_matrix
@@ -80,6 +82,33 @@ def preflight(base_url: str, timeout: float) -> None:
         ) from err
 
 
+RUN_LOG = "runs.jsonl"
+
+
+def append_run_log(out: Path, provider: str, surface: str, mode: str, stats: RunStats) -> None:
+    """What was really sent per provider: records share requests, so their sums overcount."""
+    line = {"provider": provider, "surface": surface, "mode": mode, "requests": stats.requests,
+            "completion_tokens": stats.completion_tokens, "units": stats.units, "skipped": stats.skipped}
+    with (out / RUN_LOG).open("a", encoding="utf-8") as log:
+        log.write(json.dumps(line) + "\n")
+
+
+def read_run_log(out: Path) -> dict[str, dict[str, int]]:
+    totals: dict[str, dict[str, int]] = {}
+    path = out / RUN_LOG
+    if not path.exists():
+        return totals
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        mine = totals.setdefault(entry["provider"], {"requests": 0, "completion_tokens": 0})
+        mine["requests"] += int(entry.get("requests", 0))
+        mine["completion_tokens"] += int(entry.get("completion_tokens", 0))
+    return totals
+
+
 def not_run_record(provider: Provider, surface: Surface, variable: str) -> Record:
     return Record(
         provider.name,
@@ -127,6 +156,7 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
                 cassette_file.unlink(missing_ok=True)  # a full re-record starts clean
             with cassette(cassette_file, options.mode, local=provider.is_local):
                 stats = asyncio.run(_run(provider, surface, base_url, options, writer, done))
+            append_run_log(out, provider.name, surface.name, options.mode, stats)
     finally:
         writer.close()
     return out, stats
@@ -172,6 +202,7 @@ async def _run(
             task = bar.add_task("run", total=len(units))
             stats = await run_units(units, writer, ctx, done, lambda n: bar.advance(task, n))
         stats.requests = client.requests_sent
+        stats.completion_tokens = completion_tokens(sender.exchanges)
     return stats
 
 
@@ -183,7 +214,7 @@ def print_summary(out: Path, stats: RunStats, console: Console | None = None) ->
     console = console or Console(stderr=False)
     counts = summarise(stats.records)
     parts = ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))
-    tokens = sum(r.completion_tokens for r in stats.records)
+    tokens = stats.completion_tokens
     console.print(
         f"{len(stats.records)} results ({parts}); {stats.requests} requests sent, "
         f"{tokens} completion tokens; {stats.skipped} skipped (already done)"

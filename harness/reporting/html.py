@@ -1,0 +1,135 @@
+"""report.html: one self-contained page (no network, no CDN): providers as columns,
+parameters as rows, each cell the verdict per check as a colour and a word, the documented
+range beside it; a click shows the evidence. Provider text is escaped by Jinja when it is
+rendered and only ever set as ``textContent`` by the page's script."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from harness.reporting.summary import Cell, per_provider
+from harness.results import CONFORMING, FAILING, SEVERITY, Record, Verdict
+from harness.schema import Surface
+from harness.schema.model import Parameter
+
+EXCERPT = 400  # characters of a response kept per exchange in the page
+
+
+def documented(param: Parameter | None) -> str:
+    """The documented surface of one parameter, in a few words."""
+    if param is None:
+        return "not documented"
+    s = param.schema
+    low = s.get("minimum", s.get("exclusiveMinimum"))
+    high = s.get("maximum", s.get("exclusiveMaximum"))
+    parts = ["|".join(param.types)]
+    if low is not None or high is not None:
+        left = "[" if "minimum" in s else "("
+        right = "]" if "maximum" in s else ")"
+        parts.append(f"{left}{'' if low is None else low}, {'' if high is None else high}{right}")
+    if "enum" in s:
+        parts.append("{" + ", ".join(str(v) for v in s["enum"] if v is not None) + "}")
+    if param.has_default:
+        parts.append(f"default {json.dumps(param.default)}")
+    if param.placement != "standard":
+        parts.append(param.placement)
+    return ", ".join(parts)
+
+
+@dataclass
+class Column:
+    provider: str
+    surface: str
+    status: str  # "run", or why not ("not run: set X")
+    totals: dict[str, Any] = field(default_factory=dict)
+
+
+def _exchange_view(exchange: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "request": exchange.get("request"),
+        "status": exchange.get("status"),
+        "outcome": exchange.get("outcome"),
+        "response": (exchange.get("response_excerpt") or "")[:EXCERPT],
+        "error": exchange.get("error") or "",
+    }
+
+
+def _record_view(record: Record, full: bool) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "case": record.case_id,
+        "label": record.label,
+        "verdict": record.verdict.value,
+        "detail": record.detail,
+        "expect": record.expect,
+    }
+    if full:
+        view["exchanges"] = [_exchange_view(e) for e in (record.evidence.get("exchanges") or [])[:4]]
+        reproducer = record.evidence.get("reproducer") or {}
+        view["curl"] = reproducer.get("curl", "")
+        view["sdk"] = reproducer.get("openai_sdk", "")
+    return view
+
+
+def _cell_view(cell: Cell) -> dict[str, Any]:
+    # Evidence in full for what a reader must act on; conforming records keep their verdict
+    # and detail only, which keeps a large run's page small.
+    records = [_record_view(r, full=r.verdict not in CONFORMING or i < 2) for i, r in enumerate(cell.worst_records(50))]
+    return {"check": cell.check, "verdict": cell.verdict.value, "counts": dict(cell.counts), "records": records}
+
+
+def build_page(records: list[Record], cells: list[Cell], surfaces: dict[str, Surface],
+               provider_surfaces: dict[str, str], meta: dict[str, Any]) -> dict[str, Any]:
+    totals = per_provider(records, meta.get("sent"))
+    columns: list[Column] = []
+    for provider, surface in provider_surfaces.items():
+        mine = [r for r in records if r.provider == provider]
+        not_run = next((r.detail for r in mine if r.verdict is Verdict.NOT_RUN), None)
+        t = totals.get(provider)
+        columns.append(Column(provider, surface, not_run or "run",
+                              {"requests": t.requests, "tokens": t.completion_tokens} if t else {}))
+    params: list[str] = []
+    for column in columns:
+        for name, param in surfaces[column.surface].parameters.items():
+            if param.sent and name not in params:
+                params.append(name)
+    for cell in cells:
+        if cell.param not in params and cell.param != "*":
+            params.append(cell.param)
+    grid: dict[str, dict[str, list[dict[str, Any]]]] = {p: {c.provider: [] for c in columns} for p in params}
+    evidence: dict[str, Any] = {}
+    for cell in cells:
+        if cell.param not in grid or cell.provider not in grid[cell.param]:
+            continue
+        key = f"{cell.provider}|{cell.param}|{cell.check}"
+        evidence[key] = {"provider": cell.provider, "param": cell.param, **_cell_view(cell)}
+        grid[cell.param][cell.provider].append({"check": cell.check, "verdict": cell.verdict.value, "key": key})
+    docs = {p: {c.provider: documented(surfaces[c.surface].parameters.get(p)) for c in columns} for p in params}
+    return {
+        "meta": meta,
+        "columns": columns,
+        "params": params,
+        "grid": grid,
+        "docs": docs,
+        "evidence_json": json.dumps(evidence, ensure_ascii=True, default=str, separators=(",", ":"))
+        .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"),
+        "verdicts": [v.value for v in SEVERITY],
+        "failing": sorted(v.value for v in FAILING),
+        "conforming": sorted(v.value for v in CONFORMING),
+        "failing_count": sum(1 for c in cells if c.verdict in FAILING),
+    }
+
+
+def render_html(page: dict[str, Any]) -> str:
+    env = Environment(loader=PackageLoader("harness.reporting", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("report.html.j2").render(**page)
+
+
+def write_html(records: list[Record], cells: list[Cell], surfaces: dict[str, Surface],
+               provider_surfaces: dict[str, str], meta: dict[str, Any], path: Path) -> None:
+    path.write_text(render_html(build_page(records, cells, surfaces, provider_surfaces, meta)), encoding="utf-8")

@@ -1,0 +1,67 @@
+"""JUnit XML: one test case per provider x parameter x check, so any CI shows the matrix as
+tests. Failing verdicts are failures (with their evidence); not-run and not-recorded are
+skipped; everything else passes."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from harness.reporting.summary import Cell
+from harness.results import Verdict
+
+SKIPPED = {Verdict.NOT_RUN, Verdict.NOT_RECORDED}
+
+
+def _evidence_text(cell: Cell) -> str:
+    parts = []
+    for record in cell.worst_records(3):
+        parts.append(f"[{record.verdict.value}] {record.case_id}: {record.detail}")
+        repro = record.evidence.get("reproducer", {}).get("curl")
+        if repro:
+            parts.append(f"  reproduce: {repro}")
+        exchanges = record.evidence.get("exchanges") or []
+        if exchanges:
+            parts.append(f"  response: {json.dumps(exchanges[-1].get('response_excerpt', ''))[:400]}")
+    return "\n".join(parts)
+
+
+def write_junit(cells: list[Cell], path: Path, elapsed_s: float = 0.0) -> None:
+    suites = ET.Element("testsuites", name="provider-conformance")
+    by_provider: dict[str, list[Cell]] = {}
+    for cell in cells:
+        by_provider.setdefault(cell.provider, []).append(cell)
+    total = failures = skipped = 0
+    for provider, group in by_provider.items():
+        suite = ET.SubElement(suites, "testsuite", name=provider)
+        n_fail = n_skip = 0
+        for cell in group:
+            case = ET.SubElement(
+                suite, "testcase", name=f"{cell.param} [{cell.check}]", classname=f"{provider}.{cell.surface}",
+                time="0",
+            )
+            if cell.failing:
+                n_fail += 1
+                failure = ET.SubElement(case, "failure", message=f"{cell.verdict.value}: {cell.records[0].detail}"[:500],
+                                        type=cell.verdict.value)
+                failure.text = _evidence_text(cell)
+            elif cell.verdict in SKIPPED:
+                n_skip += 1
+                ET.SubElement(case, "skipped", message=f"{cell.verdict.value}: {cell.worst_records(1)[0].detail}")
+            else:
+                out = ET.SubElement(case, "system-out")
+                out.text = f"{cell.verdict.value}: {cell.worst_records(1)[0].detail}"
+        suite.set("tests", str(len(group)))
+        suite.set("failures", str(n_fail))
+        suite.set("errors", "0")
+        suite.set("skipped", str(n_skip))
+        suite.set("time", f"{elapsed_s:.3f}")
+        total, failures, skipped = total + len(group), failures + n_fail, skipped + n_skip
+    suites.set("tests", str(total))
+    suites.set("failures", str(failures))
+    suites.set("errors", "0")
+    suites.set("skipped", str(skipped))
+    suites.set("time", f"{elapsed_s:.3f}")
+    ET.indent(suites)
+    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)

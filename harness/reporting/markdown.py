@@ -1,0 +1,42 @@
+"""summary.md: short enough for a CI step summary or a pull-request comment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.reporting.summary import Cell, per_provider
+from harness.results import FAILING, SEVERITY, Record
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(records: list[Record], cells: list[Cell], meta: dict[str, Any], limit: int = 25) -> str:
+    lines = [f"# Provider conformance ({meta.get('mode', '')}, {meta.get('date', '')})", ""]
+    totals = per_provider(records, meta.get("sent"))
+    order = [v.value for v in SEVERITY]
+    lines += ["| provider | surface | requests | completion tokens | verdicts |", "|---|---|---:|---:|---|"]
+    surfaces = {c.provider: c.surface for c in cells}
+    for name, t in totals.items():
+        counts = ", ".join(f"{v} {t.verdicts[v]}" for v in order if t.verdicts[v])
+        lines.append(f"| {name} | {surfaces.get(name, '')} | {t.requests} | {t.completion_tokens} | {counts} |")
+    failing = [c for c in cells if c.verdict in FAILING]
+    lines += ["", f"## Non-conformances ({len(failing)} provider x parameter x check)", ""]
+    if failing:
+        lines += ["| provider | parameter | check | verdict | detail |", "|---|---|---|---|---|"]
+        failing.sort(key=lambda c: (SEVERITY.index(c.verdict), c.provider, c.param))
+        for cell in failing[:limit]:
+            detail = _escape(cell.worst_records(1)[0].detail)[:180]
+            lines.append(f"| {cell.provider} | `{cell.param}` | {cell.check} | **{cell.verdict.value}** | {detail} |")
+        if len(failing) > limit:
+            lines.append(f"\n... and {len(failing) - limit} more: see report.html")
+    else:
+        lines.append("None.")
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(records: list[Record], cells: list[Cell], meta: dict[str, Any], path: Path) -> None:
+    path.write_text(render_markdown(records, cells, meta), encoding="utf-8")
+
