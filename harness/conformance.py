@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from harness.reporting.markdown import write_markdown
 from harness.reporting.summary import per_provider, summarise
 from harness.results import CONFORMING, FAILING, SEVERITY, Record, ResultsWriter, Verdict, read_results
 from harness.schema import load_catalogue
+from harness.transport.cassettes import Mode
 from harness.workflows import RunOptions, new_run_dir, not_run_record, read_run_log, run_provider
 
 
@@ -43,14 +43,20 @@ def write_reports(out: Path, meta: dict[str, Any]) -> tuple[list[Record], list[A
     records = read_results(out / "results.jsonl")
     cells = summarise(records)
     catalogue = load_catalogue()
-    surfaces = {}
+    surfaces: dict[str, str] = {}
     for record in records:
         surfaces.setdefault(record.provider, record.surface)
     sent = read_run_log(out)
     totals = per_provider(records, sent)
-    meta = {**meta, "sent": sent, "requests": sum(t.requests for t in totals.values()),
-            "tokens": sum(t.completion_tokens for t in totals.values())}
-    (out / "summary.json").write_text(json.dumps([c.to_json() for c in cells], indent=1) + "\n", encoding="utf-8")
+    meta = {
+        **meta,
+        "sent": sent,
+        "requests": sum(t.requests for t in totals.values()),
+        "tokens": sum(t.completion_tokens for t in totals.values()),
+    }
+    (out / "summary.json").write_text(
+        json.dumps([c.to_json() for c in cells], indent=1) + "\n", encoding="utf-8"
+    )
     write_junit(cells, out / "junit.xml", float(meta.get("elapsed_s", 0.0)))
     write_markdown(records, cells, meta, out / "summary.md")
     write_html(records, cells, catalogue, surfaces, meta, out / "report.html")
@@ -64,11 +70,13 @@ def _link_latest(out: Path) -> None:
     tmp = latest.with_name("latest.tmp")
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(out.name)
-    os.replace(tmp, latest)
+    tmp.replace(latest)
 
 
 def _breakdown(counts: dict[str, int], verdicts: frozenset[Verdict] | list[Verdict]) -> str:
-    return ", ".join(f"{v.value} {counts[v.value]}" for v in SEVERITY if v in verdicts and counts.get(v.value))
+    return ", ".join(
+        f"{v.value} {counts[v.value]}" for v in SEVERITY if v in verdicts and counts.get(v.value)
+    )
 
 
 def print_table(records: list[Record], sent: dict[str, dict[str, int]], console: Console) -> None:
@@ -78,9 +86,15 @@ def print_table(records: list[Record], sent: dict[str, dict[str, int]], console:
     surfaces = {r.provider: r.surface for r in records}
     others = [v for v in SEVERITY if v not in FAILING and v not in CONFORMING]
     for name, totals in per_provider(records, sent).items():
-        table.add_row(name, surfaces[name], _breakdown(totals.verdicts, CONFORMING),
-                      _breakdown(totals.verdicts, FAILING), _breakdown(totals.verdicts, others),
-                      str(totals.requests), str(totals.completion_tokens))
+        table.add_row(
+            name,
+            surfaces[name],
+            _breakdown(totals.verdicts, CONFORMING),
+            _breakdown(totals.verdicts, FAILING),
+            _breakdown(totals.verdicts, others),
+            str(totals.requests),
+            str(totals.completion_tokens),
+        )
     console.print(table)
 
 
@@ -97,7 +111,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     out = args.out or new_run_dir("conformance")
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    mode = "live" if live else "replay"
+    mode: Mode = "live" if live else "replay"
     for provider in chosen:
         run_provider(RunOptions(provider.name, schema=args.schema, mode=mode, out=out, progress=True))
     writer = ResultsWriter(out / "results.jsonl")
@@ -120,8 +134,11 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     for line in gate.notes + gate.improvements + gate.failures:
         console.print(line, highlight=False, markup=False)
     failing = sum(1 for c in cells if c.verdict in FAILING)
-    console.print(f"{len(cells)} provider x parameter x check cells, {failing} non-conforming; "
-                  f"gate {args.gate}: {'FAIL' if gate.exit_code else 'pass'}", highlight=False)
+    console.print(
+        f"{len(cells)} provider x parameter x check cells, {failing} non-conforming; "
+        f"gate {args.gate}: {'FAIL' if gate.exit_code else 'pass'}",
+        highlight=False,
+    )
     console.print(f"report: {out / 'report.html'}", highlight=False, markup=False)
     return gate.exit_code
 
@@ -139,23 +156,38 @@ def cmd_baseline_update(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     if not (args.folder / "results.jsonl").exists():
         raise ConfigError(f"{args.folder}: no results.jsonl to report on")
-    write_reports(args.folder, {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "mode": "report",
-                                "harness": __version__, "versions": {}})
+    write_reports(
+        args.folder,
+        {
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "mode": "report",
+            "harness": __version__,
+            "versions": {},
+        },
+    )
     print(f"report: {args.folder / 'report.html'}")
     return 0
 
 
 def add_commands(sub: Any) -> None:
     conformance = sub.add_parser("conformance", help="the main job: all providers, every report, the gate")
-    conformance.add_argument("--live", action="store_true", help="send real requests (launching local servers)")
+    conformance.add_argument(
+        "--live", action="store_true", help="send real requests (launching local servers)"
+    )
     conformance.add_argument("--provider", action="append", help="only this provider (repeatable)")
     conformance.add_argument("--schema", help="hold every provider to this surface")
-    conformance.add_argument("--gate", default="baseline", choices=GATES,
-                             help="strict: any non-conformance fails; baseline: only regressions (default)")
+    conformance.add_argument(
+        "--gate",
+        default="baseline",
+        choices=GATES,
+        help="strict: any non-conformance fails; baseline: only regressions (default)",
+    )
     conformance.add_argument("--out", type=Path, help="output folder (default: reports/<time>-conformance)")
     conformance.set_defaults(func=cmd_conformance)
     baseline = sub.add_parser("baseline", help="manage the committed baselines of the gate")
-    baseline_sub = baseline.add_subparsers(dest="action", required=True, parser_class=type(sub._parser_class()))
+    baseline_sub = baseline.add_subparsers(
+        dest="action", required=True, parser_class=type(sub._parser_class())
+    )
     update = baseline_sub.add_parser("update", help="write baselines/<provider>.json from a run")
     update.add_argument("--from", dest="source", type=Path, help="a run folder (default: reports/latest)")
     update.set_defaults(func=cmd_baseline_update)

@@ -31,7 +31,7 @@ class DedupingSender:
     """``send`` for checks: identical requests within a run go out once (the matrix's many
     'omitted' cases are one request), unless a check asks for a ``fresh`` repeat."""
 
-    def __init__(self, client: ProviderClient) -> None:
+    def __init__(self, client: ProviderClient | None) -> None:
         self.client = client
         self._inflight: dict[str, asyncio.Task[Exchange]] = {}
         self._fresh: list[Exchange] = []
@@ -49,6 +49,8 @@ class DedupingSender:
     async def __call__(
         self, body: dict[str, Any], path: str = "chat/completions", fresh: bool = False
     ) -> Exchange:
+        if self.client is None:
+            raise RuntimeError("this sender only plans; it has no client")
         if fresh:
             exchange = await self.client.send(body, path)
             self._fresh.append(exchange)
@@ -56,7 +58,8 @@ class DedupingSender:
         key = path + "\n" + canonical_json(body)
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.ensure_future(self.client.send(body, path))
+            client = self.client
+            task = asyncio.ensure_future(client.send(body, path))
             self._inflight[key] = task
         return await task
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import contextlib
+import json
 import sys
 import time
 from collections import Counter
@@ -87,8 +87,15 @@ RUN_LOG = "runs.jsonl"
 
 def append_run_log(out: Path, provider: str, surface: str, mode: str, stats: RunStats) -> None:
     """What was really sent per provider: records share requests, so their sums overcount."""
-    line = {"provider": provider, "surface": surface, "mode": mode, "requests": stats.requests,
-            "completion_tokens": stats.completion_tokens, "units": stats.units, "skipped": stats.skipped}
+    line = {
+        "provider": provider,
+        "surface": surface,
+        "mode": mode,
+        "requests": stats.requests,
+        "completion_tokens": stats.completion_tokens,
+        "units": stats.units,
+        "skipped": stats.skipped,
+    }
     with (out / RUN_LOG).open("a", encoding="utf-8") as log:
         log.write(json.dumps(line) + "\n")
 
@@ -176,6 +183,7 @@ async def _run(
         headers=provider.resolved_headers(),
         max_parallel_requests=options.jobs or provider.max_parallel_requests,
         timeout=provider.timeout,
+        wait=options.mode != "replay",
     )
     async with ProviderClient(settings) as client:
         sender = DedupingSender(client)

@@ -78,20 +78,39 @@ def _record_view(record: Record, full: bool) -> dict[str, Any]:
 def _cell_view(cell: Cell) -> dict[str, Any]:
     # Evidence in full for what a reader must act on; conforming records keep their verdict
     # and detail only, which keeps a large run's page small.
-    records = [_record_view(r, full=r.verdict not in CONFORMING or i < 2) for i, r in enumerate(cell.worst_records(50))]
-    return {"check": cell.check, "verdict": cell.verdict.value, "counts": dict(cell.counts), "records": records}
+    records = [
+        _record_view(r, full=r.verdict not in CONFORMING or i < 2)
+        for i, r in enumerate(cell.worst_records(50))
+    ]
+    return {
+        "check": cell.check,
+        "verdict": cell.verdict.value,
+        "counts": dict(cell.counts),
+        "records": records,
+    }
 
 
-def build_page(records: list[Record], cells: list[Cell], surfaces: dict[str, Surface],
-               provider_surfaces: dict[str, str], meta: dict[str, Any]) -> dict[str, Any]:
+def build_page(
+    records: list[Record],
+    cells: list[Cell],
+    surfaces: dict[str, Surface],
+    provider_surfaces: dict[str, str],
+    meta: dict[str, Any],
+) -> dict[str, Any]:
     totals = per_provider(records, meta.get("sent"))
     columns: list[Column] = []
     for provider, surface in provider_surfaces.items():
         mine = [r for r in records if r.provider == provider]
         not_run = next((r.detail for r in mine if r.verdict is Verdict.NOT_RUN), None)
         t = totals.get(provider)
-        columns.append(Column(provider, surface, not_run or "run",
-                              {"requests": t.requests, "tokens": t.completion_tokens} if t else {}))
+        columns.append(
+            Column(
+                provider,
+                surface,
+                not_run or "run",
+                {"requests": t.requests, "tokens": t.completion_tokens} if t else {},
+            )
+        )
     params: list[str] = []
     for column in columns:
         for name, param in surfaces[column.surface].parameters.items():
@@ -107,8 +126,12 @@ def build_page(records: list[Record], cells: list[Cell], surfaces: dict[str, Sur
             continue
         key = f"{cell.provider}|{cell.param}|{cell.check}"
         evidence[key] = {"provider": cell.provider, "param": cell.param, **_cell_view(cell)}
-        grid[cell.param][cell.provider].append({"check": cell.check, "verdict": cell.verdict.value, "key": key})
-    docs = {p: {c.provider: documented(surfaces[c.surface].parameters.get(p)) for c in columns} for p in params}
+        grid[cell.param][cell.provider].append(
+            {"check": cell.check, "verdict": cell.verdict.value, "key": key}
+        )
+    docs = {
+        p: {c.provider: documented(surfaces[c.surface].parameters.get(p)) for c in columns} for p in params
+    }
     return {
         "meta": meta,
         "columns": columns,
@@ -116,7 +139,9 @@ def build_page(records: list[Record], cells: list[Cell], surfaces: dict[str, Sur
         "grid": grid,
         "docs": docs,
         "evidence_json": json.dumps(evidence, ensure_ascii=True, default=str, separators=(",", ":"))
-        .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"),
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026"),
         "verdicts": [v.value for v in SEVERITY],
         "failing": sorted(v.value for v in FAILING),
         "conforming": sorted(v.value for v in CONFORMING),
@@ -125,11 +150,23 @@ def build_page(records: list[Record], cells: list[Cell], surfaces: dict[str, Sur
 
 
 def render_html(page: dict[str, Any]) -> str:
-    env = Environment(loader=PackageLoader("harness.reporting", "templates"),
-                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("harness.reporting", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return env.get_template("report.html.j2").render(**page)
 
 
-def write_html(records: list[Record], cells: list[Cell], surfaces: dict[str, Surface],
-               provider_surfaces: dict[str, str], meta: dict[str, Any], path: Path) -> None:
-    path.write_text(render_html(build_page(records, cells, surfaces, provider_surfaces, meta)), encoding="utf-8")
+def write_html(
+    records: list[Record],
+    cells: list[Cell],
+    surfaces: dict[str, Surface],
+    provider_surfaces: dict[str, str],
+    meta: dict[str, Any],
+    path: Path,
+) -> None:
+    path.write_text(
+        render_html(build_page(records, cells, surfaces, provider_surfaces, meta)), encoding="utf-8"
+    )

@@ -38,17 +38,26 @@ def write_junit(cells: list[Cell], path: Path, elapsed_s: float = 0.0) -> None:
         n_fail = n_skip = 0
         for cell in group:
             case = ET.SubElement(
-                suite, "testcase", name=f"{cell.param} [{cell.check}]", classname=f"{provider}.{cell.surface}",
+                suite,
+                "testcase",
+                name=f"{cell.param} [{cell.check}]",
+                classname=f"{provider}.{cell.surface}",
                 time="0",
             )
             if cell.failing:
                 n_fail += 1
-                failure = ET.SubElement(case, "failure", message=f"{cell.verdict.value}: {cell.records[0].detail}"[:500],
-                                        type=cell.verdict.value)
+                failure = ET.SubElement(
+                    case,
+                    "failure",
+                    message=f"{cell.verdict.value}: {cell.records[0].detail}"[:500],
+                    type=cell.verdict.value,
+                )
                 failure.text = _evidence_text(cell)
             elif cell.verdict in SKIPPED:
                 n_skip += 1
-                ET.SubElement(case, "skipped", message=f"{cell.verdict.value}: {cell.worst_records(1)[0].detail}")
+                ET.SubElement(
+                    case, "skipped", message=f"{cell.verdict.value}: {cell.worst_records(1)[0].detail}"
+                )
             else:
                 out = ET.SubElement(case, "system-out")
                 out.text = f"{cell.verdict.value}: {cell.worst_records(1)[0].detail}"

@@ -39,6 +39,7 @@ class ClientSettings:
     backoff_base: float = 0.25  # seconds; doubles per attempt, with jitter
     max_backoff: float = 30.0  # also caps a provider's Retry-After
     max_body_bytes: int = 4 * 1024 * 1024  # a response larger than this is not read further
+    wait: bool = True  # False in replay: the backoff is computed and reported, never slept
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -108,7 +109,8 @@ class ProviderClient:
                     return exchange
                 delay = self._backoff(attempt, retry_after)
                 waited += delay
-                await asyncio.sleep(delay)
+                if self.settings.wait:
+                    await asyncio.sleep(delay)
 
     async def _attempt(self, body: dict[str, Any], path: str) -> tuple[Exchange, float | None]:
         url = str(self._http.base_url.join(path.lstrip("/")))
