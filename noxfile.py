@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import nox
 
 nox.options.reuse_venv = "yes"
@@ -19,12 +22,34 @@ def _install_local_servers(session: nox.Session) -> None:
     session.run("python", "-m", "harness.local.build")
 
 
+def _install_chromium(session: nox.Session) -> None:
+    """Debian's chromium for the HTML report test (Playwright drives it; it downloads nothing)."""
+    if shutil.which("chromium"):
+        return
+    if os.geteuid() != 0:
+        session.warn(
+            "chromium is missing and this is not root: `sudo apt-get install chromium` to run the HTML test"
+        )
+        return
+    session.run("apt-get", "update", "-qq", external=True)
+    session.run(
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "chromium",
+        external=True,
+        env={"DEBIAN_FRONTEND": "noninteractive"},
+    )
+
+
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Unit and live integration tests (builds the local servers once per machine)."""
     _install(session)
     _install_local_servers(session)
-    session.run("pytest", *session.posargs)
+    _install_chromium(session)
+    session.run("pytest", "-n", "2", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -32,7 +57,7 @@ def lint(session: nox.Session) -> None:
     """ruff and mypy --strict over the package, tests, benchmarks and this file."""
     _install(session, "local,test,lint")
     session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", "--diff", "harness")
+    session.run("ruff", "format", "--check", ".")
     session.run("mypy")
 
 
@@ -42,7 +67,7 @@ def conformance(session: nox.Session) -> None:
     _install(session)
     if "--live" in session.posargs or "--mode" in session.posargs:
         _install_local_servers(session)
-    session.run("harness", "conformance", *session.posargs, success_codes=[0, 1])
+    session.run("harness", "conformance", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -1,0 +1,124 @@
+"""Reports and the gate, from records: JUnit validates, the gate catches a regression and
+lets an improvement pass, Markdown and summary.json carry every cell."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import xmlschema
+
+from harness.cli import main
+from harness.reporting.gate import apply_gate, write_baselines
+from harness.reporting.junit import write_junit
+from harness.reporting.markdown import render_markdown
+from harness.reporting.summary import summarise
+from harness.results import Record, Verdict
+from tests.conftest import ROOT
+
+
+def _record(provider: str, param: str, check: str, verdict: Verdict, detail: str = "d") -> Record:
+    return Record(
+        provider,
+        "openai",
+        f"{param}.x",
+        param,
+        check,
+        verdict,
+        detail,
+        evidence={"reproducer": {"curl": "curl -sS http://x"}, "exchanges": [{"response_excerpt": "{}"}]},
+    )
+
+
+RECORDS = [
+    _record("a", "temperature", "range", Verdict.ACCEPTED),
+    _record("a", "temperature", "range", Verdict.LENIENT, "accepted 2.0000000000000004"),
+    _record("a", "top_k", "passthrough", Verdict.HONOURED),
+    _record("a", "seed", "determinism", Verdict.IGNORED, "pass^5 = 0"),
+    _record("b", "*", "setup", Verdict.NOT_RUN, "not run: set B_API_KEY"),
+]
+
+
+def test_a_cell_shows_its_worst_verdict() -> None:
+    cells = {(c.provider, c.param, c.check): c for c in summarise(RECORDS)}
+    assert cells[("a", "temperature", "range")].verdict is Verdict.LENIENT
+    assert cells[("a", "temperature", "range")].counts == {"ACCEPTED": 1, "LENIENT": 1}
+
+
+def test_junit_validates_against_the_junit_schema(tmp_path: Path) -> None:
+    path = tmp_path / "junit.xml"
+    write_junit(summarise(RECORDS), path, 1.5)
+    schema = xmlschema.XMLSchema(str(ROOT / "tests/data/junit.xsd"))
+    schema.validate(str(path))
+    text = path.read_text()
+    assert 'failures="2"' in text and 'skipped="1"' in text
+    assert "accepted 2.0000000000000004" in text and "curl -sS http://x" in text
+
+
+def test_markdown_lists_the_non_conformances() -> None:
+    text = render_markdown(RECORDS, summarise(RECORDS), {"mode": "replay", "date": "today"})
+    assert "## Non-conformances (2 provider x parameter x check)" in text
+    assert "| a | `seed` | determinism | **IGNORED** | pass^5 = 0 |" in text
+
+
+def test_strict_gate_fails_on_any_non_conformance(tmp_path: Path) -> None:
+    result = apply_gate("strict", summarise(RECORDS), tmp_path)
+    assert result.exit_code == 1 and any("seed [determinism] is IGNORED" in f for f in result.failures)
+
+
+def test_baseline_gate_fails_on_a_regression_and_passes_an_improvement(tmp_path: Path) -> None:
+    write_baselines(summarise(RECORDS), tmp_path)
+    assert apply_gate("baseline", summarise(RECORDS), tmp_path).exit_code == 0
+    regressed = [*RECORDS, _record("a", "top_k", "passthrough", Verdict.IGNORED, "dropped")]
+    result = apply_gate("baseline", summarise(regressed), tmp_path)
+    assert result.exit_code == 1
+    assert result.failures == ["regression: a: top_k [passthrough] was HONOURED, now IGNORED"]
+    improved = [r for r in RECORDS if r.check != "determinism"] + [
+        _record("a", "seed", "determinism", Verdict.HONOURED)
+    ]
+    result = apply_gate("baseline", summarise(improved), tmp_path)
+    assert result.exit_code == 0
+    assert result.improvements == ["improvement: a: seed [determinism] was IGNORED, now HONOURED"]
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shipped cassettes, providers and baselines in a scratch folder."""
+    for name in ("cassettes", "baselines"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "providers.toml", tmp_path / "providers.toml")
+    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    monkeypatch.delenv("ORUEL_API_KEY", raising=False)
+    return tmp_path
+
+
+def test_conformance_on_the_embedded_default(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["conformance"]) == 0  # the committed baselines: no regression
+    out = capsys.readouterr().out
+    assert "gate baseline: pass" in out and "report: " in out
+    latest = project_copy / "reports/latest"
+    for name in ("results.jsonl", "summary.json", "junit.xml", "summary.md", "report.html", "runs.jsonl"):
+        assert (latest / name).exists(), name
+    summary = json.loads((latest / "summary.json").read_text())
+    assert {"provider", "param", "check", "verdict", "counts"} <= set(summary[0])
+    providers = {row["provider"] for row in summary}
+    assert {"llamacpp-local", "llama-cpp-python-local", "openrouter", "oruel"} <= providers
+    not_run = [row for row in summary if row["provider"] == "openrouter"]
+    assert not_run[0]["verdict"] == "NOT_RUN" and "set OPENROUTER_API_KEY" in not_run[0]["detail"]
+    assert main(["conformance", "--gate", "strict"]) == 1
+
+
+def test_an_injected_regression_fails_the_gate_and_is_named(
+    project_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = project_copy / "baselines/llamacpp-local.json"
+    data = json.loads(baseline.read_text())
+    data["cells"]["repeat_penalty [default]"] = "HONOURED"  # pretend it used to be right
+    baseline.write_text(json.dumps(data))
+    assert main(["conformance"]) == 1
+    out = capsys.readouterr().out
+    assert "regression: llamacpp-local: repeat_penalty [default] was HONOURED, now IGNORED" in out
