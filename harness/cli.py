@@ -126,10 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.set_defaults(func=cmd_schemas)
 
     from harness.conformance import add_commands
+    from harness.datadesigner.command import add_commands as add_config_commands
     from harness.workflows import add_run_commands
 
     add_run_commands(sub)
     add_commands(sub)
+    add_config_commands(sub)
     return parser
 
 

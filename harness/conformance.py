@@ -73,6 +73,11 @@ def _link_latest(out: Path) -> None:
     tmp.replace(latest)
 
 
+def make_console() -> Console:
+    """Wide when writing to a file or a CI log, where rich would otherwise assume 80 columns."""
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+
+
 def _breakdown(counts: dict[str, int], verdicts: frozenset[Verdict] | list[Verdict]) -> str:
     return ", ".join(
         f"{v.value} {counts[v.value]}" for v in SEVERITY if v in verdicts and counts.get(v.value)
@@ -128,7 +133,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     }
     records, cells = write_reports(out, meta)
     _link_latest(out)
-    console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+    console = make_console()
     print_table(records, read_run_log(out), console)
     gate = apply_gate(args.gate, cells, paths.project_root() / "baselines")
     for line in gate.notes + gate.improvements + gate.failures:

@@ -6,6 +6,7 @@ whether the provider rejects or ignores keys it does not know."""
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from harness.checks.probing import EFFECTS, probe_body, record, refusal, sampling_effect
 from harness.checks.registry import CheckContext, Unit, check
@@ -14,11 +15,11 @@ from harness.results import Record, Verdict
 UNKNOWN_KEY = "harness_unknown_parameter"
 
 
-async def enum_passthrough(ctx: CheckContext, param: str) -> list[Record]:
+async def enum_passthrough(ctx: CheckContext, param: str, value: Any = None) -> list[Record]:
     """An extension with no effect on generated text (tier, reasoning_effort): acceptance only."""
-    spec = ctx.surface.parameters[param].schema
-    values = [v for v in spec.get("enum", []) if v is not None and v != spec.get("default")]
-    value = values[0]
+    if value is None:
+        spec = ctx.surface.parameters[param].schema
+        value = next(v for v in spec.get("enum", []) if v is not None and v != spec.get("default"))
     exchange = await ctx.send(probe_body(ctx, **{param: value}))
     failed = refusal([exchange], ctx.provider)
     if failed:

@@ -143,9 +143,15 @@ def quote(text: str | None, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-async def sampling_effect(ctx: CheckContext, check: str, param: str) -> Record:
-    """Prove ``param`` works by its effect (see ``EFFECTS``), or say why that is not proven."""
+async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any = None) -> Record:
+    """Prove ``param`` works by its effect (see ``EFFECTS``), or say why that is not proven.
+
+    ``value`` replaces the probe's own value (a config's exact value): it can only be judged
+    by a differential probe, since only the probe's values are known to be greedy-equivalent.
+    """
     effect = EFFECTS[param]
+    if value is not None and value != effect.value:
+        effect = Effect(value, greedy=False, max_tokens=effect.max_tokens)
     tokens = effect.max_tokens
 
     async def make() -> Record:
@@ -260,4 +266,4 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str) -> Record:
             effect.value,
         )
 
-    return await shared(ctx, f"effect:{param}", make)
+    return await shared(ctx, f"effect:{param}:{effect.value!r}", make)

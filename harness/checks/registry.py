@@ -63,7 +63,7 @@ class Check:
 CHECKS: dict[str, Check] = {}
 
 # Families are modules of harness.checks; each registers its checks on import.
-FAMILIES = ("ranges", "defaults", "determinism", "passthrough", "effects", "response_schemas")
+FAMILIES = ("ranges", "defaults", "determinism", "passthrough", "effects", "embeddings", "response_schemas")
 
 UnitsFactory = Callable[[CheckContext], list[Unit]]
 

@@ -343,6 +343,8 @@ def write_model(path: Path) -> Path:
     writer.add_rope_dimension_count(N_EMBD // N_HEAD)
     writer.add_rope_freq_base(10000.0)
     writer.add_layer_norm_rms_eps(1e-5)
+    # Mean pooling declared in the file, so every server returns one vector per input.
+    writer.add_pooling_type(gguf.PoolingType.MEAN)
     writer.add_file_type(0)  # all F32
     writer.add_vocab_size(len(tokens))
     writer.add_tokenizer_model("llama")

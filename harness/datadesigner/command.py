@@ -1,0 +1,97 @@
+"""`harness check-config FILE --provider NAME [--live]`: the static check always, the live
+one on request; the same records, reports and exit codes as `harness run`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.checks import CheckContext
+from harness.conformance import make_console, print_table, write_reports
+from harness.datadesigner.config import ConfigFile, ModelConfig, load_config_file
+from harness.datadesigner.live import units_for
+from harness.datadesigner.static import CHECK, static_records
+from harness.checks.evidence import completion_tokens
+from harness.engine import DedupingSender, RunStats, run_units
+from harness.errors import ConfigError
+from harness.providers import Provider, load_providers, resolve_provider
+from harness.results import FAILING, ResultsWriter, Verdict
+from harness.schema import Surface, load_catalogue
+from harness.transport import ClientSettings, ProviderClient
+from harness.workflows import append_run_log, new_run_dir, preflight, provider_base_url, read_run_log
+
+
+async def _run_model(provider: Provider, surface: Surface, base_url: str, config: ConfigFile, model: ModelConfig,
+                     writer: ResultsWriter) -> RunStats:
+    params = model.inference_parameters
+    # The config's own concurrency and timeout: what Data Designer will use.
+    settings = ClientSettings(base_url=base_url, api_key=provider.api_key(), headers=provider.resolved_headers(),
+                              max_parallel_requests=params.max_parallel_requests,
+                              timeout=float(params.timeout or provider.timeout))
+    async with ProviderClient(settings) as client:
+        sender = DedupingSender(client)
+        ctx = CheckContext(provider.name, surface, model.model, [], sender,
+                           api_key_env=provider.api_key_env, base_url=provider.resolved_base_url())
+        stats = await run_units(units_for(ctx, config, model), writer, ctx, set())
+        stats.requests = client.requests_sent
+        stats.completion_tokens = completion_tokens(sender.exchanges)
+    return stats
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config_file(args.file)
+    provider = resolve_provider(args.provider, load_providers())
+    catalogue = load_catalogue()
+    name = args.schema or provider.schema_name
+    if name not in catalogue:
+        raise ConfigError(f"unknown schema {name!r}; known surfaces: {', '.join(sorted(catalogue))}")
+    surface = catalogue[name]
+    if args.live and provider.missing_key():
+        raise ConfigError(f"--live needs {provider.missing_key()} for provider {provider.name!r}: set it, or drop --live")
+    out: Path = args.out or new_run_dir(f"check-config-{provider.name}")
+    for stale in ("results.jsonl", "runs.jsonl"):  # a check is always whole: no resume here
+        (out / stale).unlink(missing_ok=True)
+    writer = ResultsWriter(out / "results.jsonl")
+    try:
+        for record in static_records(config, provider.name, surface):
+            writer.write(record)
+        if args.live:
+            with provider_base_url(provider, "live") as base_url:
+                preflight(base_url, provider.timeout)
+                for model in config.models:
+                    stats = asyncio.run(_run_model(provider, surface, base_url, config, model, writer))
+                    append_run_log(out, provider.name, surface.name, "live", stats)
+    finally:
+        writer.close()
+    meta: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                            "mode": "check-config live" if args.live else "check-config static",
+                            "harness": __version__, "versions": {"config": str(args.file)}}
+    records, _ = write_reports(out, meta)
+    console = make_console()
+    print_table(records, read_run_log(out), console)
+    # For a config, REJECTED on the static check means the config sends a value the
+    # provider documents as invalid: the config will not work there.
+    problems = [r for r in records if r.verdict in FAILING or (r.check == CHECK and r.verdict is Verdict.REJECTED)]
+    shown: set[str] = set()
+    for record in sorted(records, key=lambda r: (r.label, r.param)):
+        line = f"{record.verdict.value}: {record.param} [{record.check}] {record.detail}"
+        notable = record.verdict not in (Verdict.ACCEPTED, Verdict.HONOURED, Verdict.REJECTED) or record in problems
+        if notable and line not in shown:
+            shown.add(line)
+            console.print(line, highlight=False, markup=False)
+    console.print(f"report: {out / 'report.html'}", highlight=False, markup=False)
+    return 1 if problems else 0
+
+
+def add_commands(sub: Any) -> None:
+    parser = sub.add_parser("check-config", help="will this Data Designer model config work on that provider?")
+    parser.add_argument("file", type=Path, help="Data Designer model configs (YAML or JSON)")
+    parser.add_argument("--provider", required=True)
+    parser.add_argument("--schema", help="hold the provider to another documented surface")
+    parser.add_argument("--live", action="store_true", help="also send the config's requests (launching local servers)")
+    parser.add_argument("--out", type=Path, help="output folder (default: reports/<time>-check-config-<provider>)")
+    parser.set_defaults(func=cmd_check_config)

@@ -1,0 +1,112 @@
+"""The static check of a Data Designer config against a provider's documented surface:
+every value the config can send (both ends of a uniform interval, every manual value, every
+extra_body key after the provider-level merge) is in range and in the right place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from harness.datadesigner.config import (
+    ChatCompletionInferenceParams,
+    ConfigFile,
+    EmbeddingInferenceParams,
+    ModelConfig,
+    collisions,
+    merged_extra_body,
+)
+from harness.results import Record, Verdict
+from harness.schema import Surface
+from harness.schema.model import Parameter
+
+CHECK = "config-static"
+
+
+def _points(value: Any) -> list[Any]:
+    return [value] if isinstance(value, int | float) else value.extremes()
+
+
+def _judge(param: Parameter, values: list[Any]) -> tuple[Verdict, str]:
+    validator = Draft202012Validator(param.schema)
+    bad = [(v, next(iter(validator.iter_errors(v)))) for v in values if not validator.is_valid(v)]
+    if bad:
+        value, error = bad[0]
+        return Verdict.REJECTED, f"{param.name}={value!r} is documented as invalid: {error.message}"
+    shown = ", ".join(repr(v) for v in values)
+    return Verdict.ACCEPTED, f"{param.name}: {shown} within the documented surface"
+
+
+def _record(provider: str, surface: Surface, alias: str, key: str, verdict: Verdict, detail: str,
+            value: Any = None, suffix: str = "") -> Record:
+    return Record(provider=provider, surface=surface.name, case_id=f"{CHECK}.{alias}.{key}{suffix}", param=key,
+                  check=CHECK, verdict=verdict, detail=f"[{alias}] {detail}", label=alias, value=value)
+
+
+def _extra_key(provider: str, surface: Surface, alias: str, key: str, value: Any,
+               params: dict[str, Parameter]) -> Record:
+    param = params.get(key)
+    if param is None:
+        fate = {"reject": "the provider rejects unknown keys: requests will fail",
+                "ignore": "the provider ignores unknown keys: it will be silently dropped",
+                "forward": "the provider forwards unknown keys: the effect depends on the backend",
+                "unspecified": "the provider does not say what it does with unknown keys"}[surface.unknown_keys]
+        verdict = Verdict.REJECTED if surface.unknown_keys == "reject" else Verdict.INCONCLUSIVE
+        return _record(provider, surface, alias, key, verdict, f"extra_body.{key} is not documented; {fate}", value)
+    verdict, detail = _judge(param, [value])
+    if verdict is Verdict.ACCEPTED and param.placement == "standard":
+        detail += " (a standard key: it could be set without extra_body)"
+    return _record(provider, surface, alias, key, verdict, f"extra_body: {detail}", value)
+
+
+def static_records(config: ConfigFile, provider: str, surface: Surface) -> list[Record]:
+    records: list[Record] = []
+    for model in config.models:
+        records.extend(_model_records(config, model, provider, surface))
+    return records
+
+
+def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surface: Surface) -> list[Record]:
+    params = model.inference_parameters
+    alias = model.alias
+    out: list[Record] = []
+    extra = merged_extra_body(model, config.providers)
+    for key in collisions(extra):
+        out.append(_record(provider, surface, alias, key, Verdict.INCONCLUSIVE,
+                           f"extra_body.{key} silently overwrites the request's own {key!r}: "
+                           "Data Designer merges extra_body last", extra[key], ".collision"))
+    if isinstance(params, EmbeddingInferenceParams):
+        documented = surface.embeddings
+        if not documented:
+            out.append(_record(provider, surface, alias, "(endpoint)", Verdict.REJECTED,
+                               f"the {surface.name} surface documents no embeddings endpoint"))
+            return out
+        for key, value in (("encoding_format", params.encoding_format), ("dimensions", params.dimensions)):
+            if value is None:
+                continue
+            if key not in documented:
+                out.append(_record(provider, surface, alias, key, Verdict.INCONCLUSIVE,
+                                   f"{key} is not documented for {surface.name}'s embeddings", value))
+            else:
+                verdict, detail = _judge(documented[key], [value])
+                out.append(_record(provider, surface, alias, key, verdict, detail, value))
+        for key, value in extra.items():
+            out.append(_extra_key(provider, surface, alias, key, value, documented))
+        return out
+    if isinstance(params, ChatCompletionInferenceParams):
+        for key in ("temperature", "top_p", "max_tokens"):
+            value = getattr(params, key)
+            if value is None or key in extra:
+                continue
+            param = surface.parameters.get(key)
+            if param is None:
+                out.append(_record(provider, surface, alias, key, Verdict.INCONCLUSIVE,
+                                   f"{key} is not documented by {surface.name}", None))
+                continue
+            points = [value] if key == "max_tokens" else _points(value)
+            verdict, detail = _judge(param, points)
+            out.append(_record(provider, surface, alias, key, verdict, detail,
+                               value if isinstance(value, int | float) else value.model_dump()))
+    for key, value in extra.items():
+        out.append(_extra_key(provider, surface, alias, key, value, surface.parameters))
+    return out
