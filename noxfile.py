@@ -27,9 +27,7 @@ def _install_chromium(session: nox.Session) -> None:
     if shutil.which("chromium"):
         return
     if os.geteuid() != 0:
-        session.warn(
-            "chromium is missing and this is not root: `sudo apt-get install chromium` to run the HTML test"
-        )
+        session.warn("chromium is missing and this is not root: `sudo apt-get install chromium` to run the HTML test")
         return
     session.run("apt-get", "update", "-qq", external=True)
     session.run(

@@ -120,9 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.set_defaults(func=cmd_matrix)
 
     schemas = sub.add_parser("schemas", help="list the documented surfaces and their parameters")
-    schemas.add_argument(
-        "--check", action="store_true", help="validate every schema; exit 2 on the first error"
-    )
+    schemas.add_argument("--check", action="store_true", help="validate every schema; exit 2 on the first error")
     schemas.set_defaults(func=cmd_schemas)
 
     from harness.conformance import add_commands

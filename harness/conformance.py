@@ -54,9 +54,7 @@ def write_reports(out: Path, meta: dict[str, Any]) -> tuple[list[Record], list[A
         "requests": sum(t.requests for t in totals.values()),
         "tokens": sum(t.completion_tokens for t in totals.values()),
     }
-    (out / "summary.json").write_text(
-        json.dumps([c.to_json() for c in cells], indent=1) + "\n", encoding="utf-8"
-    )
+    (out / "summary.json").write_text(json.dumps([c.to_json() for c in cells], indent=1) + "\n", encoding="utf-8")
     write_junit(cells, out / "junit.xml", float(meta.get("elapsed_s", 0.0)))
     write_markdown(records, cells, meta, out / "summary.md")
     write_html(records, cells, catalogue, surfaces, meta, out / "report.html")
@@ -79,9 +77,7 @@ def make_console() -> Console:
 
 
 def _breakdown(counts: dict[str, int], verdicts: frozenset[Verdict] | list[Verdict]) -> str:
-    return ", ".join(
-        f"{v.value} {counts[v.value]}" for v in SEVERITY if v in verdicts and counts.get(v.value)
-    )
+    return ", ".join(f"{v.value} {counts[v.value]}" for v in SEVERITY if v in verdicts and counts.get(v.value))
 
 
 def print_table(records: list[Record], sent: dict[str, dict[str, int]], console: Console) -> None:
@@ -176,9 +172,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     conformance = sub.add_parser("conformance", help="the main job: all providers, every report, the gate")
-    conformance.add_argument(
-        "--live", action="store_true", help="send real requests (launching local servers)"
-    )
+    conformance.add_argument("--live", action="store_true", help="send real requests (launching local servers)")
     conformance.add_argument("--provider", action="append", help="only this provider (repeatable)")
     conformance.add_argument("--schema", help="hold every provider to this surface")
     conformance.add_argument(
@@ -190,9 +184,7 @@ def add_commands(sub: Any) -> None:
     conformance.add_argument("--out", type=Path, help="output folder (default: reports/<time>-conformance)")
     conformance.set_defaults(func=cmd_conformance)
     baseline = sub.add_parser("baseline", help="manage the committed baselines of the gate")
-    baseline_sub = baseline.add_subparsers(
-        dest="action", required=True, parser_class=type(sub._parser_class())
-    )
+    baseline_sub = baseline.add_subparsers(dest="action", required=True, parser_class=type(sub._parser_class()))
     update = baseline_sub.add_parser("update", help="write baselines/<provider>.json from a run")
     update.add_argument("--from", dest="source", type=Path, help="a run folder (default: reports/latest)")
     update.set_defaults(func=cmd_baseline_update)

@@ -39,16 +39,10 @@ class DedupingSender:
     @property
     def exchanges(self) -> list[Exchange]:
         """Every completed exchange of the run so far, each once."""
-        done = [
-            t.result()
-            for t in self._inflight.values()
-            if t.done() and not t.cancelled() and t.exception() is None
-        ]
+        done = [t.result() for t in self._inflight.values() if t.done() and not t.cancelled() and t.exception() is None]
         return done + self._fresh
 
-    async def __call__(
-        self, body: dict[str, Any], path: str = "chat/completions", fresh: bool = False
-    ) -> Exchange:
+    async def __call__(self, body: dict[str, Any], path: str = "chat/completions", fresh: bool = False) -> Exchange:
         if self.client is None:
             raise RuntimeError("this sender only plans; it has no client")
         if fresh:

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from harness.checks import CheckContext
+from harness.checks import CheckContext, load_families
 from harness.checks.registry import Unit
 from harness.engine import DedupingSender, plan
 from harness.generation import build_matrix
@@ -83,11 +83,27 @@ class ProviderRuntime:
             base_url=provider.resolved_base_url(),
         )
 
-    def run(self, unit: Unit) -> list[Record]:
-        records = self.loop.run_until_complete(unit.run())
-        for record in records:
-            record.unit_id = unit.id
-        return records
+        self.planned = {unit.id: (check, unit) for check, unit in plan(self.ctx)}
+        self.done: dict[str, list[Record]] = {}
+
+    def _run(self, unit: Unit) -> list[Record]:
+        if unit.id not in self.done:
+            records = self.loop.run_until_complete(unit.run())
+            for record in records:
+                record.unit_id = unit.id
+            self.done[unit.id] = records
+        return self.done[unit.id]
+
+    def run(self, unit_id: str) -> list[Record]:
+        """The records of one unit. A unit that must see every exchange (response schemas)
+        first runs whatever has not run yet, whatever order the scheduler chose; those units'
+        own items then find their records already there."""
+        check, unit = self.planned[unit_id]
+        if load_families()[check].after_others:
+            for other_check, other in self.planned.values():
+                if not load_families()[other_check].after_others:
+                    self._run(other)
+        return self._run(unit)
 
     def close(self) -> None:
         self.loop.run_until_complete(self.client.__aexit__())
@@ -115,9 +131,7 @@ class Runtimes:
 
 
 class ConformanceItem(pytest.Item):
-    def __init__(
-        self, *, provider: Provider, surface: Surface, check: str, unit_id: str, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, provider: Provider, surface: Surface, check: str, unit_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.provider, self.surface, self.check, self.unit_id = provider, surface, check, unit_id
         self.add_marker(pytest.mark.xdist_group(provider.name))
@@ -128,8 +142,7 @@ class ConformanceItem(pytest.Item):
             pytest.skip(f"not run: set {missing}")
         runtimes: Runtimes = self.config.stash[RUNTIMES]
         runtime = runtimes.get(self.provider, self.surface)
-        unit = next(u for name, u in plan(runtime.ctx, [self.check]) if u.id == self.unit_id)
-        records = runtime.run(unit)
+        records = runtime.run(self.unit_id)
         self.user_properties.append((RECORDS_KEY, json.dumps([r.to_json() for r in records], default=str)))
         failing = [r for r in records if r.verdict in FAILING]
         if failing:
@@ -162,8 +175,6 @@ def _items_for(session: pytest.Session, provider: Provider, surface: Surface) ->
         provider.name, surface, provider.model, build_matrix(surface, provider.model), DedupingSender(None)
     )
     planned = plan(ctx)
-    from harness.checks import load_families
-
     registry = load_families()
     ordered = sorted(planned, key=lambda pair: registry[pair[0]].after_others)  # stable: "after" units last
     for check, unit in ordered:
@@ -183,9 +194,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(RecordCollector(config), "harness-record-collector")
 
 
-def pytest_collection_modifyitems(
-    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-) -> None:
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     names = config.getoption("harness_provider")
     if not names:
         return
@@ -229,6 +238,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     writer.close()
     from harness.conformance import write_reports
 
-    write_reports(
-        folder, {"date": "", "mode": config.getoption("harness_mode"), "harness": "pytest", "versions": {}}
-    )
+    write_reports(folder, {"date": "", "mode": config.getoption("harness_mode"), "harness": "pytest", "versions": {}})

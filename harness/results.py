@@ -90,9 +90,7 @@ class ResultsWriter:
         self._file: IO[str] = path.open("a", encoding="utf-8")
 
     def write(self, record: Record) -> None:
-        self._file.write(
-            json.dumps(record.to_json(), ensure_ascii=False, allow_nan=False, default=str) + "\n"
-        )
+        self._file.write(json.dumps(record.to_json(), ensure_ascii=False, allow_nan=False, default=str) + "\n")
         self._file.flush()
 
     def close(self) -> None:

@@ -63,9 +63,7 @@ def provider_base_url(provider: Provider, mode: Mode) -> Iterator[str]:
     if provider.launch is not None and mode != "replay":
         from harness.local.launcher import launch
 
-        with launch(
-            provider.launch.server, provider.max_parallel_requests, provider.launch.embeddings
-        ) as server:
+        with launch(provider.launch.server, provider.max_parallel_requests, provider.launch.embeddings) as server:
             yield server.base_url
         return
     yield provider.resolved_base_url()
@@ -271,9 +269,7 @@ def _add_run_flags(parser: Any, with_mode: bool) -> None:
             help="live: send; record: send and write cassettes; replay: offline (default)",
         )
     parser.add_argument("--out", type=Path, help="output folder (default: reports/<time>-<provider>)")
-    parser.add_argument(
-        "--resume", type=Path, metavar="DIR", help="continue the run in DIR: only what is missing"
-    )
+    parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR: only what is missing")
     parser.add_argument("--params", help="comma-separated parameters to test (default: all)")
     parser.add_argument("--checks", help="comma-separated check names (default: all enabled)")
     parser.add_argument(
@@ -285,8 +281,6 @@ def add_run_commands(sub: Any) -> None:
     run = sub.add_parser("run", help="run the checks against one provider")
     _add_run_flags(run, with_mode=True)
     run.set_defaults(func=cmd_run)
-    record = sub.add_parser(
-        "record", help="re-record a provider's cassettes (live, then written to cassettes/)"
-    )
+    record = sub.add_parser("record", help="re-record a provider's cassettes (live, then written to cassettes/)")
     _add_run_flags(record, with_mode=False)
     record.set_defaults(func=cmd_record)

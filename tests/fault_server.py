@@ -30,9 +30,7 @@ def completion(content: str = "hello there") -> dict[str, Any]:
         "object": "chat.completion",
         "created": 1,
         "model": "fault",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
     }
 
@@ -100,16 +98,12 @@ class FaultServer:
             await asyncio.sleep(0.05)
             writer.write(_response("200 OK", ok))
         elif fault == "flaky":
-            writer.write(
-                _response("500 Internal Server Error", b'{"error":{"message":"boom","type":"server"}}')
-            )
+            writer.write(_response("500 Internal Server Error", b'{"error":{"message":"boom","type":"server"}}'))
         elif fault == "rate-limited-once" and self.hits[fault] > 1:
             writer.write(_response("200 OK", ok))
         elif fault in ("rate-limited", "rate-limited-once"):
             writer.write(
-                _response(
-                    "429 Too Many Requests", b'{"error":{"message":"slow down"}}', extra="retry-after: 1\r\n"
-                )
+                _response("429 Too Many Requests", b'{"error":{"message":"slow down"}}', extra="retry-after: 1\r\n")
             )
         elif fault in ("500", "503"):
             status = {"500": "500 Internal Server Error", "503": "503 Service Unavailable"}[fault]
@@ -134,9 +128,7 @@ class FaultServer:
                 "choices": [{"index": 0, "delta": {"content": "hel"}, "finish_reason": None}],
             }
             data = f'data: {json.dumps(chunk)}\n\ndata: {{"id": "c", "choi'.encode()
-            writer.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n" + data
-            )
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n" + data)
             await writer.drain()
             return False
         elif fault == "oversized":

@@ -116,9 +116,7 @@ class SyntheticProvider:
             return httpx.Response(status, json={"detail": message})
         return httpx.Response(
             status,
-            json={
-                "error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}
-            },
+            json={"error": {"message": message, "type": "invalid_request_error", "param": param, "code": None}},
         )
 
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -213,6 +211,4 @@ class SyntheticProvider:
             events.append(f"data: {json.dumps(chunk)}\n\n")
         if not self.behaviour.stream_without_done:
             events.append("data: [DONE]\n\n")
-        return httpx.Response(
-            200, content="".join(events).encode(), headers={"content-type": "text/event-stream"}
-        )
+        return httpx.Response(200, content="".join(events).encode(), headers={"content-type": "text/event-stream"})

@@ -102,8 +102,7 @@ async def default_probe(ctx: CheckContext, param: str) -> list[Record]:
                 "default",
                 param,
                 Verdict.INCONCLUSIVE,
-                f"omitting {param} equals sending {documented}, but {param} showed no effect, "
-                "so this proves nothing",
+                f"omitting {param} equals sending {documented}, but {param} showed no effect, so this proves nothing",
                 sent,
                 "default",
                 documented,
@@ -140,11 +139,6 @@ async def default_probe(ctx: CheckContext, param: str) -> list[Record]:
 def documented_defaults(ctx: CheckContext) -> list[Unit]:
     units = []
     for name, param in ctx.surface.parameters.items():
-        if (
-            name in EFFECTS
-            and param.has_default
-            and isinstance(param.default, int | float)
-            and ctx.wants(name)
-        ):
+        if name in EFFECTS and param.has_default and isinstance(param.default, int | float) and ctx.wants(name):
             units.append(Unit(f"default.{name}", name, partial(default_probe, ctx, name)))
     return units

@@ -250,8 +250,7 @@ async def response_format_probe(ctx: CheckContext, kind: str) -> list[Record]:
             "effect",
             "response_format",
             Verdict.HONOURED,
-            f"type={kind}: the output parses{' and validates' if kind == 'json_schema' else ''}: "
-            f"{quote(text)}",
+            f"type={kind}: the output parses{' and validates' if kind == 'json_schema' else ''}: {quote(text)}",
             [exchange],
             label,
             value,
@@ -282,11 +281,7 @@ async def stream_probe(ctx: CheckContext) -> list[Record]:
     bad = [e.message for c in streamed.chunks for e in chunk_schema.iter_errors(c)][:1]
     media = streamed.content_type.split(";")[0].strip()
     if media != "text/event-stream" or not streamed.stream_done or bad:
-        problem = (
-            bad[0]
-            if bad
-            else ("no [DONE] terminator" if not streamed.stream_done else f"content type {media}")
-        )
+        problem = bad[0] if bad else ("no [DONE] terminator" if not streamed.stream_done else f"content type {media}")
         return [
             record(
                 ctx,

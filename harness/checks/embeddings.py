@@ -60,22 +60,58 @@ async def encoding_probe(ctx: CheckContext) -> list[Record]:
     for exchange in sent:
         problem = _schema_problem(exchange)
         if problem:
-            return [record(ctx, "embeddings", "encoding_format", Verdict.SERVER_ERROR,
-                           f"the embeddings body breaks the embedding-list schema: {problem}", sent, "base64",
-                           "base64")]
+            return [
+                record(
+                    ctx,
+                    "embeddings",
+                    "encoding_format",
+                    Verdict.SERVER_ERROR,
+                    f"the embeddings body breaks the embedding-list schema: {problem}",
+                    sent,
+                    "base64",
+                    "base64",
+                )
+            ]
     vector, packed = first_vector(floats), first_vector(encoded)
     if not isinstance(packed, str):
-        return [record(ctx, "embeddings", "encoding_format", Verdict.IGNORED,
-                       "encoding_format=base64 returned a list of floats, not a base64 string", sent, "base64",
-                       "base64")]
+        return [
+            record(
+                ctx,
+                "embeddings",
+                "encoding_format",
+                Verdict.IGNORED,
+                "encoding_format=base64 returned a list of floats, not a base64 string",
+                sent,
+                "base64",
+                "base64",
+            )
+        ]
     decoded = decode_base64(packed)
     if _close(decoded, vector):
-        return [record(ctx, "embeddings", "encoding_format", Verdict.HONOURED,
-                       f"base64 decodes (little-endian float32) to the same {len(decoded)}-d vector as float",
-                       sent, "base64", "base64")]
-    return [record(ctx, "embeddings", "encoding_format", Verdict.IGNORED,
-                   f"base64 decodes to {len(decoded)} values that differ from the float vector ({len(vector)})",
-                   sent, "base64", "base64")]
+        return [
+            record(
+                ctx,
+                "embeddings",
+                "encoding_format",
+                Verdict.HONOURED,
+                f"base64 decodes (little-endian float32) to the same {len(decoded)}-d vector as float",
+                sent,
+                "base64",
+                "base64",
+            )
+        ]
+    return [
+        record(
+            ctx,
+            "embeddings",
+            "encoding_format",
+            Verdict.IGNORED,
+            f"base64 decodes to {len(decoded)} values that differ from the float vector ({len(vector)})",
+            sent,
+            "base64",
+            "base64",
+        )
+    ]
 
 
 async def dimensions_probe(ctx: CheckContext, size: int) -> list[Record]:
@@ -86,16 +122,46 @@ async def dimensions_probe(ctx: CheckContext, size: int) -> list[Record]:
         return [record(ctx, "embeddings", "dimensions", *fixed, [exchange], "effect", size)]
     if exchange.client_error:
         verdict = Verdict.OVER_STRICT if documented else Verdict.REJECTED
-        return [record(ctx, "embeddings", "dimensions", verdict,
-                       f"dimensions={size} refused with HTTP {exchange.status}"
-                       + ("" if documented else " (not documented by this surface)"), [exchange], "effect", size)]
+        return [
+            record(
+                ctx,
+                "embeddings",
+                "dimensions",
+                verdict,
+                f"dimensions={size} refused with HTTP {exchange.status}"
+                + ("" if documented else " (not documented by this surface)"),
+                [exchange],
+                "effect",
+                size,
+            )
+        ]
     vector = first_vector(exchange)
     length = len(vector) if isinstance(vector, list) else None
     if length == size:
-        return [record(ctx, "embeddings", "dimensions", Verdict.HONOURED, f"dimensions={size} gave {size}-d vectors",
-                       [exchange], "effect", size)]
-    return [record(ctx, "embeddings", "dimensions", Verdict.IGNORED,
-                   f"dimensions={size} accepted, but the vector has {length} values", [exchange], "effect", size)]
+        return [
+            record(
+                ctx,
+                "embeddings",
+                "dimensions",
+                Verdict.HONOURED,
+                f"dimensions={size} gave {size}-d vectors",
+                [exchange],
+                "effect",
+                size,
+            )
+        ]
+    return [
+        record(
+            ctx,
+            "embeddings",
+            "dimensions",
+            Verdict.IGNORED,
+            f"dimensions={size} accepted, but the vector has {length} values",
+            [exchange],
+            "effect",
+            size,
+        )
+    ]
 
 
 @check("embeddings", "base64 embeddings decode to the float ones; dimensions is honoured or refused")

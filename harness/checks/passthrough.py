@@ -46,9 +46,7 @@ async def unknown_key_probe(ctx: CheckContext) -> list[Record]:
     if fixed and fixed[0] is not Verdict.OVER_STRICT:
         return [record(ctx, "unknown-key", "(unknown key)", fixed[0], fixed[1], [exchange], "probe")]
     rejected = exchange.client_error
-    behaviour = (
-        f"HTTP {exchange.status}: unknown keys are {'rejected' if rejected else 'accepted and ignored'}"
-    )
+    behaviour = f"HTTP {exchange.status}: unknown keys are {'rejected' if rejected else 'accepted and ignored'}"
     if documented == "reject":
         verdict = Verdict.REJECTED if rejected else Verdict.LENIENT
     elif documented in ("ignore", "forward"):
@@ -58,9 +56,7 @@ async def unknown_key_probe(ctx: CheckContext) -> list[Record]:
     note = f"documented: {documented}"
     if not rejected:
         note += "; a misspelt parameter will be silently dropped by this provider"
-    return [
-        record(ctx, "unknown-key", "(unknown key)", verdict, f"{behaviour} ({note})", [exchange], "probe")
-    ]
+    return [record(ctx, "unknown-key", "(unknown key)", verdict, f"{behaviour} ({note})", [exchange], "probe")]
 
 
 @check("passthrough", "extension parameters (extra_body) are accepted and change the output")

@@ -167,9 +167,7 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any 
                 )
                 for s in (PROBE_SEED, OTHER_SEEDS[0])
             ]
-            sent = await asyncio.gather(
-                ctx.send(baseline_body), ctx.send(greedy_body), *(ctx.send(b) for b in bodies)
-            )
+            sent = await asyncio.gather(ctx.send(baseline_body), ctx.send(greedy_body), *(ctx.send(b) for b in bodies))
             baseline, greedy, first, second = sent
             failed = refusal(list(sent), ctx.provider)
             if failed:

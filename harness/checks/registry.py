@@ -72,9 +72,7 @@ def check(name: str, description: str, after_others: bool = False) -> Callable[[
     def register(fn: UnitsFactory) -> UnitsFactory:
         if name in CHECKS:
             raise ValueError(f"check {name!r} registered twice")
-        CHECKS[name] = Check(
-            name, fn.__module__.rsplit(".", 1)[-1], description, fn, after_others=after_others
-        )
+        CHECKS[name] = Check(name, fn.__module__.rsplit(".", 1)[-1], description, fn, after_others=after_others)
         return fn
 
     return register

@@ -26,9 +26,12 @@ def _violations(exchanges: list[Exchange], schema: str) -> tuple[int, list[tuple
 
 async def validate_all(ctx: CheckContext) -> list[Record]:
     seen = [e for e in ctx.send.exchanges if e.json is not None or e.chunks]
+    embeddings = [e for e in seen if e.url.rstrip("/").endswith("/embeddings")]
+    chats = [e for e in seen if e not in embeddings]
     groups = {
-        "chat-completion": [e for e in seen if e.ok and not e.chunks],
-        "chat-completion-chunk": [e for e in seen if e.ok and e.chunks],
+        "chat-completion": [e for e in chats if e.ok and not e.chunks],
+        "chat-completion-chunk": [e for e in chats if e.ok and e.chunks],
+        "embedding-list": [e for e in embeddings if e.ok],
         "error-envelope": [e for e in seen if e.client_error or e.server_error],
     }
     records = []

@@ -11,11 +11,11 @@ from typing import Any
 
 from harness import __version__
 from harness.checks import CheckContext
+from harness.checks.evidence import completion_tokens
 from harness.conformance import make_console, print_table, write_reports
 from harness.datadesigner.config import ConfigFile, ModelConfig, load_config_file
 from harness.datadesigner.live import units_for
 from harness.datadesigner.static import CHECK, static_records
-from harness.checks.evidence import completion_tokens
 from harness.engine import DedupingSender, RunStats, run_units
 from harness.errors import ConfigError
 from harness.providers import Provider, load_providers, resolve_provider
@@ -25,17 +25,34 @@ from harness.transport import ClientSettings, ProviderClient
 from harness.workflows import append_run_log, new_run_dir, preflight, provider_base_url, read_run_log
 
 
-async def _run_model(provider: Provider, surface: Surface, base_url: str, config: ConfigFile, model: ModelConfig,
-                     writer: ResultsWriter) -> RunStats:
+async def _run_model(
+    provider: Provider,
+    surface: Surface,
+    base_url: str,
+    config: ConfigFile,
+    model: ModelConfig,
+    writer: ResultsWriter,
+) -> RunStats:
     params = model.inference_parameters
     # The config's own concurrency and timeout: what Data Designer will use.
-    settings = ClientSettings(base_url=base_url, api_key=provider.api_key(), headers=provider.resolved_headers(),
-                              max_parallel_requests=params.max_parallel_requests,
-                              timeout=float(params.timeout or provider.timeout))
+    settings = ClientSettings(
+        base_url=base_url,
+        api_key=provider.api_key(),
+        headers=provider.resolved_headers(),
+        max_parallel_requests=params.max_parallel_requests,
+        timeout=float(params.timeout or provider.timeout),
+    )
     async with ProviderClient(settings) as client:
         sender = DedupingSender(client)
-        ctx = CheckContext(provider.name, surface, model.model, [], sender,
-                           api_key_env=provider.api_key_env, base_url=provider.resolved_base_url())
+        ctx = CheckContext(
+            provider.name,
+            surface,
+            model.model,
+            [],
+            sender,
+            api_key_env=provider.api_key_env,
+            base_url=provider.resolved_base_url(),
+        )
         stats = await run_units(units_for(ctx, config, model), writer, ctx, set())
         stats.requests = client.requests_sent
         stats.completion_tokens = completion_tokens(sender.exchanges)
@@ -51,7 +68,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         raise ConfigError(f"unknown schema {name!r}; known surfaces: {', '.join(sorted(catalogue))}")
     surface = catalogue[name]
     if args.live and provider.missing_key():
-        raise ConfigError(f"--live needs {provider.missing_key()} for provider {provider.name!r}: set it, or drop --live")
+        raise ConfigError(
+            f"--live needs {provider.missing_key()} for provider {provider.name!r}: set it, or drop --live"
+        )
     out: Path = args.out or new_run_dir(f"check-config-{provider.name}")
     for stale in ("results.jsonl", "runs.jsonl"):  # a check is always whole: no resume here
         (out / stale).unlink(missing_ok=True)
@@ -67,9 +86,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
                     append_run_log(out, provider.name, surface.name, "live", stats)
     finally:
         writer.close()
-    meta: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                            "mode": "check-config live" if args.live else "check-config static",
-                            "harness": __version__, "versions": {"config": str(args.file)}}
+    meta: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "mode": "check-config live" if args.live else "check-config static",
+        "harness": __version__,
+        "versions": {"config": str(args.file)},
+    }
     records, _ = write_reports(out, meta)
     console = make_console()
     print_table(records, read_run_log(out), console)

@@ -21,8 +21,9 @@ from harness.errors import ConfigError
 
 # The request keys Data Designer sets itself; an extra_body key with one of these names
 # silently overwrites it (extra_body is merged last).
-STANDARD_FIELDS = frozenset({"model", "messages", "temperature", "top_p", "max_tokens", "input",
-                             "encoding_format", "dimensions"})
+STANDARD_FIELDS = frozenset(
+    {"model", "messages", "temperature", "top_p", "max_tokens", "input", "encoding_format", "dimensions"}
+)
 
 
 class _Strict(BaseModel):
@@ -165,7 +166,10 @@ _BRANCHES = frozenset({"chat-completion", "embedding", "image", "uniform", "manu
 
 
 def _one_line(path: Path, alias: str, err: ValidationError) -> str:
-    first = err.errors()[0]
+    # A union reports one error per branch; the rule Data Designer states (a value error) or
+    # else the deepest location is the one that explains the problem.
+    errors = err.errors()
+    first = next((e for e in errors if e["type"] == "value_error"), max(errors, key=lambda e: len(e["loc"])))
     loc = [str(p) for p in first["loc"] if str(p) not in _BRANCHES and "[" not in str(p)]
     message = str(first["msg"]).removeprefix("Value error, ")
     return f"{path}: model config {alias!r}: {'.'.join(loc)}: {message}"
@@ -179,7 +183,9 @@ def load_config_file(path: Path) -> ConfigFile:
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {err}".split("\n")[0]) from err
+        raise ConfigError(
+            f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {err}".split("\n")[0]
+        ) from err
     raw_models = data.get("model_configs") if isinstance(data, dict) else data
     if not isinstance(raw_models, list) or not raw_models:
         raise ConfigError(f"{path}: expected a list of model configs or a 'model_configs:' list")

@@ -74,11 +74,23 @@ def units_for(ctx: CheckContext, config: ConfigFile, model: ModelConfig) -> list
     units: list[tuple[str, Unit]] = []
     if isinstance(params, EmbeddingInferenceParams):
         if params.encoding_format == "base64":
-            units.append(("embeddings", Unit(f"{prefix}.encoding_format", "encoding_format",
-                                             partial(encoding_probe, ctx))))
+            units.append(
+                (
+                    "embeddings",
+                    Unit(f"{prefix}.encoding_format", "encoding_format", partial(encoding_probe, ctx)),
+                )
+            )
         if params.dimensions is not None:
-            units.append(("embeddings", Unit(f"{prefix}.dimensions", "dimensions",
-                                             partial(dimensions_probe, ctx, params.dimensions))))
+            units.append(
+                (
+                    "embeddings",
+                    Unit(
+                        f"{prefix}.dimensions",
+                        "dimensions",
+                        partial(dimensions_probe, ctx, params.dimensions),
+                    ),
+                )
+            )
         return units
     if not isinstance(params, ChatCompletionInferenceParams):
         return units  # image generation: nothing a chat endpoint can probe
@@ -89,9 +101,9 @@ def units_for(ctx: CheckContext, config: ConfigFile, model: ModelConfig) -> list
         if key in EFFECTS:
             # Undocumented keys too: "accepted and silently dropped" is what a config author must learn.
             check = "effect" if param is not None and param.placement == "standard" else "passthrough"
-            if param is not None and param.has_default and value == param.default:
-                value = None  # the provider's own default cannot change anything: prove the key another way
-            units.append((check, Unit(f"{prefix}.{key}", key, partial(_effect, ctx, check, key, value))))
+            # The provider's own default cannot change anything: then prove the key another way.
+            probe_value = None if param is not None and param.has_default and value == param.default else value
+            units.append((check, Unit(f"{prefix}.{key}", key, partial(_effect, ctx, check, key, probe_value))))
         elif param is not None and "enum" in param.schema:
             units.append(("passthrough", Unit(f"{prefix}.{key}", key, partial(enum_passthrough, ctx, key, value))))
     if "seed" in ctx.surface.parameters:
@@ -107,11 +119,20 @@ async def _effect(ctx: CheckContext, check: str, key: str, value: Any) -> list[R
     proof = await sampling_effect(ctx, check, key)
     if proof.verdict is not Verdict.HONOURED:
         return [result]
-    return [Record(
-        provider=result.provider, surface=result.surface, case_id=result.case_id, param=key, check=check,
-        verdict=Verdict.INCONCLUSIVE,
-        detail=f"{key} is honoured ({proof.detail.split(',')[0]}), but the config's {key}={value} changes nothing: "
-        "it probably equals the provider's own default",
-        evidence={"config_value": result.evidence, "proof": proof.evidence}, label=result.label, value=value,
-        requests=result.requests + proof.requests, completion_tokens=result.completion_tokens + proof.completion_tokens,
-    )]
+    return [
+        Record(
+            provider=result.provider,
+            surface=result.surface,
+            case_id=result.case_id,
+            param=key,
+            check=check,
+            verdict=Verdict.INCONCLUSIVE,
+            detail=f"{key} is honoured ({proof.detail.split(',')[0]}), but the config's {key}={value} changes nothing: "
+            "it probably equals the provider's own default",
+            evidence={"config_value": result.evidence, "proof": proof.evidence},
+            label=result.label,
+            value=value,
+            requests=result.requests + proof.requests,
+            completion_tokens=result.completion_tokens + proof.completion_tokens,
+        )
+    ]

@@ -37,20 +37,40 @@ def _judge(param: Parameter, values: list[Any]) -> tuple[Verdict, str]:
     return Verdict.ACCEPTED, f"{param.name}: {shown} within the documented surface"
 
 
-def _record(provider: str, surface: Surface, alias: str, key: str, verdict: Verdict, detail: str,
-            value: Any = None, suffix: str = "") -> Record:
-    return Record(provider=provider, surface=surface.name, case_id=f"{CHECK}.{alias}.{key}{suffix}", param=key,
-                  check=CHECK, verdict=verdict, detail=f"[{alias}] {detail}", label=alias, value=value)
+def _record(
+    provider: str,
+    surface: Surface,
+    alias: str,
+    key: str,
+    verdict: Verdict,
+    detail: str,
+    value: Any = None,
+    suffix: str = "",
+) -> Record:
+    return Record(
+        provider=provider,
+        surface=surface.name,
+        case_id=f"{CHECK}.{alias}.{key}{suffix}",
+        param=key,
+        check=CHECK,
+        verdict=verdict,
+        detail=f"[{alias}] {detail}",
+        label=alias,
+        value=value,
+    )
 
 
-def _extra_key(provider: str, surface: Surface, alias: str, key: str, value: Any,
-               params: dict[str, Parameter]) -> Record:
+def _extra_key(
+    provider: str, surface: Surface, alias: str, key: str, value: Any, params: dict[str, Parameter]
+) -> Record:
     param = params.get(key)
     if param is None:
-        fate = {"reject": "the provider rejects unknown keys: requests will fail",
-                "ignore": "the provider ignores unknown keys: it will be silently dropped",
-                "forward": "the provider forwards unknown keys: the effect depends on the backend",
-                "unspecified": "the provider does not say what it does with unknown keys"}[surface.unknown_keys]
+        fate = {
+            "reject": "the provider rejects unknown keys: requests will fail",
+            "ignore": "the provider ignores unknown keys: it will be silently dropped",
+            "forward": "the provider forwards unknown keys: the effect depends on the backend",
+            "unspecified": "the provider does not say what it does with unknown keys",
+        }[surface.unknown_keys]
         verdict = Verdict.REJECTED if surface.unknown_keys == "reject" else Verdict.INCONCLUSIVE
         return _record(provider, surface, alias, key, verdict, f"extra_body.{key} is not documented; {fate}", value)
     verdict, detail = _judge(param, [value])
@@ -72,21 +92,47 @@ def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surfac
     out: list[Record] = []
     extra = merged_extra_body(model, config.providers)
     for key in collisions(extra):
-        out.append(_record(provider, surface, alias, key, Verdict.INCONCLUSIVE,
-                           f"extra_body.{key} silently overwrites the request's own {key!r}: "
-                           "Data Designer merges extra_body last", extra[key], ".collision"))
+        out.append(
+            _record(
+                provider,
+                surface,
+                alias,
+                key,
+                Verdict.INCONCLUSIVE,
+                f"extra_body.{key} silently overwrites the request's own {key!r}: Data Designer merges extra_body last",
+                extra[key],
+                ".collision",
+            )
+        )
     if isinstance(params, EmbeddingInferenceParams):
         documented = surface.embeddings
         if not documented:
-            out.append(_record(provider, surface, alias, "(endpoint)", Verdict.REJECTED,
-                               f"the {surface.name} surface documents no embeddings endpoint"))
+            out.append(
+                _record(
+                    provider,
+                    surface,
+                    alias,
+                    "(endpoint)",
+                    Verdict.REJECTED,
+                    f"the {surface.name} surface documents no embeddings endpoint",
+                )
+            )
             return out
         for key, value in (("encoding_format", params.encoding_format), ("dimensions", params.dimensions)):
             if value is None:
                 continue
             if key not in documented:
-                out.append(_record(provider, surface, alias, key, Verdict.INCONCLUSIVE,
-                                   f"{key} is not documented for {surface.name}'s embeddings", value))
+                out.append(
+                    _record(
+                        provider,
+                        surface,
+                        alias,
+                        key,
+                        Verdict.INCONCLUSIVE,
+                        f"{key} is not documented for {surface.name}'s embeddings",
+                        value,
+                    )
+                )
             else:
                 verdict, detail = _judge(documented[key], [value])
                 out.append(_record(provider, surface, alias, key, verdict, detail, value))
@@ -100,13 +146,31 @@ def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surfac
                 continue
             param = surface.parameters.get(key)
             if param is None:
-                out.append(_record(provider, surface, alias, key, Verdict.INCONCLUSIVE,
-                                   f"{key} is not documented by {surface.name}", None))
+                out.append(
+                    _record(
+                        provider,
+                        surface,
+                        alias,
+                        key,
+                        Verdict.INCONCLUSIVE,
+                        f"{key} is not documented by {surface.name}",
+                        None,
+                    )
+                )
                 continue
             points = [value] if key == "max_tokens" else _points(value)
             verdict, detail = _judge(param, points)
-            out.append(_record(provider, surface, alias, key, verdict, detail,
-                               value if isinstance(value, int | float) else value.model_dump()))
+            out.append(
+                _record(
+                    provider,
+                    surface,
+                    alias,
+                    key,
+                    verdict,
+                    detail,
+                    value if isinstance(value, int | float) else value.model_dump(),
+                )
+            )
     for key, value in extra.items():
         out.append(_extra_key(provider, surface, alias, key, value, surface.parameters))
     return out

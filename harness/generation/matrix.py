@@ -123,9 +123,7 @@ class MatrixBuilder:
         expect, reason = self.expectation(body, label)
         extensions = tuple(
             sorted(
-                k
-                for k in body
-                if k in self.surface.parameters and self.surface.parameters[k].placement == "extension"
+                k for k in body if k in self.surface.parameters and self.surface.parameters[k].placement == "extension"
             )
         )
         return Case(

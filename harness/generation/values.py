@@ -144,16 +144,11 @@ def array_probes(schema: dict[str, Any]) -> list[Probe]:
 def object_probes(schema: dict[str, Any]) -> list[Probe]:
     type_enum = schema.get("properties", {}).get("type", {}).get("enum")
     if type_enum:
-        return [Probe(f"type-{t}", {"type": t}) for t in type_enum] + [
-            Probe("type-unknown", {"type": UNKNOWN_ENUM})
-        ]
+        return [Probe(f"type-{t}", {"type": t}) for t in type_enum] + [Probe("type-unknown", {"type": UNKNOWN_ENUM})]
     extra = schema.get("additionalProperties")
     if isinstance(extra, dict) and extra.get("type") in ("number", "integer"):
         # A map of token id -> value (logit_bias): probe the value range under one key.
-        return [
-            Probe(f"entry-{p.label}", {"1": p.value})
-            for p in number_probes(extra, extra["type"] == "integer")
-        ]
+        return [Probe(f"entry-{p.label}", {"1": p.value}) for p in number_probes(extra, extra["type"] == "integer")]
     return [Probe("typical", {})]
 
 

@@ -117,9 +117,7 @@ def _wait_healthy(running: RunningServer, deadline: float) -> None:
                 if httpx.get(url, timeout=1.0).status_code == 200:
                     return
         time.sleep(0.1)
-    raise ConfigError(
-        f"{running.server} did not become healthy within the start timeout (log: {running.log})"
-    )
+    raise ConfigError(f"{running.server} did not become healthy within the start timeout (log: {running.log})")
 
 
 def stop(running: RunningServer) -> None:

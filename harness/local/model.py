@@ -326,9 +326,7 @@ def write_model(path: Path) -> Path:
 
     tokens, scores, types = vocabulary()
     # Byte and control tokens are never sampled freely (<|im_end|> is, rarely, via EOS).
-    suppressed = np.array(
-        [t in (2, 3, 6) and tok != "<|im_end|>" for tok, t in zip(tokens, types, strict=True)]
-    )
+    suppressed = np.array([t in (2, 3, 6) and tok != "<|im_end|>" for tok, t in zip(tokens, types, strict=True)])
     suppressed[tokens.index("<|im_end|>")] = False
     favoured = np.array([tok in ('"', "}") for tok in tokens])
     tmp = path.with_suffix(".tmp")

@@ -90,7 +90,5 @@ def load_providers(path: Path | None = None) -> dict[str, Provider]:
 def resolve_provider(name: str, providers: dict[str, Provider]) -> Provider:
     if name not in providers:
         known = ", ".join(sorted(providers))
-        raise ConfigError(
-            f"unknown provider {name!r}; known providers: {known} (edit providers.toml to add one)"
-        )
+        raise ConfigError(f"unknown provider {name!r}; known providers: {known} (edit providers.toml to add one)")
     return providers[name]

@@ -41,14 +41,10 @@ def load_baseline(path: Path) -> dict[str, str]:
     except FileNotFoundError:
         return {}
     except json.JSONDecodeError as err:
-        raise ConfigError(
-            f"{path}: malformed baseline: invalid JSON at line {err.lineno} column {err.colno}"
-        ) from err
+        raise ConfigError(f"{path}: malformed baseline: invalid JSON at line {err.lineno} column {err.colno}") from err
     cells = data.get("cells") if isinstance(data, dict) else None
     if not isinstance(cells, dict) or not all(v in Verdict.__members__ for v in cells.values()):
-        raise ConfigError(
-            f"{path}: /cells: malformed baseline: expected a map of 'param [check]' to a verdict"
-        )
+        raise ConfigError(f"{path}: /cells: malformed baseline: expected a map of 'param [check]' to a verdict")
     return {str(k): str(v) for k, v in cells.items()}
 
 
@@ -62,9 +58,7 @@ def write_baselines(cells: list[Cell], folder: Path) -> list[Path]:
         by_provider.setdefault(cell.provider, {})[_key(cell)] = cell.verdict.value
     for provider, verdicts in by_provider.items():
         path = baseline_path(folder, provider)
-        path.write_text(
-            json.dumps({"provider": provider, "cells": dict(sorted(verdicts.items()))}, indent=1) + "\n"
-        )
+        path.write_text(json.dumps({"provider": provider, "cells": dict(sorted(verdicts.items()))}, indent=1) + "\n")
         written.append(path)
     return written
 
@@ -74,9 +68,7 @@ def apply_gate(gate: str, cells: list[Cell], baselines: Path) -> GateResult:
     if gate == "none":
         return result
     if gate == "strict":
-        result.failures = [
-            f"{c.provider}: {_key(c)} is {c.verdict.value}" for c in cells if c.verdict in FAILING
-        ]
+        result.failures = [f"{c.provider}: {_key(c)} is {c.verdict.value}" for c in cells if c.verdict in FAILING]
         return result
     loaded: dict[str, dict[str, str]] = {}
     for cell in cells:
@@ -92,9 +84,7 @@ def apply_gate(gate: str, cells: list[Cell], baselines: Path) -> GateResult:
         now_failing = cell.verdict in FAILING
         name = f"{cell.provider}: {_key(cell)}"
         if now_failing and not was_failing:
-            result.failures.append(
-                f"regression: {name} was {before or 'not tested'}, now {cell.verdict.value}"
-            )
+            result.failures.append(f"regression: {name} was {before or 'not tested'}, now {cell.verdict.value}")
         elif was_failing and not now_failing and cell.verdict not in (Verdict.NOT_RECORDED, Verdict.NOT_RUN):
             result.improvements.append(f"improvement: {name} was {before}, now {cell.verdict.value}")
     return result

@@ -78,10 +78,7 @@ def _record_view(record: Record, full: bool) -> dict[str, Any]:
 def _cell_view(cell: Cell) -> dict[str, Any]:
     # Evidence in full for what a reader must act on; conforming records keep their verdict
     # and detail only, which keeps a large run's page small.
-    records = [
-        _record_view(r, full=r.verdict not in CONFORMING or i < 2)
-        for i, r in enumerate(cell.worst_records(50))
-    ]
+    records = [_record_view(r, full=r.verdict not in CONFORMING or i < 2) for i, r in enumerate(cell.worst_records(50))]
     return {
         "check": cell.check,
         "verdict": cell.verdict.value,
@@ -126,12 +123,8 @@ def build_page(
             continue
         key = f"{cell.provider}|{cell.param}|{cell.check}"
         evidence[key] = {"provider": cell.provider, "param": cell.param, **_cell_view(cell)}
-        grid[cell.param][cell.provider].append(
-            {"check": cell.check, "verdict": cell.verdict.value, "key": key}
-        )
-    docs = {
-        p: {c.provider: documented(surfaces[c.surface].parameters.get(p)) for c in columns} for p in params
-    }
+        grid[cell.param][cell.provider].append({"check": cell.check, "verdict": cell.verdict.value, "key": key})
+    docs = {p: {c.provider: documented(surfaces[c.surface].parameters.get(p)) for c in columns} for p in params}
     return {
         "meta": meta,
         "columns": columns,
@@ -167,6 +160,4 @@ def write_html(
     meta: dict[str, Any],
     path: Path,
 ) -> None:
-    path.write_text(
-        render_html(build_page(records, cells, surfaces, provider_surfaces, meta)), encoding="utf-8"
-    )
+    path.write_text(render_html(build_page(records, cells, surfaces, provider_surfaces, meta)), encoding="utf-8")

@@ -55,9 +55,7 @@ def write_junit(cells: list[Cell], path: Path, elapsed_s: float = 0.0) -> None:
                 failure.text = _evidence_text(cell)
             elif cell.verdict in SKIPPED:
                 n_skip += 1
-                ET.SubElement(
-                    case, "skipped", message=f"{cell.verdict.value}: {cell.worst_records(1)[0].detail}"
-                )
+                ET.SubElement(case, "skipped", message=f"{cell.verdict.value}: {cell.worst_records(1)[0].detail}")
             else:
                 out = ET.SubElement(case, "system-out")
                 out.text = f"{cell.verdict.value}: {cell.worst_records(1)[0].detail}"

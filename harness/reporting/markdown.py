@@ -21,9 +21,7 @@ def render_markdown(records: list[Record], cells: list[Cell], meta: dict[str, An
     surfaces = {c.provider: c.surface for c in cells}
     for name, t in totals.items():
         counts = ", ".join(f"{v} {t.verdicts[v]}" for v in order if t.verdicts[v])
-        lines.append(
-            f"| {name} | {surfaces.get(name, '')} | {t.requests} | {t.completion_tokens} | {counts} |"
-        )
+        lines.append(f"| {name} | {surfaces.get(name, '')} | {t.requests} | {t.completion_tokens} | {counts} |")
     failing = [c for c in cells if c.verdict in FAILING]
     lines += ["", f"## Non-conformances ({len(failing)} provider x parameter x check)", ""]
     if failing:
@@ -31,9 +29,7 @@ def render_markdown(records: list[Record], cells: list[Cell], meta: dict[str, An
         failing.sort(key=lambda c: (SEVERITY.index(c.verdict), c.provider, c.param))
         for cell in failing[:limit]:
             detail = _escape(cell.worst_records(1)[0].detail)[:180]
-            lines.append(
-                f"| {cell.provider} | `{cell.param}` | {cell.check} | **{cell.verdict.value}** | {detail} |"
-            )
+            lines.append(f"| {cell.provider} | `{cell.param}` | {cell.check} | **{cell.verdict.value}** | {detail} |")
         if len(failing) > limit:
             lines.append(f"\n... and {len(failing) - limit} more: see report.html")
     else:

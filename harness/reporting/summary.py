@@ -51,9 +51,7 @@ def summarise(records: list[Record]) -> list[Cell]:
         key = (record.provider, record.param, record.check)
         cell = cells.get(key)
         if cell is None:
-            cell = cells[key] = Cell(
-                record.provider, record.surface, record.param, record.check, record.verdict
-            )
+            cell = cells[key] = Cell(record.provider, record.surface, record.param, record.check, record.verdict)
         cell.records.append(record)
         cell.counts[record.verdict.value] += 1
     for cell in cells.values():
@@ -78,9 +76,7 @@ class RunTotals:
         )
 
 
-def per_provider(
-    records: list[Record], sent: dict[str, dict[str, int]] | None = None
-) -> dict[str, RunTotals]:
+def per_provider(records: list[Record], sent: dict[str, dict[str, int]] | None = None) -> dict[str, RunTotals]:
     """Totals per provider; ``sent`` (the run log) gives the requests and tokens really sent,
     which the records' own sums overcount where checks share a request."""
     grouped: dict[str, list[Record]] = {}

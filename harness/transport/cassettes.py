@@ -71,14 +71,10 @@ def validate_cassette(path: Path) -> int:
     for i, item in enumerate(data["interactions"]):
         for key in ("request", "response"):
             if not isinstance(item, dict) or not isinstance(item.get(key), dict):
-                raise CassetteError(
-                    f"{path}: /interactions/{i}/{key}: malformed cassette: missing or not a mapping"
-                )
+                raise CassetteError(f"{path}: /interactions/{i}/{key}: malformed cassette: missing or not a mapping")
         status = item["response"].get("status")
         if not isinstance(status, dict) or not isinstance(status.get("code"), int):
-            raise CassetteError(
-                f"{path}: /interactions/{i}/response/status/code: malformed cassette: not an integer"
-            )
+            raise CassetteError(f"{path}: /interactions/{i}/response/status/code: malformed cassette: not an integer")
     return len(data["interactions"])
 
 

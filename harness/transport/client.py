@@ -119,9 +119,7 @@ class ProviderClient:
         retry_after = None
         self.requests_sent += 1
         try:
-            async with self._http.stream(
-                "POST", path.lstrip("/"), content=canonical_json(body).encode()
-            ) as resp:
+            async with self._http.stream("POST", path.lstrip("/"), content=canonical_json(body).encode()) as resp:
                 exchange.status = resp.status_code
                 exchange.content_type = resp.headers.get("content-type", "")
                 retry_after = _retry_after(resp.headers.get("retry-after"))

@@ -53,8 +53,7 @@ class Exchange:
             parts = [
                 (c.get("choices") or [{}])[0].get("delta", {}).get("content") or ""
                 for c in self.chunks
-                if isinstance(c, dict)
-                and any(ch.get("index", 0) == choice for ch in c.get("choices") or [{}])
+                if isinstance(c, dict) and any(ch.get("index", 0) == choice for ch in c.get("choices") or [{}])
             ]
             return "".join(parts)
         try:

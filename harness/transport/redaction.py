@@ -27,8 +27,7 @@ def scrub_url(url: str) -> str:
     if not parts.query:
         return url
     query = [
-        (k, REDACTED if _KEYLIKE_PARAM.search(k) else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        (k, REDACTED if _KEYLIKE_PARAM.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
     ]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 

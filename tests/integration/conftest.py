@@ -18,9 +18,7 @@ def require_local_servers(module: str) -> None:
         __import__(module)
     except ImportError:
         if os.environ.get("CI"):
-            pytest.fail(
-                f"{module} is not installed: `nox -s tests` builds it (python -m harness.local.build)"
-            )
+            pytest.fail(f"{module} is not installed: `nox -s tests` builds it (python -m harness.local.build)")
         pytest.skip(f"{module} not installed; run: python -m harness.local.build")
 
 

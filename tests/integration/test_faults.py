@@ -59,9 +59,7 @@ def test_429_that_never_ends_is_inconclusive(server: FaultServer, catalogue: dic
 
 
 @pytest.mark.parametrize("status", ["500", "503"])
-def test_5xx_is_retried_then_a_server_error(
-    server: FaultServer, catalogue: dict[str, Surface], status: str
-) -> None:
+def test_5xx_is_retried_then_a_server_error(server: FaultServer, catalogue: dict[str, Surface], status: str) -> None:
     exchange = _send(server, status)
     assert exchange.status == int(status) and exchange.attempts == 2
     assert _verdict(exchange, catalogue) is Verdict.SERVER_ERROR

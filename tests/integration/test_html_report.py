@@ -87,9 +87,7 @@ def _hostile_records() -> list[Record]:
             "",
             1,
         ),
-        Record(
-            "oruel", "oruel", "not-run.oruel", "*", "setup", Verdict.NOT_RUN, "not run: set ORUEL_API_KEY"
-        ),
+        Record("oruel", "oruel", "not-run.oruel", "*", "setup", Verdict.NOT_RUN, "not run: set ORUEL_API_KEY"),
     ]
 
 
@@ -125,10 +123,7 @@ def test_report_renders_evidence_and_runs_no_provider_script(
     assert page.locator("#matrix tbody tr[data-param='temperature']").is_visible()
     assert page.locator("th[data-provider='oruel']").inner_text().startswith("oruel")
     # The documented-only column shows Oru'el's documented range for temperature.
-    assert (
-        "[0, 2], default 0.7"
-        in page.locator("tr[data-param='temperature'] td[data-provider='oruel']").inner_text()
-    )
+    assert "[0, 2], default 0.7" in page.locator("tr[data-param='temperature'] td[data-provider='oruel']").inner_text()
     page.locator("tr[data-param='temperature'] td[data-provider='llamacpp-local']").click()
     panel = page.locator("#evidence-panel")
     assert "LENIENT" in panel.inner_text() and SCRIPT in panel.inner_text()
@@ -164,9 +159,6 @@ def test_the_shipped_report_loads_cleanly(browser: Any, tmp_path: Path) -> None:
     rows = page.locator("#matrix tbody tr").count()
     assert rows > 50
     page.locator("tr[data-param='repeat_penalty'] td[data-provider='llamacpp-local']").click()
-    assert (
-        "the documented default repeat_penalty=1.1 is not applied"
-        in page.locator("#evidence-panel").inner_text()
-    )
+    assert "the documented default repeat_penalty=1.1 is not applied" in page.locator("#evidence-panel").inner_text()
     assert errors == []
     page.close()

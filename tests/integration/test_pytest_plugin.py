@@ -73,6 +73,4 @@ def test_items_fail_on_non_conformance_with_the_evidence(tmp_path: Path) -> None
         timeout=300,
     )
     assert result.returncode == 1
-    assert (
-        "IGNORED: repeat_penalty: the documented default repeat_penalty=1.1 is not applied" in result.stdout
-    )
+    assert "IGNORED: repeat_penalty: the documented default repeat_penalty=1.1 is not applied" in result.stdout

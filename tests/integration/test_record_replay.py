@@ -44,9 +44,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HARNESS_ROOT", str(project))
         patch.setenv("HARNESS_CANARY_API_KEY", CANARY)
-        run_provider(
-            RunOptions("local", mode="record", params=PARAMS, out=project / "recorded", progress=False)
-        )
+        run_provider(RunOptions("local", mode="record", params=PARAMS, out=project / "recorded", progress=False))
     yield project
 
 
@@ -58,9 +56,7 @@ def test_no_secret_reaches_disk(recorded: Path) -> None:
     assert "127.0.0.1:0" in cassette  # a stable address, not the launch's port
 
 
-def test_replay_offline_without_key_gives_the_same_verdicts(
-    recorded: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_replay_offline_without_key_gives_the_same_verdicts(recorded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARNESS_ROOT", str(recorded))
     monkeypatch.delenv("HARNESS_CANARY_API_KEY", raising=False)
 
@@ -68,9 +64,7 @@ def test_replay_offline_without_key_gives_the_same_verdicts(
         raise OSError("network is unavailable in this test")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
-    out, _ = run_provider(
-        RunOptions("local", mode="replay", params=PARAMS, out=recorded / "replayed", progress=False)
-    )
+    out, _ = run_provider(RunOptions("local", mode="replay", params=PARAMS, out=recorded / "replayed", progress=False))
     live = {r.case_id: r.verdict for r in read_results(recorded / "recorded/results.jsonl")}
     replayed = {r.case_id: r.verdict for r in read_results(out / "results.jsonl")}
     assert live and replayed == live

@@ -72,9 +72,7 @@ def test_kill_then_resume(project: Path) -> None:
     # Only the missing ones were sent again: one request per distinct body among them.
     done = {r["unit_id"] for r in before}
     missing_bodies = {
-        json.dumps(r["evidence"]["exchanges"][0]["request"], sort_keys=True)
-        for r in after
-        if r["unit_id"] not in done
+        json.dumps(r["evidence"]["exchanges"][0]["request"], sort_keys=True) for r in after if r["unit_id"] not in done
     }
     # (+ at most the 2 requests in flight at the kill, which may reach the server after it)
     assert len(missing_bodies) <= server.hits["slow"] - hits_before <= len(missing_bodies) + 2

@@ -50,9 +50,7 @@ def by_label(records: list[Record], param: str, label: str) -> Record:
 # --- range acceptance -------------------------------------------------------------------
 
 
-def test_range_rejected_when_the_provider_enforces_the_range(
-    tmp_path: Path, catalogue: dict[str, Surface]
-) -> None:
+def test_range_rejected_when_the_provider_enforces_the_range(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
     records = run_checks(
         tmp_path, catalogue["oruel"], Behaviour(ranges={"temperature": (0, 2)}), ["range"], ["temperature"]
     )
@@ -61,16 +59,12 @@ def test_range_rejected_when_the_provider_enforces_the_range(
     assert by_label(records, "temperature", "max").verdict is Verdict.ACCEPTED
 
 
-def test_range_lenient_when_the_provider_accepts_out_of_range(
-    tmp_path: Path, catalogue: dict[str, Surface]
-) -> None:
+def test_range_lenient_when_the_provider_accepts_out_of_range(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
     records = run_checks(tmp_path, catalogue["oruel"], Behaviour(), ["range"], ["temperature"])
     assert by_label(records, "temperature", "max-outside").verdict is Verdict.LENIENT
 
 
-def test_range_over_strict_when_a_documented_value_is_refused(
-    tmp_path: Path, catalogue: dict[str, Surface]
-) -> None:
+def test_range_over_strict_when_a_documented_value_is_refused(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
     records = run_checks(
         tmp_path, catalogue["oruel"], Behaviour(ranges={"temperature": (0, 1)}), ["range"], ["temperature"]
     )
@@ -78,9 +72,7 @@ def test_range_over_strict_when_a_documented_value_is_refused(
 
 
 def test_range_server_error_and_a_poor_error_envelope(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    records = run_checks(
-        tmp_path, catalogue["oruel"], Behaviour(server_error_for={"top_k"}), ["range"], ["top_k"]
-    )
+    records = run_checks(tmp_path, catalogue["oruel"], Behaviour(server_error_for={"top_k"}), ["range"], ["top_k"])
     assert by_label(records, "top_k", "typical").verdict is Verdict.SERVER_ERROR
     flat = run_checks(
         tmp_path,
@@ -97,16 +89,12 @@ def test_range_server_error_and_a_poor_error_envelope(tmp_path: Path, catalogue:
 
 
 def test_default_honoured(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    records = run_checks(
-        tmp_path, catalogue["openrouter"], Behaviour(), ["default"], ["temperature", "top_k"]
-    )
+    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(), ["default"], ["temperature", "top_k"])
     assert verdicts(records, "temperature") == {Verdict.HONOURED}
     assert verdicts(records, "top_k") == {Verdict.HONOURED}
 
 
-def test_default_not_the_documented_one_and_the_real_one_found(
-    tmp_path: Path, catalogue: dict[str, Surface]
-) -> None:
+def test_default_not_the_documented_one_and_the_real_one_found(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
     records = run_checks(
         tmp_path,
         catalogue["openrouter"],
@@ -143,9 +131,7 @@ def test_passthrough_honoured(tmp_path: Path, catalogue: dict[str, Surface], par
 
 @pytest.mark.parametrize("param", ["top_k", "min_p", "repetition_penalty"])
 def test_passthrough_accepted_but_ignored(tmp_path: Path, catalogue: dict[str, Surface], param: str) -> None:
-    records = run_checks(
-        tmp_path, catalogue["openrouter"], Behaviour(ignore={param}), ["passthrough"], [param]
-    )
+    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(ignore={param}), ["passthrough"], [param])
     assert verdicts(records, param) == {Verdict.IGNORED}
 
 
@@ -182,9 +168,7 @@ EFFECT_PARAMS = [
 
 
 def test_effects_honoured(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    records = run_checks(
-        tmp_path, catalogue["openai"], Behaviour(), ["effect"], [*EFFECT_PARAMS, "top_logprobs"]
-    )
+    records = run_checks(tmp_path, catalogue["openai"], Behaviour(), ["effect"], [*EFFECT_PARAMS, "top_logprobs"])
     for param in [*EFFECT_PARAMS, "top_logprobs"]:
         assert verdicts(records, param) == {Verdict.HONOURED}, (
             param,
@@ -200,9 +184,7 @@ def test_effects_ignored(tmp_path: Path, catalogue: dict[str, Surface], param: s
 
 
 def test_stream_without_terminator_is_a_server_error(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    records = run_checks(
-        tmp_path, catalogue["openai"], Behaviour(stream_without_done=True), ["effect"], ["stream"]
-    )
+    records = run_checks(tmp_path, catalogue["openai"], Behaviour(stream_without_done=True), ["effect"], ["stream"])
     assert verdicts(records, "stream") == {Verdict.SERVER_ERROR}
 
 

