@@ -81,4 +81,5 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: prints a table and writes bench/results.json."""
     _install(session)
     _install_local_servers(session)
+    _install_chromium(session)
     session.run("python", "-m", "bench", *session.posargs)

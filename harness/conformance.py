@@ -51,6 +51,7 @@ def write_reports(out: Path, meta: dict[str, Any]) -> tuple[list[Record], list[A
     meta = {
         **meta,
         "sent": sent,
+        "key_envs": {name: p.api_key_env for name, p in _providers_or_empty().items()},
         "requests": sum(t.requests for t in totals.values()),
         "tokens": sum(t.completion_tokens for t in totals.values()),
     }
@@ -59,6 +60,13 @@ def write_reports(out: Path, meta: dict[str, Any]) -> tuple[list[Record], list[A
     write_markdown(records, cells, meta, out / "summary.md")
     write_html(records, cells, catalogue, surfaces, meta, out / "report.html")
     return records, cells
+
+
+def _providers_or_empty() -> dict[str, Provider]:
+    try:
+        return load_providers()
+    except ConfigError:
+        return {}
 
 
 def _link_latest(out: Path) -> None:

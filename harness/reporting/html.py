@@ -17,7 +17,7 @@ from harness.results import CONFORMING, FAILING, SEVERITY, Record, Verdict
 from harness.schema import Surface
 from harness.schema.model import Parameter
 
-EXCERPT = 400  # characters of a response kept per exchange in the page
+EXCERPT = 300  # characters of a response kept per exchange in the page
 
 
 def documented(param: Parameter | None) -> str:
@@ -51,6 +51,7 @@ class Column:
 
 def _exchange_view(exchange: dict[str, Any]) -> dict[str, Any]:
     return {
+        "url": exchange.get("url", ""),
         "request": exchange.get("request"),
         "status": exchange.get("status"),
         "outcome": exchange.get("outcome"),
@@ -68,22 +69,35 @@ def _record_view(record: Record, full: bool) -> dict[str, Any]:
         "expect": record.expect,
     }
     if full:
-        view["exchanges"] = [_exchange_view(e) for e in (record.evidence.get("exchanges") or [])[:4]]
-        reproducer = record.evidence.get("reproducer") or {}
-        view["curl"] = reproducer.get("curl", "")
-        view["sdk"] = reproducer.get("openai_sdk", "")
+        # Reproducers (curl, OpenAI SDK) are rebuilt by the page from the last request: the
+        # same text as results.jsonl holds, without carrying every request three times.
+        view["exchanges"] = [_exchange_view(e) for e in (record.evidence.get("exchanges") or [])[:3]]
     return view
 
 
+FULL_EVIDENCE = 3  # records per cell shown in full (one per distinct verdict)
+LISTED = 6  # further records per cell listed by verdict and detail; the rest are in results.jsonl
+
+
 def _cell_view(cell: Cell) -> dict[str, Any]:
-    # Evidence in full for what a reader must act on; conforming records keep their verdict
-    # and detail only, which keeps a large run's page small.
-    records = [_record_view(r, full=r.verdict not in CONFORMING or i < 2) for i, r in enumerate(cell.worst_records(50))]
+    # The worst records come first and in full: what a reader must act on. The page stays
+    # small on large runs (10 providers x 1,000 cases under 2 MB); results.jsonl has it all.
+    ranked = cell.worst_records(FULL_EVIDENCE + LISTED)
+    # One example in full per distinct verdict (worst first), the others listed.
+    shown: set[Verdict] = set()
+    records = []
+    for record in ranked:
+        full = record.verdict not in shown and len(shown) < FULL_EVIDENCE
+        shown.add(record.verdict)
+        records.append(_record_view(record, full=full))
+    for view in records:
+        view["detail"] = view["detail"][:300]
     return {
         "check": cell.check,
         "verdict": cell.verdict.value,
         "counts": dict(cell.counts),
         "records": records,
+        "more": len(cell.records) - len(ranked),
     }
 
 
@@ -125,6 +139,14 @@ def build_page(
         evidence[key] = {"provider": cell.provider, "param": cell.param, **_cell_view(cell)}
         grid[cell.param][cell.provider].append({"check": cell.check, "verdict": cell.verdict.value, "key": key})
     docs = {p: {c.provider: documented(surfaces[c.surface].parameters.get(p)) for c in columns} for p in params}
+    key_envs: dict[str, str] = meta.get("key_envs", {})
+    reproduce = {
+        c.provider: {
+            "key_env": key_envs.get(c.provider, ""),
+            "standard": sorted(n for n, p in surfaces[c.surface].parameters.items() if p.placement == "standard"),
+        }
+        for c in columns
+    }
     return {
         "meta": meta,
         "columns": columns,
@@ -135,6 +157,7 @@ def build_page(
         .replace("<", "\\u003c")
         .replace(">", "\\u003e")
         .replace("&", "\\u0026"),
+        "reproduce": reproduce,
         "verdicts": [v.value for v in SEVERITY],
         "failing": sorted(v.value for v in FAILING),
         "conforming": sorted(v.value for v in CONFORMING),

@@ -129,5 +129,38 @@ def cassette(path: Path, mode: Mode, local: bool) -> Iterator[None]:
     )
     recorder.register_matcher("request", request_matcher)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with recorder.use_cassette(str(path)):
+    with recorder.use_cassette(str(path)) as loaded:
+        if mode == "replay":
+            _index(loaded)
+        else:
+            # Recording never plays back, but vcrpy still scans every recorded interaction
+            # before each request: n^2 work that made a 10,000-request recording CPU-bound.
+            loaded.can_play_response_for = lambda request: False
         yield
+
+
+def _key(request: VcrRequest) -> str:
+    return f"{request.method} {request.path}?{request.query} {_canonical(_body_bytes(request))}"
+
+
+def _index(loaded: Any) -> None:
+    """Replace vcrpy's linear search for a recorded interaction with a lookup by key.
+
+    vcrpy compares a request with every recorded interaction, twice per request, so replaying
+    n requests costs n^2 matches: seconds at a few hundred, minutes at 10,000. Candidates are
+    still confirmed by vcrpy's own matcher, so matching means the same as without the index.
+    """
+    from vcr.matchers import requests_match
+
+    positions: dict[str, list[int]] = {}
+    for index, (stored, _) in enumerate(loaded.data):
+        positions.setdefault(_key(stored), []).append(index)
+
+    def responses(request: VcrRequest) -> Iterator[tuple[int, Any]]:
+        request = loaded._before_record_request(request)
+        for index in positions.get(_key(request), []):
+            stored, response = loaded.data[index]
+            if requests_match(request, stored, loaded._match_on):
+                yield index, response
+
+    loaded._responses = responses

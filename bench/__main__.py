@@ -1,0 +1,58 @@
+"""`nox -s bench` (or `python -m bench`): how fast, how cheap, how big. Prints a table with
+each figure beside its goal and writes bench/results.json. Numbers, not pass/fail.
+
+1. live overhead: the full matrix of the local llama.cpp server, sent by the harness and by a
+   bare httpx asyncio loop at the same concurrency, alternated, same server;
+2. replay: every shipped cassette, wall time and cases per second;
+3. request economy: requests and completion tokens of a full conformance run per provider;
+4. scale: peak RSS and wall time of a 10,000-case replay (recorded here from the real server,
+   never committed), and the HTML report of 10 providers x 1,000 cases (size, open time).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import economy, overhead, replay, report_scale, scale
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def main(argv: list[str]) -> int:
+    only = set(argv)
+    rows: list[dict[str, Any]] = []
+    started = time.monotonic()
+    for name, section in (
+        ("overhead", overhead),
+        ("replay", replay),
+        ("economy", economy),
+        ("scale", scale),
+        ("report", report_scale),
+    ):
+        if only and name not in only:
+            continue
+        print(f"== {name}", flush=True)
+        rows.extend(section.run())
+    width = max(len(r["figure"]) for r in rows)
+    print()
+    print(f"{'figure'.ljust(width)}  {'value':>14}  goal")
+    for row in rows:
+        value = row["value"]
+        shown = f"{value:,.3f}" if isinstance(value, float) else f"{value:,}"
+        print(f"{row['figure'].ljust(width)}  {shown:>14}  {row.get('goal', '')}")
+    RESULTS.write_text(
+        json.dumps(
+            {"date": time.strftime("%Y-%m-%d"), "seconds": round(time.monotonic() - started, 1), "rows": rows}, indent=1
+        )
+        + "\n"
+    )
+    print(f"\nwrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,102 @@
+"""Scale: a 10,000-case replay, peak RSS and wall time, measured in a child process.
+
+The cassette is recorded here, once per machine, from the real llama.cpp server (10,000
+distinct requests: the matrix's cases, each prompt numbered) into bench/.cache/, never
+committed; the replay then runs in a fresh interpreter so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.checks import CheckContext
+from harness.engine import DedupingSender, plan, run_units
+from harness.generation import Case, build_matrix
+from harness.generation.matrix import MatrixBuilder
+from harness.providers import load_providers
+from harness.results import ResultsWriter
+from harness.schema import Surface, load_catalogue
+from harness.transport import ClientSettings, ProviderClient
+from harness.transport.cassettes import Mode, cassette
+
+N = 10_000
+CACHE = Path(__file__).resolve().parent / ".cache"
+CASSETTE = CACHE / f"scale-{N}.yaml"
+
+
+def scale_cases(surface: Surface, model: str) -> list[Case]:
+    matrix = [c for c in build_matrix(surface, model) if c.body.get("stream") is not True]
+    builder = MatrixBuilder(surface, model)
+    cases = []
+    for i in range(N):
+        case = matrix[i % len(matrix)]
+        fields = {k: v for k, v in case.body.items() if k != "model"}
+        fields["messages"] = [{"role": "user", "content": f"Say hello. #{i}"}]
+        cases.append(builder.case(case.param, f"{case.label}-{i}", case.value, fields))
+    return cases
+
+
+async def _drive(base_url: str, mode: Mode, out: Path, parallel: int) -> int:
+    provider = load_providers()["llamacpp-local"]
+    surface = load_catalogue()[provider.schema_name]
+    settings = ClientSettings(base_url=base_url, max_parallel_requests=parallel, wait=mode != "replay")
+    async with ProviderClient(settings) as client:
+        ctx = CheckContext(
+            provider.name, surface, provider.model, scale_cases(surface, provider.model), DedupingSender(client)
+        )
+        writer = ResultsWriter(out)
+        stats = await run_units(plan(ctx, ["range"]), writer, ctx, set())
+        writer.close()
+        return stats.units
+
+
+def record() -> None:
+    from harness.local.launcher import launch
+
+    CACHE.mkdir(exist_ok=True)
+    partial = CASSETTE.with_suffix(".partial.yaml")
+    partial.unlink(missing_ok=True)
+    with launch("llama-server", 4) as server, cassette(partial, "record", local=True):
+        asyncio.run(_drive(server.base_url, "record", CACHE / "record.jsonl", 4))
+    partial.replace(CASSETTE)
+
+
+def child() -> None:
+    """The measured replay (run as `python -m bench.scale child`)."""
+    started = time.perf_counter()
+    with cassette(CASSETTE, "replay", local=True):
+        units = asyncio.run(_drive("http://127.0.0.1:0/v1", "replay", CACHE / "replay.jsonl", 4))
+    print(f"{units} {time.perf_counter() - started:.3f}")
+
+
+def run() -> list[dict[str, Any]]:
+    if not CASSETTE.exists():
+        started = time.perf_counter()
+        record()
+        print(f"   recorded {N} interactions from llama-server in {time.perf_counter() - started:.1f}s")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.scale", "child"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    units, seconds = result.stdout.split()
+    if peak_kib <= before:
+        print("   (peak RSS of this child not above an earlier child's; figure is an upper bound)")
+    return [
+        {"figure": f"scale: {int(units):,}-case replay wall time (s)", "value": float(seconds)},
+        {"figure": f"scale: {int(units):,}-case replay peak RSS (MB)", "value": peak_kib / 1024, "goal": "<= 250"},
+    ]
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["child"]:
+    child()
