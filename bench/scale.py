@@ -27,7 +27,7 @@ from harness.transport.cassettes import Mode, cassette
 
 N = 10_000
 CACHE = Path(__file__).resolve().parent / ".cache"
-CASSETTE = CACHE / f"scale-{N}.yaml"
+CASSETTE = CACHE / f"scale-{N}.json"
 
 
 def scale_cases(surface: Surface, model: str) -> list[Case]:
@@ -50,8 +50,9 @@ async def _drive(base_url: str, mode: Mode, out: Path, parallel: int) -> int:
         ctx = CheckContext(
             provider.name, surface, provider.model, scale_cases(surface, provider.model), DedupingSender(client)
         )
+        out.unlink(missing_ok=True)
         writer = ResultsWriter(out)
-        stats = await run_units(plan(ctx, ["range"]), writer, ctx, set())
+        stats = await run_units(plan(ctx, ["range"]), writer, ctx, set(), keep_records=False)
         writer.close()
         return stats.units
 
@@ -60,7 +61,7 @@ def record() -> None:
     from harness.local.launcher import launch
 
     CACHE.mkdir(exist_ok=True)
-    partial = CASSETTE.with_suffix(".partial.yaml")
+    partial = CASSETTE.with_suffix(".partial.json")
     partial.unlink(missing_ok=True)
     with launch("llama-server", 4) as server, cassette(partial, "record", local=True):
         asyncio.run(_drive(server.base_url, "record", CACHE / "record.jsonl", 4))

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import sys
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.checks import CheckContext, load_families
+from harness.checks.evidence import completion_tokens
 from harness.checks.registry import Unit
 from harness.generation import canonical_json
 from harness.results import Record, ResultsWriter, Verdict
@@ -22,38 +24,46 @@ from harness.transport import Exchange, ProviderClient
 class RunStats:
     units: int = 0
     skipped: int = 0  # already in results.jsonl (--resume)
-    records: list[Record] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)  # kept only when asked (tests, small runs)
+    verdicts: Counter[str] = field(default_factory=Counter)
     requests: int = 0  # HTTP requests sent (retries included; shared requests once)
     completion_tokens: int = 0
 
 
 class DedupingSender:
     """``send`` for checks: identical requests within a run go out once (the matrix's many
-    'omitted' cases are one request), unless a check asks for a ``fresh`` repeat."""
+    'omitted' cases are one request), unless a check asks for a ``fresh`` repeat.
+
+    It keeps no exchange after its waiters have it (a 10,000-case run would hold them all);
+    what must see every exchange (response schemas, token counts) subscribes with ``observe``.
+    """
 
     def __init__(self, client: ProviderClient | None) -> None:
         self.client = client
-        self._inflight: dict[str, asyncio.Task[Exchange]] = {}
-        self._fresh: list[Exchange] = []
+        self._inflight: dict[str, asyncio.Future[Exchange]] = {}
+        self._observers: list[Callable[[Exchange], None]] = []
+        self.completion_tokens = 0
 
-    @property
-    def exchanges(self) -> list[Exchange]:
-        """Every completed exchange of the run so far, each once."""
-        done = [t.result() for t in self._inflight.values() if t.done() and not t.cancelled() and t.exception() is None]
-        return done + self._fresh
+    def observe(self, observer: Callable[[Exchange], None]) -> None:
+        self._observers.append(observer)
+
+    async def _send(self, body: dict[str, Any], path: str) -> Exchange:
+        assert self.client is not None
+        exchange = await self.client.send(body, path)
+        self.completion_tokens += completion_tokens([exchange])
+        for observer in self._observers:
+            observer(exchange)
+        return exchange
 
     async def __call__(self, body: dict[str, Any], path: str = "chat/completions", fresh: bool = False) -> Exchange:
         if self.client is None:
             raise RuntimeError("this sender only plans; it has no client")
         if fresh:
-            exchange = await self.client.send(body, path)
-            self._fresh.append(exchange)
-            return exchange
+            return await self._send(body, path)
         key = path + "\n" + canonical_json(body)
         task = self._inflight.get(key)
         if task is None:
-            client = self.client
-            task = asyncio.ensure_future(client.send(body, path))
+            task = asyncio.ensure_future(self._send(body, path))
             self._inflight[key] = task
         return await task
 
@@ -71,7 +81,10 @@ async def run_units(
     ctx: CheckContext,
     done: set[str],
     on_done: Callable[[int], None] | None = None,
+    keep_records: bool = True,
 ) -> RunStats:
+    """Run ``units`` (those not in ``done``); every record goes to ``writer`` at once.
+    ``keep_records=False`` keeps only counts in memory: the records are on disk."""
     stats = RunStats()
 
     async def one(check_name: str, unit: Unit) -> None:
@@ -93,7 +106,9 @@ async def run_units(
         for record in records:
             record.unit_id = unit.id
             writer.write(record)
-        stats.records.extend(records)
+            stats.verdicts[record.verdict.value] += 1
+        if keep_records:
+            stats.records.extend(records)
         if on_done:
             on_done(1)
 

@@ -9,7 +9,6 @@ import contextlib
 import json
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness import paths
 from harness.checks import CheckContext
-from harness.checks.evidence import completion_tokens
 from harness.engine import DedupingSender, RunStats, plan, run_units
 from harness.errors import ConfigError
 from harness.generation import build_matrix
@@ -45,6 +43,7 @@ class RunOptions:
     jobs: int | None = None
     checks: list[str] | None = None
     progress: bool = True
+    retries: int = 2  # attempts after the first for transient failures (see ClientSettings)
 
 
 def new_run_dir(label: str) -> Path:
@@ -152,6 +151,7 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
             record = not_run_record(provider, surface, missing)
             writer.write(record)
             stats.records.append(record)
+            stats.verdicts[record.verdict.value] += 1
             return out, stats
         with provider_base_url(provider, options.mode) as base_url:
             if options.mode != "replay":
@@ -182,6 +182,7 @@ async def _run(
         max_parallel_requests=options.jobs or provider.max_parallel_requests,
         timeout=provider.timeout,
         wait=options.mode != "replay",
+        retries=options.retries,
     )
     async with ProviderClient(settings) as client:
         sender = DedupingSender(client)
@@ -206,23 +207,18 @@ async def _run(
             transient=True,
         ) as bar:
             task = bar.add_task("run", total=len(units))
-            stats = await run_units(units, writer, ctx, done, lambda n: bar.advance(task, n))
+            stats = await run_units(units, writer, ctx, done, lambda n: bar.advance(task, n), keep_records=False)
         stats.requests = client.requests_sent
-        stats.completion_tokens = completion_tokens(sender.exchanges)
+        stats.completion_tokens = sender.completion_tokens
     return stats
 
 
-def summarise(records: list[Record]) -> Counter[str]:
-    return Counter(r.verdict.value for r in records)
-
-
 def print_summary(out: Path, stats: RunStats, console: Console | None = None) -> None:
-    console = console or Console(stderr=False)
-    counts = summarise(stats.records)
-    parts = ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))
+    console = console or Console(stderr=False, soft_wrap=True)
+    parts = ", ".join(f"{v} {n}" for v, n in sorted(stats.verdicts.items()))
     tokens = stats.completion_tokens
     console.print(
-        f"{len(stats.records)} results ({parts}); {stats.requests} requests sent, "
+        f"{sum(stats.verdicts.values())} results ({parts}); {stats.requests} requests sent, "
         f"{tokens} completion tokens; {stats.skipped} skipped (already done)"
     )
     console.print(f"results: {out / 'results.jsonl'}")

@@ -21,8 +21,7 @@ from harness.transport import Exchange
 class Sender(Protocol):
     async def __call__(self, body: dict[str, Any], path: str = ..., fresh: bool = ...) -> Exchange: ...
 
-    @property
-    def exchanges(self) -> list[Exchange]: ...
+    def observe(self, observer: Callable[[Exchange], None]) -> None: ...
 
 
 @dataclass

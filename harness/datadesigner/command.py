@@ -11,7 +11,6 @@ from typing import Any
 
 from harness import __version__
 from harness.checks import CheckContext
-from harness.checks.evidence import completion_tokens
 from harness.conformance import make_console, print_table, write_reports
 from harness.datadesigner.config import ConfigFile, ModelConfig, load_config_file
 from harness.datadesigner.live import units_for
@@ -55,7 +54,7 @@ async def _run_model(
         )
         stats = await run_units(units_for(ctx, config, model), writer, ctx, set())
         stats.requests = client.requests_sent
-        stats.completion_tokens = completion_tokens(sender.exchanges)
+        stats.completion_tokens = sender.completion_tokens
     return stats
 
 

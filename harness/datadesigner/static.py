@@ -4,6 +4,7 @@ extra_body key after the provider-level merge) is in range and in the right plac
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -89,14 +90,12 @@ def static_records(config: ConfigFile, provider: str, surface: Surface) -> list[
 def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surface: Surface) -> list[Record]:
     params = model.inference_parameters
     alias = model.alias
+    note = partial(_record, provider, surface, alias)  # every record of this model config
     out: list[Record] = []
     extra = merged_extra_body(model, config.providers)
     for key in collisions(extra):
         out.append(
-            _record(
-                provider,
-                surface,
-                alias,
+            note(
                 key,
                 Verdict.INCONCLUSIVE,
                 f"extra_body.{key} silently overwrites the request's own {key!r}: Data Designer merges extra_body last",
@@ -108,10 +107,7 @@ def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surfac
         documented = surface.embeddings
         if not documented:
             out.append(
-                _record(
-                    provider,
-                    surface,
-                    alias,
+                note(
                     "(endpoint)",
                     Verdict.REJECTED,
                     f"the {surface.name} surface documents no embeddings endpoint",
@@ -123,10 +119,7 @@ def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surfac
                 continue
             if key not in documented:
                 out.append(
-                    _record(
-                        provider,
-                        surface,
-                        alias,
+                    note(
                         key,
                         Verdict.INCONCLUSIVE,
                         f"{key} is not documented for {surface.name}'s embeddings",
@@ -135,7 +128,7 @@ def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surfac
                 )
             else:
                 verdict, detail = _judge(documented[key], [value])
-                out.append(_record(provider, surface, alias, key, verdict, detail, value))
+                out.append(note(key, verdict, detail, value))
         for key, value in extra.items():
             out.append(_extra_key(provider, surface, alias, key, value, documented))
         return out
@@ -147,10 +140,7 @@ def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surfac
             param = surface.parameters.get(key)
             if param is None:
                 out.append(
-                    _record(
-                        provider,
-                        surface,
-                        alias,
+                    note(
                         key,
                         Verdict.INCONCLUSIVE,
                         f"{key} is not documented by {surface.name}",
@@ -161,10 +151,7 @@ def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surfac
             points = [value] if key == "max_tokens" else _points(value)
             verdict, detail = _judge(param, points)
             out.append(
-                _record(
-                    provider,
-                    surface,
-                    alias,
+                note(
                     key,
                     verdict,
                     detail,

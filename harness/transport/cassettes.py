@@ -1,4 +1,4 @@
-"""Record and replay with vcrpy: one YAML cassette per provider and surface under
+"""Record and replay with vcrpy: one JSON cassette per provider and surface under
 ``cassettes/<provider>/``, matched on method, path, query and the canonical JSON body, with
 credentials scrubbed before anything is written."""
 
@@ -13,7 +13,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import vcr
-import yaml
 from vcr.request import Request as VcrRequest
 
 from harness.errors import CassetteError
@@ -22,10 +21,6 @@ from harness.transport.redaction import SECRET_HEADERS, known_secrets, scrub_tex
 Mode = Literal["live", "record", "replay"]
 LOCAL_HOST = "127.0.0.1:0"
 KEPT_REQUEST_HEADERS = frozenset({"content-type", "accept"})
-
-
-# libyaml's parser when PyYAML has it (the wheels do): ten times faster on large cassettes.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @lru_cache(maxsize=4096)
@@ -55,27 +50,43 @@ def request_matcher(r1: VcrRequest, r2: VcrRequest) -> None:
 
 
 def cassette_path(root: Path, provider: str, surface: str) -> Path:
-    return root / provider / f"{surface}.yaml"
+    return root / provider / f"{surface}.json"
 
 
-def validate_cassette(path: Path) -> int:
-    """Fail with one line naming the file if a cassette cannot be replayed; returns its size."""
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise CassetteError(f"{path}: malformed cassette: invalid YAML{where}") from err
+class CassetteSerializer:
+    """vcrpy's JSON format, checked as it loads: a malformed cassette is a one-line error
+    naming the file and the JSON pointer. (vcrpy itself treats an unreadable cassette as
+    empty, which in replay would report every case as not recorded.) JSON, not YAML: it
+    loads in a third of the memory and time, and one key per line still diffs well."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def deserialize(self, text: str) -> dict[str, Any]:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise CassetteError(
+                f"{self.path}: malformed cassette: invalid JSON at line {err.lineno} column {err.colno}"
+            ) from err
+        validate_cassette_data(self.path, data)
+        result: dict[str, Any] = data
+        return result
+
+    def serialize(self, data: dict[str, Any]) -> str:
+        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+def validate_cassette_data(path: Path, data: Any) -> None:
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
         raise CassetteError(f"{path}: /interactions: malformed cassette: expected a list of interactions")
     for i, item in enumerate(data["interactions"]):
         for key in ("request", "response"):
             if not isinstance(item, dict) or not isinstance(item.get(key), dict):
-                raise CassetteError(f"{path}: /interactions/{i}/{key}: malformed cassette: missing or not a mapping")
+                raise CassetteError(f"{path}: /interactions/{i}/{key}: malformed cassette: missing or not an object")
         status = item["response"].get("status")
         if not isinstance(status, dict) or not isinstance(status.get("code"), int):
             raise CassetteError(f"{path}: /interactions/{i}/response/status/code: malformed cassette: not an integer")
-    return len(data["interactions"])
 
 
 def _scrubber(local: bool) -> tuple[Any, Any]:
@@ -116,11 +127,9 @@ def cassette(path: Path, mode: Mode, local: bool) -> Iterator[None]:
     if mode == "live":
         yield
         return
-    if mode == "replay" and path.exists():
-        validate_cassette(path)
     before_request, before_response = _scrubber(local)
     recorder = vcr.VCR(
-        serializer="yaml",
+        serializer="harness-json",
         record_mode="none" if mode == "replay" else "all",
         match_on=["request"],
         before_record_request=before_request,
@@ -128,6 +137,7 @@ def cassette(path: Path, mode: Mode, local: bool) -> Iterator[None]:
         decode_compressed_response=True,
     )
     recorder.register_matcher("request", request_matcher)
+    recorder.register_serializer("harness-json", CassetteSerializer(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     with recorder.use_cassette(str(path)) as loaded:
         if mode == "replay":

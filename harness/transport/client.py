@@ -90,27 +90,29 @@ class ProviderClient:
 
     async def send(self, body: dict[str, Any], path: str = "chat/completions") -> Exchange:
         """POST ``body`` (canonical JSON) and return what happened, retrying what is transient."""
-        async with self._slots:
-            attempt, waited = 0, 0.0
-            while True:
-                attempt += 1
+        attempt, waited = 0, 0.0
+        while True:
+            attempt += 1
+            # The slot is held for the attempt only: a request backing off must not keep
+            # others from using the provider's allowed concurrency.
+            async with self._slots:
                 exchange, retry_after = await self._attempt(body, path)
-                exchange.attempts, exchange.waited_s = attempt, waited
-                transient = (
-                    exchange.status in RETRYABLE_STATUS
-                    or exchange.status == 500
-                    or (
-                        exchange.outcome is Outcome.TRANSPORT_ERROR
-                        and exchange.error.startswith(("connect", "timeout", "reset"))
-                    )
+            exchange.attempts, exchange.waited_s = attempt, waited
+            transient = (
+                exchange.status in RETRYABLE_STATUS
+                or exchange.status == 500
+                or (
+                    exchange.outcome is Outcome.TRANSPORT_ERROR
+                    and exchange.error.startswith(("connect", "timeout", "reset"))
                 )
-                limit = min(1, self.settings.retries) if exchange.status == 500 else self.settings.retries
-                if not transient or attempt > limit:
-                    return exchange
-                delay = self._backoff(attempt, retry_after)
-                waited += delay
-                if self.settings.wait:
-                    await asyncio.sleep(delay)
+            )
+            limit = min(1, self.settings.retries) if exchange.status == 500 else self.settings.retries
+            if not transient or attempt > limit:
+                return exchange
+            delay = self._backoff(attempt, retry_after)
+            waited += delay
+            if self.settings.wait:
+                await asyncio.sleep(delay)
 
     async def _attempt(self, body: dict[str, Any], path: str) -> tuple[Exchange, float | None]:
         url = str(self._http.base_url.join(path.lstrip("/")))

@@ -51,7 +51,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def test_no_secret_reaches_disk(recorded: Path) -> None:
     hits = subprocess.run(["grep", "-rl", CANARY, str(recorded)], capture_output=True, text=True, check=False)
     assert hits.stdout == "", f"canary key found in: {hits.stdout}"
-    cassette = (recorded / "cassettes/local/llamacpp.yaml").read_text()
+    cassette = (recorded / "cassettes/local/llamacpp.json").read_text()
     assert "interactions" in cassette and "authorization" not in cassette.lower()
     assert "127.0.0.1:0" in cassette  # a stable address, not the launch's port
 
@@ -91,9 +91,23 @@ def test_malformed_cassette_is_one_line_naming_the_file(
     (broken / "cassettes/local").mkdir(parents=True)
     (broken / "schemas").symlink_to(recorded / "schemas")
     (broken / "providers.toml").write_text((recorded / "providers.toml").read_text())
-    (broken / "cassettes/local/llamacpp.yaml").write_text("interactions:\n- request: {method: POST\n")
+    (broken / "cassettes/local/llamacpp.json").write_text('{"interactions": [{"request": {"method": "POST"\n')
     monkeypatch.setenv("HARNESS_ROOT", str(broken))
     assert main(["run", "--provider", "local", "--params", "top_k"]) == 2
     err = capsys.readouterr().err
-    assert "cassettes/local/llamacpp.yaml: malformed cassette: invalid YAML at line" in err
+    assert "cassettes/local/llamacpp.json: malformed cassette: invalid JSON at line 2 column 1" in err
     assert err.count("\n") == 1
+
+
+def test_cassette_without_interactions_names_the_pointer(
+    recorded: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = recorded / "broken-shape"
+    (broken / "cassettes/local").mkdir(parents=True)
+    (broken / "schemas").symlink_to(recorded / "schemas")
+    (broken / "providers.toml").write_text((recorded / "providers.toml").read_text())
+    (broken / "cassettes/local/llamacpp.json").write_text('{"interactions": [{"request": {}, "response": {}}]}')
+    monkeypatch.setenv("HARNESS_ROOT", str(broken))
+    assert main(["run", "--provider", "local", "--params", "top_k"]) == 2
+    err = capsys.readouterr().err
+    assert "llamacpp.json: /interactions/0/response/status/code: malformed cassette" in err
