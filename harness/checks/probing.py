@@ -152,116 +152,72 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any 
     effect = EFFECTS[param]
     if value is not None and value != effect.value:
         effect = Effect(value, greedy=False, max_tokens=effect.max_tokens)
-    tokens = effect.max_tokens
+    tokens, shown = effect.max_tokens, f"{param}={effect.value}"
 
-    async def make() -> Record:
-        baseline_body = probe_body(ctx, max_tokens=tokens)
-        if effect.greedy:
-            greedy_body = probe_body(ctx, max_tokens=tokens, temperature=0.0)
-            bodies = [
-                probe_body(
-                    ctx,
-                    max_tokens=tokens,
-                    seed=s,
-                    **({param: effect.value} if param != "temperature" else {"temperature": effect.value}),
-                )
-                for s in (PROBE_SEED, OTHER_SEEDS[0])
-            ]
-            sent = await asyncio.gather(ctx.send(baseline_body), ctx.send(greedy_body), *(ctx.send(b) for b in bodies))
-            baseline, greedy, first, second = sent
-            failed = refusal(list(sent), ctx.provider)
-            if failed:
-                return record(ctx, check, param, failed[0], failed[1], list(sent), "effect", effect.value)
-            texts = [first.content(), second.content()]
-            base, greedy_text = baseline.content(), greedy.content()
-            label, value = "effect", effect.value
-            if texts[0] == texts[1] == greedy_text and base != greedy_text:
-                return record(
-                    ctx,
-                    check,
-                    param,
-                    Verdict.HONOURED,
-                    f"{param}={value} equals greedy decoding under two seeds ({quote(greedy_text)}), "
-                    "and differs from sampling without it",
-                    list(sent),
-                    label,
-                    value,
-                )
-            if texts[0] == base:
-                # For temperature itself the greedy reference *is* the probe: equal to the
-                # temperature-1 output means temperature had no effect at all.
-                if param == "temperature" or base != greedy_text:
-                    return record(
-                        ctx,
-                        check,
-                        param,
-                        Verdict.IGNORED,
-                        f"{param}={value} left the seeded output unchanged ({quote(texts[0])})",
-                        list(sent),
-                        label,
-                        value,
-                    )
-                return record(
-                    ctx,
-                    check,
-                    param,
-                    Verdict.INCONCLUSIVE,
-                    "sampling at temperature 1 already equals greedy decoding: no room for an effect",
-                    list(sent),
-                    label,
-                    value,
-                )
-            return record(
-                ctx,
-                check,
-                param,
-                Verdict.INCONCLUSIVE,
-                f"{param}={value} changes the output but not to greedy decoding "
-                f"(seed {PROBE_SEED}: {quote(texts[0])}, seed {OTHER_SEEDS[0]}: {quote(texts[1])}, "
-                f"greedy: {quote(greedy_text)})",
-                list(sent),
-                label,
-                value,
+    def verdict(kind: Verdict, detail: str, sent: list[Exchange]) -> Record:
+        return record(ctx, check, param, kind, detail, sent, "effect", effect.value)
+
+    async def greedy_equivalence() -> Record:
+        # The value must make sampling equal temperature-0 decoding, whatever the seed.
+        sent = list(
+            await asyncio.gather(
+                ctx.send(probe_body(ctx, max_tokens=tokens)),
+                ctx.send(probe_body(ctx, max_tokens=tokens, temperature=0.0)),
+                *(
+                    ctx.send(probe_body(ctx, max_tokens=tokens, seed=s, **{param: effect.value}))
+                    for s in (PROBE_SEED, OTHER_SEEDS[0])
+                ),
             )
+        )
+        failed = refusal(sent, ctx.provider)
+        if failed:
+            return verdict(*failed, sent)
+        base, greedy, first, second = (e.content() for e in sent)
+        if first == second == greedy and base != greedy:
+            return verdict(
+                Verdict.HONOURED,
+                f"{shown} equals greedy decoding under two seeds ({quote(greedy)}), "
+                "and differs from sampling without it",
+                sent,
+            )
+        # For temperature itself the greedy reference *is* the probe: equal to the
+        # temperature-1 output means temperature had no effect at all.
+        if first == base and (param == "temperature" or base != greedy):
+            return verdict(Verdict.IGNORED, f"{shown} left the seeded output unchanged ({quote(first)})", sent)
+        if first == base:
+            return verdict(
+                Verdict.INCONCLUSIVE,
+                "sampling at temperature 1 already equals greedy decoding: no room for an effect",
+                sent,
+            )
+        return verdict(
+            Verdict.INCONCLUSIVE,
+            f"{shown} changes the output but not to greedy decoding (seed "
+            f"{PROBE_SEED}: {quote(first)}, seed {OTHER_SEEDS[0]}: {quote(second)}, greedy: {quote(greedy)})",
+            sent,
+        )
+
+    async def differential() -> Record:
+        # The value must change the seeded output (and the seed must reproduce it).
         stable, repeats = await reproducible(ctx, tokens)
         probe = await ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.value}))
         sent = [*repeats, probe]
         failed = refusal(sent, ctx.provider)
         if failed:
-            return record(ctx, check, param, failed[0], failed[1], sent, "effect", effect.value)
+            return verdict(*failed, sent)
+        before, after = repeats[0].content(), probe.content()
         if not stable:
-            return record(
-                ctx,
-                check,
-                param,
+            return verdict(
                 Verdict.INCONCLUSIVE,
-                f"the same seed gave different outputs ({quote(repeats[0].content())} vs "
+                f"the same seed gave different outputs ({quote(before)} vs "
                 f"{quote(repeats[1].content())}), so a differential probe cannot decide",
                 sent,
-                "effect",
-                effect.value,
             )
-        if probe.content() != repeats[0].content():
-            return record(
-                ctx,
-                check,
-                param,
-                Verdict.HONOURED,
-                f"{param}={effect.value} changed the seeded output: {quote(repeats[0].content())} -> "
-                f"{quote(probe.content())}",
-                sent,
-                "effect",
-                effect.value,
+        if after != before:
+            return verdict(
+                Verdict.HONOURED, f"{shown} changed the seeded output: {quote(before)} -> {quote(after)}", sent
             )
-        return record(
-            ctx,
-            check,
-            param,
-            Verdict.IGNORED,
-            f"{param}={effect.value} left the seeded output unchanged ({quote(probe.content())})",
-            sent,
-            "effect",
-            effect.value,
-        )
+        return verdict(Verdict.IGNORED, f"{shown} left the seeded output unchanged ({quote(after)})", sent)
 
+    make = greedy_equivalence if effect.greedy else differential
     return await shared(ctx, f"effect:{param}:{effect.value!r}", make)
