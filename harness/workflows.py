@@ -147,12 +147,11 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
     try:
         missing = provider.missing_key()
         if missing and options.mode != "replay":
-            stats = RunStats()
-            record = not_run_record(provider, surface, missing)
-            writer.write(record)
-            stats.records.append(record)
-            stats.verdicts[record.verdict.value] += 1
-            return out, stats
+            # Asked for by name, a provider that cannot run is a usage error; `harness
+            # conformance` shows such providers as NOT_RUN columns instead.
+            raise ConfigError(
+                f"provider {provider.name!r} needs {missing}: set it (export {missing}=...) or use --mode replay"
+            )
         with provider_base_url(provider, options.mode) as base_url:
             if options.mode != "replay":
                 preflight(base_url, provider.timeout)

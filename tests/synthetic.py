@@ -9,8 +9,10 @@ a provider that behaves and one that does not. Served through ``httpx.MockTransp
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import struct
 import math
 import random
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from typing import Any
 import httpx
 
 WORDS = [f" w{i}" for i in range(40)]
+EMBEDDING_SIZE = 32
 DEFAULTS: dict[str, float] = {
     "temperature": 1.0,
     "top_p": 1.0,
@@ -122,6 +125,8 @@ class SyntheticProvider:
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
         body = json.loads(request.content)
+        if request.url.path.endswith("/embeddings"):
+            return self._embeddings(body)
         b = self.behaviour
         for key, value in body.items():
             if key in b.server_error_for:
@@ -195,6 +200,24 @@ class SyntheticProvider:
         if body.get("stream") and "stream" not in b.ignore:
             return self._stream(response)
         return httpx.Response(200, json=response)
+
+    def _embeddings(self, body: dict[str, Any]) -> httpx.Response:
+        digest = hashlib.sha256(str(body.get("input")).encode()).digest()
+        vector = [(byte - 128) / 128 for byte in digest[:EMBEDDING_SIZE]]
+        if body.get("dimensions") and "dimensions" not in self.behaviour.ignore:
+            vector = vector[: int(body["dimensions"])]
+        embedding: Any = vector
+        if body.get("encoding_format") == "base64" and "encoding_format" not in self.behaviour.ignore:
+            embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        return httpx.Response(
+            200,
+            json={
+                "object": "list",
+                "model": body.get("model", "m"),
+                "usage": {},
+                "data": [{"object": "embedding", "index": 0, "embedding": embedding}],
+            },
+        )
 
     def _stream(self, response: dict[str, Any]) -> httpx.Response:
         text = response["choices"][0]["message"]["content"]

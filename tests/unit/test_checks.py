@@ -188,6 +188,23 @@ def test_stream_without_terminator_is_a_server_error(tmp_path: Path, catalogue: 
     assert verdicts(records, "stream") == {Verdict.SERVER_ERROR}
 
 
+# --- embeddings -------------------------------------------------------------------------
+
+
+def test_embeddings_honoured(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    records = run_checks(tmp_path, catalogue["openai"], Behaviour(), ["embeddings"])
+    assert verdicts(records, "encoding_format") == {Verdict.HONOURED}
+    assert verdicts(records, "dimensions") == {Verdict.HONOURED}
+
+
+def test_embeddings_ignored(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    records = run_checks(
+        tmp_path, catalogue["openai"], Behaviour(ignore={"encoding_format", "dimensions"}), ["embeddings"]
+    )
+    assert verdicts(records, "encoding_format") == {Verdict.IGNORED}
+    assert verdicts(records, "dimensions") == {Verdict.IGNORED}
+
+
 # --- response schemas -------------------------------------------------------------------
 
 

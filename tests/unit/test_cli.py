@@ -93,3 +93,23 @@ def test_malformed_providers_toml(
     assert main(["matrix", "--provider", "x"]) == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1
+
+
+def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    assert main(["run", "--provider", "openrouter", "--mode", "live"]) == 2
+    err = capsys.readouterr().err
+    assert "provider 'openrouter' needs OPENROUTER_API_KEY: set it" in err and err.count("\n") == 1
+
+
+def test_unreachable_server_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "providers.toml").write_text(
+        '[providers.gone]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\nschema = "openai"\n'
+    )
+    (tmp_path / "schemas").symlink_to(Path(__file__).resolve().parents[2] / "schemas")
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    assert main(["run", "--provider", "gone", "--mode", "live", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach http://127.0.0.1:9/v1: ConnectError" in err and err.count("\n") == 1
