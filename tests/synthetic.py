@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import struct
 import math
 import random
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
