@@ -196,66 +196,28 @@ async def response_format_probe(ctx: CheckContext, kind: str) -> list[Record]:
     # Greedy: a grammar-constrained tiny model closes its JSON at once ('{}'); sampled, it may
     # wander inside a string until max_tokens. An ignored response_format gives word salad.
     exchange = await ctx.send(probe_body(ctx, max_tokens=40, temperature=0.0, response_format=value))
+
+    def verdict(kind_: Verdict, detail: str) -> list[Record]:
+        return [record(ctx, "effect", "response_format", kind_, detail, [exchange], f"effect-{kind}", value)]
+
     failed = refusal([exchange], ctx.provider)
-    label = f"effect-{kind}"
     if failed:
-        return [record(ctx, "effect", "response_format", *failed, [exchange], label, value)]
+        return verdict(*failed)
     text = exchange.content() or ""
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError:
         if text.lstrip().startswith(("{", "[")) and _choice(exchange).get("finish_reason") == "length":
-            return [
-                record(
-                    ctx,
-                    "effect",
-                    "response_format",
-                    Verdict.INCONCLUSIVE,
-                    f"type={kind}: JSON-looking output cut by max_tokens: {quote(text)}",
-                    [exchange],
-                    label,
-                    value,
-                )
-            ]
-        return [
-            record(
-                ctx,
-                "effect",
-                "response_format",
-                Verdict.IGNORED,
-                f"type={kind}: the output is not JSON: {quote(text)}",
-                [exchange],
-                label,
-                value,
-            )
-        ]
+            return verdict(Verdict.INCONCLUSIVE, f"type={kind}: JSON-looking output cut by max_tokens: {quote(text)}")
+        return verdict(Verdict.IGNORED, f"type={kind}: the output is not JSON: {quote(text)}")
     if kind == "json_schema":
         errors = list(Draft202012Validator(PROBE_SCHEMA).iter_errors(parsed))
         if errors:
-            return [
-                record(
-                    ctx,
-                    "effect",
-                    "response_format",
-                    Verdict.IGNORED,
-                    f"type=json_schema: JSON {quote(text)} breaks the schema: {errors[0].message}",
-                    [exchange],
-                    label,
-                    value,
-                )
-            ]
-    return [
-        record(
-            ctx,
-            "effect",
-            "response_format",
-            Verdict.HONOURED,
-            f"type={kind}: the output parses{' and validates' if kind == 'json_schema' else ''}: {quote(text)}",
-            [exchange],
-            label,
-            value,
-        )
-    ]
+            return verdict(
+                Verdict.IGNORED, f"type=json_schema: JSON {quote(text)} breaks the schema: {errors[0].message}"
+            )
+    validated = " and validates" if kind == "json_schema" else ""
+    return verdict(Verdict.HONOURED, f"type={kind}: the output parses{validated}: {quote(text)}")
 
 
 async def stream_probe(ctx: CheckContext) -> list[Record]:
