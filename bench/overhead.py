@@ -52,7 +52,13 @@ def run() -> list[dict[str, Any]]:
     # round's wall time by a second), it shows what the harness itself costs.
     harness_cpu: list[float] = []
     bare_cpu: list[float] = []
-    with launch("llama-server", provider.max_parallel_requests) as server, tempfile.TemporaryDirectory() as tmp:
+    # Prompt caching off for this measurement only: which slot a request lands on, and so
+    # whether its prompt is cached, otherwise moves a round's wall time by a second.
+    server_args = ("--no-cache-prompt",)
+    with (
+        launch("llama-server", provider.max_parallel_requests, extra_args=server_args) as server,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         # Retries off: the bare loop does not retry the server's 500s, so both send exactly the
         # same requests (the harness otherwise retries a 500 once, after a backoff).
         options = RunOptions(provider.name, mode="live", checks=["range"], progress=False, retries=0)

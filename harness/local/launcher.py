@@ -132,7 +132,11 @@ def stop(running: RunningServer) -> None:
 
 @contextlib.contextmanager
 def launch(
-    server: str, parallel: int = 1, embeddings: bool = False, start_timeout: float = 120
+    server: str,
+    parallel: int = 1,
+    embeddings: bool = False,
+    start_timeout: float = 120,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[RunningServer]:
     """Run ``server`` ("llama-server" or "llama-cpp-python") for the duration of the block."""
     model = ensure_model()
@@ -143,6 +147,7 @@ def launch(
         command = llama_cpp_python_command(model, port, embeddings)
     else:
         raise ConfigError(f"unknown local server {server!r}; known: llama-server, llama-cpp-python")
+    command += list(extra_args)
     log = Path(tempfile.mkstemp(prefix=f"harness-{server}-", suffix=".log")[1])
     with log.open("wb") as sink:
         process = subprocess.Popen(
