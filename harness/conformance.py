@@ -192,7 +192,7 @@ def add_commands(sub: Any) -> None:
     conformance.add_argument("--out", type=Path, help="output folder (default: reports/<time>-conformance)")
     conformance.set_defaults(func=cmd_conformance)
     baseline = sub.add_parser("baseline", help="manage the committed baselines of the gate")
-    baseline_sub = baseline.add_subparsers(dest="action", required=True, parser_class=type(sub._parser_class()))
+    baseline_sub = baseline.add_subparsers(dest="action", required=True)  # same parser class as its parent
     update = baseline_sub.add_parser("update", help="write baselines/<provider>.json from a run")
     update.add_argument("--from", dest="source", type=Path, help="a run folder (default: reports/latest)")
     update.set_defaults(func=cmd_baseline_update)

@@ -21,6 +21,7 @@ from harness.checks.probing import (
 from harness.checks.registry import CheckContext, Unit, check
 from harness.results import Record, Verdict
 from harness.schema import load_catalogue
+from harness.transport import Exchange
 
 
 def effect_check_name(ctx: CheckContext, param: str) -> str:
@@ -65,49 +66,29 @@ async def default_probe(ctx: CheckContext, param: str) -> list[Record]:
         ctx.send(omitted_body), ctx.send(probe_body(ctx, max_tokens=tokens, **{param: documented}))
     )
     sent = [omitted, explicit]
+
+    def verdict(kind: Verdict, detail: str, evidence: list[Exchange] | None = None) -> list[Record]:
+        return [
+            record(ctx, "default", param, kind, detail, sent if evidence is None else evidence, "default", documented)
+        ]
+
     failed = refusal(sent, ctx.provider)
     if failed:
-        return [record(ctx, "default", param, failed[0], failed[1], sent, "default", documented)]
+        return verdict(*failed)
     if not stable:
-        return [
-            record(
-                ctx,
-                "default",
-                param,
-                Verdict.INCONCLUSIVE,
-                "the same seed gave different outputs, so omitted and explicit cannot be compared",
-                [*repeats, *sent],
-                "default",
-                documented,
-            )
-        ]
+        return verdict(
+            Verdict.INCONCLUSIVE,
+            "the same seed gave different outputs, so omitted and explicit cannot be compared",
+            [*repeats, *sent],
+        )
     if omitted.content() == explicit.content():
         effect = await sampling_effect(ctx, effect_check_name(ctx, param), param)
         if effect.verdict is Verdict.HONOURED:
-            return [
-                record(
-                    ctx,
-                    "default",
-                    param,
-                    Verdict.HONOURED,
-                    f"omitting {param} equals sending the documented default {documented}",
-                    sent,
-                    "default",
-                    documented,
-                )
-            ]
-        return [
-            record(
-                ctx,
-                "default",
-                param,
-                Verdict.INCONCLUSIVE,
-                f"omitting {param} equals sending {documented}, but {param} showed no effect, so this proves nothing",
-                sent,
-                "default",
-                documented,
-            )
-        ]
+            return verdict(Verdict.HONOURED, f"omitting {param} equals sending the documented default {documented}")
+        return verdict(
+            Verdict.INCONCLUSIVE,
+            f"omitting {param} equals sending {documented}, but {param} showed no effect, so this proves nothing",
+        )
     real = None
     for candidate in candidate_defaults(param, documented):
         trial = await ctx.send(probe_body(ctx, max_tokens=tokens, **{param: candidate}))
@@ -120,19 +101,11 @@ async def default_probe(ctx: CheckContext, param: str) -> list[Record]:
         if real is not None
         else ("; no other documented default matches either")
     )
-    return [
-        record(
-            ctx,
-            "default",
-            param,
-            Verdict.IGNORED,
-            f"the documented default {param}={documented} is not applied when omitted: omitted gives "
-            f"{quote(omitted.content())}, explicit gives {quote(explicit.content())}{found}",
-            sent,
-            "default",
-            documented,
-        )
-    ]
+    return verdict(
+        Verdict.IGNORED,
+        f"the documented default {param}={documented} is not applied when omitted: omitted gives "
+        f"{quote(omitted.content())}, explicit gives {quote(explicit.content())}{found}",
+    )
 
 
 @check("default", "omitting a parameter behaves like sending its documented default")

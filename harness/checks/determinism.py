@@ -29,32 +29,16 @@ async def determinism_probe(ctx: CheckContext) -> list[Record]:
         f"{agreeing}/{K} repeats of seed {body['seed']} agree (pass^{K} = {pass_k}, sent concurrently); "
         f"{distinct_seeds} distinct outputs over {1 + len(OTHER_SEEDS)} seeds"
     )
+
+    def verdict(kind: Verdict, detail: str) -> list[Record]:
+        return [record(ctx, "determinism", "seed", kind, detail, sent, "repeat")]
+
     if pass_k and distinct_seeds > 1:
-        return [record(ctx, "determinism", "seed", Verdict.HONOURED, summary, sent, "repeat")]
+        return verdict(Verdict.HONOURED, summary)
     if not pass_k:
         variants = sorted({quote(t, 30) for t in texts})
-        return [
-            record(
-                ctx,
-                "determinism",
-                "seed",
-                Verdict.IGNORED,
-                f"{summary}; outputs: {', '.join(variants)}",
-                sent,
-                "repeat",
-            )
-        ]
-    return [
-        record(
-            ctx,
-            "determinism",
-            "seed",
-            Verdict.IGNORED,
-            f"{summary}: the seed does not change what is sampled",
-            sent,
-            "repeat",
-        )
-    ]
+        return verdict(Verdict.IGNORED, f"{summary}; outputs: {', '.join(variants)}")
+    return verdict(Verdict.IGNORED, f"{summary}: the seed does not change what is sampled")
 
 
 @check("determinism", "the same seed reproduces the output (pass^k), other seeds change it")

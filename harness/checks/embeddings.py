@@ -54,64 +54,28 @@ async def encoding_probe(ctx: CheckContext) -> list[Record]:
         ctx.send(embedding_body(ctx, encoding_format="base64"), PATH),
     )
     sent = [floats, encoded]
+
+    def verdict(kind: Verdict, detail: str) -> list[Record]:
+        return [record(ctx, "embeddings", "encoding_format", kind, detail, sent, "base64", "base64")]
+
     failed = refusal(sent, ctx.provider)
     if failed:
-        return [record(ctx, "embeddings", "encoding_format", *failed, sent, "base64", "base64")]
+        return verdict(*failed)
     for exchange in sent:
         problem = _schema_problem(exchange)
         if problem:
-            return [
-                record(
-                    ctx,
-                    "embeddings",
-                    "encoding_format",
-                    Verdict.SERVER_ERROR,
-                    f"the embeddings body breaks the embedding-list schema: {problem}",
-                    sent,
-                    "base64",
-                    "base64",
-                )
-            ]
+            return verdict(Verdict.SERVER_ERROR, f"the embeddings body breaks the embedding-list schema: {problem}")
     vector, packed = first_vector(floats), first_vector(encoded)
     if not isinstance(packed, str):
-        return [
-            record(
-                ctx,
-                "embeddings",
-                "encoding_format",
-                Verdict.IGNORED,
-                "encoding_format=base64 returned a list of floats, not a base64 string",
-                sent,
-                "base64",
-                "base64",
-            )
-        ]
+        return verdict(Verdict.IGNORED, "encoding_format=base64 returned a list of floats, not a base64 string")
     decoded = decode_base64(packed)
     if _close(decoded, vector):
-        return [
-            record(
-                ctx,
-                "embeddings",
-                "encoding_format",
-                Verdict.HONOURED,
-                f"base64 decodes (little-endian float32) to the same {len(decoded)}-d vector as float",
-                sent,
-                "base64",
-                "base64",
-            )
-        ]
-    return [
-        record(
-            ctx,
-            "embeddings",
-            "encoding_format",
-            Verdict.IGNORED,
-            f"base64 decodes to {len(decoded)} values that differ from the float vector ({len(vector)})",
-            sent,
-            "base64",
-            "base64",
+        return verdict(
+            Verdict.HONOURED, f"base64 decodes (little-endian float32) to the same {len(decoded)}-d vector as float"
         )
-    ]
+    return verdict(
+        Verdict.IGNORED, f"base64 decodes to {len(decoded)} values that differ from the float vector ({len(vector)})"
+    )
 
 
 async def dimensions_probe(ctx: CheckContext, size: int) -> list[Record]:
