@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +21,39 @@ from harness.results import ResultsWriter
 from harness.schema import load_catalogue
 from harness.workflows import RunOptions, _run
 
-# Server time dominates and varies (a few cases generate up to the context length, with an
-# unseeded sampler), so: several rounds, each order alternated (ABBA), and the median ratio.
-ROUNDS = 10
+# Server time varies from round to round, so: several rounds, each order alternated (ABBA),
+# and the median ratio.
+ROUNDS = 16
+
+# The server, set up so that a round's wall time measures the client, not the server's luck:
+# - prompt cache off: which slot a request lands on, and so whether its prompt is cached,
+#   otherwise moves a round's wall time by a second;
+# - a fixed default seed: the matrix's one unbounded request (max_tokens null) is unseeded,
+#   and generated between 30 and 1,500 tokens from round to round; seeded, it is the same
+#   request every round (its own length is still the server's);
+# - one thread, on a core of its own (see ``_pinned``).
+SERVER_ARGS = ("--no-cache-prompt", "--seed", "7", "--threads", "1")
+
+
+@contextlib.contextmanager
+def _pinned(server_cpus: set[int]) -> Iterator[Callable[[], None]]:
+    """Run what starts in the block on ``server_cpus``; calling the yielded function moves this
+    process to the other cores. A remote provider does not share the client's CPU; on a 2-core
+    machine a co-located server does, and every millisecond of client CPU is taken from the
+    server as well, counting the harness's overhead twice. Restores the affinity on exit."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, server_cpus)
+    try:
+        yield lambda: os.sched_setaffinity(0, (before - server_cpus) or before)
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 async def bare_loop(base_url: str, bodies: list[dict[str, Any]], parallel: int, timeout: float) -> None:
     slots = asyncio.Semaphore(parallel)
     limits = httpx.Limits(max_connections=parallel, max_keepalive_connections=parallel)
-    async with httpx.AsyncClient(base_url=base_url + "/", timeout=timeout, limits=limits) as client:
+    # verify=False as the harness does for http:// (loading certificates costs ~25 ms a client).
+    async with httpx.AsyncClient(base_url=base_url + "/", timeout=timeout, limits=limits, verify=False) as client:
 
         async def one(body: dict[str, Any]) -> None:
             async with slots:
@@ -48,46 +75,52 @@ def run() -> list[dict[str, Any]]:
     bodies = list({canonical_json(c.body): c.body for c in cases}.values())
     harness_times: list[float] = []
     bare_times: list[float] = []
-    # Client CPU per round: free of the server's noise (slot and prompt-cache luck moves a
-    # round's wall time by a second), it shows what the harness itself costs.
+    # Client CPU per round: free of the server's noise, it shows what the harness itself costs.
     harness_cpu: list[float] = []
     bare_cpu: list[float] = []
-    # Prompt caching off for this measurement only: which slot a request lands on, and so
-    # whether its prompt is cached, otherwise moves a round's wall time by a second.
-    server_args = ("--no-cache-prompt",)
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpus = {cpus[-1]} if len(cpus) > 1 else set(cpus)
     with (
-        launch("llama-server", provider.max_parallel_requests, extra_args=server_args) as server,
+        _pinned(server_cpus) as to_client_cpus,
+        launch("llama-server", provider.max_parallel_requests, extra_args=SERVER_ARGS) as server,
         tempfile.TemporaryDirectory() as tmp,
     ):
+        to_client_cpus()
         # Retries off: the bare loop does not retry the server's 500s, so both send exactly the
         # same requests (the harness otherwise retries a 500 once, after a backoff).
         options = RunOptions(provider.name, mode="live", checks=["range"], progress=False, retries=0)
-        asyncio.run(bare_loop(server.base_url, bodies, provider.max_parallel_requests, provider.timeout))  # warm-up
 
-        def harness_round(i: int) -> None:
+        def harness_round(i: int) -> tuple[float, float]:
             writer = ResultsWriter(Path(tmp) / f"r{i}.jsonl")
             started, cpu = time.perf_counter(), time.process_time()
             asyncio.run(_run(provider, surface, server.base_url, options, writer, set()))
-            harness_times.append(time.perf_counter() - started)
-            harness_cpu.append(time.process_time() - cpu)
+            elapsed = time.perf_counter() - started, time.process_time() - cpu
             writer.close()
+            return elapsed
 
-        def bare_round() -> None:
+        def bare_round() -> tuple[float, float]:
             started, cpu = time.perf_counter(), time.process_time()
             asyncio.run(bare_loop(server.base_url, bodies, provider.max_parallel_requests, provider.timeout))
-            bare_times.append(time.perf_counter() - started)
-            bare_cpu.append(time.process_time() - cpu)
+            return time.perf_counter() - started, time.process_time() - cpu
 
+        # One untimed round of each first: imports, compiled validators, the server's first touch.
+        harness_round(-1)
+        bare_round()
         for i in range(ROUNDS):
             if i % 2 == 0:
-                harness_round(i)
-                bare_round()
+                (h_wall, h_cpu), (b_wall, b_cpu) = harness_round(i), bare_round()
             else:
-                bare_round()
-                harness_round(i)
+                (b_wall, b_cpu), (h_wall, h_cpu) = bare_round(), harness_round(i)
+            harness_times.append(h_wall)
+            harness_cpu.append(h_cpu)
+            bare_times.append(b_wall)
+            bare_cpu.append(b_cpu)
     ratio = statistics.median(h / b for h, b in zip(harness_times, bare_times, strict=True))
     shown = ", ".join(f"{h:.2f}/{b:.2f}" for h, b in zip(harness_times, bare_times, strict=True))
-    print(f"   {len(bodies)} requests x {ROUNDS} rounds (ABBA); harness/bare seconds per round: {shown}")
+    print(
+        f"   {len(bodies)} requests x {ROUNDS} rounds (ABBA); server on CPU {sorted(server_cpus)}, client on the others"
+    )
+    print(f"   harness/bare seconds per round: {shown}")
     return [
         {"figure": "live: requests per run (llamacpp-local matrix)", "value": len(bodies)},
         {"figure": "live: harness wall time, median (s)", "value": statistics.median(harness_times)},

@@ -5,10 +5,12 @@ words from reports."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,9 +49,9 @@ class DedupingSender:
     def observe(self, observer: Callable[[Exchange], None]) -> None:
         self._observers.append(observer)
 
-    async def _send(self, body: dict[str, Any], path: str) -> Exchange:
+    async def _send(self, body: dict[str, Any], path: str, encoded: str | None = None) -> Exchange:
         assert self.client is not None
-        exchange = await self.client.send(body, path)
+        exchange = await self.client.send(body, path, encoded)
         self.completion_tokens += completion_tokens([exchange])
         for observer in self._observers:
             observer(exchange)
@@ -60,12 +62,26 @@ class DedupingSender:
             raise RuntimeError("this sender only plans; it has no client")
         if fresh:
             return await self._send(body, path)
-        key = path + "\n" + canonical_json(body)
+        encoded = canonical_json(body)
+        key = path + "\n" + encoded
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._send(body, path))
+            task = asyncio.ensure_future(self._send(body, path, encoded))
             self._inflight[key] = task
         return await task
+
+
+@contextlib.contextmanager
+def _long_lived_frozen() -> Iterator[None]:
+    """What is alive when a run starts (modules, schemas, validators, the matrix and its units)
+    lives until it ends: hidden from the cyclic collector meanwhile, a full collection costs
+    about 1 ms instead of about 28 (measured on the llama.cpp matrix). Garbage is still freed by
+    reference counting; cycles among these objects are collected after the run."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def plan(ctx: CheckContext, checks: list[str] | None = None) -> list[tuple[str, Unit]]:
@@ -123,6 +139,7 @@ async def run_units(
             continue
         (last if registry[check_name].after_others else first).append((check_name, unit))
     stats.units = len(first) + len(last)
-    await asyncio.gather(*(one(name, unit) for name, unit in first))
-    await asyncio.gather(*(one(name, unit) for name, unit in last))
+    with _long_lived_frozen():
+        await asyncio.gather(*(one(name, unit) for name, unit in first))
+        await asyncio.gather(*(one(name, unit) for name, unit in last))
     return stats

@@ -13,6 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 
 class Verdict(StrEnum):
     HONOURED = "HONOURED"  # accepted, and its documented effect was observed
@@ -83,16 +85,26 @@ class Record:
         return cls(**known)
 
 
+def encode_line(data: dict[str, Any]) -> bytes:
+    """One JSON line. orjson: encoding records was the largest part of the harness's own CPU in
+    a live run (4x faster than json here); it writes NaN as null and refuses integers beyond 64
+    bits (a probe's out-of-range value can be one), which json writes instead."""
+    try:
+        return orjson.dumps(data, default=str, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        return (json.dumps(data, ensure_ascii=False, default=str) + "\n").encode()
+
+
 class ResultsWriter:
     """Appends one JSON line per record and flushes it: a killed run loses nothing finished."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file: IO[str] = path.open("a", encoding="utf-8")
+        self._file: IO[bytes] = path.open("ab")
 
     def write(self, record: Record) -> None:
-        self._file.write(json.dumps(record.to_json(), ensure_ascii=False, allow_nan=False, default=str) + "\n")
+        self._file.write(encode_line(record.to_json()))
         self._file.flush()
 
     def close(self) -> None:

@@ -91,15 +91,17 @@ class ProviderClient:
         delay = self.settings.backoff_base * 2 ** (attempt - 1)
         return float(min(delay * (0.5 + random.random()), self.settings.max_backoff))
 
-    async def send(self, body: dict[str, Any], path: str = "chat/completions") -> Exchange:
-        """POST ``body`` (canonical JSON) and return what happened, retrying what is transient."""
+    async def send(self, body: dict[str, Any], path: str = "chat/completions", encoded: str | None = None) -> Exchange:
+        """POST ``body`` (canonical JSON) and return what happened, retrying what is transient.
+        ``encoded`` is ``canonical_json(body)`` when the caller already has it."""
+        content = (encoded if encoded is not None else canonical_json(body)).encode()
         attempt, waited = 0, 0.0
         while True:
             attempt += 1
             # The slot is held for the attempt only: a request backing off must not keep
             # others from using the provider's allowed concurrency.
             async with self._slots:
-                exchange, retry_after = await self._attempt(body, path)
+                exchange, retry_after = await self._attempt(body, content, path)
             exchange.attempts, exchange.waited_s = attempt, waited
             transient = (
                 exchange.status in RETRYABLE_STATUS
@@ -122,13 +124,13 @@ class ProviderClient:
         """The request URL as evidence shows it (key-like query parameters scrubbed)."""
         return scrub_url(str(self._http.base_url.join(path.lstrip("/"))))
 
-    async def _attempt(self, body: dict[str, Any], path: str) -> tuple[Exchange, float | None]:
+    async def _attempt(self, body: dict[str, Any], content: bytes, path: str) -> tuple[Exchange, float | None]:
         exchange = Exchange("POST", self._shown_url(path), body, Outcome.RESPONSE)
         started = time.perf_counter()
         retry_after = None
         self.requests_sent += 1
         try:
-            async with self._http.stream("POST", path.lstrip("/"), content=canonical_json(body).encode()) as resp:
+            async with self._http.stream("POST", path.lstrip("/"), content=content) as resp:
                 exchange.status = resp.status_code
                 exchange.content_type = resp.headers.get("content-type", "")
                 retry_after = _retry_after(resp.headers.get("retry-after"))
