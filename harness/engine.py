@@ -34,10 +34,11 @@ class RunStats:
 
 class DedupingSender:
     """``send`` for checks: identical requests within a run go out once (the matrix's many
-    'omitted' cases are one request), unless a check asks for a ``fresh`` repeat.
+    'omitted' cases are one request, and a later check's base request reuses the range
+    check's), unless a check asks for a ``fresh`` repeat.
 
-    It keeps no exchange after its waiters have it (a 10,000-case run would hold them all);
-    what must see every exchange (response schemas, token counts) subscribes with ``observe``.
+    It keeps each distinct exchange for the run, for that reuse; what must see every exchange
+    as it completes (response schemas, token counts) subscribes with ``observe``.
     """
 
     def __init__(self, client: ProviderClient | None) -> None:

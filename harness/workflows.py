@@ -206,7 +206,9 @@ async def _run(
             transient=True,
         ) as bar:
             task = bar.add_task("run", total=len(units))
-            stats = await run_units(units, writer, ctx, done, lambda n: bar.advance(task, n), keep_records=False)
+            # (No callback when the bar is hidden: advancing it still takes its lock per unit.)
+            advance = (lambda n: bar.advance(task, n)) if show else None
+            stats = await run_units(units, writer, ctx, done, advance, keep_records=False)
         stats.requests = client.requests_sent
         stats.completion_tokens = sender.completion_tokens
     return stats
