@@ -62,14 +62,20 @@ class DedupingSender:
         if self.client is None:
             raise RuntimeError("this sender only plans; it has no client")
         if fresh:
-            return await self._send(body, path)
-        encoded = canonical_json(body)
-        key = path + "\n" + encoded
-        task = self._inflight.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._send(body, path, encoded))
-            self._inflight[key] = task
-        return await task
+            exchange = await self._send(body, path)
+        else:
+            encoded = canonical_json(body)
+            key = path + "\n" + encoded
+            task = self._inflight.get(key)
+            if task is None:
+                task = asyncio.ensure_future(self._send(body, path, encoded))
+                self._inflight[key] = task
+            exchange = await task
+        # One turn of the event loop before the check judges it: the next request's send and
+        # other responses' reads go first, so the provider is not kept waiting on our bookkeeping
+        # (3% of a live run's wall time, measured against a bare httpx loop).
+        await asyncio.sleep(0)
+        return exchange
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
-import orjson
+from harness.jsoncodec import dumps_line
 
 
 class Verdict(StrEnum):
@@ -85,16 +85,6 @@ class Record:
         return cls(**known)
 
 
-def encode_line(data: dict[str, Any]) -> bytes:
-    """One JSON line. orjson: encoding records was the largest part of the harness's own CPU in
-    a live run (4x faster than json here); it writes NaN as null and refuses integers beyond 64
-    bits (a probe's out-of-range value can be one), which json writes instead."""
-    try:
-        return orjson.dumps(data, default=str, option=orjson.OPT_APPEND_NEWLINE)
-    except TypeError:
-        return (json.dumps(data, ensure_ascii=False, default=str) + "\n").encode()
-
-
 class ResultsWriter:
     """Appends one JSON line per record and flushes it: a killed run loses nothing finished."""
 
@@ -104,7 +94,7 @@ class ResultsWriter:
         self._file: IO[bytes] = path.open("ab")
 
     def write(self, record: Record) -> None:
-        self._file.write(encode_line(record.to_json()))
+        self._file.write(dumps_line(record.to_json()))
         self._file.flush()
 
     def close(self) -> None:

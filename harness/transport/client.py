@@ -20,6 +20,7 @@ import httpx
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from harness.generation import canonical_json
+from harness.jsoncodec import loads
 from harness.transport.exchange import Exchange, Outcome
 from harness.transport.redaction import scrub_url
 from harness.transport.sse import parse_sse
@@ -198,7 +199,7 @@ def _parse_body(exchange: Exchange, streamed: bool) -> None:
         exchange.problems.append("empty body")
         return
     try:
-        exchange.json = json.loads(exchange.text)
+        exchange.json = loads(exchange.text)
     except json.JSONDecodeError as err:
         exchange.problems.append(f"malformed JSON body: {err.msg} at char {err.pos}")
     if media != "application/json":

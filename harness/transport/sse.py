@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.jsoncodec import loads
+
 
 @dataclass
 class SSEResult:
@@ -27,7 +29,7 @@ def parse_sse(raw: str) -> SSEResult:
             result.done = True
             continue
         try:
-            result.events.append(json.loads(data))
+            result.events.append(loads(data))
         except json.JSONDecodeError:
             result.problems.append(f"malformed SSE event: {data[:80]!r}")
     if not raw.endswith("\n\n") and raw.strip():

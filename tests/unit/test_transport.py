@@ -1,0 +1,62 @@
+"""The client's own behaviour that no fault server is needed for: cookies, JSON decoding."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+
+import httpx
+import pytest
+
+from harness.jsoncodec import dumps_line, loads
+from harness.transport import ProviderClient
+from harness.transport.client import ClientSettings
+
+
+def test_a_providers_cookie_is_not_sent_back() -> None:
+    """Probes are independent: a Set-Cookie must not change what later requests send."""
+    seen: list[str | None] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={"ok": True}, headers={"set-cookie": "sticky=backend-2; Path=/"})
+
+    async def two_requests() -> None:
+        async with ProviderClient(ClientSettings("http://provider/v1"), transport=httpx.MockTransport(handle)) as c:
+            await c.send({"model": "m"})
+            await c.send({"model": "m"})
+
+    asyncio.run(two_requests())
+    assert seen == [None, None]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": [1, 2.5, "x", null, true, -0.0, 1E5, "\\u00e9"]}',
+        '{"big": 123456789012345678901234567890, "negative": -9223372036854775809}',
+        '{"nan": NaN, "inf": -Infinity}',
+        "[1e400, 0.1234567890123456789]",
+        '"\\ud800"',
+    ],
+)
+def test_loads_gives_what_json_gives(text: str) -> None:
+    ours, theirs = loads(text), json.loads(text)
+    assert repr(ours) == repr(theirs)
+
+
+def test_loads_errors_are_jsons() -> None:
+    with pytest.raises(json.JSONDecodeError) as ours:
+        loads('{"a": 1,}')
+    with pytest.raises(json.JSONDecodeError) as theirs:
+        json.loads('{"a": 1,}')
+    assert (ours.value.msg, ours.value.pos) == (theirs.value.msg, theirs.value.pos)
+
+
+def test_dumps_line_writes_every_value_as_one_line() -> None:
+    line = dumps_line({"big": 2**70, "nan": math.nan, "text": "é\nx", "other": object()})
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    back = json.loads(line)
+    assert back["big"] == 2**70 and back["text"] == "é\nx" and back["other"].startswith("<object")
+    assert back["nan"] is None or math.isnan(back["nan"])
