@@ -23,7 +23,7 @@ from harness.workflows import RunOptions, _run
 
 # Server time varies from round to round, so: several rounds, each order alternated (ABBA),
 # and the median ratio.
-ROUNDS = 16
+ROUNDS = 24
 
 # The server, set up so that a round's wall time measures the client, not the server's luck:
 # - prompt cache off: which slot a request lands on, and so whether its prompt is cached,
