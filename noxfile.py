@@ -79,7 +79,7 @@ def record(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks: prints a table and writes bench/results.json."""
-    _install(session)
+    _install(session, "local,test,profile")
     _install_local_servers(session)
     _install_chromium(session)
     session.run("python", "-m", "bench", *session.posargs)
