@@ -12,7 +12,6 @@ import random
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from http.cookiejar import CookieJar
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -45,16 +44,13 @@ class ClientSettings:
     wait: bool = True  # False in replay: the backoff is computed and reported, never slept
 
 
-class _NoCookies(CookieJar):
+class _NoCookies(httpx.Cookies):
     """Probes are independent: a provider's Set-Cookie (a load balancer's stickiness, a
-    session) must not make later requests differ from what their reproducers send. The null
-    jar httpx's maintainers suggest (encode/httpx#2992); it also skips parsing every response's
-    headers into a cookie message, a fifth of httpx's own CPU per request here."""
+    session) must not make later requests differ from what their reproducers send. httpx has
+    no switch for it (encode/httpx#2992); ignoring responses' cookies here also skips wrapping
+    every response in urllib's cookie objects, a fifth of httpx's CPU per request."""
 
-    def extract_cookies(self, *_: object) -> None:
-        pass
-
-    def set_cookie(self, *_: object) -> None:
+    def extract_cookies(self, response: httpx.Response) -> None:
         pass
 
 
@@ -89,10 +85,13 @@ class ProviderClient:
                 max_keepalive_connections=settings.max_parallel_requests,
             ),
             transport=transport,
-            cookies=_NoCookies(),
             # Certificates matter only for https; loading them costs ~25 ms per client.
             verify=not settings.base_url.startswith("http://"),
         )
+        # httpx.AsyncClient(cookies=...) copies whatever it is given into a plain Cookies, so
+        # the client's own jar is replaced (httpx is pinned; a test checks no cookie goes back).
+        assert isinstance(self._http._cookies, httpx.Cookies)
+        self._http._cookies = _NoCookies()
         self.requests_sent = 0
 
     async def __aenter__(self) -> ProviderClient:
@@ -136,9 +135,14 @@ class ProviderClient:
                 await asyncio.sleep(delay)
 
     @functools.cache  # noqa: B019 - a handful of paths per client, for its lifetime
+    def _url(self, path: str) -> httpx.URL:
+        """The absolute URL of ``path``: joined once, not parsed and merged on every request."""
+        return self._http.base_url.join(path.lstrip("/"))
+
+    @functools.cache  # noqa: B019 - as above
     def _shown_url(self, path: str) -> str:
         """The request URL as evidence shows it (key-like query parameters scrubbed)."""
-        return scrub_url(str(self._http.base_url.join(path.lstrip("/"))))
+        return scrub_url(str(self._url(path)))
 
     async def _attempt(self, body: dict[str, Any], content: bytes, path: str) -> tuple[Exchange, float | None]:
         exchange = Exchange("POST", self._shown_url(path), body, Outcome.RESPONSE)
@@ -146,7 +150,7 @@ class ProviderClient:
         retry_after = None
         self.requests_sent += 1
         try:
-            async with self._http.stream("POST", path.lstrip("/"), content=content) as resp:
+            async with self._http.stream("POST", self._url(path), content=content) as resp:
                 exchange.status = resp.status_code
                 exchange.content_type = resp.headers.get("content-type", "")
                 retry_after = _retry_after(resp.headers.get("retry-after"))
