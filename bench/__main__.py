@@ -11,6 +11,7 @@ each figure beside its goal and writes bench/results.json. Numbers, not pass/fai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -22,21 +23,21 @@ from bench import economy, overhead, replay, report_scale, scale
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
+SECTIONS = {"overhead": overhead, "replay": replay, "economy": economy, "scale": scale, "report": report_scale}
+
+
 def main(argv: list[str]) -> int:
     only = set(argv)
+    if only - SECTIONS.keys():
+        print(f"bench: unknown section {sorted(only - SECTIONS.keys())[0]!r}; known: {', '.join(SECTIONS)}")
+        return 2
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
-    for name, section in (
-        ("overhead", overhead),
-        ("replay", replay),
-        ("economy", economy),
-        ("scale", scale),
-        ("report", report_scale),
-    ):
+    for name, section in SECTIONS.items():
         if only and name not in only:
             continue
         print(f"== {name}", flush=True)
-        rows.extend(section.run())
+        rows.extend({"section": name, **row} for row in section.run())
     width = max(len(r["figure"]) for r in rows)
     print()
     print(f"{'figure'.ljust(width)}  {'value':>14}  goal")
@@ -44,13 +45,19 @@ def main(argv: list[str]) -> int:
         value = row["value"]
         shown = f"{value:,.3f}" if isinstance(value, float) else f"{value:,}"
         print(f"{row['figure'].ljust(width)}  {shown:>14}  {row.get('goal', '')}")
+    # A partial run (`python -m bench overhead`) replaces its own sections' rows and keeps the
+    # others', each with the date it was measured.
+    today = time.strftime("%Y-%m-%d")
+    kept = []
+    if only and RESULTS.exists():
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            previous = json.loads(RESULTS.read_text())["rows"]
+            kept = [r for r in previous if "section" in r and r["section"] not in only]  # older files: none kept
+    rows = kept + [{**row, "date": today} for row in rows]
     RESULTS.write_text(
-        json.dumps(
-            {"date": time.strftime("%Y-%m-%d"), "seconds": round(time.monotonic() - started, 1), "rows": rows}, indent=1
-        )
-        + "\n"
+        json.dumps({"date": today, "seconds": round(time.monotonic() - started, 1), "rows": rows}, indent=1) + "\n"
     )
-    print(f"\nwrote {RESULTS}")
+    print(f"\nwrote {RESULTS}" + (f" ({len(kept)} rows of other sections kept)" if kept else ""))
     return 0
 
 
