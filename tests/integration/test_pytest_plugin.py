@@ -11,16 +11,14 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 
+def _pytest(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run pytest with the harness plugin in a subprocess, as a user's CI would."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--harness-provider", "llamacpp-local"]
+    return subprocess.run([*command, *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=timeout)
+
+
 def _run(out: Path, workers: int) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--harness-provider",
-        "llamacpp-local",
+    return _pytest(
         "--harness-provider",
         "llama-cpp-python-local",
         "--harness-out",
@@ -29,8 +27,8 @@ def _run(out: Path, workers: int) -> subprocess.CompletedProcess[str]:
         str(workers),
         "--dist",
         "loadgroup",
-    ]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
+        timeout=600,
+    )
 
 
 def _verdicts(out: Path) -> dict[tuple[str, str, str], str]:
@@ -52,25 +50,6 @@ def test_xdist_gives_the_same_results_as_one_process(tmp_path: Path) -> None:
 
 
 def test_items_fail_on_non_conformance_with_the_evidence(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--harness-provider",
-            "llamacpp-local",
-            "-k",
-            "repeat_penalty and default",
-            "-rf",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    result = _pytest("-k", "repeat_penalty and default", "-rf", timeout=300)
     assert result.returncode == 1
     assert "IGNORED: repeat_penalty: the documented default repeat_penalty=1.1 is not applied" in result.stdout
