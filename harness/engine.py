@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
+import re
 import sys
 import traceback
 from collections import Counter
@@ -17,8 +19,10 @@ from typing import Any
 from harness.checks import CheckContext, load_families
 from harness.checks.evidence import completion_tokens
 from harness.checks.registry import Unit
+from harness.errors import CheckError, ConfigError, HarnessError
 from harness.generation import canonical_json
-from harness.results import Record, ResultsWriter, Verdict
+from harness.results import Record, ResultsWriter
+from harness.schema import check_response_schemas
 from harness.transport import Exchange, ProviderClient
 
 
@@ -41,8 +45,10 @@ class DedupingSender:
     as it completes (response schemas, token counts) subscribes with ``observe``.
     """
 
-    def __init__(self, client: ProviderClient | None) -> None:
+    def __init__(self, client: ProviderClient | None, provider: str = "provider", api_key_env: str = "") -> None:
         self.client = client
+        self.provider = provider
+        self.api_key_env = api_key_env
         self._inflight: dict[str, asyncio.Future[Exchange]] = {}
         self._observers: list[Callable[[Exchange], None]] = []
         self.completion_tokens = 0
@@ -53,6 +59,9 @@ class DedupingSender:
     async def _send(self, body: dict[str, Any], path: str, encoded: str | None = None) -> Exchange:
         assert self.client is not None
         exchange = await self.client.send(body, path, encoded)
+        refused = configuration_refusal(exchange, self.provider, self.api_key_env)
+        if refused:
+            raise ConfigError(refused)
         self.completion_tokens += completion_tokens([exchange])
         for observer in self._observers:
             observer(exchange)
@@ -78,6 +87,27 @@ class DedupingSender:
         return exchange
 
 
+def configuration_refusal(exchange: Exchange, provider: str, api_key_env: str) -> str | None:
+    """A refusal of the whole configuration, not of a value: a refused or missing key, or a
+    model or endpoint that is not there. No verdict can be true after one, so the run stops
+    with one line (exit 2) instead of judging every case against it."""
+    if not exchange.client_error or exchange.status not in (401, 403, 404):
+        return None
+    said = exchange.excerpt(120)
+    if exchange.status in (401, 403):
+        key = f"check {api_key_env}" if api_key_env else "it needs a key: set api_key_env in providers.toml"
+        return f"{provider}: HTTP {exchange.status} from {exchange.url}: the credentials were refused; {key} ({said})"
+    # 404: the model or the endpoint is wrong. (An embeddings endpoint that is not served,
+    # with no word of the model, is a verdict of the embeddings check instead.)
+    on_chat = exchange.url.rstrip("/").endswith("chat/completions")
+    if on_chat or re.search(r"\bmodel\b", said, re.IGNORECASE):
+        return (
+            f"{provider}: HTTP 404 from {exchange.url}: check base_url and the model name "
+            f"{exchange.body.get('model')!r} in providers.toml ({said})"
+        )
+    return None
+
+
 @contextlib.contextmanager
 def _long_lived_frozen() -> Iterator[None]:
     """What is alive when a run starts (modules, schemas, validators, the matrix and its units)
@@ -94,7 +124,11 @@ def _long_lived_frozen() -> Iterator[None]:
 def plan(ctx: CheckContext, checks: list[str] | None = None) -> list[tuple[str, Unit]]:
     """Every (check name, unit) to run, in a stable order."""
     registry = load_families()
+    check_response_schemas()  # a broken response schema is a tool error before anything is sent
     names = checks or [name for name, c in registry.items() if c.enabled]
+    unknown = sorted(set(names) - set(registry))
+    if unknown:
+        raise ConfigError(f"--checks: unknown check {', '.join(unknown)}; known: {', '.join(registry)}")
     return [(name, unit) for name in names for unit in registry[name].units(ctx)]
 
 
@@ -113,19 +147,16 @@ async def run_units(
     async def one(check_name: str, unit: Unit) -> None:
         try:
             records = await unit.run()
-        except Exception as err:  # a bug in a check must not end the run; say so loudly
-            traceback.print_exc(file=sys.stderr)
-            records = [
-                Record(
-                    ctx.provider,
-                    ctx.surface.name,
-                    unit.id,
-                    unit.param,
-                    check_name,
-                    Verdict.INCONCLUSIVE,
-                    f"harness error in check {check_name!r}: {type(err).__name__}: {err}",
-                )
-            ]
+        except HarnessError:
+            raise
+        except Exception as err:
+            # A bug in a check is the harness's failure, never the provider's verdict.
+            if os.environ.get("HARNESS_DEBUG"):
+                traceback.print_exc(file=sys.stderr)
+            raise CheckError(
+                f"harness error in check {check_name!r}, unit {unit.id}: {type(err).__name__}: {err} "
+                "(set HARNESS_DEBUG=1 for the traceback)"
+            ) from err
         for record in records:
             record.unit_id = unit.id
             writer.write(record)
@@ -147,6 +178,11 @@ async def run_units(
         (last if registry[check_name].after_others else first).append((check_name, unit))
     stats.units = len(first) + len(last)
     with _long_lived_frozen():
-        await asyncio.gather(*(one(name, unit) for name, unit in first))
-        await asyncio.gather(*(one(name, unit) for name, unit in last))
+        for batch in (first, last):
+            try:
+                async with asyncio.TaskGroup() as group:  # the first tool error cancels the rest
+                    for name, unit in batch:
+                        group.create_task(one(name, unit))
+            except* HarnessError as errors:
+                raise errors.exceptions[0] from None
     return stats

@@ -28,3 +28,7 @@ class ConfigError(HarnessError):
 
 class CassetteError(HarnessError):
     """A recorded cassette cannot be read."""
+
+
+class CheckError(HarnessError):
+    """A check raised: a bug in the harness, reported as one line and exit 2, never a verdict."""

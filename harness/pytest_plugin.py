@@ -26,7 +26,7 @@ from harness.checks.registry import Unit
 from harness.engine import DedupingSender, plan
 from harness.generation import build_matrix
 from harness.providers import Provider, load_providers, resolve_provider
-from harness.results import FAILING, Record, ResultsWriter, Verdict
+from harness.results import FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
 from harness.schema import Surface, load_catalogue
 from harness.transport import ClientSettings, ProviderClient
 from harness.transport.cassettes import cassette, cassette_path
@@ -78,7 +78,7 @@ class ProviderRuntime:
             surface,
             provider.model,
             build_matrix(surface, provider.model),
-            DedupingSender(self.client),
+            DedupingSender(self.client, provider.name, provider.api_key_env),
             api_key_env=provider.api_key_env,
             base_url=provider.resolved_base_url(),
         )
@@ -144,10 +144,11 @@ class ConformanceItem(pytest.Item):
         runtime = runtimes.get(self.provider, self.surface)
         records = runtime.run(self.unit_id)
         self.user_properties.append((RECORDS_KEY, json.dumps([r.to_json() for r in records], default=str)))
-        failing = [r for r in records if r.verdict in FAILING]
+        # As the strict gate: no evidence (not recorded, no usable answer) is no pass.
+        failing = [r for r in records if r.verdict in FAILING or r.verdict in MISSING_EVIDENCE]
         if failing:
             raise ConformanceFailure(failing)
-        if records and all(r.verdict in (Verdict.NOT_RECORDED, Verdict.NOT_RUN) for r in records):
+        if records and all(r.verdict is Verdict.NOT_RUN for r in records):
             pytest.skip(records[0].detail)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:

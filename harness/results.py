@@ -32,6 +32,10 @@ class Verdict(StrEnum):
 
 CONFORMING = frozenset({Verdict.HONOURED, Verdict.ACCEPTED, Verdict.REJECTED})
 FAILING = frozenset({Verdict.LENIENT, Verdict.OVER_STRICT, Verdict.IGNORED, Verdict.SERVER_ERROR})
+# A verdict about the provider (either way); the rest are about the run.
+DECIDED = CONFORMING | FAILING
+# Nothing was observed: a strict gate fails on these, a baseline gate when a cell had evidence.
+MISSING_EVIDENCE = frozenset({Verdict.NOT_RECORDED, Verdict.TRANSPORT_ERROR})
 # Worst first: a cell that mixes verdicts shows the worst one.
 SEVERITY = [
     Verdict.SERVER_ERROR,

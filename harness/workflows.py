@@ -24,7 +24,9 @@ from harness.engine import DedupingSender, RunStats, plan, run_units
 from harness.errors import ConfigError
 from harness.generation import build_matrix
 from harness.providers import Provider, load_providers, resolve_provider
-from harness.results import FAILING, Record, ResultsWriter, Verdict, read_results
+from harness.reporting.gate import apply_gate
+from harness.reporting.summary import summarise
+from harness.results import Record, ResultsWriter, Verdict, read_results
 from harness.schema import Surface, load_catalogue
 from harness.transport import ClientSettings, ProviderClient
 from harness.transport.cassettes import Mode, cassette, cassette_path
@@ -184,7 +186,7 @@ async def _run(
         retries=options.retries,
     )
     async with ProviderClient(settings) as client:
-        sender = DedupingSender(client)
+        sender = DedupingSender(client, provider.name, provider.api_key_env)
         ctx = CheckContext(
             provider=provider.name,
             surface=surface,
@@ -225,8 +227,15 @@ def print_summary(out: Path, stats: RunStats, console: Console | None = None) ->
     console.print(f"results: {out / 'results.jsonl'}")
 
 
-def exit_code(records: list[Record]) -> int:
-    return 1 if any(r.verdict in FAILING for r in records) else 0
+def exit_code(records: list[Record], console: Console | None = None) -> int:
+    """`harness run` holds one provider to the strict gate: any non-conformance, any missing
+    evidence, or nothing decided at all is exit 1 (the lines say which)."""
+    gate = apply_gate("strict", summarise(records), paths.project_root() / "baselines")
+    for line in gate.notes + gate.failures[:20]:
+        (console or Console(soft_wrap=True)).print(line, highlight=False, markup=False)
+    if len(gate.failures) > 20:
+        (console or Console(soft_wrap=True)).print(f"... and {len(gate.failures) - 20} more", highlight=False)
+    return gate.exit_code
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -123,6 +123,13 @@ class SyntheticProvider:
         )
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self._handle(request)
+        except (ArithmeticError, ValueError, TypeError) as err:
+            # What a real server does when its sampler crashes on an input it did not validate.
+            return httpx.Response(500, json={"error": {"message": f"internal: {err}", "type": "server_error"}})
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
         body = json.loads(request.content)
         if request.url.path.endswith("/embeddings"):

@@ -1,32 +1,21 @@
-"""Documented defaults: under a fixed seed, omitting a parameter must give the same output as
-sending its documented default. A difference means the documentation is wrong; the real
-default is then looked for among the values other surfaces document for the same parameter."""
+"""Documented defaults: omitting a parameter must behave like sending its documented default,
+*and unlike* the values other surfaces document or engines commonly use. The plan searches
+probe configurations (seed, length, temperature) until one tells the documented default apart
+from every alternative, or says which values no probe could tell apart."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from harness.checks.probing import (
-    EFFECTS,
-    OMIT,
-    probe_body,
-    quote,
-    record,
-    refusal,
-    reproducible,
-    sampling_effect,
-)
+from harness.checks.judges import text_of
+from harness.checks.judges.sampling import DefaultTrial, judge_default, undecided_alternatives
+from harness.checks.probing import EFFECTS, OMIT, OTHER_SEEDS, PROBE_SEED, documents, probe_body, record, reproducible
 from harness.checks.registry import CheckContext, Unit, check
-from harness.results import Record, Verdict
+from harness.results import Record
 from harness.schema import load_catalogue
-from harness.transport import Exchange
-
-
-def effect_check_name(ctx: CheckContext, param: str) -> str:
-    return "passthrough" if ctx.surface.parameters[param].placement == "extension" else "effect"
-
 
 # Values servers commonly default to, tried after the other surfaces' documented defaults.
 COMMON_DEFAULTS: dict[str, list[float]] = {
@@ -39,6 +28,19 @@ COMMON_DEFAULTS: dict[str, list[float]] = {
     "frequency_penalty": [0.0],
     "presence_penalty": [0.0],
 }
+INERT_EXTRA_TOKENS = 8
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    temperature: float | None  # None: the parameter under test is temperature itself
+    seed: int
+    max_tokens: int
+
+    @property
+    def label(self) -> str:
+        shown = "" if self.temperature is None else f"temperature {self.temperature:g}, "
+        return f"{shown}seed {self.seed}, {self.max_tokens} tokens"
 
 
 def candidate_defaults(param: str, documented: Any) -> list[Any]:
@@ -56,59 +58,64 @@ def candidate_defaults(param: str, documented: Any) -> list[Any]:
     return unique
 
 
+def probe_configs(ctx: CheckContext, param: str, tokens: int) -> list[ProbeConfig]:
+    """The base probe first, then configurations more likely to separate close values: other
+    seeds, longer outputs, and flatter distributions (truncation parameters act more there)."""
+    if param == "temperature":
+        return [
+            ProbeConfig(None, PROBE_SEED, tokens),
+            ProbeConfig(None, OTHER_SEEDS[0], tokens * 2),
+            ProbeConfig(None, OTHER_SEEDS[1], tokens * 2),
+        ]
+    configs = [ProbeConfig(1.0, PROBE_SEED, tokens), ProbeConfig(1.0, OTHER_SEEDS[0], tokens * 2)]
+    for temperature, seed in ((1.5, OTHER_SEEDS[1]), (2.0, PROBE_SEED)):
+        if documents(ctx, "temperature", temperature):
+            configs.append(ProbeConfig(temperature, seed, tokens * 2))
+    return configs
+
+
+async def _trial(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], c: ProbeConfig) -> DefaultTrial:
+    def body(value: Any, max_tokens: int = c.max_tokens) -> dict[str, Any]:
+        temperature = OMIT if c.temperature is None else c.temperature
+        extra = {} if param == "temperature" else {"temperature": temperature}
+        return probe_body(ctx, max_tokens=max_tokens, seed=c.seed, **extra, **{param: value})
+
+    omitted, explicit, *others = await asyncio.gather(
+        ctx.send(body(OMIT)), ctx.send(body(documented)), *(ctx.send(body(a)) for a in alternatives)
+    )
+    trial = DefaultTrial(c.label, omitted, explicit, {repr(a): e for a, e in zip(alternatives, others, strict=True)})
+    if text_of(omitted) != text_of(explicit) and not any(text_of(e) == text_of(omitted) for e in others):
+        # The inert control, sent only when it can matter: does any change of the request
+        # change this provider's output, or only the parameter?
+        trial.inert = await ctx.send(body(OMIT, c.max_tokens + INERT_EXTRA_TOKENS))
+    return trial
+
+
+def _settled(trials: list[DefaultTrial]) -> bool:
+    """Another configuration can only help while omitted equals documented everywhere and
+    some alternative is still indistinguishable from the documented default."""
+    last = trials[-1]
+    same = text_of(last.omitted) is not None and text_of(last.omitted) == text_of(last.documented)
+    return not same or not undecided_alternatives(trials)
+
+
 async def default_probe(ctx: CheckContext, param: str) -> list[Record]:
     documented = ctx.surface.parameters[param].default
     tokens = EFFECTS[param].max_tokens
-    # Omitting temperature needs its own baseline; every other probe fixes temperature at 1.
-    omitted_body = probe_body(ctx, max_tokens=tokens, **{param: OMIT})
-    stable, repeats = await reproducible(ctx, tokens)
-    omitted, explicit = await asyncio.gather(
-        ctx.send(omitted_body), ctx.send(probe_body(ctx, max_tokens=tokens, **{param: documented}))
-    )
-    sent = [omitted, explicit]
-
-    def verdict(kind: Verdict, detail: str, evidence: list[Exchange] | None = None) -> list[Record]:
-        return [
-            record(ctx, "default", param, kind, detail, sent if evidence is None else evidence, "default", documented)
-        ]
-
-    failed = refusal(sent, ctx.provider)
-    if failed:
-        return verdict(*failed)
-    if not stable:
-        return verdict(
-            Verdict.INCONCLUSIVE,
-            "the same seed gave different outputs, so omitted and explicit cannot be compared",
-            [*repeats, *sent],
-        )
-    if omitted.content() == explicit.content():
-        effect = await sampling_effect(ctx, effect_check_name(ctx, param), param)
-        if effect.verdict is Verdict.HONOURED:
-            return verdict(Verdict.HONOURED, f"omitting {param} equals sending the documented default {documented}")
-        return verdict(
-            Verdict.INCONCLUSIVE,
-            f"omitting {param} equals sending {documented}, but {param} showed no effect, so this proves nothing",
-        )
-    real = None
-    for candidate in candidate_defaults(param, documented):
-        trial = await ctx.send(probe_body(ctx, max_tokens=tokens, **{param: candidate}))
-        sent.append(trial)
-        if trial.ok and trial.content() == omitted.content():
-            real = candidate
+    alternatives = [a for a in candidate_defaults(param, documented) if documents(ctx, param, a)]
+    repeats = await reproducible(ctx, tokens)
+    trials: list[DefaultTrial] = []
+    for config in probe_configs(ctx, param, tokens):
+        left = [a for a in alternatives if not trials or repr(a) in undecided_alternatives(trials)]
+        trials.append(await _trial(ctx, param, documented, left, config))
+        if text_of(repeats[0]) != text_of(repeats[1]) or _settled(trials):
             break
-    found = (
-        f"; the real default behaves like {param}={real}"
-        if real is not None
-        else ("; no other documented default matches either")
-    )
-    return verdict(
-        Verdict.IGNORED,
-        f"the documented default {param}={documented} is not applied when omitted: omitted gives "
-        f"{quote(omitted.content())}, explicit gives {quote(explicit.content())}{found}",
-    )
+    judgement = judge_default(param, documented, repeats, trials, ctx.provider)
+    sent = [*repeats, *(e for t in trials for e in t.exchanges())]
+    return [record(ctx, "default", param, judgement, sent, "default", documented)]
 
 
-@check("default", "omitting a parameter behaves like sending its documented default")
+@check("default", "omitting a parameter behaves like its documented default, and unlike the alternatives")
 def documented_defaults(ctx: CheckContext) -> list[Unit]:
     units = []
     for name, param in ctx.surface.parameters.items():

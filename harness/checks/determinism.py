@@ -1,15 +1,18 @@
 """Determinism with ``seed``: k repeats of one seeded request at temperature 1, sent
-concurrently (so batching is part of the test), must agree; other seeds must differ."""
+concurrently (so batching is part of the test), must agree; other seeds must differ; and the
+same request without a seed must not agree with itself (the control: agreement is the seed's)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from harness.checks.probing import OTHER_SEEDS, probe_body, quote, record, refusal
+from harness.checks.judges.determinism import judge_seed
+from harness.checks.probing import OMIT, OTHER_SEEDS, PROBE_SEED, probe_body, record
 from harness.checks.registry import CheckContext, Unit, check
-from harness.results import Record, Verdict
+from harness.results import Record
 
 K = 5
+UNSEEDED = 2
 
 
 async def determinism_probe(ctx: CheckContext) -> list[Record]:
@@ -17,28 +20,11 @@ async def determinism_probe(ctx: CheckContext) -> list[Record]:
     first = await ctx.send(body)
     repeats = await asyncio.gather(*(ctx.send(body, fresh=True) for _ in range(K - 1)))
     others = await asyncio.gather(*(ctx.send(probe_body(ctx, seed=s)) for s in OTHER_SEEDS))
-    sent = [first, *repeats, *others]
-    failed = refusal(sent, ctx.provider)
-    if failed:
-        return [record(ctx, "determinism", "seed", failed[0], failed[1], sent, "repeat")]
-    texts = [e.content() for e in (first, *repeats)]
-    agreeing = sum(t == texts[0] for t in texts)
-    pass_k = 1 if agreeing == K else 0
-    distinct_seeds = len({texts[0], *(e.content() for e in others)})
-    summary = (
-        f"{agreeing}/{K} repeats of seed {body['seed']} agree (pass^{K} = {pass_k}, sent concurrently); "
-        f"{distinct_seeds} distinct outputs over {1 + len(OTHER_SEEDS)} seeds"
-    )
-
-    def verdict(kind: Verdict, detail: str) -> list[Record]:
-        return [record(ctx, "determinism", "seed", kind, detail, sent, "repeat")]
-
-    if pass_k and distinct_seeds > 1:
-        return verdict(Verdict.HONOURED, summary)
-    if not pass_k:
-        variants = sorted({quote(t, 30) for t in texts})
-        return verdict(Verdict.IGNORED, f"{summary}; outputs: {', '.join(variants)}")
-    return verdict(Verdict.IGNORED, f"{summary}: the seed does not change what is sampled")
+    free_body = probe_body(ctx, seed=OMIT)
+    unseeded = await asyncio.gather(ctx.send(free_body), *(ctx.send(free_body, fresh=True) for _ in range(UNSEEDED - 1)))
+    judgement = judge_seed(PROBE_SEED, [first, *repeats], others, unseeded, ctx.provider)
+    sent = [first, *repeats, *others, *unseeded]
+    return [record(ctx, "determinism", "seed", judgement, sent, "repeat")]
 
 
 @check("determinism", "the same seed reproduces the output (pass^k), other seeds change it")

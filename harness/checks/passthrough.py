@@ -8,7 +8,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from harness.checks.probing import EFFECTS, probe_body, record, refusal, sampling_effect
+from harness.checks.judges import Judgement, probe_failure
+from harness.checks.judges.ranges import judge_unknown_key
+from harness.checks.probing import EFFECTS, probe_body, record, sampling_effect
 from harness.checks.registry import CheckContext, Unit, check
 from harness.results import Record, Verdict
 
@@ -21,42 +23,18 @@ async def enum_passthrough(ctx: CheckContext, param: str, value: Any = None) -> 
         spec = ctx.surface.parameters[param].schema
         value = next(v for v in spec.get("enum", []) if v is not None and v != spec.get("default"))
     exchange = await ctx.send(probe_body(ctx, **{param: value}))
-    failed = refusal([exchange], ctx.provider)
-    if failed:
-        return [record(ctx, "passthrough", param, failed[0], failed[1], [exchange], "accepted", value)]
-    return [
-        record(
-            ctx,
-            "passthrough",
-            param,
-            Verdict.INCONCLUSIVE,
-            f"{param}={value!r} accepted; it has no effect a client can observe in the generated text, "
-            "so passthrough is not proven",
-            [exchange],
-            "accepted",
-            value,
-        )
-    ]
+    judgement = probe_failure([exchange], ctx.provider) or Judgement(
+        Verdict.INCONCLUSIVE,
+        f"{param}={value!r} accepted; it has no effect a client can observe in the generated text, "
+        "so passthrough is not proven",
+    )
+    return [record(ctx, "passthrough", param, judgement, [exchange], "accepted", value)]
 
 
 async def unknown_key_probe(ctx: CheckContext) -> list[Record]:
     exchange = await ctx.send(probe_body(ctx, **{UNKNOWN_KEY: 1}))
-    documented = ctx.surface.unknown_keys
-    fixed = refusal([exchange], ctx.provider)
-    if fixed and fixed[0] is not Verdict.OVER_STRICT:
-        return [record(ctx, "unknown-key", "(unknown key)", fixed[0], fixed[1], [exchange], "probe")]
-    rejected = exchange.client_error
-    behaviour = f"HTTP {exchange.status}: unknown keys are {'rejected' if rejected else 'accepted and ignored'}"
-    if documented == "reject":
-        verdict = Verdict.REJECTED if rejected else Verdict.LENIENT
-    elif documented in ("ignore", "forward"):
-        verdict = Verdict.OVER_STRICT if rejected else Verdict.ACCEPTED
-    else:
-        verdict = Verdict.REJECTED if rejected else Verdict.ACCEPTED
-    note = f"documented: {documented}"
-    if not rejected:
-        note += "; a misspelt parameter will be silently dropped by this provider"
-    return [record(ctx, "unknown-key", "(unknown key)", verdict, f"{behaviour} ({note})", [exchange], "probe")]
+    judgement = judge_unknown_key(ctx.surface.unknown_keys, exchange, ctx.provider)
+    return [record(ctx, "unknown-key", "(unknown key)", judgement, [exchange], "probe")]
 
 
 @check("passthrough", "extension parameters (extra_body) are accepted and change the output")
@@ -66,13 +44,7 @@ def extra_body_passthrough(ctx: CheckContext) -> list[Unit]:
         if param.placement != "extension" or not ctx.wants(name):
             continue
         if name in EFFECTS:
-            units.append(
-                Unit(
-                    f"passthrough.{name}",
-                    name,
-                    partial(_sampling, ctx, name),
-                )
-            )
+            units.append(Unit(f"passthrough.{name}", name, partial(_sampling, ctx, name)))
         elif "enum" in param.schema:
             units.append(Unit(f"passthrough.{name}", name, partial(enum_passthrough, ctx, name)))
     return units

@@ -1,7 +1,9 @@
-"""Shared probe machinery: cheap probe requests under a fixed seed, baselines shared by every
-check (sent once per run thanks to the engine's de-duplication), and the two ways to prove an
-effect: a differential probe (the value changes the output) and a greedy-equivalence probe
-(the value must make sampling equal temperature-0 decoding, whatever the seed).
+"""Shared probe plans: cheap probe requests under a fixed seed, baselines shared by every
+check (sent once per run thanks to the engine's de-duplication), and the plans of the two
+ways to prove a sampling parameter: a differential probe (the value changes the output, its
+neutral value does not) and a greedy-equivalence probe (the value makes sampling equal
+temperature-0 decoding, whatever the seed). Plans only send; ``harness.checks.judges``
+decides what the answers prove.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
+from jsonschema import Draft202012Validator
+
 from harness.checks.evidence import completion_tokens, evidence
-from harness.checks.ranges import outcome_verdict
+from harness.checks.judges import Judgement
+from harness.checks.judges.sampling import judge_differential, judge_greedy
 from harness.checks.registry import CheckContext
 from harness.generation.matrix import base_body
 from harness.results import Record, Verdict
@@ -28,11 +33,15 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Effect:
-    """How to see a sampling parameter work: the value to send and what it must do."""
+    """How to see a sampling parameter work: the value to send and what it must do.
+
+    ``neutral`` is the value at which the parameter does nothing: a differential probe's
+    control (sending it must leave the output unchanged)."""
 
     value: Any
     greedy: bool  # True: must equal greedy decoding across seeds; False: must change the output
     max_tokens: int = PROBE_TOKENS
+    neutral: Any = None
 
 
 # Values chosen to be documented as valid on every surface that has the parameter, and to
@@ -43,15 +52,15 @@ EFFECTS: dict[str, Effect] = {
     "top_p": Effect(0.001, greedy=True),
     "top_k": Effect(1, greedy=True),
     "min_p": Effect(1.0, greedy=True),
-    "top_a": Effect(1.0, greedy=False),
-    "typical_p": Effect(0.05, greedy=False),
-    "frequency_penalty": Effect(2.0, greedy=False, max_tokens=32),
-    "presence_penalty": Effect(2.0, greedy=False, max_tokens=32),
-    "repetition_penalty": Effect(2.0, greedy=False, max_tokens=32),
-    "repeat_penalty": Effect(2.0, greedy=False, max_tokens=32),
-    "dynatemp_range": Effect(1.0, greedy=False),
-    "xtc_probability": Effect(1.0, greedy=False),
-    "mirostat": Effect(2, greedy=False),
+    "top_a": Effect(1.0, greedy=False, neutral=0.0),
+    "typical_p": Effect(0.05, greedy=False, neutral=1.0),
+    "frequency_penalty": Effect(2.0, greedy=False, max_tokens=32, neutral=0.0),
+    "presence_penalty": Effect(2.0, greedy=False, max_tokens=32, neutral=0.0),
+    "repetition_penalty": Effect(2.0, greedy=False, max_tokens=32, neutral=1.0),
+    "repeat_penalty": Effect(2.0, greedy=False, max_tokens=32, neutral=1.0),
+    "dynatemp_range": Effect(1.0, greedy=False, neutral=0.0),
+    "xtc_probability": Effect(1.0, greedy=False, neutral=0.0),
+    "mirostat": Effect(2, greedy=False, neutral=0),
 }
 
 
@@ -74,6 +83,14 @@ def probe_body(
     return body
 
 
+def documents(ctx: CheckContext, param: str, value: Any) -> bool:
+    """Is ``value`` documented as valid for ``param`` on this surface (so a probe may send it)?"""
+    spec = ctx.surface.parameters.get(param)
+    if spec is None:
+        return False
+    return not list(Draft202012Validator(spec.schema).iter_errors(value))
+
+
 async def shared(ctx: CheckContext, key: str, make: Callable[[], Awaitable[T]]) -> T:
     """Compute ``make()`` once per run and provider, whichever unit asks first."""
     task = ctx.memo.get(key)
@@ -84,14 +101,12 @@ async def shared(ctx: CheckContext, key: str, make: Callable[[], Awaitable[T]]) 
     return result
 
 
-async def reproducible(ctx: CheckContext, max_tokens: int = PROBE_TOKENS) -> tuple[bool, list[Exchange]]:
-    """Does the same seeded request give the same text twice? Differential probes need it."""
+async def reproducible(ctx: CheckContext, max_tokens: int = PROBE_TOKENS) -> list[Exchange]:
+    """The seeded base request, twice: differential probes need the seed to reproduce."""
 
-    async def make() -> tuple[bool, list[Exchange]]:
+    async def make() -> list[Exchange]:
         body = probe_body(ctx, max_tokens=max_tokens)
-        first, again = await asyncio.gather(ctx.send(body), ctx.send(body, fresh=True))
-        same = first.ok and again.ok and first.content() == again.content()
-        return same, [first, again]
+        return list(await asyncio.gather(ctx.send(body), ctx.send(body, fresh=True)))
 
     return await shared(ctx, f"reproducible:{max_tokens}", make)
 
@@ -100,47 +115,28 @@ def record(
     ctx: CheckContext,
     check: str,
     param: str,
-    verdict: Verdict,
-    detail: str,
+    judgement: Judgement,
     exchanges: list[Exchange],
     label: str = "",
     value: Any = None,
-    note: str = "",
 ) -> Record:
+    data = evidence(exchanges, ctx.surface, ctx.base_url, ctx.api_key_env)
+    if judgement.control:
+        data["control"] = judgement.control
     return Record(
         provider=ctx.provider,
         surface=ctx.surface.name,
         case_id=f"{check}.{param}{'.' + label if label else ''}",
         param=param,
         check=check,
-        verdict=verdict,
-        detail=detail,
-        evidence=evidence(exchanges, ctx.surface, ctx.base_url, ctx.api_key_env, note),
+        verdict=judgement.verdict,
+        detail=judgement.detail,
+        evidence=data,
         label=label,
         value=value,
         requests=sum(e.attempts for e in exchanges),
         completion_tokens=completion_tokens(exchanges),
     )
-
-
-def refusal(exchanges: list[Exchange], provider: str) -> tuple[Verdict, str] | None:
-    """The first exchange that did not succeed decides: a probe only sends documented-valid values."""
-    for exchange in exchanges:
-        fixed = outcome_verdict(exchange, provider)
-        if fixed is not None:
-            return fixed
-        if exchange.client_error:
-            return (
-                Verdict.OVER_STRICT,
-                f"HTTP {exchange.status} for a documented-valid probe: {exchange.excerpt(160)}",
-            )
-    return None
-
-
-def quote(text: str | None, limit: int = 60) -> str:
-    if text is None:
-        return "(no content)"
-    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any = None) -> Record:
@@ -151,73 +147,39 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any 
     """
     effect = EFFECTS[param]
     if value is not None and value != effect.value:
-        effect = Effect(value, greedy=False, max_tokens=effect.max_tokens)
-    tokens, shown = effect.max_tokens, f"{param}={effect.value}"
-
-    def verdict(kind: Verdict, detail: str, sent: list[Exchange]) -> Record:
-        return record(ctx, check, param, kind, detail, sent, "effect", effect.value)
+        neutral = effect.neutral
+        spec = ctx.surface.parameters.get(param)
+        if neutral is None and spec is not None and spec.has_default:
+            neutral = spec.default
+        effect = Effect(value, greedy=False, max_tokens=effect.max_tokens, neutral=neutral)
+    tokens = effect.max_tokens
 
     async def greedy_equivalence() -> Record:
-        # The value must make sampling equal temperature-0 decoding, whatever the seed.
-        sent = list(
-            await asyncio.gather(
-                ctx.send(probe_body(ctx, max_tokens=tokens)),
-                ctx.send(probe_body(ctx, max_tokens=tokens, temperature=0.0)),
-                *(
-                    ctx.send(probe_body(ctx, max_tokens=tokens, seed=s, **{param: effect.value}))
-                    for s in (PROBE_SEED, OTHER_SEEDS[0])
-                ),
-            )
+        seeds = (PROBE_SEED, OTHER_SEEDS[0])
+        greedy, *rest = await asyncio.gather(
+            ctx.send(probe_body(ctx, max_tokens=tokens, temperature=0.0)),
+            *(ctx.send(probe_body(ctx, max_tokens=tokens, seed=s)) for s in seeds),
+            *(ctx.send(probe_body(ctx, max_tokens=tokens, seed=s, **{param: effect.value})) for s in seeds),
         )
-        failed = refusal(sent, ctx.provider)
-        if failed:
-            return verdict(*failed, sent)
-        base, greedy, first, second = (e.content() for e in sent)
-        if first == second == greedy and base != greedy:
-            return verdict(
-                Verdict.HONOURED,
-                f"{shown} equals greedy decoding under two seeds ({quote(greedy)}), "
-                "and differs from sampling without it",
-                sent,
-            )
-        # For temperature itself the greedy reference *is* the probe: equal to the
-        # temperature-1 output means temperature had no effect at all.
-        if first == base and (param == "temperature" or base != greedy):
-            return verdict(Verdict.IGNORED, f"{shown} left the seeded output unchanged ({quote(first)})", sent)
-        if first == base:
-            return verdict(
-                Verdict.INCONCLUSIVE,
-                "sampling at temperature 1 already equals greedy decoding: no room for an effect",
-                sent,
-            )
-        return verdict(
-            Verdict.INCONCLUSIVE,
-            f"{shown} changes the output but not to greedy decoding (seed "
-            f"{PROBE_SEED}: {quote(first)}, seed {OTHER_SEEDS[0]}: {quote(second)}, greedy: {quote(greedy)})",
-            sent,
-        )
+        sampled, seeded = rest[: len(seeds)], rest[len(seeds) :]
+        judgement = judge_greedy(param, effect.value, sampled, greedy, seeded, seeds, ctx.provider)
+        return record(ctx, check, param, judgement, [greedy, *sampled, *seeded], "effect", effect.value)
 
     async def differential() -> Record:
-        # The value must change the seeded output (and the seed must reproduce it).
-        stable, repeats = await reproducible(ctx, tokens)
-        probe = await ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.value}))
-        sent = [*repeats, probe]
-        failed = refusal(sent, ctx.provider)
-        if failed:
-            return verdict(*failed, sent)
-        before, after = repeats[0].content(), probe.content()
-        if not stable:
-            return verdict(
+        repeats = await reproducible(ctx, tokens)
+        if effect.neutral is None or not documents(ctx, param, effect.neutral):
+            judgement = Judgement(
                 Verdict.INCONCLUSIVE,
-                f"the same seed gave different outputs ({quote(before)} vs "
-                f"{quote(repeats[1].content())}), so a differential probe cannot decide",
-                sent,
+                f"no documented neutral value of {param} to use as the control, so a change could not be "
+                "attributed to it",
             )
-        if after != before:
-            return verdict(
-                Verdict.HONOURED, f"{shown} changed the seeded output: {quote(before)} -> {quote(after)}", sent
-            )
-        return verdict(Verdict.IGNORED, f"{shown} left the seeded output unchanged ({quote(after)})", sent)
+            return record(ctx, check, param, judgement, repeats, "effect", effect.value)
+        control, probe = await asyncio.gather(
+            ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.neutral})),
+            ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.value})),
+        )
+        judgement = judge_differential(param, effect.value, effect.neutral, repeats, control, probe, ctx.provider)
+        return record(ctx, check, param, judgement, [*repeats, control, probe], "effect", effect.value)
 
     make = greedy_equivalence if effect.greedy else differential
     return await shared(ctx, f"effect:{param}:{effect.value!r}", make)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.checks.judges import Judgement
 from harness.checks.probing import record
 from harness.checks.registry import CheckContext, Unit, check
 from harness.results import Record, Verdict
@@ -61,8 +62,7 @@ async def validate_all(ctx: CheckContext, tally: SchemaTally) -> list[Record]:
                     ctx,
                     "response-schema",
                     f"({schema})",
-                    Verdict.ACCEPTED,
-                    f"all {group.total} bodies match the {schema} schema",
+                    Judgement(Verdict.ACCEPTED, f"all {group.total} bodies match the {schema} schema"),
                     example,
                     "all",
                 )
@@ -73,8 +73,10 @@ async def validate_all(ctx: CheckContext, tally: SchemaTally) -> list[Record]:
                     ctx,
                     "response-schema",
                     f"({schema})",
-                    Verdict.SERVER_ERROR,
-                    f"{group.bad} of {group.total} bodies break the {schema} schema, e.g. {group.reason}",
+                    Judgement(
+                        Verdict.SERVER_ERROR,
+                        f"{group.bad} of {group.total} bodies break the {schema} schema, e.g. {group.reason}",
+                    ),
                     example,
                     "all",
                 )

@@ -18,10 +18,18 @@ from harness.datadesigner.static import CHECK, static_records
 from harness.engine import DedupingSender, RunStats, run_units
 from harness.errors import ConfigError
 from harness.providers import Provider, load_providers, resolve_provider
-from harness.results import FAILING, ResultsWriter, Verdict
+from harness.reporting.junit import write_junit
+from harness.results import FAILING, Record, ResultsWriter, Verdict
 from harness.schema import Surface, load_catalogue
 from harness.transport import ClientSettings, ProviderClient
 from harness.workflows import append_run_log, new_run_dir, preflight, provider_base_url, read_run_log
+
+
+def fails_the_config(record: Record) -> bool:
+    """A failing verdict, or REJECTED on the static check: the config sends a value the
+    provider documents as invalid, so it will not work there. The exit code and junit.xml
+    both follow this rule."""
+    return record.verdict in FAILING or (record.check == CHECK and record.verdict is Verdict.REJECTED)
 
 
 async def _run_model(
@@ -42,7 +50,7 @@ async def _run_model(
         timeout=float(params.timeout or provider.timeout),
     )
     async with ProviderClient(settings) as client:
-        sender = DedupingSender(client)
+        sender = DedupingSender(client, provider.name, provider.api_key_env)
         ctx = CheckContext(
             provider.name,
             surface,
@@ -91,12 +99,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         "harness": __version__,
         "versions": {"config": str(args.file)},
     }
-    records, _ = write_reports(out, meta)
+    records, cells = write_reports(out, meta)
+    # write_reports judges cells as a provider run does, where REJECTED conforms: junit.xml is
+    # written again under this command's own rule, so it fails exactly when the exit code does.
+    write_junit(cells, out / "junit.xml", float(meta.get("elapsed_s", 0.0)), also_failing=fails_the_config)
     console = make_console()
     print_table(records, read_run_log(out), console)
-    # For a config, REJECTED on the static check means the config sends a value the
-    # provider documents as invalid: the config will not work there.
-    problems = [r for r in records if r.verdict in FAILING or (r.check == CHECK and r.verdict is Verdict.REJECTED)]
+    problems = [r for r in records if fails_the_config(r)]
     shown: set[str] = set()
     for record in sorted(records, key=lambda r: (r.label, r.param)):
         line = f"{record.verdict.value}: {record.param} [{record.check}] {record.detail}"

@@ -7,6 +7,7 @@ later, by validating the whole request against the surface schema (one source of
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -196,8 +197,40 @@ def probes_for(schema: dict[str, Any], types: tuple[str, ...]) -> list[Probe]:
     if bad is not None:
         probes.append(bad)
     probes.append(Probe("null", None))
-    # Same label twice (a union of two branches) would collide in ids: keep the first.
+    return _distinct(probes)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _distinct(probes: list[Probe]) -> list[Probe]:
+    """Probes with distinct labels, none lost: branches of a union reuse labels ("typical" for
+    both the string and the array of ``stop``), and keeping only the first would leave a branch
+    unprobed. A repeated label with another value gets the value's JSON type as a suffix; a
+    label seen once keeps its name, since case ids (and so recorded cassettes) derive from it.
+    Only exact repeats, same label and same value, are dropped."""
     unique: dict[str, Probe] = {}
+    # Values compared as JSON, not with ==: 1, 1.0 and True are different requests.
+    sent: dict[str, str] = {}
     for probe in probes:
-        unique.setdefault(probe.label, probe)
+        text = json.dumps(probe.value, sort_keys=True)
+        label, n = probe.label, 1
+        while label in sent and sent[label] != text:
+            label = f"{probe.label}-{_json_type(probe.value)}" + (str(n) if n > 1 else "")
+            n += 1
+        if label not in sent:
+            unique[label], sent[label] = Probe(label, probe.value), text
     return list(unique.values())

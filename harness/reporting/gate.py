@@ -1,6 +1,12 @@
-"""The CI gate. ``strict``: any non-conformance fails. ``baseline``: compare each
-provider x parameter x check with the committed ``baselines/<provider>.json`` and fail only
-on regressions (a cell that was not failing and now is), reporting improvements too."""
+"""The CI gate. ``strict``: any non-conformance fails, and so does missing evidence
+(NOT_RECORDED, TRANSPORT_ERROR) or a provider with no decided cell. ``baseline``: compare each
+provider x parameter x check with the committed ``baselines/<provider>.json`` and fail on
+regressions: a cell that was not failing and now is, or a decided cell that lost its evidence
+(now INCONCLUSIVE, TRANSPORT_ERROR or NOT_RECORDED). ``none``: verdicts never fail.
+
+Whatever the gate, a run that decided nothing never passes: a dead provider, or replay with
+no cassette, is not a conforming one. NOT_RUN (no key) is neutral and printed.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,10 @@ from pathlib import Path
 
 from harness.errors import ConfigError
 from harness.reporting.summary import Cell
-from harness.results import FAILING, Verdict
+from harness.results import CONFORMING, DECIDED, FAILING, MISSING_EVIDENCE, Verdict
 
 GATES = ("strict", "baseline", "none")
+UNDECIDED = frozenset({Verdict.INCONCLUSIVE}) | MISSING_EVIDENCE
 
 
 @dataclass
@@ -63,13 +70,29 @@ def write_baselines(cells: list[Cell], folder: Path) -> list[Path]:
     return written
 
 
-def apply_gate(gate: str, cells: list[Cell], baselines: Path) -> GateResult:
-    result = GateResult(gate)
-    if gate == "none":
-        return result
-    if gate == "strict":
-        result.failures = [f"{c.provider}: {_key(c)} is {c.verdict.value}" for c in cells if c.verdict in FAILING]
-        return result
+def _by_provider(cells: list[Cell]) -> dict[str, list[Cell]]:
+    grouped: dict[str, list[Cell]] = {}
+    for cell in cells:
+        grouped.setdefault(cell.provider, []).append(cell)
+    return grouped
+
+
+def _evidence_rules(cells: list[Cell], result: GateResult, strict: bool) -> None:
+    """NOT_RUN is printed; with ``strict``, missing evidence and undecided providers fail."""
+    for provider, group in _by_provider(cells).items():
+        if all(c.verdict is Verdict.NOT_RUN for c in group):
+            result.notes.append(f"{provider}: NOT_RUN ({group[0].worst_records(1)[0].detail})")
+            continue
+        if not strict:
+            continue
+        for cell in group:
+            if cell.verdict in MISSING_EVIDENCE:
+                result.failures.append(f"{provider}: {_key(cell)} is {cell.verdict.value}: no evidence")
+        if not any(c.verdict in DECIDED for c in group):
+            result.failures.append(f"{provider}: no cell decided: nothing shows this provider conforms")
+
+
+def _baseline(cells: list[Cell], baselines: Path, result: GateResult) -> None:
     loaded: dict[str, dict[str, str]] = {}
     for cell in cells:
         if cell.provider not in loaded:
@@ -79,12 +102,27 @@ def apply_gate(gate: str, cells: list[Cell], baselines: Path) -> GateResult:
                 result.notes.append(
                     f"{cell.provider}: no baseline at {path}; every failing cell counts as a regression"
                 )
-        before = loaded[cell.provider].get(_key(cell))
-        was_failing = before is not None and Verdict(before) in FAILING
-        now_failing = cell.verdict in FAILING
+        before_name = loaded[cell.provider].get(_key(cell))
+        before = Verdict(before_name) if before_name is not None else None
         name = f"{cell.provider}: {_key(cell)}"
-        if now_failing and not was_failing:
-            result.failures.append(f"regression: {name} was {before or 'not tested'}, now {cell.verdict.value}")
-        elif was_failing and not now_failing and cell.verdict not in (Verdict.NOT_RECORDED, Verdict.NOT_RUN):
-            result.improvements.append(f"improvement: {name} was {before}, now {cell.verdict.value}")
+        now = cell.verdict
+        if now in FAILING and (before is None or before not in FAILING):
+            result.failures.append(f"regression: {name} was {before_name or 'not tested'}, now {now.value}")
+        elif before in DECIDED and now in UNDECIDED:
+            result.failures.append(f"regression: {name} was {before_name}, now {now.value}: evidence lost")
+        elif before in FAILING and now in CONFORMING:
+            result.improvements.append(f"improvement: {name} was {before_name}, now {now.value}")
+
+
+def apply_gate(gate: str, cells: list[Cell], baselines: Path) -> GateResult:
+    result = GateResult(gate)
+    _evidence_rules(cells, result, strict=gate == "strict")
+    if gate == "strict":
+        result.failures += [f"{c.provider}: {_key(c)} is {c.verdict.value}" for c in cells if c.verdict in FAILING]
+    elif gate == "baseline":
+        _baseline(cells, baselines, result)
+    if not any(c.verdict in DECIDED for c in cells):
+        ran = [c for c in cells if c.verdict is not Verdict.NOT_RUN]
+        why = "every provider is NOT_RUN" if not ran else "no cell has a conforming or failing verdict"
+        result.failures.append(f"the run decided nothing ({why}): a gate cannot pass on no evidence")
     return result

@@ -1,22 +1,24 @@
 """JUnit XML: one test case per provider x parameter x check, so any CI shows the matrix as
-tests. Failing verdicts are failures (with their evidence); not-run and not-recorded are
-skipped; everything else passes."""
+tests. Failing verdicts are failures (with their evidence), and so are records a caller's
+rule adds (`harness check-config` fails a config on a REJECTED static check); not-run and
+not-recorded are skipped; everything else passes."""
 
 from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.reporting.summary import Cell
-from harness.results import Verdict
+from harness.results import Record, Verdict
 
 SKIPPED = {Verdict.NOT_RUN, Verdict.NOT_RECORDED}
 
 
-def _evidence_text(cell: Cell) -> str:
+def _evidence_text(records: list[Record]) -> str:
     parts = []
-    for record in cell.worst_records(3):
+    for record in records:
         parts.append(f"[{record.verdict.value}] {record.case_id}: {record.detail}")
         repro = record.evidence.get("reproducer", {}).get("curl")
         if repro:
@@ -27,7 +29,15 @@ def _evidence_text(cell: Cell) -> str:
     return "\n".join(parts)
 
 
-def write_junit(cells: list[Cell], path: Path, elapsed_s: float = 0.0) -> None:
+def write_junit(
+    cells: list[Cell],
+    path: Path,
+    elapsed_s: float = 0.0,
+    also_failing: Callable[[Record], bool] | None = None,
+) -> None:
+    """Write ``cells`` as JUnit XML to ``path``. A cell also fails when ``also_failing`` holds
+    for any of its records, whatever the cell's (worst) verdict: so a run's exit code and its
+    junit.xml can follow the same rule."""
     suites = ET.Element("testsuites", name="provider-conformance")
     by_provider: dict[str, list[Cell]] = {}
     for cell in cells:
@@ -45,14 +55,21 @@ def write_junit(cells: list[Cell], path: Path, elapsed_s: float = 0.0) -> None:
                 time="0",
             )
             if cell.failing:
+                # The records behind the cell's verdict, not its first record (often a conforming one).
+                shown = cell.worst_records(3)
+            else:
+                ranked = cell.worst_records(len(cell.records))
+                shown = [r for r in ranked if also_failing is not None and also_failing(r)][:3]
+            if shown:
                 n_fail += 1
+                first = shown[0]
                 failure = ET.SubElement(
                     case,
                     "failure",
-                    message=f"{cell.verdict.value}: {cell.records[0].detail}"[:500],
-                    type=cell.verdict.value,
+                    message=f"{first.verdict.value}: {first.detail}"[:500],
+                    type=first.verdict.value,
                 )
-                failure.text = _evidence_text(cell)
+                failure.text = _evidence_text(shown)
             elif cell.verdict in SKIPPED:
                 n_skip += 1
                 ET.SubElement(case, "skipped", message=f"{cell.verdict.value}: {cell.worst_records(1)[0].detail}")

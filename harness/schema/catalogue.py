@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError as JsonSchemaError
 from jsonschema.exceptions import ValidationError
 
 from harness import paths
@@ -116,10 +117,23 @@ def load_catalogue(schemas: Path | None = None) -> dict[str, Surface]:
     return surfaces
 
 
+RESPONSE_SCHEMAS = ("chat-completion", "chat-completion-chunk", "embedding-list", "error-envelope")
+
+
 @cache
 def response_schema(name: str) -> Draft202012Validator:
     """A validator for one of ``schemas/responses/<name>.schema.json``."""
     path = paths.schemas_dir() / "responses" / f"{name}.schema.json"
     data = read_json(path)
-    Draft202012Validator.check_schema(data)
+    try:
+        Draft202012Validator.check_schema(data)
+    except JsonSchemaError as err:
+        raise SchemaError(_display(path), _pointer(err.absolute_path), err.message) from err
     return Draft202012Validator(data)
+
+
+def check_response_schemas() -> None:
+    """Load every response schema now: a broken one is a tool error before a run, not an
+    exception inside a check halfway through it."""
+    for name in RESPONSE_SCHEMAS:
+        response_schema(name)

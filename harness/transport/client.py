@@ -183,7 +183,18 @@ class ProviderClient:
             exchange.error = f"http: {type(err).__name__}: {err}"
             raw = bytearray()
         exchange.elapsed_ms = (time.perf_counter() - started) * 1000
-        exchange.text = bytes(raw[: self.settings.max_body_bytes]).decode("utf-8", errors="replace")
+        cap = self.settings.max_body_bytes
+        body_bytes = bytes(raw[:cap])
+        try:
+            exchange.text = body_bytes.decode("utf-8")
+        except UnicodeDecodeError as err:
+            # The replaced text stays as evidence, but a repaired body must not pass for a good one.
+            exchange.text = body_bytes.decode("utf-8", errors="replace")
+            # A body cut at the cap may end inside a character: the cap's doing, not the provider's.
+            if not (len(raw) > cap and err.end == len(body_bytes)):
+                exchange.problems.append(
+                    f"body is not valid UTF-8 (byte 0x{body_bytes[err.start]:02x} at offset {err.start})"
+                )
         if exchange.outcome is Outcome.RESPONSE:
             _parse_body(exchange, streamed=body.get("stream") is True)
         return exchange, retry_after

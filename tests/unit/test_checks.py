@@ -89,9 +89,21 @@ def test_range_server_error_and_a_poor_error_envelope(tmp_path: Path, catalogue:
 
 
 def test_default_honoured(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(), ["default"], ["temperature", "top_k"])
+    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(), ["default"], ["temperature", "min_p"])
     assert verdicts(records, "temperature") == {Verdict.HONOURED}
-    assert verdicts(records, "top_k") == {Verdict.HONOURED}
+    assert verdicts(records, "min_p") == {Verdict.HONOURED}
+    assert all(r.evidence.get("control") for r in records)
+
+
+def test_default_not_credited_when_no_probe_tells_the_values_apart(
+    tmp_path: Path, catalogue: dict[str, Surface]
+) -> None:
+    # The synthetic vocabulary has 40 words: top_k 0 (off), 40 and 50 sample alike, so
+    # "omitted equals top_k=0" is no evidence that 0 is the default.
+    records = run_checks(tmp_path, catalogue["openrouter"], Behaviour(), ["default"], ["top_k"])
+    (record,) = records
+    assert record.verdict is Verdict.INCONCLUSIVE
+    assert "40" in record.detail and "50" in record.detail
 
 
 def test_default_not_the_documented_one_and_the_real_one_found(tmp_path: Path, catalogue: dict[str, Surface]) -> None:

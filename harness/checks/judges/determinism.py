@@ -1,0 +1,50 @@
+"""Judge of ``seed``: k repeats of one seeded request must agree, other seeds must change the
+output, and (the control) the same request without a seed must not reproduce: otherwise the
+agreement is a cache's or a constant's, not the seed's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from harness.checks.judges.outcome import Judgement, probe_failure, quote, text_of
+from harness.results import Verdict
+from harness.transport import Exchange
+
+
+def judge_seed(
+    seed: int,
+    repeats: Sequence[Exchange],
+    other_seeds: Sequence[Exchange],
+    unseeded: Sequence[Exchange],
+    provider: str,
+) -> Judgement:
+    failed = probe_failure([*repeats, *other_seeds, *unseeded], provider)
+    if failed:
+        return failed
+    texts = [text_of(e) for e in repeats]
+    if any(t is None for t in texts):
+        return Judgement(Verdict.INCONCLUSIVE, "no generated text to compare (a repeat answered without content)")
+    k = len(texts)
+    agreeing = sum(t == texts[0] for t in texts)
+    distinct_seeds = len({texts[0], *(text_of(e) for e in other_seeds)})
+    summary = (
+        f"{agreeing}/{k} repeats of seed {seed} agree (pass^{k} = {int(agreeing == k)}, sent concurrently); "
+        f"{distinct_seeds} distinct outputs over {1 + len(other_seeds)} seeds"
+    )
+    if agreeing != k:
+        variants = sorted({quote(t, 30) for t in texts})
+        return Judgement(Verdict.IGNORED, f"{summary}; outputs: {', '.join(variants)}")
+    if distinct_seeds == 1:
+        return Judgement(Verdict.IGNORED, f"{summary}: the seed does not change what is sampled")
+    free = [text_of(e) for e in unseeded]
+    if len(free) > 1 and len(set(free)) == 1:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"{summary}; but {len(free)} requests without a seed agree too ({quote(free[0], 30)}): "
+            "the agreement cannot be credited to the seed (a response cache, or a fixed server seed)",
+        )
+    return Judgement(
+        Verdict.HONOURED,
+        summary,
+        f"{len(free)} requests without a seed gave {len(set(free))} different outputs",
+    )

@@ -1,0 +1,222 @@
+"""Judges of standard parameters whose effect shows in the response itself. Each compares
+against the base request (the same probe without the parameter): an effect the base request
+already shows is not the parameter's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from harness.checks.judges.outcome import Judgement, probe_failure, quote, text_of
+from harness.results import Verdict
+from harness.schema import response_schema
+from harness.transport import Exchange
+
+
+def choice(exchange: Exchange, index: int = 0) -> dict[str, Any]:
+    try:
+        found: dict[str, Any] = exchange.json["choices"][index]
+        return found
+    except (KeyError, IndexError, TypeError):
+        return {}
+
+
+def usage_tokens(exchange: Exchange) -> int | None:
+    try:
+        return int(exchange.json["usage"]["completion_tokens"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _choices(exchange: Exchange) -> int:
+    body = exchange.json if isinstance(exchange.json, dict) else {}
+    found = body.get("choices")
+    return len(found) if isinstance(found, list) else 0
+
+
+def judge_max_tokens(limit: int, base: Exchange, probe: Exchange, provider: str) -> Judgement:
+    """``base``: the probe request with a larger max_tokens (it must run past ``limit``)."""
+    failed = probe_failure([base, probe], provider)
+    if failed:
+        return failed
+    used, finish, before = usage_tokens(probe), choice(probe).get("finish_reason"), usage_tokens(base)
+    if used is None:
+        return Judgement(Verdict.INCONCLUSIVE, "no usage.completion_tokens in the response")
+    if used > limit:
+        return Judgement(Verdict.IGNORED, f"generated {used} tokens with max_tokens={limit}")
+    if before is None or before <= limit:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"the base request also ended within {limit} tokens ({before}), so stopping there proves nothing",
+        )
+    if used == limit and finish == "length":
+        return Judgement(
+            Verdict.HONOURED,
+            f"stopped at {used} tokens with finish_reason 'length'",
+            f"without the limit the same request generated {before} tokens",
+        )
+    return Judgement(Verdict.INCONCLUSIVE, f"{used} tokens, finish_reason {finish!r}: ended before the limit")
+
+
+def pick_stop(text: str) -> tuple[str, int] | None:
+    """A stop string from the greedy output itself: 3 characters from its middle whose first
+    occurrence is there, so the expected truncation point is known exactly."""
+    for start in range(len(text) // 2, len(text) - 3):
+        candidate = text[start : start + 3]
+        if candidate.strip() and text.find(candidate) == start:
+            return candidate, start
+    return None
+
+
+def judge_stop(greedy: Exchange, stopped: Exchange | None, provider: str) -> Judgement:
+    """``greedy``: greedy decoding without a stop; ``stopped``: the same with the stop string
+    ``pick_stop`` chose from the greedy text (None when there was nothing to choose)."""
+    failed = probe_failure([greedy] + ([stopped] if stopped else []), provider)
+    if failed:
+        return failed
+    text = text_of(greedy)
+    chosen = pick_stop(text or "")
+    if text is None or chosen is None or stopped is None:
+        return Judgement(Verdict.INCONCLUSIVE, f"the greedy output {quote(text)} is too short to pick a stop string")
+    stop, at = chosen
+    content, finish = stopped.content(), choice(stopped).get("finish_reason")
+    if content == text[:at]:
+        return Judgement(
+            Verdict.HONOURED,
+            f"stop={stop!r} truncated {quote(text)} to {quote(content)} ({finish})",
+            "the same greedy request without stop ran past that point",
+        )
+    if content == text:
+        return Judgement(Verdict.IGNORED, f"stop={stop!r} is in the output {quote(content)} yet generation went on")
+    return Judgement(Verdict.INCONCLUSIVE, f"stop={stop!r}: expected {quote(text[:at])}, got {quote(content)}")
+
+
+def judge_n(n: int, base: Exchange, probe: Exchange, provider: str) -> Judgement:
+    failed = probe_failure([base, probe], provider)
+    if failed:
+        return failed
+    count, before = _choices(probe), _choices(base)
+    if count == n and before == 1:
+        texts = [choice(probe, i).get("message", {}).get("content") for i in range(n)]
+        if not all(isinstance(t, str) and t for t in texts):
+            return Judgement(Verdict.INCONCLUSIVE, f"n={n} returned {count} choices, some without text")
+        return Judgement(Verdict.HONOURED, f"n={n} returned {count} choices", "the base request returned 1 choice")
+    if count == before:
+        return Judgement(Verdict.IGNORED, f"n={n} returned {count} choice(s), as many as without it")
+    return Judgement(Verdict.IGNORED, f"n={n} returned {count} choice(s) (without it: {before})")
+
+
+def _token_logprobs(exchange: Exchange) -> Any:
+    return (choice(exchange).get("logprobs") or {}).get("content")
+
+
+def judge_logprobs(base: Exchange, probe: Exchange, provider: str) -> Judgement:
+    failed = probe_failure([base, probe], provider)
+    if failed:
+        return failed
+    content, used = _token_logprobs(probe), usage_tokens(probe)
+    if not isinstance(content, list) or not content:
+        return Judgement(Verdict.IGNORED, "logprobs=true returned no logprobs.content")
+    if _token_logprobs(base):
+        return Judgement(
+            Verdict.INCONCLUSIVE, "the base request, without logprobs, returns logprobs too: nothing to attribute"
+        )
+    numeric = all(isinstance(t, dict) and isinstance(t.get("logprob"), int | float) for t in content)
+    right = used is None or len(content) == used
+    detail = f"{len(content)} token logprobs for {used} completion tokens" + (
+        "" if numeric else "; some entries lack a numeric logprob"
+    )
+    if numeric and right:
+        return Judgement(Verdict.HONOURED, detail, "the base request without logprobs returns none")
+    return Judgement(Verdict.IGNORED, detail)
+
+
+def judge_top_logprobs(top: int, probe: Exchange, provider: str) -> Judgement:
+    failed = probe_failure([probe], provider)
+    if failed:
+        return failed
+    content = _token_logprobs(probe)
+    counts = sorted({len(t.get("top_logprobs") or []) for t in content or [] if isinstance(t, dict)})
+    detail = f"top_logprobs={top}: alternatives per token {counts or 'none'}"
+    if counts == [top]:
+        return Judgement(Verdict.HONOURED, detail, f"exactly {top} alternatives at every token, as asked")
+    return Judgement(Verdict.IGNORED, detail)
+
+
+def _conforms(kind: str, text: str | None, schema: dict[str, Any]) -> tuple[bool, str]:
+    """Does ``text`` satisfy ``response_format: {type: kind}``? (and why not)"""
+    if text is None:
+        return False, "no content"
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        return False, f"not JSON: {quote(text)}"
+    if not isinstance(parsed, dict):
+        return False, f"JSON, but not an object: {quote(text)}"
+    if kind == "json_schema":
+        error = next(iter(Draft202012Validator(schema).iter_errors(parsed)), None)
+        if error is not None:
+            return False, f"JSON {quote(text)} breaks the schema: {error.message}"
+    return True, quote(text)
+
+
+def judge_response_format(
+    kind: str, schema: dict[str, Any], control: Exchange, probe: Exchange, provider: str
+) -> Judgement:
+    """``probe``: with ``response_format: {type: kind}``; ``control``: the same request without
+    it. json_object must give a JSON object, json_schema an object that validates; and the
+    control must not, or the format cannot be credited."""
+    failed = probe_failure([control, probe], provider)
+    if failed:
+        return failed
+    text = text_of(probe)
+    if text is None:
+        return Judgement(Verdict.INCONCLUSIVE, f"type={kind}: the response has no content to check")
+    ok, why = _conforms(kind, text, schema)
+    if not ok:
+        if text.lstrip().startswith(("{", "[")) and choice(probe).get("finish_reason") == "length":
+            return Judgement(Verdict.INCONCLUSIVE, f"type={kind}: JSON-looking output cut by max_tokens: {quote(text)}")
+        return Judgement(Verdict.IGNORED, f"type={kind}: the output is {why}")
+    also, _ = _conforms(kind, text_of(control), schema)
+    if also:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"type={kind}: the output conforms ({why}), but so does the control without response_format "
+            f"({quote(text_of(control))}): the format cannot be credited",
+        )
+    what = "a JSON object that validates against the schema" if kind == "json_schema" else "a JSON object"
+    return Judgement(
+        Verdict.HONOURED,
+        f"type={kind}: the output is {what}: {why}",
+        f"without response_format the same request gives {quote(text_of(control))}",
+    )
+
+
+def judge_stream(plain: Exchange, streamed: Exchange, provider: str) -> Judgement:
+    failed = probe_failure([plain, streamed], provider)
+    if failed:
+        return failed
+    if not streamed.chunks and isinstance(streamed.json, dict):
+        return Judgement(Verdict.IGNORED, "stream=true was answered with one JSON body, not server-sent events")
+    chunk_schema = response_schema("chat-completion-chunk")
+    bad = [e.message for c in streamed.chunks for e in chunk_schema.iter_errors(c)][:1]
+    media = streamed.content_type.split(";")[0].strip()
+    if media != "text/event-stream" or not streamed.stream_done or bad:
+        problem = bad[0] if bad else ("no [DONE] terminator" if not streamed.stream_done else f"content type {media}")
+        return Judgement(Verdict.SERVER_ERROR, f"broken SSE framing: {problem}")
+    text, reassembled = text_of(plain), text_of(streamed)
+    if text is None or reassembled is None:
+        return Judgement(Verdict.INCONCLUSIVE, "no generated text to compare the streamed deltas with")
+    if reassembled == text:
+        return Judgement(
+            Verdict.HONOURED,
+            f"{len(streamed.chunks)} chunks and [DONE]; the deltas reassemble to the non-streamed output",
+            "the same seeded request without stream gives the same text in one body",
+        )
+    return Judgement(
+        Verdict.INCONCLUSIVE,
+        f"SSE framing is right, but the deltas {quote(reassembled)} differ from the non-streamed "
+        f"output {quote(text)} under the same seed",
+    )

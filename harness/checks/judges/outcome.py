@@ -1,0 +1,119 @@
+"""What an exchange is, before any question of documentation: usable, a validation refusal,
+another refusal, or no answer at all.
+
+Only a validation refusal (HTTP 400 or 422, or a status the surface documents for invalid
+input) can be REJECTED. A 401/403, or a 404 for the model, is a configuration error and
+never reaches a judge (the sender raises it, exit 2); a redirect is not an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from harness.results import Verdict
+from harness.transport import Exchange, Outcome
+
+VALIDATION_STATUSES = frozenset({400, 422})
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A verdict, the reason a person reads, and the control that could have refuted it."""
+
+    verdict: Verdict
+    detail: str
+    control: str = ""  # what was compared against, for HONOURED and default verdicts
+
+
+def record_command(provider: str) -> str:
+    return f"nox -s record -- --provider {provider}"
+
+
+def _body_problem(exchange: Exchange) -> str | None:
+    """A 2xx chat completion a client cannot use: no choices, or a choice without a message."""
+    if exchange.chunks or not exchange.url.rstrip("/").endswith("chat/completions"):
+        return None
+    body = exchange.json
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list) or not choices:
+        return "no choices in the body"
+    if not all(isinstance(c, dict) and isinstance(c.get("message"), dict) for c in choices):
+        return "a choice without a message object"
+    return None
+
+
+def unusable(exchange: Exchange, provider: str) -> Judgement | None:
+    """Verdicts that do not depend on the documentation: nothing to judge, or a broken answer."""
+    if exchange.outcome is Outcome.NOT_RECORDED:
+        return Judgement(
+            Verdict.NOT_RECORDED, f"no recorded interaction; record it with: {record_command(provider)}"
+        )
+    if exchange.outcome is Outcome.TRANSPORT_ERROR:
+        return Judgement(Verdict.TRANSPORT_ERROR, exchange.error)
+    status = exchange.status or 0
+    if 300 <= status < 400:
+        return Judgement(
+            Verdict.TRANSPORT_ERROR,
+            f"HTTP {status}: a redirect is not an answer (the harness does not follow redirects; "
+            "point base_url at the final address)",
+        )
+    if status == 429:
+        return Judgement(Verdict.INCONCLUSIVE, f"rate limited (429) after {exchange.attempts} attempts")
+    if exchange.server_error:
+        return Judgement(Verdict.SERVER_ERROR, f"HTTP {status}: {exchange.excerpt(160)}")
+    if exchange.ok:
+        problems = list(exchange.problems)
+        shape = _body_problem(exchange) if not problems else None
+        if shape:
+            problems.append(shape)
+        if problems:
+            return Judgement(Verdict.SERVER_ERROR, f"HTTP {status} with an unusable body: {'; '.join(problems)}")
+    return None
+
+
+def is_validation_refusal(exchange: Exchange, statuses: Iterable[int] = VALIDATION_STATUSES) -> bool:
+    return exchange.client_error and exchange.status in frozenset(statuses)
+
+
+def probe_failure(exchanges: Iterable[Exchange], provider: str) -> Judgement | None:
+    """The first exchange of a probe that did not succeed decides: probes send only values the
+    surface documents as valid, so a validation refusal is OVER_STRICT; another 4xx is no
+    statement about the value at all."""
+    for exchange in exchanges:
+        fixed = unusable(exchange, provider)
+        if fixed is not None:
+            return fixed
+        if is_validation_refusal(exchange):
+            return Judgement(
+                Verdict.OVER_STRICT,
+                f"HTTP {exchange.status} for a documented-valid probe: {exchange.excerpt(160)}",
+            )
+        if exchange.client_error:
+            return Judgement(
+                Verdict.INCONCLUSIVE,
+                f"HTTP {exchange.status} is not a validation refusal, so it says nothing about the value: "
+                f"{exchange.excerpt(160)}",
+            )
+    return None
+
+
+def text_of(exchange: Exchange) -> str | None:
+    """The generated text, or None when there is none to compare (null, empty, no choices)."""
+    text = exchange.content()
+    return text if text else None
+
+
+def names_param(message: str, error_param: object, name: str) -> bool:
+    """Does an error name the parameter: its ``param`` field, or the name as a whole word
+    ("Invalid request" does not name ``n``; "n must be at most 8" does)."""
+    if isinstance(error_param, str) and error_param.split(".")[-1] == name:
+        return True
+    return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", message) is not None
+
+
+def quote(text: str | None, limit: int = 60) -> str:
+    if text is None:
+        return "(no content)"
+    return repr(text if len(text) <= limit else text[:limit] + "...")
