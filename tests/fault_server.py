@@ -4,8 +4,8 @@ JSON, a truncated SSE stream, an oversized body, a wrong content type).
 
 The fault is the first path segment: ``http://127.0.0.1:PORT/<fault>/v1/chat/completions``.
 ``ok`` answers a valid completion; ``slow`` answers it after 50 ms; ``flaky`` answers 500 to
-bodies that contain
-``temperature`` and a valid completion to the rest. Raw asyncio streams, so a reset and a
+bodies that contain ``temperature`` and a valid completion to the rest; ``dead`` lists its
+models (so a preflight passes) and resets every other request; ``302`` redirects to itself. Raw asyncio streams, so a reset and a
 truncation are real socket events.
 """
 
@@ -79,9 +79,13 @@ class FaultServer:
                     name, _, value = line.decode().partition(":")
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
-                path = request_line.decode().split()[1]
+                method, path = request_line.decode().split()[:2]
                 fault = path.strip("/").split("/")[0]
                 self.hits[fault] += 1
+                if fault == "dead" and method == "GET":
+                    writer.write(_response("200 OK", b'{"object": "list", "data": []}'))
+                    await writer.drain()
+                    continue
                 if not await self._answer(fault, json.loads(body or b"{}"), writer):
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
@@ -111,7 +115,9 @@ class FaultServer:
         elif fault == "hang":
             await asyncio.sleep(30)
             return False
-        elif fault == "reset":
+        elif fault == "302":
+            writer.write(_response("302 Found", b"", extra="location: /302/v1/chat/completions\r\n"))
+        elif fault in ("reset", "dead"):
             sock = writer.get_extra_info("socket")
             # SO_LINGER 0: close() sends RST, a real connection reset.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.checks import CheckContext
-from harness.checks.ranges import judge
+from harness.checks.judges.ranges import judge_case
 from harness.engine import DedupingSender, plan, run_units
 from harness.generation import build_matrix
 from harness.generation.matrix import base_body
@@ -42,7 +42,7 @@ def _send(server: FaultServer, fault: str, stream: bool = False, **settings: flo
 
 def _verdict(exchange: Exchange, catalogue: dict[str, Surface]) -> Verdict:
     case = build_matrix(catalogue["openai"], "fault", ["temperature"])[0]
-    return judge(case, exchange, "fault")[0]
+    return judge_case(case.param, case.expect, case.reason, exchange, "fault")[0].verdict
 
 
 def test_429_honours_retry_after_then_succeeds(server: FaultServer, catalogue: dict[str, Surface]) -> None:

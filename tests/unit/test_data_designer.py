@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import random
 import textwrap
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from harness.cli import main
 from harness.datadesigner.config import (
     ChatCompletionInferenceParams,
     ManualDistribution,
@@ -196,3 +198,14 @@ def test_embedding_config_against_a_surface(tmp_path: Path, catalogue: dict[str,
     assert _verdicts(records, "dimensions") == {Verdict.REJECTED}  # OpenAI: dimensions >= 1
     none = static_records(load_config_file(path), "p", catalogue["oruel"])
     assert _verdicts(none, "(endpoint)") == {Verdict.REJECTED}
+
+
+def test_check_config_exit_code_and_junit_agree(tmp_path: Path) -> None:
+    """A documented-invalid value fails the run (exit 1): its junit.xml must say so too."""
+    config = _chat(tmp_path, extra="{n: 3}")  # llama.cpp documents n = 1 only
+    out = tmp_path / "out"
+    assert main(["check-config", str(config), "--provider", "llamacpp-local", "--out", str(out)]) == 1
+    suites = ET.parse(out / "junit.xml").getroot()
+    assert int(suites.get("failures", "0")) >= 1
+    failure = suites.find(".//testcase[@name='n [config-static]']/failure")
+    assert failure is not None and failure.get("type") == "REJECTED"

@@ -133,3 +133,17 @@ def test_requests_are_cheap_unless_max_tokens_is_under_test(catalogue: dict[str,
 def test_client_settings_are_not_sent(catalogue: dict[str, Surface]) -> None:
     params = {c.param for c in build_matrix(catalogue["data-designer"], "m")}
     assert "max_parallel_requests" not in params and "timeout" not in params
+
+
+def _accepts_arrays(surface: Surface, name: str) -> bool:
+    param = surface.parameters.get(name)
+    return param is not None and "array" in param.types
+
+
+def test_a_union_of_string_and_array_sends_a_non_empty_array(catalogue: dict[str, Surface]) -> None:
+    """Both branches of ``stop`` label their plain value "typical": neither may hide the other."""
+    surfaces = [s for s in catalogue.values() if _accepts_arrays(s, "stop")]
+    assert {"llamacpp", "openai", "oruel"} <= {s.name for s in surfaces}
+    for surface in surfaces:
+        values = [c.value for c in build_matrix(surface, "m", ["stop"])]
+        assert any(isinstance(v, list) and v for v in values), surface.name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,16 @@ def test_junit_validates_against_the_junit_schema(tmp_path: Path) -> None:
     text = path.read_text()
     assert 'failures="2"' in text and 'skipped="1"' in text
     assert "accepted 2.0000000000000004" in text and "curl -sS http://x" in text
+
+
+def test_junit_failure_message_is_the_record_behind_the_verdict(tmp_path: Path) -> None:
+    """The first record of a cell may be a conforming one: the message must name the failing one."""
+    path = tmp_path / "junit.xml"
+    write_junit(summarise(RECORDS[:2]), path)
+    failure = ET.parse(path).find(".//failure")
+    assert failure is not None
+    message = failure.get("message", "")
+    assert message.startswith("LENIENT:") and "accepted 2.0000000000000004" in message
 
 
 def test_markdown_lists_the_non_conformances() -> None:

@@ -12,6 +12,7 @@ import pytest
 from harness.jsoncodec import dumps_line, loads
 from harness.transport import ProviderClient
 from harness.transport.client import ClientSettings
+from harness.transport.exchange import Exchange
 
 
 def test_a_providers_cookie_is_not_sent_back() -> None:
@@ -29,6 +30,22 @@ def test_a_providers_cookie_is_not_sent_back() -> None:
 
     asyncio.run(two_requests())
     assert seen == [None, None]
+
+
+def test_a_body_that_is_not_utf8_is_a_problem() -> None:
+    """A replaced byte must not make a broken body look like a good one."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b'{"x": "\xff"}', headers={"content-type": "application/json"})
+
+    async def one_request() -> Exchange:
+        async with ProviderClient(ClientSettings("http://provider/v1"), transport=httpx.MockTransport(handle)) as c:
+            return await c.send({"model": "m"})
+
+    exchange = asyncio.run(one_request())
+    assert exchange.status == 200
+    assert any("UTF-8" in p and "0xff" in p and "offset 7" in p for p in exchange.problems), exchange.problems
+    assert exchange.text == '{"x": "\ufffd"}'  # still kept, replaced, as evidence
 
 
 @pytest.mark.parametrize(

@@ -176,7 +176,8 @@ def judge_response_format(
         return Judgement(Verdict.INCONCLUSIVE, f"type={kind}: the response has no content to check")
     ok, why = _conforms(kind, text, schema)
     if not ok:
-        if text.lstrip().startswith(("{", "[")) and choice(probe).get("finish_reason") == "length":
+        cut = choice(probe).get("finish_reason") == "length" and why.startswith("not JSON")
+        if cut and text.lstrip().startswith(("{", "[")):
             return Judgement(Verdict.INCONCLUSIVE, f"type={kind}: JSON-looking output cut by max_tokens: {quote(text)}")
         return Judgement(Verdict.IGNORED, f"type={kind}: the output is {why}")
     also, _ = _conforms(kind, text_of(control), schema)
