@@ -5,8 +5,8 @@ JSON, a truncated SSE stream, an oversized body, a wrong content type).
 The fault is the first path segment: ``http://127.0.0.1:PORT/<fault>/v1/chat/completions``.
 ``ok`` answers a valid completion; ``slow`` answers it after 50 ms; ``flaky`` answers 500 to
 bodies that contain ``temperature`` and a valid completion to the rest; ``dead`` lists its
-models (so a preflight passes) and resets every other request; ``302`` redirects to itself. Raw asyncio streams, so a reset and a
-truncation are real socket events.
+models (so a preflight passes) and resets every other request; ``302`` redirects to itself.
+Raw asyncio streams, so a reset and a truncation are real socket events.
 """
 
 from __future__ import annotations

@@ -74,7 +74,9 @@ def probe_configs(ctx: CheckContext, param: str, tokens: int) -> list[ProbeConfi
     return configs
 
 
-async def _trial(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], c: ProbeConfig) -> DefaultTrial:
+async def _trial(
+    ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], c: ProbeConfig
+) -> DefaultTrial:
     def body(value: Any, max_tokens: int = c.max_tokens) -> dict[str, Any]:
         temperature = OMIT if c.temperature is None else c.temperature
         extra = {} if param == "temperature" else {"temperature": temperature}

@@ -21,7 +21,9 @@ async def determinism_probe(ctx: CheckContext) -> list[Record]:
     repeats = await asyncio.gather(*(ctx.send(body, fresh=True) for _ in range(K - 1)))
     others = await asyncio.gather(*(ctx.send(probe_body(ctx, seed=s)) for s in OTHER_SEEDS))
     free_body = probe_body(ctx, seed=OMIT)
-    unseeded = await asyncio.gather(ctx.send(free_body), *(ctx.send(free_body, fresh=True) for _ in range(UNSEEDED - 1)))
+    unseeded = await asyncio.gather(
+        ctx.send(free_body), *(ctx.send(free_body, fresh=True) for _ in range(UNSEEDED - 1))
+    )
     judgement = judge_seed(PROBE_SEED, [first, *repeats], others, unseeded, ctx.provider)
     sent = [first, *repeats, *others, *unseeded]
     return [record(ctx, "determinism", "seed", judgement, sent, "repeat")]

@@ -58,7 +58,9 @@ async def logprobs_probe(ctx: CheckContext) -> list[Record]:
     top = 3 if "top_logprobs" in ctx.surface.parameters else None
     extra: dict[str, Any] = {"logprobs": True} | ({"top_logprobs": top} if top else {})
     base, probe = await asyncio.gather(ctx.send(probe_body(ctx)), ctx.send(probe_body(ctx, **extra)))
-    records = [record(ctx, "effect", "logprobs", judge_logprobs(base, probe, ctx.provider), [base, probe], "effect", True)]
+    records = [
+        record(ctx, "effect", "logprobs", judge_logprobs(base, probe, ctx.provider), [base, probe], "effect", True)
+    ]
     if top:
         judgement = judge_top_logprobs(top, probe, ctx.provider)
         records.append(record(ctx, "effect", "top_logprobs", judgement, [probe], "effect", top))
@@ -86,7 +88,9 @@ async def response_format_probe(ctx: CheckContext, kind: str) -> list[Record]:
 
 async def stream_probe(ctx: CheckContext) -> list[Record]:
     plain, streamed = await asyncio.gather(ctx.send(probe_body(ctx)), ctx.send(probe_body(ctx, stream=True)))
-    return [record(ctx, "effect", "stream", judge_stream(plain, streamed, ctx.provider), [plain, streamed], "effect", True)]
+    return [
+        record(ctx, "effect", "stream", judge_stream(plain, streamed, ctx.provider), [plain, streamed], "effect", True)
+    ]
 
 
 @check("effect", "standard parameters have their documented effect")

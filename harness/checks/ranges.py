@@ -18,7 +18,9 @@ from harness.results import Record
 def case_record(ctx: CheckContext, case: Case, check_name: str = "range") -> Unit:
     async def run() -> list[Record]:
         exchange = await ctx.send(case.body)
-        judgement, quality = judge_case(case.param, case.expect, case.reason, exchange, ctx.provider)
+        judgement, quality = judge_case(
+            case.param, case.expect, case.reason, exchange, ctx.provider, ctx.surface.refusal_statuses
+        )
         ev = evidence([exchange], ctx.surface, ctx.base_url, ctx.api_key_env)
         if quality:
             ev["error_envelope"] = quality

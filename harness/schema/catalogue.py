@@ -100,6 +100,7 @@ def load_surface(path: Path, schemas: Path | None = None) -> Surface:
         unknown_keys=meta["unknown-keys"],
         parameters=_parameters(data["properties"]),
         embeddings=_parameters(embeddings),
+        refusal_statuses=frozenset(meta.get("refusal-statuses", (400, 422))),
     )
 
 

@@ -60,6 +60,8 @@ class Surface:
     unknown_keys: str
     parameters: dict[str, Parameter] = field(default_factory=dict)
     embeddings: dict[str, Parameter] = field(default_factory=dict)
+    # The statuses the documentation gives for an invalid request: only these are REJECTED.
+    refusal_statuses: frozenset[int] = frozenset({400, 422})
 
     def dependencies(self, param: str) -> dict[str, Any]:
         """Keys (and their required values) that ``param`` needs, from ``dependentSchemas``."""

@@ -231,3 +231,9 @@ def embeddings(vector: Any) -> Exchange:
 def test_empty_embeddings_are_never_honoured() -> None:
     judged = judge_encoding(embeddings([]), embeddings(""), "p")
     assert judged.verdict is not Verdict.HONOURED
+
+
+def test_a_surface_may_document_its_own_refusal_status(catalogue: dict[str, Any]) -> None:
+    assert catalogue["openai"].refusal_statuses == {400, 422}
+    assert judge_case("temperature", "reject", "", error(409), "p", {409})[0].verdict is Verdict.REJECTED
+    assert judge_case("temperature", "reject", "", error(400), "p", {409})[0].verdict is Verdict.INCONCLUSIVE

@@ -47,9 +47,7 @@ def _body_problem(exchange: Exchange) -> str | None:
 def unusable(exchange: Exchange, provider: str) -> Judgement | None:
     """Verdicts that do not depend on the documentation: nothing to judge, or a broken answer."""
     if exchange.outcome is Outcome.NOT_RECORDED:
-        return Judgement(
-            Verdict.NOT_RECORDED, f"no recorded interaction; record it with: {record_command(provider)}"
-        )
+        return Judgement(Verdict.NOT_RECORDED, f"no recorded interaction; record it with: {record_command(provider)}")
     if exchange.outcome is Outcome.TRANSPORT_ERROR:
         return Judgement(Verdict.TRANSPORT_ERROR, exchange.error)
     status = exchange.status or 0
