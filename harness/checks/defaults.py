@@ -7,12 +7,24 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
+from pathlib import Path
 from typing import Any
 
+from harness import paths
 from harness.checks.judges import text_of
 from harness.checks.judges.sampling import DefaultTrial, judge_default, undecided_alternatives
-from harness.checks.probing import EFFECTS, OMIT, OTHER_SEEDS, PROBE_SEED, documents, probe_body, record, reproducible
+from harness.checks.probing import (
+    EFFECTS,
+    INERT_EXTRA_TOKENS,
+    OMIT,
+    OTHER_SEEDS,
+    PROBE_SEED,
+    documents,
+    probe_body,
+    record,
+    reproducible,
+)
 from harness.checks.registry import CheckContext, Unit, check
 from harness.results import Record
 from harness.schema import load_catalogue
@@ -28,7 +40,6 @@ COMMON_DEFAULTS: dict[str, list[float]] = {
     "frequency_penalty": [0.0],
     "presence_penalty": [0.0],
 }
-INERT_EXTRA_TOKENS = 8
 
 
 @dataclass(frozen=True)
@@ -43,14 +54,23 @@ class ProbeConfig:
         return f"{shown}seed {self.seed}, {self.max_tokens} tokens"
 
 
-def candidate_defaults(param: str, documented: Any) -> list[Any]:
-    """Where the real default usually is: other surfaces' documented defaults, then common ones."""
-    found: list[Any] = []
-    for surface in load_catalogue().values():
+@cache
+def _documented_defaults(schemas: Path, param: str) -> tuple[Any, ...]:
+    found = []
+    for surface in load_catalogue(schemas).values():
         spec = surface.parameters.get(param)
         if spec is not None and spec.has_default and isinstance(spec.default, int | float):
             found.append(spec.default)
-    found += COMMON_DEFAULTS.get(param, [])
+    return tuple(found)
+
+
+def candidate_defaults(param: str, documented: Any) -> list[Any]:
+    """What the documented default must be told apart from: other surfaces' documented
+    defaults, common engine defaults, and the probe's own effect value (so that a parameter
+    whose every candidate equals its documented default still gets a contrast)."""
+    found = [*_documented_defaults(paths.schemas_dir(), param), *COMMON_DEFAULTS.get(param, [])]
+    if param in EFFECTS:
+        found.append(EFFECTS[param].value)
     unique: list[Any] = []
     for value in found:
         if value != documented and value not in unique:

@@ -17,15 +17,16 @@ from jsonschema import Draft202012Validator
 
 from harness.checks.evidence import completion_tokens, evidence
 from harness.checks.judges import Judgement
-from harness.checks.judges.sampling import judge_differential, judge_greedy
+from harness.checks.judges.sampling import INERT, judge_differential, judge_greedy
 from harness.checks.registry import CheckContext
 from harness.generation.matrix import base_body
-from harness.results import Record, Verdict
+from harness.results import Record
 from harness.transport import Exchange
 
 PROBE_SEED: Final = 1234
 OTHER_SEEDS: Final = (4321, 9876)
 PROBE_TOKENS: Final = 16
+INERT_EXTRA_TOKENS: Final = 8  # an inert change: a longer output must extend the shorter one
 OMIT: Final = object()  # a probe_body() value meaning "leave this key out"
 
 T = TypeVar("T")
@@ -147,11 +148,9 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any 
     """
     effect = EFFECTS[param]
     if value is not None and value != effect.value:
-        neutral = effect.neutral
-        spec = ctx.surface.parameters.get(param)
-        if neutral is None and spec is not None and spec.has_default:
-            neutral = spec.default
-        effect = Effect(value, greedy=False, max_tokens=effect.max_tokens, neutral=neutral)
+        # A config's own value: only a differential probe can judge it, against the neutral
+        # value where the parameter has one, else against an inert change.
+        effect = Effect(value, greedy=False, max_tokens=effect.max_tokens, neutral=effect.neutral)
     tokens = effect.max_tokens
 
     async def greedy_equivalence() -> Record:
@@ -167,18 +166,20 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any 
 
     async def differential() -> Record:
         repeats = await reproducible(ctx, tokens)
-        if effect.neutral is None or not documents(ctx, param, effect.neutral):
-            judgement = Judgement(
-                Verdict.INCONCLUSIVE,
-                f"no documented neutral value of {param} to use as the control, so a change could not be "
-                "attributed to it",
-            )
-            return record(ctx, check, param, judgement, repeats, "effect", effect.value)
-        control, probe = await asyncio.gather(
-            ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.neutral})),
-            ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.value})),
+        neutral = effect.neutral
+        # A documented parameter's neutral value must be documented too; an undocumented key
+        # (OpenRouter's name sent to llama.cpp) is probed with its neutral value all the same.
+        if neutral is None or (param in ctx.surface.parameters and not documents(ctx, param, neutral)):
+            neutral = INERT
+        control_body = (
+            probe_body(ctx, max_tokens=tokens + INERT_EXTRA_TOKENS)
+            if neutral is INERT
+            else probe_body(ctx, max_tokens=tokens, **{param: neutral})
         )
-        judgement = judge_differential(param, effect.value, effect.neutral, repeats, control, probe, ctx.provider)
+        control, probe = await asyncio.gather(
+            ctx.send(control_body), ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.value}))
+        )
+        judgement = judge_differential(param, effect.value, neutral, repeats, control, probe, ctx.provider)
         return record(ctx, check, param, judgement, [*repeats, control, probe], "effect", effect.value)
 
     make = greedy_equivalence if effect.greedy else differential

@@ -12,7 +12,7 @@ from harness.checks.judges.effects import judge_max_tokens, judge_response_forma
 from harness.checks.judges.embeddings import judge_encoding
 from harness.checks.judges.outcome import names_param, probe_failure, unusable
 from harness.checks.judges.ranges import envelope_quality, judge_case
-from harness.checks.judges.sampling import DefaultTrial, judge_default, judge_differential, judge_greedy
+from harness.checks.judges.sampling import INERT, DefaultTrial, judge_default, judge_differential, judge_greedy
 from harness.results import Verdict
 from harness.transport import Exchange, Outcome
 
@@ -212,8 +212,16 @@ def test_json_schema_must_validate() -> None:
 
 
 def test_max_tokens_needs_a_base_request_that_runs_past_the_limit() -> None:
-    assert judge_max_tokens(5, reply(tokens=16), reply(tokens=5), "p").verdict is Verdict.HONOURED
-    assert judge_max_tokens(5, reply(tokens=5), reply(tokens=5), "p").verdict is Verdict.INCONCLUSIVE
+    longer, limited = reply("a b c d e f g h", tokens=16), reply("a b c", tokens=5)
+    assert judge_max_tokens(5, longer, limited, "p").verdict is Verdict.HONOURED
+    assert judge_max_tokens(5, reply("a b c", tokens=5), limited, "p").verdict is Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("limited", [None, "a b c d e f g h", "x y"])
+def test_max_tokens_usage_alone_is_not_the_effect(limited: str | None) -> None:
+    # null content, the same text as without the limit, or text that is not its start
+    judged = judge_max_tokens(5, reply("a b c d e f g h", tokens=16), reply(limited, tokens=5), "p")
+    assert judged.verdict is Verdict.INCONCLUSIVE
 
 
 def test_seed_agreement_without_a_seed_is_not_the_seeds() -> None:
@@ -226,6 +234,25 @@ def test_seed_agreement_without_a_seed_is_not_the_seeds() -> None:
 def embeddings(vector: Any) -> Exchange:
     body = {"object": "list", "model": "m", "data": [{"object": "embedding", "index": 0, "embedding": vector}]}
     return Exchange("POST", "http://p.test/v1/embeddings", {}, Outcome.RESPONSE, status=200, json=body)
+
+
+def test_an_embeddings_body_without_data_is_the_providers_broken_body() -> None:
+    body = Exchange("POST", "http://p.test/v1/embeddings", {}, Outcome.RESPONSE, status=200, json={"object": "list"})
+    judged = unusable(body, "p")
+    assert judged is not None and judged.verdict is Verdict.SERVER_ERROR
+
+
+def test_a_default_needs_some_alternative_to_be_credited() -> None:
+    judged = judge_default("frequency_penalty", 0, REPEATS, [trial("a", "a")], "p")
+    assert judged.verdict is Verdict.INCONCLUSIVE
+
+
+def test_differential_without_a_neutral_value_uses_an_inert_change() -> None:
+    base = [reply("a b"), reply("a b")]
+    honest = judge_differential("temperature", 0.7, INERT, base, reply("a b c"), reply("x y"), "p")
+    assert honest.verdict is Verdict.HONOURED and "max_tokens" in honest.control
+    cached = judge_differential("temperature", 0.7, INERT, base, reply("q r s"), reply("x y"), "p")
+    assert cached.verdict is Verdict.INCONCLUSIVE
 
 
 def test_empty_embeddings_are_never_honoured() -> None:

@@ -37,7 +37,8 @@ def _choices(exchange: Exchange) -> int:
 
 
 def judge_max_tokens(limit: int, base: Exchange, probe: Exchange, provider: str) -> Judgement:
-    """``base``: the probe request with a larger max_tokens (it must run past ``limit``)."""
+    """``base``: the same seeded request with a larger max_tokens. The limited output must be
+    a shorter prefix of it, and both must say so in usage and finish_reason."""
     failed = probe_failure([base, probe], provider)
     if failed:
         return failed
@@ -51,11 +52,20 @@ def judge_max_tokens(limit: int, base: Exchange, probe: Exchange, provider: str)
             Verdict.INCONCLUSIVE,
             f"the base request also ended within {limit} tokens ({before}), so stopping there proves nothing",
         )
+    text, longer = text_of(probe), text_of(base)
+    if text is None or longer is None:
+        return Judgement(Verdict.INCONCLUSIVE, "no generated text to compare (a response without content)")
+    if not (longer.startswith(text) and len(text) < len(longer)):
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"usage says {used} tokens, but the text {quote(text)} is not a shorter prefix of the same seeded "
+            f"request's longer output {quote(longer)}",
+        )
     if used == limit and finish == "length":
         return Judgement(
             Verdict.HONOURED,
-            f"stopped at {used} tokens with finish_reason 'length'",
-            f"without the limit the same request generated {before} tokens",
+            f"stopped at {used} tokens with finish_reason 'length': {quote(text)}",
+            f"without the limit the same seeded request generated {before} tokens, of which this is the start",
         )
     return Judgement(Verdict.INCONCLUSIVE, f"{used} tokens, finish_reason {finish!r}: ended before the limit")
 

@@ -32,15 +32,24 @@ def record_command(provider: str) -> str:
 
 
 def _body_problem(exchange: Exchange) -> str | None:
-    """A 2xx chat completion a client cannot use: no choices, or a choice without a message."""
-    if exchange.chunks or not exchange.url.rstrip("/").endswith("chat/completions"):
+    """A 2xx a client cannot use: a chat completion without choices or messages, an embeddings
+    list without vectors."""
+    if exchange.chunks:
         return None
     body = exchange.json
-    choices = body.get("choices") if isinstance(body, dict) else None
-    if not isinstance(choices, list) or not choices:
-        return "no choices in the body"
-    if not all(isinstance(c, dict) and isinstance(c.get("message"), dict) for c in choices):
-        return "a choice without a message object"
+    path = exchange.url.rstrip("/")
+    if path.endswith("chat/completions"):
+        choices = body.get("choices") if isinstance(body, dict) else None
+        if not isinstance(choices, list) or not choices:
+            return "no choices in the body"
+        if not all(isinstance(c, dict) and isinstance(c.get("message"), dict) for c in choices):
+            return "a choice without a message object"
+    elif path.endswith("embeddings"):
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list) or not data:
+            return "no data in the embeddings body"
+        if not all(isinstance(d, dict) and "embedding" in d for d in data):
+            return "an item without an embedding"
     return None
 
 

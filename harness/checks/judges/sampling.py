@@ -27,6 +27,10 @@ from harness.checks.judges.outcome import Judgement, probe_failure, quote, text_
 from harness.results import Verdict
 from harness.transport import Exchange
 
+# A differential probe's control when the parameter has no neutral value: the base request
+# with a longer max_tokens, which must extend the seeded output and not replace it.
+INERT: Any = object()
+
 
 def _no_text(named: dict[str, Exchange]) -> Judgement | None:
     empty = [name for name, exchange in named.items() if text_of(exchange) is None]
@@ -46,8 +50,10 @@ def judge_differential(
     probe: Exchange,
     provider: str,
 ) -> Judgement:
-    """``repeats``: the seeded base request twice; ``control``: with ``param=neutral``;
-    ``probe``: with ``param=value``."""
+    """``repeats``: the seeded base request twice; ``probe``: with ``param=value``;
+    ``control``: with ``param=neutral``, which must leave the output unchanged, or, where the
+    parameter has no neutral value (``neutral`` is ``INERT``), the base request with a longer
+    ``max_tokens``, which must only extend it."""
     shown = f"{param}={value!r}"
     failed = probe_failure([*repeats, control, probe], provider)
     if failed:
@@ -55,20 +61,26 @@ def judge_differential(
     empty = _no_text({"the base request": repeats[0], "the control": control, "the probe": probe})
     if empty:
         return empty
-    base, again, neutral_text, after = text_of(repeats[0]), text_of(repeats[1]), text_of(control), text_of(probe)
+    base, again, controlled, after = text_of(repeats[0]), text_of(repeats[1]), text_of(control), text_of(probe)
+    assert base is not None and controlled is not None
     if base != again:
         return Judgement(
             Verdict.INCONCLUSIVE,
             f"the same seed gave different outputs ({quote(base)} vs {quote(again)}), "
             "so a differential probe cannot decide",
         )
-    control_text = f"{param}={neutral!r} (no effect by definition) left the seeded output unchanged"
-    if neutral_text != base:
+    if neutral is INERT:
+        holds, what = controlled.startswith(base), "a longer max_tokens (an inert change)"
+        control_text = f"{what} only extended the seeded output"
+    else:
+        holds, what = controlled == base, f"{param}={neutral!r}, which does nothing,"
+        control_text = f"{param}={neutral!r} (no effect by definition) left the seeded output unchanged"
+    if not holds:
         return Judgement(
             Verdict.INCONCLUSIVE,
-            f"the control {param}={neutral!r}, which does nothing, already changed the seeded output "
-            f"({quote(base)} -> {quote(neutral_text)}): this provider's output changes with the request itself "
-            "(a response cache, or a default that is not neutral), so no change can be attributed to the value",
+            f"the control {what} already changed the seeded output ({quote(base)} -> {quote(controlled)}): "
+            "this provider's output changes with the request itself (a response cache, or a default that is "
+            "not neutral), so no change can be attributed to the value",
         )
     if after != base:
         return Judgement(
@@ -182,6 +194,12 @@ def judge_default(
             return _not_applied(param, documented, trial, omitted, explicit)
     left = undecided_alternatives(trials)
     tried = "; ".join(t.label for t in trials)
+    if not trials[0].alternatives:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"omitting {param} gives the same output as {documented!r}, but no other value was tried, "
+            "so nothing shows the parameter matters here",
+        )
     if not left:
         return Judgement(
             Verdict.HONOURED,
