@@ -24,3 +24,16 @@ def schemas_copy(tmp_path: Path) -> Path:
     target = tmp_path / "schemas"
     shutil.copytree(ROOT / "schemas", target)
     return target
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shipped cassettes, providers and baselines in a scratch folder, with no keys set."""
+    for name in ("cassettes", "baselines"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "providers.toml", tmp_path / "providers.toml")
+    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
+    monkeypatch.delenv("ORUEL_API_KEY", raising=False)
+    return tmp_path

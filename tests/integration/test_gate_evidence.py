@@ -77,18 +77,6 @@ def test_a_refused_key_is_a_configuration_error_naming_the_variable(
     assert err.count("\n") == 1 and "HTTP 404" in err and "model" in err
 
 
-@pytest.fixture
-def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("cassettes", "baselines"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "providers.toml", tmp_path / "providers.toml")
-    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
-    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
-    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
-    monkeypatch.delenv("ORUEL_API_KEY", raising=False)
-    return tmp_path
-
-
 def test_replay_with_no_cassette_fails_every_gate_but_none(
     project_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

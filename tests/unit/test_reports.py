@@ -4,7 +4,6 @@ lets an improvement pass, Markdown and summary.json carry every cell."""
 from __future__ import annotations
 
 import json
-import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -92,19 +91,6 @@ def test_baseline_gate_fails_on_a_regression_and_passes_an_improvement(tmp_path:
     result = apply_gate("baseline", summarise(improved), tmp_path)
     assert result.exit_code == 0
     assert result.improvements == ["improvement: a: seed [determinism] was IGNORED, now HONOURED"]
-
-
-@pytest.fixture
-def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The shipped cassettes, providers and baselines in a scratch folder."""
-    for name in ("cassettes", "baselines"):
-        shutil.copytree(ROOT / name, tmp_path / name)
-    shutil.copy(ROOT / "providers.toml", tmp_path / "providers.toml")
-    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
-    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
-    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
-    monkeypatch.delenv("ORUEL_API_KEY", raising=False)
-    return tmp_path
 
 
 def test_conformance_on_the_embedded_default(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
