@@ -55,20 +55,22 @@ class ProbeConfig:
 
 
 @cache
-def _documented_defaults(schemas: Path, param: str) -> tuple[Any, ...]:
-    found = []
+def _documented_defaults(schemas: Path) -> dict[str, tuple[Any, ...]]:
+    """Every surface's numeric documented defaults, by parameter: the catalogue is read and
+    validated once per run, not once per default unit."""
+    found: dict[str, list[Any]] = {}
     for surface in load_catalogue(schemas).values():
-        spec = surface.parameters.get(param)
-        if spec is not None and spec.has_default and isinstance(spec.default, int | float):
-            found.append(spec.default)
-    return tuple(found)
+        for name, spec in surface.parameters.items():
+            if spec.has_default and isinstance(spec.default, int | float):
+                found.setdefault(name, []).append(spec.default)
+    return {name: tuple(values) for name, values in found.items()}
 
 
 def candidate_defaults(param: str, documented: Any) -> list[Any]:
     """What the documented default must be told apart from: other surfaces' documented
     defaults, common engine defaults, and the probe's own effect value (so that a parameter
     whose every candidate equals its documented default still gets a contrast)."""
-    found = [*_documented_defaults(paths.schemas_dir(), param), *COMMON_DEFAULTS.get(param, [])]
+    found = [*_documented_defaults(paths.schemas_dir()).get(param, ()), *COMMON_DEFAULTS.get(param, [])]
     if param in EFFECTS:
         found.append(EFFECTS[param].value)
     unique: list[Any] = []
