@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -143,6 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("harness: interrupted; finished cases are in results.jsonl (use --resume)\n")
         return 130
+    except Exception as err:
+        # A bug of the harness is never a conformance result (exit 1): one line, exit 2.
+        if os.environ.get("HARNESS_DEBUG"):
+            raise
+        sys.stderr.write(f"harness: internal error: {type(err).__name__}: {err} (HARNESS_DEBUG=1 shows where)\n")
+        return EXIT_USAGE
     return code
 
 

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import gc
 import os
-import re
 import sys
 import traceback
 from collections import Counter
@@ -87,22 +86,27 @@ class DedupingSender:
         return exchange
 
 
+# A chat request with only these keys is the plainest one the harness sends: if it is not
+# found, the model or base_url is wrong, whatever the parameters.
+PLAIN_KEYS = frozenset({"model", "messages", "max_tokens", "seed", "temperature"})
+
+
 def configuration_refusal(exchange: Exchange, provider: str, api_key_env: str) -> str | None:
     """A refusal of the whole configuration, not of a value: a refused or missing key, or a
     model or endpoint that is not there. No verdict can be true after one, so the run stops
-    with one line (exit 2) instead of judging every case against it."""
+    with one line (exit 2) instead of judging every case against it. A 404 for a request that
+    carries a parameter is about that value (OpenRouter answers 404 when no upstream supports
+    it), and one on embeddings may mean they are not served: both stay verdicts."""
     if not exchange.client_error or exchange.status not in (401, 403, 404):
         return None
     said = exchange.excerpt(120)
     if exchange.status in (401, 403):
         key = f"check {api_key_env}" if api_key_env else "it needs a key: set api_key_env in providers.toml"
         return f"{provider}: HTTP {exchange.status} from {exchange.url}: the credentials were refused; {key} ({said})"
-    # 404: the model or the endpoint is wrong. (An embeddings endpoint that is not served,
-    # with no word of the model, is a verdict of the embeddings check instead.)
-    on_chat = exchange.url.rstrip("/").endswith("chat/completions")
-    if on_chat or re.search(r"\bmodel\b", said, re.IGNORECASE):
+    plain = set(exchange.body) <= PLAIN_KEYS
+    if exchange.url.rstrip("/").endswith("chat/completions") and plain:
         return (
-            f"{provider}: HTTP 404 from {exchange.url}: check base_url and the model name "
+            f"{provider}: HTTP 404 from {exchange.url} for a plain request: check base_url and the model name "
             f"{exchange.body.get('model')!r} in providers.toml ({said})"
         )
     return None
@@ -185,4 +189,7 @@ async def run_units(
                         group.create_task(one(name, unit))
             except* HarnessError as errors:
                 raise errors.exceptions[0] from None
+            except* Exception as errors:  # outside a unit: writing a record, progress
+                first = errors.exceptions[0]
+                raise CheckError(f"harness error while running checks: {type(first).__name__}: {first}") from first
     return stats

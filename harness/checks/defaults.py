@@ -20,10 +20,10 @@ from harness.checks.probing import (
     OMIT,
     OTHER_SEEDS,
     PROBE_SEED,
+    baseline,
     documents,
     probe_body,
     record,
-    reproducible,
 )
 from harness.checks.registry import CheckContext, Unit, check
 from harness.results import Record
@@ -127,15 +127,15 @@ async def default_probe(ctx: CheckContext, param: str) -> list[Record]:
     documented = ctx.surface.parameters[param].default
     tokens = EFFECTS[param].max_tokens
     alternatives = [a for a in candidate_defaults(param, documented) if documents(ctx, param, a)]
-    repeats = await reproducible(ctx, tokens)
+    shared_baseline = await baseline(ctx, tokens)
     trials: list[DefaultTrial] = []
     for config in probe_configs(ctx, param, tokens):
-        left = [a for a in alternatives if not trials or repr(a) in undecided_alternatives(trials)]
-        trials.append(await _trial(ctx, param, documented, left, config))
-        if text_of(repeats[0]) != text_of(repeats[1]) or _settled(trials):
+        undecided = set(undecided_alternatives(trials)) if trials else {repr(a) for a in alternatives}
+        trials.append(await _trial(ctx, param, documented, [a for a in alternatives if repr(a) in undecided], config))
+        if shared_baseline.text != text_of(shared_baseline.again) or _settled(trials):
             break
-    judgement = judge_default(param, documented, repeats, trials, ctx.provider)
-    sent = [*repeats, *(e for t in trials for e in t.exchanges())]
+    judgement = judge_default(param, documented, shared_baseline, trials, ctx.provider)
+    sent = [*shared_baseline.exchanges(), *(e for t in trials for e in t.exchanges())]
     return [record(ctx, "default", param, judgement, sent, "default", documented)]
 
 

@@ -1,13 +1,14 @@
 """Determinism with ``seed``: k repeats of one seeded request at temperature 1, sent
 concurrently (so batching is part of the test), must agree; other seeds must differ; and the
-same request without a seed must not agree with itself (the control: agreement is the seed's)."""
+same request without a seed must not agree with itself, and a longer one must extend the seeded
+text (the controls: agreement is the seed's, not a cache's)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from harness.checks.judges.determinism import judge_seed
-from harness.checks.probing import OMIT, OTHER_SEEDS, PROBE_SEED, probe_body, record
+from harness.checks.probing import INERT_EXTRA_TOKENS, OMIT, OTHER_SEEDS, PROBE_SEED, PROBE_TOKENS, probe_body, record
 from harness.checks.registry import CheckContext, Unit, check
 from harness.results import Record
 
@@ -16,16 +17,15 @@ UNSEEDED = 2
 
 
 async def determinism_probe(ctx: CheckContext) -> list[Record]:
-    body = probe_body(ctx)
-    first = await ctx.send(body)
-    repeats = await asyncio.gather(*(ctx.send(body, fresh=True) for _ in range(K - 1)))
-    others = await asyncio.gather(*(ctx.send(probe_body(ctx, seed=s)) for s in OTHER_SEEDS))
-    free_body = probe_body(ctx, seed=OMIT)
-    unseeded = await asyncio.gather(
-        ctx.send(free_body), *(ctx.send(free_body, fresh=True) for _ in range(UNSEEDED - 1))
+    body, free_body = probe_body(ctx), probe_body(ctx, seed=OMIT)
+    repeats, others, unseeded, longer = await asyncio.gather(
+        asyncio.gather(ctx.send(body), *(ctx.send(body, fresh=True) for _ in range(K - 1))),
+        asyncio.gather(*(ctx.send(probe_body(ctx, seed=s)) for s in OTHER_SEEDS)),
+        asyncio.gather(ctx.send(free_body), *(ctx.send(free_body, fresh=True) for _ in range(UNSEEDED - 1))),
+        ctx.send(probe_body(ctx, max_tokens=PROBE_TOKENS + INERT_EXTRA_TOKENS)),
     )
-    judgement = judge_seed(PROBE_SEED, [first, *repeats], others, unseeded, ctx.provider)
-    sent = [first, *repeats, *others, *unseeded]
+    judgement = judge_seed(PROBE_SEED, repeats, others, unseeded, longer, ctx.provider)
+    sent = [*repeats, *others, *unseeded, longer]
     return [record(ctx, "determinism", "seed", judgement, sent, "repeat")]
 
 

@@ -62,8 +62,9 @@ async def logprobs_probe(ctx: CheckContext) -> list[Record]:
         record(ctx, "effect", "logprobs", judge_logprobs(base, probe, ctx.provider), [base, probe], "effect", True)
     ]
     if top:
-        judgement = judge_top_logprobs(top, probe, ctx.provider)
-        records.append(record(ctx, "effect", "top_logprobs", judgement, [probe], "effect", top))
+        one = await ctx.send(probe_body(ctx, logprobs=True, top_logprobs=1))
+        judgement = judge_top_logprobs(top, probe, one, ctx.provider)
+        records.append(record(ctx, "effect", "top_logprobs", judgement, [one, probe], "effect", top))
     return records
 
 

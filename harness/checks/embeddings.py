@@ -35,7 +35,8 @@ async def dimensions_probe(ctx: CheckContext, size: int) -> list[Record]:
         ctx.send(embedding_body(ctx, encoding_format="float"), PATH),
         ctx.send(embedding_body(ctx, dimensions=size), PATH),
     )
-    judgement = judge_dimensions(size, "dimensions" in ctx.surface.embeddings, base, probe, ctx.provider)
+    documented = "dimensions" in ctx.surface.embeddings
+    judgement = judge_dimensions(size, documented, base, probe, ctx.provider, ctx.surface.refusal_statuses)
     return [record(ctx, "embeddings", "dimensions", judgement, [base, probe], "effect", size)]
 
 

@@ -17,7 +17,7 @@ def _usage_tokens(exchange: Exchange) -> int:
         source = next((c for c in reversed(exchange.chunks) if isinstance(c, dict) and c.get("usage")), None)
     try:
         return int((source or {}).get("usage", {}).get("completion_tokens", 0))
-    except (TypeError, ValueError, AttributeError):
+    except (TypeError, ValueError, AttributeError, OverflowError):
         return 0
 
 

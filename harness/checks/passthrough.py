@@ -5,6 +5,7 @@ whether the provider rejects or ignores keys it does not know."""
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import Any
 
@@ -32,9 +33,9 @@ async def enum_passthrough(ctx: CheckContext, param: str, value: Any = None) -> 
 
 
 async def unknown_key_probe(ctx: CheckContext) -> list[Record]:
-    exchange = await ctx.send(probe_body(ctx, **{UNKNOWN_KEY: 1}))
-    judgement = judge_unknown_key(ctx.surface.unknown_keys, exchange, ctx.provider)
-    return [record(ctx, "unknown-key", "(unknown key)", judgement, [exchange], "probe")]
+    exchange, plain = await asyncio.gather(ctx.send(probe_body(ctx, **{UNKNOWN_KEY: 1})), ctx.send(probe_body(ctx)))
+    judgement = judge_unknown_key(ctx.surface.unknown_keys, exchange, plain, ctx.provider, ctx.surface.refusal_statuses)
+    return [record(ctx, "unknown-key", "(unknown key)", judgement, [exchange, plain], "probe")]
 
 
 @check("passthrough", "extension parameters (extra_body) are accepted and change the output")

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 
 from harness.checks.evidence import completion_tokens, evidence
 from harness.checks.judges import Judgement
-from harness.checks.judges.sampling import INERT, judge_differential, judge_greedy
+from harness.checks.judges.sampling import Baseline, judge_differential, judge_greedy
 from harness.checks.registry import CheckContext
 from harness.generation.matrix import base_body
 from harness.results import Record
@@ -102,14 +102,22 @@ async def shared(ctx: CheckContext, key: str, make: Callable[[], Awaitable[T]]) 
     return result
 
 
-async def reproducible(ctx: CheckContext, max_tokens: int = PROBE_TOKENS) -> list[Exchange]:
-    """The seeded base request, twice: differential probes need the seed to reproduce."""
+async def baseline(ctx: CheckContext, max_tokens: int = PROBE_TOKENS) -> Baseline:
+    """The seeded base request of one length with its controls, sent once per run and length:
+    again (the seed reproduces), longer (an inert change only extends it), another seed
+    (sampling is on). See ``judges.sampling.Baseline``."""
 
-    async def make() -> list[Exchange]:
+    async def make() -> Baseline:
         body = probe_body(ctx, max_tokens=max_tokens)
-        return list(await asyncio.gather(ctx.send(body), ctx.send(body, fresh=True)))
+        sent = await asyncio.gather(
+            ctx.send(body),
+            ctx.send(body, fresh=True),
+            ctx.send(probe_body(ctx, max_tokens=max_tokens + INERT_EXTRA_TOKENS)),
+            ctx.send(probe_body(ctx, max_tokens=max_tokens, seed=OTHER_SEEDS[0])),
+        )
+        return Baseline(*sent)
 
-    return await shared(ctx, f"reproducible:{max_tokens}", make)
+    return await shared(ctx, f"baseline:{max_tokens}", make)
 
 
 def record(
@@ -155,32 +163,34 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any 
 
     async def greedy_equivalence() -> Record:
         seeds = (PROBE_SEED, OTHER_SEEDS[0])
-        greedy, *rest = await asyncio.gather(
+        greedy, greedy_longer, *rest = await asyncio.gather(
             ctx.send(probe_body(ctx, max_tokens=tokens, temperature=0.0)),
+            ctx.send(probe_body(ctx, max_tokens=tokens + INERT_EXTRA_TOKENS, temperature=0.0)),
             *(ctx.send(probe_body(ctx, max_tokens=tokens, seed=s)) for s in seeds),
             *(ctx.send(probe_body(ctx, max_tokens=tokens, seed=s, **{param: effect.value})) for s in seeds),
         )
         sampled, seeded = rest[: len(seeds)], rest[len(seeds) :]
-        judgement = judge_greedy(param, effect.value, sampled, greedy, seeded, seeds, ctx.provider)
-        return record(ctx, check, param, judgement, [greedy, *sampled, *seeded], "effect", effect.value)
+        judgement = judge_greedy(param, effect.value, sampled, greedy, greedy_longer, seeded, seeds, ctx.provider)
+        sent = [greedy, greedy_longer, *sampled, *seeded]
+        return record(ctx, check, param, judgement, sent, "effect", effect.value)
 
     async def differential() -> Record:
-        repeats = await reproducible(ctx, tokens)
+        shared_baseline = await baseline(ctx, tokens)
         neutral = effect.neutral
         # A documented parameter's neutral value must be documented too; an undocumented key
         # (OpenRouter's name sent to llama.cpp) is probed with its neutral value all the same.
-        if neutral is None or (param in ctx.surface.parameters and not documents(ctx, param, neutral)):
-            neutral = INERT
-        control_body = (
-            probe_body(ctx, max_tokens=tokens + INERT_EXTRA_TOKENS)
-            if neutral is INERT
-            else probe_body(ctx, max_tokens=tokens, **{param: neutral})
-        )
-        control, probe = await asyncio.gather(
-            ctx.send(control_body), ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.value}))
-        )
-        judgement = judge_differential(param, effect.value, neutral, repeats, control, probe, ctx.provider)
-        return record(ctx, check, param, judgement, [*repeats, control, probe], "effect", effect.value)
+        if neutral is not None and param in ctx.surface.parameters and not documents(ctx, param, neutral):
+            neutral = None
+        probe_request = ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.value}))
+        if neutral is None:
+            probe, control = await probe_request, None
+        else:
+            probe, control = await asyncio.gather(
+                probe_request, ctx.send(probe_body(ctx, max_tokens=tokens, **{param: neutral}))
+            )
+        judgement = judge_differential(param, effect.value, neutral, shared_baseline, control, probe, ctx.provider)
+        sent = [*shared_baseline.exchanges(), *([control] if control else []), probe]
+        return record(ctx, check, param, judgement, sent, "effect", effect.value)
 
     make = greedy_equivalence if effect.greedy else differential
     return await shared(ctx, f"effect:{param}:{effect.value!r}", make)

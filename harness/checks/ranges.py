@@ -12,16 +12,20 @@ from harness.checks.evidence import completion_tokens, evidence
 from harness.checks.judges.ranges import judge_case
 from harness.checks.registry import CheckContext, Unit, check
 from harness.generation import Case
+from harness.generation.matrix import base_body
 from harness.results import Record
 
 
 def case_record(ctx: CheckContext, case: Case, check_name: str = "range") -> Unit:
     async def run() -> list[Record]:
         exchange = await ctx.send(case.body)
+        # The plain request (one per run, shared by every case) decides whether a refusal counts.
+        plain = await ctx.send(base_body(ctx.model)) if exchange.client_error else None
         judgement, quality = judge_case(
-            case.param, case.expect, case.reason, exchange, ctx.provider, ctx.surface.refusal_statuses
+            case.param, case.expect, case.reason, exchange, ctx.provider, ctx.surface.refusal_statuses, plain
         )
-        ev = evidence([exchange], ctx.surface, ctx.base_url, ctx.api_key_env)
+        # (The reproducer is built from the last exchange: the case's own request.)
+        ev = evidence([*([plain] if plain else []), exchange], ctx.surface, ctx.base_url, ctx.api_key_env)
         if quality:
             ev["error_envelope"] = quality
         return [

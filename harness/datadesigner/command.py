@@ -19,17 +19,21 @@ from harness.engine import DedupingSender, RunStats, run_units
 from harness.errors import ConfigError
 from harness.providers import Provider, load_providers, resolve_provider
 from harness.reporting.junit import write_junit
-from harness.results import FAILING, Record, ResultsWriter, Verdict
+from harness.results import DECIDED, FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
 from harness.schema import Surface, load_catalogue
 from harness.transport import ClientSettings, ProviderClient
 from harness.workflows import append_run_log, new_run_dir, preflight, provider_base_url, read_run_log
 
 
 def fails_the_config(record: Record) -> bool:
-    """A failing verdict, or REJECTED on the static check: the config sends a value the
-    provider documents as invalid, so it will not work there. The exit code and junit.xml
-    both follow this rule."""
-    return record.verdict in FAILING or (record.check == CHECK and record.verdict is Verdict.REJECTED)
+    """A failing verdict; REJECTED on the static check (the config sends a value the provider
+    documents as invalid, so it will not work there); or a live request with no evidence (not
+    answered, or not recorded). The exit code and junit.xml both follow this rule."""
+    return (
+        record.verdict in FAILING
+        or record.verdict in MISSING_EVIDENCE
+        or (record.check == CHECK and record.verdict is Verdict.REJECTED)
+    )
 
 
 async def _run_model(
@@ -106,6 +110,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     console = make_console()
     print_table(records, read_run_log(out), console)
     problems = [r for r in records if fails_the_config(r)]
+    live = [r for r in records if r.check != CHECK]
+    if args.live and not any(r.verdict in DECIDED for r in live):
+        console.print("the live check decided nothing: no answer shows this config works", highlight=False)
+        return 1
     shown: set[str] = set()
     for record in sorted(records, key=lambda r: (r.label, r.param)):
         line = f"{record.verdict.value}: {record.param} [{record.check}] {record.detail}"

@@ -2,10 +2,13 @@
 (NOT_RECORDED, TRANSPORT_ERROR) or a provider with no decided cell. ``baseline``: compare each
 provider x parameter x check with the committed ``baselines/<provider>.json`` and fail on
 regressions: a cell that was not failing and now is, or a decided cell that lost its evidence
-(now INCONCLUSIVE, TRANSPORT_ERROR or NOT_RECORDED). ``none``: verdicts never fail.
+(now INCONCLUSIVE, TRANSPORT_ERROR or NOT_RECORDED), and so does a provider with no decided
+cell. ``none``: verdicts never fail.
 
 Whatever the gate, a run that decided nothing never passes: a dead provider, or replay with
-no cassette, is not a conforming one. NOT_RUN (no key) is neutral and printed.
+no cassette, is not a conforming one. NOT_RUN (no key) is neutral and printed. Missing
+evidence is read from a cell's counts, not only its verdict: one NOT_RECORDED record in a cell
+whose worst verdict is INCONCLUSIVE or LENIENT is still missing evidence.
 """
 
 from __future__ import annotations
@@ -77,17 +80,26 @@ def _by_provider(cells: list[Cell]) -> dict[str, list[Cell]]:
     return grouped
 
 
-def _evidence_rules(cells: list[Cell], result: GateResult, strict: bool) -> None:
-    """NOT_RUN is printed; with ``strict``, missing evidence and undecided providers fail."""
+def missing_evidence(cell: Cell) -> list[str]:
+    """The missing-evidence verdicts among a cell's records (whatever its worst verdict)."""
+    return [v.value for v in sorted(MISSING_EVIDENCE) if cell.counts.get(v.value)]
+
+
+def _evidence_rules(cells: list[Cell], result: GateResult, gate: str) -> None:
+    """NOT_RUN is printed; under strict and baseline a provider with no decided cell fails;
+    under strict any missing evidence fails too."""
     for provider, group in _by_provider(cells).items():
         if all(c.verdict is Verdict.NOT_RUN for c in group):
             result.notes.append(f"{provider}: NOT_RUN ({group[0].worst_records(1)[0].detail})")
             continue
-        if not strict:
+        if gate == "none":
             continue
-        for cell in group:
-            if cell.verdict in MISSING_EVIDENCE:
-                result.failures.append(f"{provider}: {_key(cell)} is {cell.verdict.value}: no evidence")
+        if gate == "strict":
+            for cell in group:
+                if missing_evidence(cell):
+                    result.failures.append(
+                        f"{provider}: {_key(cell)} has {', '.join(missing_evidence(cell))}: no evidence"
+                    )
         if not any(c.verdict in DECIDED for c in group):
             result.failures.append(f"{provider}: no cell decided: nothing shows this provider conforms")
 
@@ -108,21 +120,24 @@ def _baseline(cells: list[Cell], baselines: Path, result: GateResult) -> None:
         now = cell.verdict
         if now in FAILING and (before is None or before not in FAILING):
             result.failures.append(f"regression: {name} was {before_name or 'not tested'}, now {now.value}")
-        elif before in DECIDED and now in UNDECIDED:
-            result.failures.append(f"regression: {name} was {before_name}, now {now.value}: evidence lost")
+        elif before in DECIDED and (now in UNDECIDED or missing_evidence(cell)):
+            shown = now.value if now in UNDECIDED else f"{now.value} with {', '.join(missing_evidence(cell))}"
+            result.failures.append(f"regression: {name} was {before_name}, now {shown}: evidence lost")
         elif before in FAILING and now in CONFORMING:
             result.improvements.append(f"improvement: {name} was {before_name}, now {now.value}")
 
 
 def apply_gate(gate: str, cells: list[Cell], baselines: Path) -> GateResult:
     result = GateResult(gate)
-    _evidence_rules(cells, result, strict=gate == "strict")
+    _evidence_rules(cells, result, gate)
     if gate == "strict":
         result.failures += [f"{c.provider}: {_key(c)} is {c.verdict.value}" for c in cells if c.verdict in FAILING]
     elif gate == "baseline":
         _baseline(cells, baselines, result)
     if not any(c.verdict in DECIDED for c in cells):
         ran = [c for c in cells if c.verdict is not Verdict.NOT_RUN]
-        why = "every provider is NOT_RUN" if not ran else "no cell has a conforming or failing verdict"
+        why = "no cell has a conforming or failing verdict" if ran else "nothing ran"
+        if cells and not ran:
+            why = "every provider is NOT_RUN"
         result.failures.append(f"the run decided nothing ({why}): a gate cannot pass on no evidence")
     return result

@@ -48,18 +48,26 @@ class Exchange:
         return self.outcome is Outcome.RESPONSE and self.status is not None and self.status >= 500
 
     def content(self, choice: int = 0) -> str | None:
-        """The assistant text of one choice, reassembled from deltas when streamed."""
+        """The assistant text of one choice, reassembled from deltas when streamed. Reads any
+        shape a provider sends without raising: what is not text is no text."""
         if self.chunks:
-            parts = [
-                (c.get("choices") or [{}])[0].get("delta", {}).get("content") or ""
-                for c in self.chunks
-                if isinstance(c, dict) and any(ch.get("index", 0) == choice for ch in c.get("choices") or [{}])
-            ]
+            parts: list[str] = []
+            for chunk in self.chunks:
+                choices = chunk.get("choices") if isinstance(chunk, dict) else None
+                for item in choices if isinstance(choices, list) else []:
+                    if not isinstance(item, dict) or item.get("index", 0) != choice:
+                        continue
+                    delta = item.get("delta")
+                    text = delta.get("content") if isinstance(delta, dict) else None
+                    if isinstance(text, str):
+                        parts.append(text)
             return "".join(parts)
-        try:
-            content = self.json["choices"][choice]["message"].get("content")
-        except (KeyError, IndexError, TypeError, AttributeError):
+        body = self.json if isinstance(self.json, dict) else {}
+        choices = body.get("choices")
+        if not isinstance(choices, list) or not 0 <= choice < len(choices) or not isinstance(choices[choice], dict):
             return None
+        message = choices[choice].get("message")
+        content = message.get("content") if isinstance(message, dict) else None
         return content if isinstance(content, str) else None
 
     def excerpt(self, limit: int = 600) -> str:

@@ -8,11 +8,18 @@ from typing import Any
 import pytest
 
 from harness.checks.judges.determinism import judge_seed
-from harness.checks.judges.effects import judge_max_tokens, judge_response_format
+from harness.checks.judges.effects import (
+    judge_logprobs,
+    judge_max_tokens,
+    judge_n,
+    judge_response_format,
+    judge_stream,
+    judge_top_logprobs,
+)
 from harness.checks.judges.embeddings import judge_encoding
 from harness.checks.judges.outcome import names_param, probe_failure, unusable
 from harness.checks.judges.ranges import envelope_quality, judge_case
-from harness.checks.judges.sampling import INERT, DefaultTrial, judge_default, judge_differential, judge_greedy
+from harness.checks.judges.sampling import Baseline, DefaultTrial, judge_default, judge_differential, judge_greedy
 from harness.results import Verdict
 from harness.transport import Exchange, Outcome
 
@@ -89,32 +96,55 @@ def test_naming_the_parameter_means_its_param_field_or_the_word(
 # --- differential probes -----------------------------------------------------------------
 
 
+def baseline(text: str = "a b", again: str | None = None, longer: str | None = None, other: str = "z z") -> Baseline:
+    """The shared seeded baseline: by default it reproduces, extends, and another seed differs."""
+    return Baseline(reply(text), reply(again or text), reply(longer or text + " more"), reply(other))
+
+
 def test_differential_honoured_with_its_neutral_control() -> None:
     judged = judge_differential(
-        "repetition_penalty", 2.0, 1.0, [reply("a b a b"), reply("a b a b")], reply("a b a b"), reply("a b c d"), "p"
+        "repetition_penalty", 2.0, 1.0, baseline("a b a b"), reply("a b a b"), reply("a b c d"), "p"
     )
     assert judged.verdict is Verdict.HONOURED and "repetition_penalty=1.0" in judged.control
 
 
 def test_differential_null_content_is_no_effect() -> None:
-    judged = judge_differential("top_a", 1.0, 0.0, [reply("a b"), reply("a b")], reply("a b"), reply(None), "p")
+    judged = judge_differential("top_a", 1.0, 0.0, baseline(), reply("a b"), reply(None), "p")
     assert judged.verdict is Verdict.INCONCLUSIVE and "without content" in judged.detail
 
 
 def test_differential_a_response_cache_is_caught_by_the_control() -> None:
-    # Any change to the body gives a new answer: the neutral value changes the output too.
-    judged = judge_differential("top_a", 1.0, 0.0, [reply("a b"), reply("a b")], reply("x y"), reply("q r"), "p")
+    # Keyed on the raw bytes: any change to the body gives a new answer, the neutral value too.
+    judged = judge_differential("top_a", 1.0, 0.0, baseline(), reply("x y"), reply("q r"), "p")
     assert judged.verdict is Verdict.INCONCLUSIVE and "control" in judged.detail
 
 
-def test_differential_ignored() -> None:
-    judged = judge_differential("top_a", 1.0, 0.0, [reply("a b"), reply("a b")], reply("a b"), reply("a b"), "p")
-    assert judged.verdict is Verdict.IGNORED
+def test_differential_a_cache_keyed_on_the_normalised_request_is_caught_by_the_inert_change() -> None:
+    # The neutral value is the default, so it hits the cache; the longer request misses it.
+    cache = baseline("a b", longer="unrelated text")
+    judged = judge_differential("top_a", 1.0, 0.0, cache, reply("a b"), reply("q r"), "p")
+    assert judged.verdict is Verdict.INCONCLUSIVE and "inert change" in judged.detail
+
+
+def test_differential_ignored_only_where_an_effect_could_be_seen() -> None:
+    judged = judge_differential("top_a", 1.0, 0.0, baseline(), reply("a b"), reply("a b"), "p")
+    assert judged.verdict is Verdict.IGNORED and "another seed" in judged.control
+    greedy_always = baseline(other="a b")  # another seed gives the same text: nothing samples
+    assert judge_differential("top_a", 1.0, 0.0, greedy_always, reply("a b"), reply("a b"), "p").verdict is (
+        Verdict.INCONCLUSIVE
+    )
 
 
 def test_differential_needs_a_reproducible_seed() -> None:
-    judged = judge_differential("top_a", 1.0, 0.0, [reply("a b"), reply("c d")], reply("a b"), reply("e f"), "p")
+    judged = judge_differential("top_a", 1.0, 0.0, baseline(again="c d"), reply("a b"), reply("e f"), "p")
     assert judged.verdict is Verdict.INCONCLUSIVE
+
+
+def test_differential_without_a_neutral_value_relies_on_the_inert_change() -> None:
+    honest = judge_differential("temperature", 0.7, None, baseline(), None, reply("x y"), "p")
+    assert honest.verdict is Verdict.HONOURED and "max_tokens" in honest.control
+    cached = judge_differential("temperature", 0.7, None, baseline(longer="q r s"), None, reply("x y"), "p")
+    assert cached.verdict is Verdict.INCONCLUSIVE
 
 
 # --- greedy equivalence -----------------------------------------------------------------
@@ -123,29 +153,44 @@ def test_differential_needs_a_reproducible_seed() -> None:
 SEEDS = (1, 2)
 
 
+def greedy(param: str, value: Any, sampled: list[str], reference: str, seeded: list[str], longer: str = "") -> Any:
+    return judge_greedy(
+        param,
+        value,
+        [reply(t) for t in sampled],
+        reply(reference),
+        reply(longer or reference + " more"),
+        [reply(t) for t in seeded],
+        SEEDS,
+        "p",
+    )
+
+
 def test_greedy_honoured_when_sampling_differs_from_greedy() -> None:
-    judged = judge_greedy("top_k", 1, [reply("s1"), reply("s2")], reply("g"), [reply("g"), reply("g")], SEEDS, "p")
+    judged = greedy("top_k", 1, ["s1", "s2"], "g", ["g", "g"])
     assert judged.verdict is Verdict.HONOURED and judged.control
 
 
 def test_greedy_a_constant_provider_is_not_honoured() -> None:
-    same = [reply("c"), reply("c")]
-    judged = judge_greedy("top_k", 1, same, reply("c"), same, SEEDS, "p")
-    assert judged.verdict is Verdict.INCONCLUSIVE
+    assert greedy("top_k", 1, ["c", "c"], "c", ["c", "c"]).verdict is Verdict.INCONCLUSIVE
 
 
 def test_greedy_null_everywhere_is_not_honoured() -> None:
     nothing = [reply(None), reply(None)]
-    assert judge_greedy("top_k", 1, nothing, reply(None), nothing, SEEDS, "p").verdict is Verdict.INCONCLUSIVE
+    judged = judge_greedy("top_k", 1, nothing, reply(None), reply(None), nothing, SEEDS, "p")
+    assert judged.verdict is Verdict.INCONCLUSIVE
+
+
+def test_greedy_a_cache_that_drops_the_seed_is_caught_by_the_inert_change() -> None:
+    # temperature=0 under both seeds hits one cache entry; the longer greedy request misses it.
+    judged = greedy("temperature", 0.0, ["s1", "s2"], "g", ["g", "g"], longer="unrelated")
+    assert judged.verdict is Verdict.INCONCLUSIVE
 
 
 def test_temperature_zero_ignored_when_each_seed_samples_as_before() -> None:
     # For temperature=0 the greedy reference is the probe itself: seed 1 agrees trivially,
     # the second seed decides.
-    judged = judge_greedy(
-        "temperature", 0.0, [reply("s1"), reply("s2")], reply("s1"), [reply("s1"), reply("s2")], SEEDS, "p"
-    )
-    assert judged.verdict is Verdict.IGNORED
+    assert greedy("temperature", 0.0, ["s1", "s2"], "s1", ["s1", "s2"]).verdict is Verdict.IGNORED
 
 
 # --- defaults ---------------------------------------------------------------------------
@@ -161,30 +206,42 @@ def trial(omitted: str, documented: str, inert: str | None = None, **alternative
     )
 
 
-REPEATS = [reply("base"), reply("base")]
+BASE = baseline("base")
 
 
 def test_default_honoured_only_against_every_alternative() -> None:
-    judged = judge_default("top_k", 0, REPEATS, [trial("a", "a", **{"40": "b", "50": "c"})], "p")
+    judged = judge_default("top_k", 0, BASE, [trial("a", "a", **{"40": "b", "50": "c"})], "p")
     assert judged.verdict is Verdict.HONOURED and "40" in judged.control
 
 
 def test_default_with_an_indistinguishable_alternative_is_not_honoured() -> None:
     trials = [trial("a", "a", **{"40": "a", "20": "b"}), trial("x", "x", **{"40": "x"})]
-    judged = judge_default("top_k", 0, REPEATS, trials, "p")
+    judged = judge_default("top_k", 0, BASE, trials, "p")
     assert judged.verdict is Verdict.INCONCLUSIVE and "40" in judged.detail and "20" not in judged.detail
 
 
+def test_default_a_normalising_cache_is_not_honoured() -> None:
+    # omitted and explicit are one cache entry, every alternative a miss: the inert change catches it.
+    cache = baseline("base", longer="unrelated")
+    judged = judge_default("top_k", 0, cache, [trial("a", "a", **{"40": "b"})], "p")
+    assert judged.verdict is Verdict.INCONCLUSIVE
+
+
 def test_default_not_applied_when_an_alternative_reproduces_the_omitted_output() -> None:
-    judged = judge_default("temperature", 1.0, REPEATS, [trial("a", "b", **{"0.8": "a"})], "p")
+    judged = judge_default("temperature", 1.0, BASE, [trial("a", "b", **{"0.8": "a"})], "p")
     assert judged.verdict is Verdict.IGNORED and "behaves like temperature=0.8" in judged.detail
 
 
 def test_default_not_applied_needs_the_inert_control() -> None:
-    honest = judge_default("min_p", 0.0, REPEATS, [trial("abc", "xyz", inert="abc def")], "p")
+    honest = judge_default("min_p", 0.0, BASE, [trial("abc", "xyz", inert="abc def")], "p")
     assert honest.verdict is Verdict.IGNORED and "max_tokens" in honest.control
-    cached = judge_default("min_p", 0.0, REPEATS, [trial("abc", "xyz", inert="qqq")], "p")
+    cached = judge_default("min_p", 0.0, BASE, [trial("abc", "xyz", inert="qqq")], "p")
     assert cached.verdict is Verdict.INCONCLUSIVE
+
+
+def test_a_default_needs_some_alternative_to_be_credited() -> None:
+    judged = judge_default("frequency_penalty", 0, BASE, [trial("a", "a")], "p")
+    assert judged.verdict is Verdict.INCONCLUSIVE
 
 
 # --- response_format, max_tokens, seed, embeddings ---------------------------------------
@@ -225,10 +282,17 @@ def test_max_tokens_usage_alone_is_not_the_effect(limited: str | None) -> None:
 
 
 def test_seed_agreement_without_a_seed_is_not_the_seeds() -> None:
-    repeats, others = [reply("a")] * 5, [reply("b"), reply("c")]
-    assert judge_seed(1, repeats, others, [reply("u"), reply("v")], "p").verdict is Verdict.HONOURED
-    cached = judge_seed(1, repeats, others, [reply("u"), reply("u")], "p")
+    repeats, others, longer = [reply("a")] * 5, [reply("b"), reply("c")], reply("a more")
+    assert judge_seed(1, repeats, others, [reply("u"), reply("v")], longer, "p").verdict is Verdict.HONOURED
+    cached = judge_seed(1, repeats, others, [reply("u"), reply("u")], longer, "p")
     assert cached.verdict is Verdict.INCONCLUSIVE
+
+
+def test_seed_agreement_from_a_cache_of_seeded_requests_is_not_the_seeds() -> None:
+    # Seeded requests cached by their bytes in front of an engine that ignores the seed.
+    repeats, others = [reply("a")] * 5, [reply("b"), reply("c")]
+    judged = judge_seed(1, repeats, others, [reply("u"), reply("v")], reply("unrelated"), "p")
+    assert judged.verdict is Verdict.INCONCLUSIVE
 
 
 def embeddings(vector: Any) -> Exchange:
@@ -242,19 +306,6 @@ def test_an_embeddings_body_without_data_is_the_providers_broken_body() -> None:
     assert judged is not None and judged.verdict is Verdict.SERVER_ERROR
 
 
-def test_a_default_needs_some_alternative_to_be_credited() -> None:
-    judged = judge_default("frequency_penalty", 0, REPEATS, [trial("a", "a")], "p")
-    assert judged.verdict is Verdict.INCONCLUSIVE
-
-
-def test_differential_without_a_neutral_value_uses_an_inert_change() -> None:
-    base = [reply("a b"), reply("a b")]
-    honest = judge_differential("temperature", 0.7, INERT, base, reply("a b c"), reply("x y"), "p")
-    assert honest.verdict is Verdict.HONOURED and "max_tokens" in honest.control
-    cached = judge_differential("temperature", 0.7, INERT, base, reply("q r s"), reply("x y"), "p")
-    assert cached.verdict is Verdict.INCONCLUSIVE
-
-
 def test_empty_embeddings_are_never_honoured() -> None:
     judged = judge_encoding(embeddings([]), embeddings(""), "p")
     assert judged.verdict is not Verdict.HONOURED
@@ -264,3 +315,69 @@ def test_a_surface_may_document_its_own_refusal_status(catalogue: dict[str, Any]
     assert catalogue["openai"].refusal_statuses == {400, 422}
     assert judge_case("temperature", "reject", "", error(409), "p", {409})[0].verdict is Verdict.REJECTED
     assert judge_case("temperature", "reject", "", error(400), "p", {409})[0].verdict is Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        {"choices": [{"index": 0, "delta": None}]},
+        {"choices": ["x"]},
+        {"choices": [{"index": 0, "delta": "hi"}]},
+        {"choices": None},
+        "not an object",
+    ],
+)
+def test_odd_stream_shapes_are_read_without_raising(chunk: Any) -> None:
+    streamed = reply(body=None, chunks=[chunk], stream_done=True)
+    streamed.content_type = "text/event-stream"
+    assert streamed.content() == ""
+    judged = judge_stream(reply("text"), streamed, "p")
+    assert judged.verdict in (Verdict.SERVER_ERROR, Verdict.INCONCLUSIVE)
+
+
+@pytest.mark.parametrize(
+    "logprobs", [[1, 2], "x", {"content": "x"}, {"content": [{"logprob": -1, "top_logprobs": 3}]}, None]
+)
+def test_odd_logprobs_shapes_are_not_honoured(logprobs: Any) -> None:
+    probe = reply("a b")
+    probe.json["choices"][0]["logprobs"] = logprobs
+    assert judge_top_logprobs(3, probe, probe, "p").verdict is Verdict.IGNORED
+    assert judge_logprobs(reply("a b"), probe, "p").verdict is not Verdict.HONOURED
+
+
+@pytest.mark.parametrize("body", [{"choices": "x"}, {"choices": ["x"]}, {"choices": [{"message": None}]}, [1], "s"])
+def test_odd_completion_shapes_are_the_providers_broken_body(body: Any) -> None:
+    exchange = reply(body=body)
+    assert exchange.content() is None
+    judged = unusable(exchange, "p")
+    assert judged is not None and judged.verdict is Verdict.SERVER_ERROR
+
+
+def test_max_tokens_ignored_needs_text_that_was_not_cut() -> None:
+    longer = reply("a b c d e f g h", tokens=16)
+    assert judge_max_tokens(5, longer, reply("a b c d e f g h", tokens=16), "p").verdict is Verdict.IGNORED
+    overcounted = judge_max_tokens(5, longer, reply("a b c", tokens=6), "p")
+    assert overcounted.verdict is Verdict.INCONCLUSIVE
+
+
+def _with_alternatives(count: int) -> Exchange:
+    exchange = reply("a b")
+    entry = {"token": "a", "logprob": -1.0, "top_logprobs": [{"token": "a", "logprob": -1.0}] * count}
+    exchange.json["choices"][0]["logprobs"] = {"content": [entry, entry]}
+    return exchange
+
+
+def test_top_logprobs_must_follow_the_value() -> None:
+    assert judge_top_logprobs(3, _with_alternatives(3), _with_alternatives(1), "p").verdict is Verdict.HONOURED
+    fixed = judge_top_logprobs(3, _with_alternatives(3), _with_alternatives(3), "p")
+    assert fixed.verdict is Verdict.IGNORED
+
+
+def test_n_needs_different_samples() -> None:
+    two = reply("x")
+    two.json["choices"].append(
+        {"index": 1, "message": {"role": "assistant", "content": "y"}, "finish_reason": "length"}
+    )
+    assert judge_n(2, reply("x"), two, "p").verdict is Verdict.HONOURED
+    two.json["choices"][1]["message"]["content"] = "x"
+    assert judge_n(2, reply("x"), two, "p").verdict is Verdict.INCONCLUSIVE

@@ -1,12 +1,14 @@
 """Judge of ``seed``: k repeats of one seeded request must agree, other seeds must change the
-output, and (the control) the same request without a seed must not reproduce: otherwise the
-agreement is a cache's or a constant's, not the seed's."""
+output, and two controls: the same request without a seed must not reproduce, and with a
+longer max_tokens it must extend the seeded text. Otherwise the agreement is a cache's or a
+constant's, not the seed's."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from harness.checks.judges.outcome import Judgement, probe_failure, quote, text_of
+from harness.checks.judges.sampling import inert_change_problem
 from harness.results import Verdict
 from harness.transport import Exchange
 
@@ -16,9 +18,10 @@ def judge_seed(
     repeats: Sequence[Exchange],
     other_seeds: Sequence[Exchange],
     unseeded: Sequence[Exchange],
+    longer: Exchange,
     provider: str,
 ) -> Judgement:
-    failed = probe_failure([*repeats, *other_seeds, *unseeded], provider)
+    failed = probe_failure([*repeats, *other_seeds, *unseeded, longer], provider)
     if failed:
         return failed
     texts = [text_of(e) for e in repeats]
@@ -43,8 +46,12 @@ def judge_seed(
             f"{summary}; but {len(free)} requests without a seed agree too ({quote(free[0], 30)}): "
             "the agreement cannot be credited to the seed (a response cache, or a fixed server seed)",
         )
+    inert = inert_change_problem(repeats[0], longer, "the seeded output")
+    if inert:
+        return inert
     return Judgement(
         Verdict.HONOURED,
         summary,
-        f"{len(free)} requests without a seed gave {len(set(free))} different outputs",
+        f"{len(free)} requests without a seed gave {len(set(free))} different outputs; "
+        "a longer max_tokens extends the seeded output",
     )

@@ -16,17 +16,19 @@ from harness.transport import Exchange
 
 
 def choice(exchange: Exchange, index: int = 0) -> dict[str, Any]:
-    try:
-        found: dict[str, Any] = exchange.json["choices"][index]
+    """One choice of a chat completion, or {} for any other shape."""
+    body = exchange.json if isinstance(exchange.json, dict) else {}
+    choices = body.get("choices")
+    if isinstance(choices, list) and 0 <= index < len(choices) and isinstance(choices[index], dict):
+        found: dict[str, Any] = choices[index]
         return found
-    except (KeyError, IndexError, TypeError):
-        return {}
+    return {}
 
 
 def usage_tokens(exchange: Exchange) -> int | None:
     try:
         return int(exchange.json["usage"]["completion_tokens"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
 
 
@@ -45,17 +47,28 @@ def judge_max_tokens(limit: int, base: Exchange, probe: Exchange, provider: str)
     used, finish, before = usage_tokens(probe), choice(probe).get("finish_reason"), usage_tokens(base)
     if used is None:
         return Judgement(Verdict.INCONCLUSIVE, "no usage.completion_tokens in the response")
+    text, longer = text_of(probe), text_of(base)
+    cut = text is not None and longer is not None and longer.startswith(text) and len(text) < len(longer)
     if used > limit:
-        return Judgement(Verdict.IGNORED, f"generated {used} tokens with max_tokens={limit}")
+        if cut:
+            return Judgement(
+                Verdict.INCONCLUSIVE,
+                f"usage says {used} tokens with max_tokens={limit}, yet the text {quote(text)} was cut short of the "
+                "same request's longer output: the usage count, not the limit, is off",
+            )
+        return Judgement(
+            Verdict.IGNORED,
+            f"generated {used} tokens with max_tokens={limit}: {quote(text)}",
+            "the text is not cut short of the same seeded request's longer output",
+        )
     if before is None or before <= limit:
         return Judgement(
             Verdict.INCONCLUSIVE,
             f"the base request also ended within {limit} tokens ({before}), so stopping there proves nothing",
         )
-    text, longer = text_of(probe), text_of(base)
     if text is None or longer is None:
         return Judgement(Verdict.INCONCLUSIVE, "no generated text to compare (a response without content)")
-    if not (longer.startswith(text) and len(text) < len(longer)):
+    if not cut:
         return Judgement(
             Verdict.INCONCLUSIVE,
             f"usage says {used} tokens, but the text {quote(text)} is not a shorter prefix of the same seeded "
@@ -109,17 +122,27 @@ def judge_n(n: int, base: Exchange, probe: Exchange, provider: str) -> Judgement
         return failed
     count, before = _choices(probe), _choices(base)
     if count == n and before == 1:
-        texts = [choice(probe, i).get("message", {}).get("content") for i in range(n)]
-        if not all(isinstance(t, str) and t for t in texts):
+        texts = [probe.content(i) for i in range(n)]
+        if not all(texts):
             return Judgement(Verdict.INCONCLUSIVE, f"n={n} returned {count} choices, some without text")
-        return Judgement(Verdict.HONOURED, f"n={n} returned {count} choices", "the base request returned 1 choice")
+        if len(set(texts)) == 1:
+            return Judgement(
+                Verdict.INCONCLUSIVE,
+                f"n={n} returned {count} identical choices at temperature 1: copies of one sample, not {n} samples",
+            )
+        return Judgement(
+            Verdict.HONOURED,
+            f"n={n} returned {count} different choices",
+            "the base request returned 1 choice",
+        )
     if count == before:
         return Judgement(Verdict.IGNORED, f"n={n} returned {count} choice(s), as many as without it")
     return Judgement(Verdict.IGNORED, f"n={n} returned {count} choice(s) (without it: {before})")
 
 
 def _token_logprobs(exchange: Exchange) -> Any:
-    return (choice(exchange).get("logprobs") or {}).get("content")
+    logprobs = choice(exchange).get("logprobs")
+    return logprobs.get("content") if isinstance(logprobs, dict) else None
 
 
 def judge_logprobs(base: Exchange, probe: Exchange, provider: str) -> Judgement:
@@ -143,16 +166,27 @@ def judge_logprobs(base: Exchange, probe: Exchange, provider: str) -> Judgement:
     return Judgement(Verdict.IGNORED, detail)
 
 
-def judge_top_logprobs(top: int, probe: Exchange, provider: str) -> Judgement:
-    failed = probe_failure([probe], provider)
+def _alternatives_per_token(exchange: Exchange) -> list[int]:
+    content = _token_logprobs(exchange)
+    entries = [t for t in content if isinstance(t, dict)] if isinstance(content, list) else []
+    return sorted({len(t["top_logprobs"]) if isinstance(t.get("top_logprobs"), list) else 0 for t in entries})
+
+
+def judge_top_logprobs(top: int, probe: Exchange, one: Exchange, provider: str) -> Judgement:
+    """``probe`` asks for ``top`` alternatives per token, ``one`` (the control) for 1: a fixed
+    count returned whatever is asked is not the parameter's effect."""
+    failed = probe_failure([probe, one], provider)
     if failed:
         return failed
-    content = _token_logprobs(probe)
-    counts = sorted({len(t.get("top_logprobs") or []) for t in content or [] if isinstance(t, dict)})
+    counts, control = _alternatives_per_token(probe), _alternatives_per_token(one)
     detail = f"top_logprobs={top}: alternatives per token {counts or 'none'}"
-    if counts == [top]:
-        return Judgement(Verdict.HONOURED, detail, f"exactly {top} alternatives at every token, as asked")
-    return Judgement(Verdict.IGNORED, detail)
+    if counts != [top]:
+        return Judgement(Verdict.IGNORED, detail)
+    if control != [1]:
+        return Judgement(
+            Verdict.IGNORED, f"{detail}, but top_logprobs=1 gives {control or 'none'}: the count does not follow it"
+        )
+    return Judgement(Verdict.HONOURED, detail, "top_logprobs=1 gives exactly 1 alternative per token")
 
 
 def _conforms(kind: str, text: str | None, schema: dict[str, Any]) -> tuple[bool, str]:

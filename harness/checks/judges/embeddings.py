@@ -8,6 +8,7 @@ import base64
 import binascii
 import math
 import struct
+from collections.abc import Iterable
 from typing import Any
 
 from harness.checks.judges.outcome import Judgement, is_validation_refusal, probe_failure, unusable
@@ -48,8 +49,24 @@ def _schema_problem(exchange: Exchange) -> str | None:
     return f"{'/'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"[:200]
 
 
+def not_served(base: Exchange, provider: str) -> Judgement | None:
+    """The plain float request must be answered before any embeddings parameter can be judged:
+    a server that does not serve embeddings for this model refuses every request alike."""
+    fixed = unusable(base, provider)
+    if fixed is not None:
+        return fixed
+    if base.client_error:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"the plain embeddings request is refused too (HTTP {base.status}: {base.excerpt(120)}): embeddings "
+            "are not served for this model, so none of their parameters can be judged",
+        )
+    return None
+
+
 def judge_encoding(floats: Exchange, encoded: Exchange, provider: str) -> Judgement:
-    failed = probe_failure([floats, encoded], provider)
+    """``floats``: the plain request (``encoding_format: float``); ``encoded``: base64."""
+    failed = not_served(floats, provider) or probe_failure([encoded], provider)
     if failed:
         return failed
     for exchange in (floats, encoded):
@@ -75,12 +92,15 @@ def judge_encoding(floats: Exchange, encoded: Exchange, provider: str) -> Judgem
     )
 
 
-def judge_dimensions(size: int, documented: bool, base: Exchange, probe: Exchange, provider: str) -> Judgement:
-    """``base``: the same input without ``dimensions`` (its length must differ from ``size``)."""
-    fixed = unusable(probe, provider)
+def judge_dimensions(
+    size: int, documented: bool, base: Exchange, probe: Exchange, provider: str, statuses: Iterable[int]
+) -> Judgement:
+    """``base``: the same input without ``dimensions`` (its length must differ from ``size``);
+    ``statuses``: the surface's validation refusals."""
+    fixed = not_served(base, provider) or unusable(probe, provider)
     if fixed is not None:
         return fixed
-    if is_validation_refusal(probe):
+    if is_validation_refusal(probe, statuses):
         verdict = Verdict.OVER_STRICT if documented else Verdict.REJECTED
         return Judgement(
             verdict,

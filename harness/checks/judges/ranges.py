@@ -44,6 +44,18 @@ def envelope_quality(exchange: Exchange, param: str) -> dict[str, Any]:
     }
 
 
+def refuses_everything(plain: Exchange | None) -> Judgement | None:
+    """A refusal says something about a value only if the same provider answers the plain
+    request (model, messages, max_tokens): one that refuses that too refuses everything."""
+    if plain is None or plain.ok:
+        return None
+    return Judgement(
+        Verdict.INCONCLUSIVE,
+        f"the plain request without the parameter is not answered either (HTTP {plain.status or plain.error}): "
+        "a refusal here says nothing about the value",
+    )
+
+
 def judge_case(
     param: str,
     expect: str,
@@ -51,8 +63,10 @@ def judge_case(
     exchange: Exchange,
     provider: str,
     refusal_statuses: Iterable[int] = VALIDATION_STATUSES,
+    plain: Exchange | None = None,
 ) -> tuple[Judgement, dict[str, Any]]:
-    """The verdict of one matrix case, and the graded error envelope of a refusal."""
+    """The verdict of one matrix case, and the graded error envelope of a refusal. ``plain``:
+    the plain request, which must be answered for a refusal to count."""
     fixed = unusable(exchange, provider)
     if fixed is not None:
         return fixed, {}
@@ -66,6 +80,9 @@ def judge_case(
             Verdict.INCONCLUSIVE,
             f"HTTP {exchange.status} is not a validation refusal ({documented}): {exchange.excerpt(160)}",
         ), {}
+    everything = refuses_everything(plain)
+    if everything:
+        return everything, {}
     quality = envelope_quality(exchange, param)
     if expect == "accept":
         return Judgement(
@@ -76,15 +93,21 @@ def judge_case(
     return Judgement(Verdict.REJECTED, f"HTTP {exchange.status}, {documented}{suffix}"), quality
 
 
-def judge_unknown_key(documented: str, exchange: Exchange, provider: str) -> Judgement:
-    """``documented``: what the surface says of unknown keys (reject, ignore, forward, unspecified)."""
+def judge_unknown_key(
+    documented: str, exchange: Exchange, plain: Exchange, provider: str, statuses: Iterable[int] = VALIDATION_STATUSES
+) -> Judgement:
+    """``documented``: what the surface says of unknown keys (reject, ignore, forward,
+    unspecified); ``plain``: the same request without the unknown key."""
     fixed = unusable(exchange, provider)
     if fixed is not None:
         return fixed
-    if exchange.client_error and not is_validation_refusal(exchange):
+    if exchange.client_error and not is_validation_refusal(exchange, statuses):
         return Judgement(
             Verdict.INCONCLUSIVE, f"HTTP {exchange.status} is not a validation refusal: {exchange.excerpt(160)}"
         )
+    everything = refuses_everything(plain) if exchange.client_error else None
+    if everything:
+        return everything
     rejected = exchange.client_error
     behaviour = f"HTTP {exchange.status}: unknown keys are {'rejected' if rejected else 'accepted and ignored'}"
     if documented == "reject":

@@ -2,19 +2,22 @@
 a greedy-equivalence probe (the value makes sampling equal greedy decoding), and a documented
 default (omitting the parameter behaves like its documented default, and unlike the others).
 
-Each needs a control that could have refuted it:
+Each needs controls that could have refuted it:
 
+- the baseline, shared by every probe of one length (``Baseline``): the seeded base request
+  reproduces; the same request with a longer ``max_tokens`` (an inert change) only extends
+  its text, so the text comes from sampling and not from the request bytes (a response cache,
+  however it is keyed, misses that request and answers something else); and another seed
+  changes the text, so sampling is on and a parameter's effect could be seen at all.
 - differential: the same request with the parameter at its *neutral* value (the value at
-  which it does nothing) must leave the output unchanged. A response cache, or a provider
-  whose text depends on the request bytes, changes the output for any change; the neutral
-  control catches it.
-- greedy equivalence: sampling without the value must differ from greedy decoding (else
-  there is no room for an effect), and two seeds must both give the greedy text.
-- default: the documented default must be told apart from the alternatives (other
-  surfaces' defaults, common engine defaults) by some probe; "omitted equals documented" is
-  no evidence while an alternative gives the same text. "Not applied" needs the inert
-  control (a longer ``max_tokens`` must extend the omitted output, not replace it) or an
-  alternative that reproduces the omitted output exactly.
+  which it does nothing) must leave the output unchanged.
+- greedy equivalence: a longer greedy request must extend the greedy text (the inert control,
+  without a seed); sampling without the value must differ from greedy decoding under some
+  seed (else there is no room for an effect); two seeds must both give the greedy text.
+- default: the documented default must be told apart from the alternatives (other surfaces'
+  defaults, common engine defaults, the probe's own value) by some probe; "omitted equals
+  documented" is no evidence while an alternative gives the same text. "Not applied" needs
+  an alternative that reproduces the omitted output exactly, or the inert control.
 """
 
 from __future__ import annotations
@@ -27,9 +30,27 @@ from harness.checks.judges.outcome import Judgement, probe_failure, quote, text_
 from harness.results import Verdict
 from harness.transport import Exchange
 
-# A differential probe's control when the parameter has no neutral value: the base request
-# with a longer max_tokens, which must extend the seeded output and not replace it.
-INERT: Any = object()
+
+@dataclass(frozen=True)
+class Baseline:
+    """The seeded base request of one length and its controls (see the module docstring)."""
+
+    base: Exchange
+    again: Exchange  # the same request, sent again
+    longer: Exchange  # the same request with a longer max_tokens
+    other_seed: Exchange  # the same request under another seed
+
+    def exchanges(self) -> list[Exchange]:
+        return [self.base, self.again, self.longer, self.other_seed]
+
+    @property
+    def text(self) -> str | None:
+        return text_of(self.base)
+
+    @property
+    def sampling_visible(self) -> bool:
+        """Another seed changes the text: sampling is on, so an effect on it could be seen."""
+        return text_of(self.other_seed) != self.text
 
 
 def _no_text(named: dict[str, Exchange]) -> Judgement | None:
@@ -41,52 +62,82 @@ def _no_text(named: dict[str, Exchange]) -> Judgement | None:
     return None
 
 
+def inert_change_problem(short: Exchange, longer: Exchange, what: str) -> Judgement | None:
+    """A longer max_tokens must extend the text, not replace it."""
+    text, extended = text_of(short), text_of(longer)
+    if text is not None and extended is not None and extended.startswith(text):
+        return None
+    return Judgement(
+        Verdict.INCONCLUSIVE,
+        f"an inert change (a longer max_tokens) replaced {what} ({quote(text)} -> {quote(extended)}) instead of "
+        "extending it: this provider's text depends on the request itself (a response cache, or no real "
+        "sampler behind it), so no difference can be attributed to a parameter",
+    )
+
+
+def baseline_problem(baseline: Baseline, provider: str) -> Judgement | None:
+    """Why the shared baseline cannot support a verdict, or None."""
+    failed = probe_failure(baseline.exchanges(), provider)
+    if failed:
+        return failed
+    empty = _no_text({"the base request": baseline.base, "its repeat": baseline.again})
+    if empty:
+        return empty
+    if baseline.text != text_of(baseline.again):
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"the same seed gave different outputs ({quote(baseline.text)} vs {quote(text_of(baseline.again))}), "
+            "so outputs with and without a value cannot be compared",
+        )
+    return inert_change_problem(baseline.base, baseline.longer, "the seeded output")
+
+
 def judge_differential(
     param: str,
     value: Any,
     neutral: Any,
-    repeats: Sequence[Exchange],
-    control: Exchange,
+    baseline: Baseline,
+    control: Exchange | None,
     probe: Exchange,
     provider: str,
 ) -> Judgement:
-    """``repeats``: the seeded base request twice; ``probe``: with ``param=value``;
-    ``control``: with ``param=neutral``, which must leave the output unchanged, or, where the
-    parameter has no neutral value (``neutral`` is ``INERT``), the base request with a longer
-    ``max_tokens``, which must only extend it."""
+    """``probe``: the base request with ``param=value``; ``control``: with ``param=neutral``,
+    which must leave the output unchanged (None where the parameter has no neutral value: the
+    baseline's inert control is then the only one)."""
     shown = f"{param}={value!r}"
-    failed = probe_failure([*repeats, control, probe], provider)
+    problem = baseline_problem(baseline, provider)
+    if problem:
+        return problem
+    failed = probe_failure([probe] + ([control] if control else []), provider)
     if failed:
         return failed
-    empty = _no_text({"the base request": repeats[0], "the control": control, "the probe": probe})
+    named = {"the probe": probe} | ({"the control": control} if control else {})
+    empty = _no_text(named)
     if empty:
         return empty
-    base, again, controlled, after = text_of(repeats[0]), text_of(repeats[1]), text_of(control), text_of(probe)
-    assert base is not None and controlled is not None
-    if base != again:
-        return Judgement(
-            Verdict.INCONCLUSIVE,
-            f"the same seed gave different outputs ({quote(base)} vs {quote(again)}), "
-            "so a differential probe cannot decide",
-        )
-    if neutral is INERT:
-        holds, what = controlled.startswith(base), "a longer max_tokens (an inert change)"
-        control_text = f"{what} only extended the seeded output"
-    else:
-        holds, what = controlled == base, f"{param}={neutral!r}, which does nothing,"
-        control_text = f"{param}={neutral!r} (no effect by definition) left the seeded output unchanged"
-    if not holds:
-        return Judgement(
-            Verdict.INCONCLUSIVE,
-            f"the control {what} already changed the seeded output ({quote(base)} -> {quote(controlled)}): "
-            "this provider's output changes with the request itself (a response cache, or a default that is "
-            "not neutral), so no change can be attributed to the value",
-        )
+    base, after = baseline.text, text_of(probe)
+    controls = ["a longer max_tokens only extends the seeded output"]
+    if control is not None:
+        if text_of(control) != base:
+            return Judgement(
+                Verdict.INCONCLUSIVE,
+                f"the control {param}={neutral!r}, which does nothing, already changed the seeded output "
+                f"({quote(base)} -> {quote(text_of(control))}): a default that is not neutral, or an output that "
+                "changes with the request itself, so no change can be attributed to the value",
+            )
+        controls.insert(0, f"{param}={neutral!r} (no effect by definition) leaves the seeded output unchanged")
     if after != base:
         return Judgement(
-            Verdict.HONOURED, f"{shown} changed the seeded output: {quote(base)} -> {quote(after)}", control_text
+            Verdict.HONOURED, f"{shown} changed the seeded output: {quote(base)} -> {quote(after)}", "; ".join(controls)
         )
-    return Judgement(Verdict.IGNORED, f"{shown} left the seeded output unchanged ({quote(after)})", control_text)
+    if not baseline.sampling_visible:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"{shown} left the output unchanged, but so does another seed: the output does not depend on "
+            "sampling here, so no effect of a sampling parameter could be seen",
+        )
+    controls.append("another seed changes the output, so an effect could be seen")
+    return Judgement(Verdict.IGNORED, f"{shown} left the seeded output unchanged ({quote(after)})", "; ".join(controls))
 
 
 def judge_greedy(
@@ -94,17 +145,19 @@ def judge_greedy(
     value: Any,
     sampled: Sequence[Exchange],
     greedy: Exchange,
+    greedy_longer: Exchange,
     seeded: Sequence[Exchange],
     seeds: Sequence[int],
     provider: str,
 ) -> Judgement:
     """Per seed in ``seeds``: ``sampled`` at temperature 1 without the value, ``seeded`` with
-    it; ``greedy``: temperature 0. The value must make every seed give the greedy text, and
-    sampling without it must differ from greedy decoding under some seed (else there is no
-    room for an effect). Ignored means: with the value, each seed gives what it gives without.
-    For ``temperature=0`` the greedy reference is the probe itself; the second seed decides."""
+    it; ``greedy``: temperature 0, and ``greedy_longer`` the same with a longer max_tokens.
+    The value must make every seed give the greedy text, and sampling without it must differ
+    from greedy decoding under some seed (else there is no room for an effect). Ignored
+    means: with the value, each seed gives what it gives without. For ``temperature=0`` the
+    greedy reference is the probe itself; the second seed decides."""
     shown = f"{param}={value!r}"
-    failed = probe_failure([*sampled, greedy, *seeded], provider)
+    failed = probe_failure([*sampled, greedy, greedy_longer, *seeded], provider)
     if failed:
         return failed
     named = {"greedy decoding": greedy}
@@ -113,6 +166,9 @@ def judge_greedy(
     empty = _no_text(named)
     if empty:
         return empty
+    inert = inert_change_problem(greedy, greedy_longer, "the greedy output")
+    if inert:
+        return inert
     reference = text_of(greedy)
     without = [text_of(e) for e in sampled]
     outputs = [text_of(e) for e in seeded]
@@ -122,17 +178,18 @@ def judge_greedy(
             f"sampling at temperature 1 already equals greedy decoding under {len(seeds)} seeds: no room for an effect",
         )
     differing = next(s for s, t in zip(seeds, without, strict=True) if t != reference)
+    inert_text = "a longer greedy request extends the greedy output"
     if all(o == reference for o in outputs):
         return Judgement(
             Verdict.HONOURED,
             f"{shown} equals greedy decoding under {len(seeds)} seeds ({quote(reference)})",
-            f"sampling without it differs from greedy decoding under seed {differing}",
+            f"sampling without it differs from greedy decoding under seed {differing}; {inert_text}",
         )
     if outputs == without:
         return Judgement(
             Verdict.IGNORED,
             f"{shown} left the seeded outputs unchanged ({quote(outputs[0])})",
-            f"greedy decoding ({quote(reference)}) differs from sampling under seed {differing}",
+            f"greedy decoding ({quote(reference)}) differs from sampling under seed {differing}; {inert_text}",
         )
     shown_outputs = ", ".join(f"seed {s}: {quote(o)}" for s, o in zip(seeds, outputs, strict=True))
     return Judgement(
@@ -170,21 +227,18 @@ def undecided_alternatives(trials: Sequence[DefaultTrial]) -> list[str]:
 def judge_default(
     param: str,
     documented: Any,
-    repeats: Sequence[Exchange],
+    baseline: Baseline,
     trials: Sequence[DefaultTrial],
     provider: str,
 ) -> Judgement:
-    """``repeats``: the base request twice (the seed must reproduce); ``trials``: the probe
+    """``baseline``: the seeded base request and its controls; ``trials``: the probe
     configurations tried, in order (a plan stops adding them once one decides)."""
-    failed = probe_failure([*repeats, *(e for t in trials for e in t.exchanges())], provider)
+    problem = baseline_problem(baseline, provider)
+    if problem:
+        return problem
+    failed = probe_failure([e for t in trials for e in t.exchanges()], provider)
     if failed:
         return failed
-    first, again = text_of(repeats[0]), text_of(repeats[1])
-    if first is None or first != again:
-        return Judgement(
-            Verdict.INCONCLUSIVE,
-            "the same seed gave different outputs (or none), so omitted and explicit cannot be compared",
-        )
     for trial in trials:
         empty = _no_text({"omitted": trial.omitted, "explicit": trial.documented})
         if empty:
@@ -204,8 +258,8 @@ def judge_default(
         return Judgement(
             Verdict.HONOURED,
             f"omitting {param} behaves like the documented default {documented!r}",
-            f"every alternative ({', '.join(trials[0].alternatives) or 'none'}) gives another output "
-            f"in at least one of: {tried}",
+            f"every alternative ({', '.join(trials[0].alternatives)}) gives another output in at least one of: "
+            f"{tried}; a longer max_tokens only extends the seeded output",
         )
     return Judgement(
         Verdict.INCONCLUSIVE,
