@@ -190,6 +190,6 @@ async def run_units(
             except* HarnessError as errors:
                 raise errors.exceptions[0] from None
             except* Exception as errors:  # outside a unit: writing a record, progress
-                first = errors.exceptions[0]
-                raise CheckError(f"harness error while running checks: {type(first).__name__}: {first}") from first
+                cause = errors.exceptions[0]
+                raise CheckError(f"harness error while running checks: {type(cause).__name__}: {cause}") from cause
     return stats

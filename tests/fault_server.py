@@ -5,7 +5,8 @@ JSON, a truncated SSE stream, an oversized body, a wrong content type).
 The fault is the first path segment: ``http://127.0.0.1:PORT/<fault>/v1/chat/completions``.
 ``ok`` answers a valid completion; ``slow`` answers it after 50 ms; ``flaky`` answers 500 to
 bodies that contain ``temperature`` and a valid completion to the rest; ``dead`` lists its
-models (so a preflight passes) and resets every other request; ``302`` redirects to itself.
+models (so a preflight passes) and resets every other request; ``302`` redirects to itself;
+``non-utf8`` answers a completion with a byte that is not UTF-8.
 Raw asyncio streams, so a reset and a truncation are real socket events.
 """
 
@@ -139,6 +140,8 @@ class FaultServer:
             return False
         elif fault == "oversized":
             writer.write(_response("200 OK", b'{"pad": "' + b"x" * OVERSIZED_BYTES + b'"}'))
+        elif fault == "non-utf8":
+            writer.write(_response("200 OK", json.dumps(completion("caf\u00e9")).encode().replace(b"\\u00e9", b"\xff")))
         elif fault == "wrong-content-type":
             writer.write(_response("200 OK", b"<html><body>gateway says hi</body></html>", "text/html"))
         else:

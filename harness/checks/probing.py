@@ -17,10 +17,11 @@ from jsonschema import Draft202012Validator
 
 from harness.checks.evidence import completion_tokens, evidence
 from harness.checks.judges import Judgement
+from harness.checks.judges.ranges import judge_unknown_key
 from harness.checks.judges.sampling import Baseline, judge_differential, judge_greedy
 from harness.checks.registry import CheckContext
 from harness.generation.matrix import base_body
-from harness.results import Record
+from harness.results import Record, Verdict
 from harness.transport import Exchange
 
 PROBE_SEED: Final = 1234
@@ -192,5 +193,18 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any 
         sent = [*shared_baseline.exchanges(), *([control] if control else []), probe]
         return record(ctx, check, param, judgement, sent, "effect", effect.value)
 
-    make = greedy_equivalence if effect.greedy else differential
-    return await shared(ctx, f"effect:{param}:{effect.value!r}", make)
+    async def judged() -> Record:
+        result = await (greedy_equivalence if effect.greedy else differential)()
+        if param in ctx.surface.parameters or result.verdict is not Verdict.OVER_STRICT:
+            return result
+        # A key this surface does not document (a config's extra_body) was refused: that is the
+        # surface's unknown-keys policy at work, not a documented value refused.
+        return await _undocumented_key_refused(ctx, check, param, effect.value)
+
+    return await shared(ctx, f"effect:{param}:{effect.value!r}", judged)
+
+
+async def _undocumented_key_refused(ctx: CheckContext, check: str, param: str, value: Any) -> Record:
+    refused, plain = await asyncio.gather(ctx.send(probe_body(ctx, **{param: value})), ctx.send(probe_body(ctx)))
+    judgement = judge_unknown_key(ctx.surface.unknown_keys, refused, plain, ctx.provider, ctx.surface.refusal_statuses)
+    return record(ctx, check, param, judgement, [plain, refused], "effect", value)

@@ -16,6 +16,7 @@ import vcr
 from vcr.request import Request as VcrRequest
 
 from harness.errors import CassetteError
+from harness.transport.client import INVALID_UTF8_HEADER
 from harness.transport.redaction import SECRET_HEADERS, known_secrets, scrub_text, scrub_url
 
 Mode = Literal["live", "record", "replay"]
@@ -115,7 +116,14 @@ def _scrubber(local: bool) -> tuple[Any, Any]:
                 del headers[name]
         body = response.get("body", {}).get("string")
         if isinstance(body, bytes):
-            response["body"]["string"] = scrub_text(body.decode("utf-8", errors="replace"), secrets).encode()
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as err:
+                # Stored as text, the body loses its bad byte: record the fact so that replay
+                # judges the same broken body as the live run did.
+                headers[INVALID_UTF8_HEADER] = [f"{body[err.start]:02x}@{err.start}"]
+                text = body.decode("utf-8", errors="replace")
+            response["body"]["string"] = scrub_text(text, secrets).encode()
         return response
 
     return before_request, before_response

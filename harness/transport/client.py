@@ -24,6 +24,8 @@ from harness.transport.exchange import Exchange, Outcome
 from harness.transport.redaction import scrub_url
 from harness.transport.sse import parse_sse
 
+# Set by recording on a body that is not valid UTF-8 (cassettes keep bodies as text).
+INVALID_UTF8_HEADER = "x-harness-invalid-utf8"
 # Transient by nature: retried up to ``retries`` times.
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 # A 500 is usually the same answer to the same input: one retry tells a flake from a bug
@@ -148,11 +150,13 @@ class ProviderClient:
         exchange = Exchange("POST", self._shown_url(path), body, Outcome.RESPONSE)
         started = time.perf_counter()
         retry_after = None
+        marker = ""
         self.requests_sent += 1
         try:
             async with self._http.stream("POST", self._url(path), content=content) as resp:
                 exchange.status = resp.status_code
                 exchange.content_type = resp.headers.get("content-type", "")
+                marker = resp.headers.get(INVALID_UTF8_HEADER, "")
                 retry_after = _retry_after(resp.headers.get("retry-after"))
                 raw = bytearray()
                 async for chunk in resp.aiter_bytes():
@@ -183,21 +187,39 @@ class ProviderClient:
             exchange.error = f"http: {type(err).__name__}: {err}"
             raw = bytearray()
         exchange.elapsed_ms = (time.perf_counter() - started) * 1000
-        cap = self.settings.max_body_bytes
-        body_bytes = bytes(raw[:cap])
-        try:
-            exchange.text = body_bytes.decode("utf-8")
-        except UnicodeDecodeError as err:
-            # The replaced text stays as evidence, but a repaired body must not pass for a good one.
-            exchange.text = body_bytes.decode("utf-8", errors="replace")
-            # A body cut at the cap may end inside a character: the cap's doing, not the provider's.
-            if not (len(raw) > cap and err.end == len(body_bytes)):
-                exchange.problems.append(
-                    f"body is not valid UTF-8 (byte 0x{body_bytes[err.start]:02x} at offset {err.start})"
-                )
+        _decode(exchange, raw, self.settings.max_body_bytes, marker)
         if exchange.outcome is Outcome.RESPONSE:
             _parse_body(exchange, streamed=body.get("stream") is True)
         return exchange, retry_after
+
+
+def _decode(exchange: Exchange, raw: bytearray, cap: int, marker: str) -> None:
+    """The body as text. The replaced text stays as evidence when it is not UTF-8, but a
+    repaired body must not pass for a good one: that is a problem of the exchange."""
+    body_bytes = bytes(raw[:cap])
+    try:
+        exchange.text = body_bytes.decode("utf-8")
+    except UnicodeDecodeError as err:
+        exchange.text = body_bytes.decode("utf-8", errors="replace")
+        # A body cut at the cap may end inside a character: the cap's doing, not the provider's.
+        if not (len(raw) > cap and err.end == len(body_bytes)):
+            exchange.problems.append(invalid_utf8(body_bytes[err.start], err.start))
+    recorded = replayed_invalid_utf8(marker)
+    if recorded and exchange.outcome is Outcome.RESPONSE:
+        exchange.problems.append(recorded)
+
+
+def invalid_utf8(byte: int, offset: int) -> str:
+    return f"body is not valid UTF-8 (byte 0x{byte:02x} at offset {offset})"
+
+
+def replayed_invalid_utf8(marker: str) -> str | None:
+    """A cassette stores bodies as text, so recording marks an invalid body with a header
+    (``INVALID_UTF8_HEADER``, "ff@7"): replay reports the same problem as the live run."""
+    byte, _, offset = marker.partition("@")
+    if not byte or not offset.isdigit():
+        return None
+    return invalid_utf8(int(byte, 16), int(offset))
 
 
 def _parse_body(exchange: Exchange, streamed: bool) -> None:

@@ -132,3 +132,15 @@ def test_a_faulty_case_leaves_the_others_unaffected(
     # top_k cases never mention temperature (except pairwise ones, which are not in --params)
     assert Verdict.SERVER_ERROR not in by_param["top_k"]
     assert by_param["top_k"] <= {Verdict.ACCEPTED, Verdict.LENIENT}
+
+
+def test_a_body_that_is_not_utf8_is_the_same_problem_in_replay(server: FaultServer, tmp_path: Path) -> None:
+    from harness.transport.cassettes import cassette
+
+    path = tmp_path / "cassette.json"
+    with cassette(path, "record", local=True):
+        recorded = _send(server, "non-utf8")
+    with cassette(path, "replay", local=True):
+        replayed = _send(server, "non-utf8")
+    assert any("not valid UTF-8 (byte 0xff" in p for p in recorded.problems), recorded.problems
+    assert replayed.problems == recorded.problems

@@ -120,3 +120,12 @@ def test_a_broken_response_schema_is_a_tool_error_not_a_verdict(
         response_schema.cache_clear()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "chat-completion.schema.json" in err
+
+
+def test_check_config_live_against_a_dead_provider_fails(
+    project: Path, server: FaultServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _provider(project, "dead", server.url("dead"))
+    config = ROOT / "examples/data-designer/works-locally.yaml"
+    assert main(["check-config", str(config), "--provider", "dead", "--live", "--out", str(project / "out")]) == 1
+    assert "decided nothing" in capsys.readouterr().out

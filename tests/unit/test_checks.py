@@ -9,6 +9,7 @@ import pytest
 
 from harness.checks import CheckContext
 from harness.engine import DedupingSender, plan, run_units
+from harness.errors import CheckError
 from harness.generation import build_matrix
 from harness.results import Record, ResultsWriter, Verdict
 from harness.schema import Surface
@@ -255,3 +256,39 @@ def test_honoured_only_with_an_observed_effect(tmp_path: Path, catalogue: dict[s
         ["default", "determinism", "passthrough", "effect"],
     )
     assert records and Verdict.HONOURED not in {r.verdict for r in records}
+
+
+def test_an_undocumented_key_refused_follows_the_unknown_keys_policy(
+    tmp_path: Path, catalogue: dict[str, Surface]
+) -> None:
+    # A config sends typical_p (not an OpenAI parameter) to a provider held to OpenAI's surface,
+    # which documents that unknown keys are rejected: a refusal conforms, it is no OVER_STRICT.
+    from harness.checks.probing import sampling_effect
+
+    async def go() -> Record:
+        provider = SyntheticProvider(Behaviour(reject_unknown=True))
+        settings = ClientSettings(base_url="http://synthetic.test/v1", retries=0)
+        async with ProviderClient(settings, transport=provider.transport()) as client:
+            ctx = CheckContext("synthetic", catalogue["openai"], "m", [], DedupingSender(client))
+            assert "typical_p" not in ctx.surface.parameters
+            return await sampling_effect(ctx, "passthrough", "typical_p", 0.5)
+
+    record = asyncio.run(go())
+    assert record.verdict is Verdict.REJECTED, record.detail
+
+
+def test_a_tool_error_outside_a_check_is_exit_2_not_a_verdict(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    class FullDisk(ResultsWriter):
+        def write(self, record: Record) -> None:
+            raise OSError(28, "No space left on device")
+
+    async def go() -> None:
+        provider = SyntheticProvider(Behaviour())
+        settings = ClientSettings(base_url="http://synthetic.test/v1", retries=0)
+        async with ProviderClient(settings, transport=provider.transport()) as client:
+            surface = catalogue["oruel"]
+            ctx = CheckContext("synthetic", surface, "m", build_matrix(surface, "m", ["seed"]), DedupingSender(client))
+            await run_units(plan(ctx, ["range"]), FullDisk(tmp_path / "results.jsonl"), ctx, set())
+
+    with pytest.raises(CheckError, match="No space left"):
+        asyncio.run(go())

@@ -113,3 +113,16 @@ def test_unreachable_server_is_one_line(
     assert main(["run", "--provider", "gone", "--mode", "live", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "cannot reach http://127.0.0.1:9/v1: ConnectError" in err and err.count("\n") == 1
+
+
+def test_an_internal_error_is_one_line_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(args: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("harness.cli.cmd_schemas", broken)
+    monkeypatch.delenv("HARNESS_DEBUG", raising=False)
+    assert main(["schemas", "--check"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error: RuntimeError: a bug" in err

@@ -24,7 +24,7 @@ class Judgement:
 
     verdict: Verdict
     detail: str
-    control: str = ""  # what was compared against, for HONOURED and default verdicts
+    control: str = ""  # the comparison that could have refuted the verdict, where one was made
 
 
 def record_command(provider: str) -> str:
