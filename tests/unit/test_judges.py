@@ -17,7 +17,7 @@ from harness.checks.judges.effects import (
     judge_top_logprobs,
 )
 from harness.checks.judges.embeddings import judge_encoding
-from harness.checks.judges.outcome import names_param, probe_failure, unusable
+from harness.checks.judges.outcome import extends, names_param, probe_failure, unusable
 from harness.checks.judges.ranges import envelope_quality, judge_case
 from harness.checks.judges.sampling import Baseline, DefaultTrial, judge_default, judge_differential, judge_greedy
 from harness.results import Verdict
@@ -381,3 +381,18 @@ def test_n_needs_different_samples() -> None:
     assert judge_n(2, reply("x"), two, "p").verdict is Verdict.HONOURED
     two.json["choices"][1]["message"]["content"] = "x"
     assert judge_n(2, reply("x"), two, "p").verdict is Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize(
+    ("short", "longer", "holds"),
+    [
+        ("a b", "a b c", True),
+        ("a b ", "a b\nc", True),  # trailing whitespace rendered otherwise further on
+        ("caf\ufffd", "café au lait", True),  # half a character at the cut
+        ("a b", "x y", False),
+        ("   ", "   a", False),  # nothing settled: no evidence
+        (None, "a", False),
+    ],
+)
+def test_a_longer_generation_extends_the_settled_text(short: str | None, longer: str, holds: bool) -> None:
+    assert extends(short, longer) is holds

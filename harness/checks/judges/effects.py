@@ -9,7 +9,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from harness.checks.judges.outcome import Judgement, probe_failure, quote, text_of
+from harness.checks.judges.outcome import Judgement, extends, probe_failure, quote, text_of
 from harness.results import Verdict
 from harness.schema import response_schema
 from harness.transport import Exchange
@@ -48,7 +48,7 @@ def judge_max_tokens(limit: int, base: Exchange, probe: Exchange, provider: str)
     if used is None:
         return Judgement(Verdict.INCONCLUSIVE, "no usage.completion_tokens in the response")
     text, longer = text_of(probe), text_of(base)
-    cut = text is not None and longer is not None and longer.startswith(text) and len(text) < len(longer)
+    cut = extends(text, longer) and len(text or "") < len(longer or "")
     if used > limit:
         if cut:
             return Judgement(

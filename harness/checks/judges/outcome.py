@@ -112,6 +112,21 @@ def text_of(exchange: Exchange) -> str | None:
     return text if text else None
 
 
+# What a tokenizer may leave at the end of a cut-short text that the longer text renders
+# otherwise: half of a multi-byte character (U+FFFD) and whitespace.
+_UNSETTLED_TAIL = "\ufffd \t\n\r"
+
+
+def extends(short: str | None, longer: str | None) -> bool:
+    """Does ``longer`` continue ``short``, as the same generation run further would? The
+    settled part of ``short`` (without a trailing half character or whitespace) must be a
+    non-empty prefix of ``longer``."""
+    if short is None or longer is None:
+        return False
+    settled = short.rstrip(_UNSETTLED_TAIL)
+    return bool(settled) and longer.startswith(settled)
+
+
 def names_param(message: str, error_param: object, name: str) -> bool:
     """Does an error name the parameter: its ``param`` field, or the name as a whole word
     ("Invalid request" does not name ``n``; "n must be at most 8" does)."""

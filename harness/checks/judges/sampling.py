@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.checks.judges.outcome import Judgement, probe_failure, quote, text_of
+from harness.checks.judges.outcome import Judgement, extends, probe_failure, quote, text_of
 from harness.results import Verdict
 from harness.transport import Exchange
 
@@ -65,7 +65,7 @@ def _no_text(named: dict[str, Exchange]) -> Judgement | None:
 def inert_change_problem(short: Exchange, longer: Exchange, what: str) -> Judgement | None:
     """A longer max_tokens must extend the text, not replace it."""
     text, extended = text_of(short), text_of(longer)
-    if text is not None and extended is not None and extended.startswith(text):
+    if extends(text, extended):
         return None
     return Judgement(
         Verdict.INCONCLUSIVE,
@@ -273,7 +273,7 @@ def _not_applied(
 ) -> Judgement:
     matches = [name for name, e in trial.alternatives.items() if text_of(e) == omitted]
     inert = text_of(trial.inert) if trial.inert is not None else None
-    inert_holds = inert is not None and omitted is not None and inert.startswith(omitted)
+    inert_holds = extends(omitted, inert)
     found = f"; the real default behaves like {param}={matches[0]}" if matches else ""
     detail = (
         f"the documented default {param}={documented!r} is not applied when omitted ({trial.label}): "
