@@ -20,6 +20,7 @@ from harness.checks.evidence import completion_tokens
 from harness.checks.registry import Unit
 from harness.errors import CheckError, ConfigError, HarnessError
 from harness.generation import canonical_json
+from harness.generation.matrix import base_body
 from harness.results import Record, ResultsWriter
 from harness.schema import check_response_schemas
 from harness.transport import Exchange, ProviderClient
@@ -50,10 +51,28 @@ class DedupingSender:
         self.api_key_env = api_key_env
         self._inflight: dict[str, asyncio.Future[Exchange]] = {}
         self._observers: list[Callable[[Exchange], None]] = []
+        self._plain: asyncio.Future[Exchange] | None = None
         self.completion_tokens = 0
 
     def observe(self, observer: Callable[[Exchange], None]) -> None:
         self._observers.append(observer)
+
+    async def _model_found(self, body: dict[str, Any]) -> None:
+        assert self.client is not None
+        """After a 404 on chat: is the plain request (model, messages, max_tokens) found? If not,
+        the model or base_url is wrong and the run stops with one line (exit 2); if it is, the
+        404 was about a value (OpenRouter answers 404 when no upstream supports one) and stays
+        that request's verdict. Asked once per run."""
+        if self._plain is None:
+            # Straight to the client: this check must not run again on its own answer.
+            plain_body = base_body(str(body.get("model")))
+            self._plain = asyncio.ensure_future(self.client.send(plain_body, "chat/completions"))
+        plain = await self._plain
+        if plain.status == 404:
+            raise ConfigError(
+                f"{self.provider}: HTTP 404 from {plain.url} for the plain request: check base_url and the model "
+                f"name {plain.body.get('model')!r} in providers.toml ({plain.excerpt(120)})"
+            )
 
     async def _send(self, body: dict[str, Any], path: str, encoded: str | None = None) -> Exchange:
         assert self.client is not None
@@ -61,6 +80,8 @@ class DedupingSender:
         refused = configuration_refusal(exchange, self.provider, self.api_key_env)
         if refused:
             raise ConfigError(refused)
+        if exchange.status == 404 and path == "chat/completions":
+            await self._model_found(body)
         self.completion_tokens += completion_tokens([exchange])
         for observer in self._observers:
             observer(exchange)
@@ -86,30 +107,16 @@ class DedupingSender:
         return exchange
 
 
-# A chat request with only these keys is the plainest one the harness sends: if it is not
-# found, the model or base_url is wrong, whatever the parameters.
-PLAIN_KEYS = frozenset({"model", "messages", "max_tokens", "seed", "temperature"})
-
-
 def configuration_refusal(exchange: Exchange, provider: str, api_key_env: str) -> str | None:
-    """A refusal of the whole configuration, not of a value: a refused or missing key, or a
-    model or endpoint that is not there. No verdict can be true after one, so the run stops
-    with one line (exit 2) instead of judging every case against it. A 404 for a request that
-    carries a parameter is about that value (OpenRouter answers 404 when no upstream supports
-    it), and one on embeddings may mean they are not served: both stay verdicts."""
-    if not exchange.client_error or exchange.status not in (401, 403, 404):
+    """A refusal of the credentials: no verdict can be true after one, so the run stops with
+    one line (exit 2) instead of judging every case against it."""
+    if not exchange.client_error or exchange.status not in (401, 403):
         return None
-    said = exchange.excerpt(120)
-    if exchange.status in (401, 403):
-        key = f"check {api_key_env}" if api_key_env else "it needs a key: set api_key_env in providers.toml"
-        return f"{provider}: HTTP {exchange.status} from {exchange.url}: the credentials were refused; {key} ({said})"
-    plain = set(exchange.body) <= PLAIN_KEYS
-    if exchange.url.rstrip("/").endswith("chat/completions") and plain:
-        return (
-            f"{provider}: HTTP 404 from {exchange.url} for a plain request: check base_url and the model name "
-            f"{exchange.body.get('model')!r} in providers.toml ({said})"
-        )
-    return None
+    key = f"check {api_key_env}" if api_key_env else "it needs a key: set api_key_env in providers.toml"
+    return (
+        f"{provider}: HTTP {exchange.status} from {exchange.url}: the credentials were refused; {key} "
+        f"({exchange.excerpt(120)})"
+    )
 
 
 @contextlib.contextmanager

@@ -6,7 +6,8 @@ The fault is the first path segment: ``http://127.0.0.1:PORT/<fault>/v1/chat/com
 ``ok`` answers a valid completion; ``slow`` answers it after 50 ms; ``flaky`` answers 500 to
 bodies that contain ``temperature`` and a valid completion to the rest; ``dead`` lists its
 models (so a preflight passes) and resets every other request; ``302`` redirects to itself;
-``non-utf8`` answers a completion with a byte that is not UTF-8.
+``non-utf8`` answers a completion with a byte that is not UTF-8; ``not-found-for-tools``
+answers 404 to a request with ``tools``, as OpenRouter does when no upstream supports them.
 Raw asyncio streams, so a reset and a truncation are real socket events.
 """
 
@@ -99,6 +100,8 @@ class FaultServer:
         ok = json.dumps(completion()).encode()
         if fault == "ok" or (fault == "flaky" and "temperature" not in body):
             writer.write(_response("200 OK", ok))
+        elif fault == "not-found-for-tools" and "tools" not in body:
+            writer.write(_response("200 OK", ok))
         elif fault == "slow":
             await asyncio.sleep(0.05)
             writer.write(_response("200 OK", ok))
@@ -140,6 +143,10 @@ class FaultServer:
             return False
         elif fault == "oversized":
             writer.write(_response("200 OK", b'{"pad": "' + b"x" * OVERSIZED_BYTES + b'"}'))
+        elif fault == "not-found-for-tools":
+            writer.write(
+                _response("404 Not Found", b'{"error":{"message":"No endpoints found that support tool use"}}')
+            )
         elif fault == "non-utf8":
             writer.write(_response("200 OK", json.dumps(completion("caf\u00e9")).encode().replace(b"\\u00e9", b"\xff")))
         elif fault == "wrong-content-type":

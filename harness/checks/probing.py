@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 
 from harness.checks.evidence import completion_tokens, evidence
 from harness.checks.judges import Judgement
+from harness.checks.judges.outcome import is_validation_refusal
 from harness.checks.judges.ranges import judge_unknown_key
 from harness.checks.judges.sampling import Baseline, judge_differential, judge_greedy
 from harness.checks.registry import CheckContext
@@ -103,20 +104,40 @@ async def shared(ctx: CheckContext, key: str, make: Callable[[], Awaitable[T]]) 
     return result
 
 
+# Parameters whose documented default is also the value at which they do nothing: sending one
+# changes the request's parameter set but must not change a real sampler's output.
+NEUTRAL_KEYS = ("presence_penalty", "frequency_penalty", "repeat_penalty", "repetition_penalty")
+
+
+def neutral_key(ctx: CheckContext) -> tuple[str, Any] | None:
+    """A documented parameter to send at its neutral documented default, or None."""
+    for name in NEUTRAL_KEYS:
+        spec = ctx.surface.parameters.get(name)
+        neutral = EFFECTS[name].neutral
+        if spec is not None and spec.has_default and spec.default == neutral and documents(ctx, name, neutral):
+            return name, neutral
+    return None
+
+
 async def baseline(ctx: CheckContext, max_tokens: int = PROBE_TOKENS) -> Baseline:
     """The seeded base request of one length with its controls, sent once per run and length:
-    again (the seed reproduces), longer (an inert change only extends it), another seed
-    (sampling is on). See ``judges.sampling.Baseline``."""
+    again (the seed reproduces), longer (an inert change only extends it), with a neutral key
+    (a change of the parameter set alone changes nothing), another seed (sampling is on). See
+    ``judges.sampling.Baseline``."""
 
     async def make() -> Baseline:
         body = probe_body(ctx, max_tokens=max_tokens)
-        sent = await asyncio.gather(
+        key = neutral_key(ctx)
+        extra = [ctx.send(probe_body(ctx, max_tokens=max_tokens, **{key[0]: key[1]}))] if key else []
+        base, again, longer, other, *with_key = await asyncio.gather(
             ctx.send(body),
             ctx.send(body, fresh=True),
             ctx.send(probe_body(ctx, max_tokens=max_tokens + INERT_EXTRA_TOKENS)),
             ctx.send(probe_body(ctx, max_tokens=max_tokens, seed=OTHER_SEEDS[0])),
+            *extra,
         )
-        return Baseline(*sent)
+        shown = f"{key[0]}={key[1]!r}" if key else ""
+        return Baseline(base, again, longer, other, with_key[0] if with_key else None, shown)
 
     return await shared(ctx, f"baseline:{max_tokens}", make)
 
@@ -197,14 +218,17 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any 
         result = await (greedy_equivalence if effect.greedy else differential)()
         if param in ctx.surface.parameters or result.verdict is not Verdict.OVER_STRICT:
             return result
-        # A key this surface does not document (a config's extra_body) was refused: that is the
-        # surface's unknown-keys policy at work, not a documented value refused.
-        return await _undocumented_key_refused(ctx, check, param, effect.value)
+        # A key this surface does not document (a config's extra_body) may have been refused:
+        # that is the surface's unknown-keys policy at work, not a documented value refused.
+        # The request carrying the key was sent already (the engine answers it again at no cost).
+        keyed, plain = await asyncio.gather(
+            ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.value})),
+            ctx.send(probe_body(ctx, max_tokens=tokens)),
+        )
+        if not is_validation_refusal(keyed, ctx.surface.refusal_statuses) or not plain.ok:
+            return result
+        statuses = ctx.surface.refusal_statuses
+        judgement = judge_unknown_key(ctx.surface.unknown_keys, keyed, plain, ctx.provider, statuses)
+        return record(ctx, check, param, judgement, [plain, keyed], "effect", effect.value)
 
     return await shared(ctx, f"effect:{param}:{effect.value!r}", judged)
-
-
-async def _undocumented_key_refused(ctx: CheckContext, check: str, param: str, value: Any) -> Record:
-    refused, plain = await asyncio.gather(ctx.send(probe_body(ctx, **{param: value})), ctx.send(probe_body(ctx)))
-    judgement = judge_unknown_key(ctx.surface.unknown_keys, refused, plain, ctx.provider, ctx.surface.refusal_statuses)
-    return record(ctx, check, param, judgement, [plain, refused], "effect", value)

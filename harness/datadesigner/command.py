@@ -110,10 +110,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     console = make_console()
     print_table(records, read_run_log(out), console)
     problems = [r for r in records if fails_the_config(r)]
+    # A config with nothing to probe live (embeddings with default settings, image models)
+    # sends nothing: only where something was probed must something have been decided.
     live = [r for r in records if r.check != CHECK]
-    if args.live and not any(r.verdict in DECIDED for r in live):
-        console.print("the live check decided nothing: no answer shows this config works", highlight=False)
-        return 1
+    undecided = bool(args.live and live and not any(r.verdict in DECIDED for r in live))
     shown: set[str] = set()
     for record in sorted(records, key=lambda r: (r.label, r.param)):
         line = f"{record.verdict.value}: {record.param} [{record.check}] {record.detail}"
@@ -121,8 +121,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         if notable and line not in shown:
             shown.add(line)
             console.print(line, highlight=False, markup=False)
+    if undecided:
+        console.print("the live check decided nothing: no answer shows this config works", highlight=False)
     console.print(f"report: {out / 'report.html'}", highlight=False, markup=False)
-    return 1 if problems else 0
+    return 1 if problems or undecided else 0
 
 
 def add_commands(sub: Any) -> None:

@@ -129,3 +129,17 @@ def test_check_config_live_against_a_dead_provider_fails(
     config = ROOT / "examples/data-designer/works-locally.yaml"
     assert main(["check-config", str(config), "--provider", "dead", "--live", "--out", str(project / "out")]) == 1
     assert "decided nothing" in capsys.readouterr().out
+
+
+def test_a_404_for_one_value_is_a_verdict_not_a_configuration_error(project: Path, server: FaultServer) -> None:
+    # The fault server's "not-found-for-tools" answers 404 to requests with `tools` (as OpenRouter
+    # does when no upstream supports them) and a completion to the rest.
+    _provider(project, "picky", server.url("not-found-for-tools"))
+    out = project / "out"
+    code = main(
+        ["run", "--provider", "picky", "--mode", "live", "--out", str(out), "--params", "tools", "--checks", "range"]
+    )
+    assert code in (0, 1)
+    records = read_results(out / "results.jsonl")
+    tools = [r for r in records if r.param == "tools" and r.label == "typical"]
+    assert tools and {r.verdict for r in tools} == {Verdict.INCONCLUSIVE}

@@ -396,3 +396,29 @@ def test_n_needs_different_samples() -> None:
 )
 def test_a_longer_generation_extends_the_settled_text(short: str | None, longer: str, holds: bool) -> None:
     assert extends(short, longer) is holds
+
+
+def test_a_cache_that_ignores_max_tokens_fails_the_inert_change() -> None:
+    # The short reply stopped at its limit; the longer request came back from the cache the same.
+    cache = baseline("a b", longer="a b")
+    judged = judge_differential("top_k", 5, None, cache, None, reply("x y"), "p")
+    assert judged.verdict is Verdict.INCONCLUSIVE and "inert change" in judged.detail
+    ended = reply("a b")
+    ended.json["choices"][0]["finish_reason"] = "stop"  # a reply that ended by itself may not grow
+    stopped = Baseline(ended, ended, reply("a b"), reply("z z"))
+    assert judge_differential("top_k", 5, None, stopped, None, reply("x y"), "p").verdict is Verdict.HONOURED
+
+
+def test_a_parameter_set_change_alone_must_not_change_the_output() -> None:
+    reshuffles = Baseline(reply("a b"), reply("a b"), reply("a b c"), reply("z z"), reply("q q"), "presence_penalty=0")
+    judged = judge_differential("temperature", 0.7, None, reshuffles, None, reply("x y"), "p")
+    assert judged.verdict is Verdict.INCONCLUSIVE and "presence_penalty=0" in judged.detail
+
+
+def test_seed_ignored_only_where_sampling_varies() -> None:
+    same = [reply("a")] * 5
+    assert judge_seed(1, same, [reply("a"), reply("a")], [reply("u"), reply("v")], reply("a b"), "p").verdict is (
+        Verdict.IGNORED
+    )
+    peaked = judge_seed(1, same, [reply("a"), reply("a")], [reply("a"), reply("a")], reply("a b"), "p")
+    assert peaked.verdict is Verdict.INCONCLUSIVE

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from harness.checks import CheckContext
@@ -263,7 +263,7 @@ def test_a_response_cache_does_not_honour_penalties(catalogue: dict[str, Surface
     records = run_lying(Lie(text="hash"), catalogue["openrouter"], params, ["passthrough", "effect"])
     assert {r.param for r in records} == set(params)
     assert {r.verdict for r in records} == {Verdict.INCONCLUSIVE}, [r.detail for r in records]
-    assert all("inert change" in r.detail or "the control" in r.detail for r in records)
+    assert all("the request itself" in r.detail for r in records), [r.detail for r in records]
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -287,11 +287,13 @@ def test_a_body_without_choices_is_a_server_error(catalogue: dict[str, Surface])
 # --- properties over drawn lies ---------------------------------------------------------------
 
 # derandomize: the same examples on every run and in every xdist worker; no example database,
-# so nothing is written into the repository.
+# so nothing is written into the repository; no shrinking, which can take minutes on a run of
+# hundreds of requests: a failure shows the example as drawn.
 PROPERTY = settings(
     deadline=None,
     derandomize=True,
     database=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 REFUSING: tuple[StatusLie, ...] = (401, 403, 404)  # the configuration is refused: the run stops

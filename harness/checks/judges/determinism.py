@@ -37,9 +37,18 @@ def judge_seed(
     if agreeing != k:
         variants = sorted({quote(t, 30) for t in texts})
         return Judgement(Verdict.IGNORED, f"{summary}; outputs: {', '.join(variants)}")
-    if distinct_seeds == 1:
-        return Judgement(Verdict.IGNORED, f"{summary}: the seed does not change what is sampled")
     free = [text_of(e) for e in unseeded]
+    if distinct_seeds == 1:
+        if len(set(free)) > 1:
+            return Judgement(
+                Verdict.IGNORED,
+                f"{summary}: the seed does not change what is sampled",
+                f"without a seed, {len(free)} requests gave {len(set(free))} different outputs: sampling varies",
+            )
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"{summary}, and requests without a seed agree too: the output does not depend on sampling here",
+        )
     if len(free) > 1 and len(set(free)) == 1:
         return Judgement(
             Verdict.INCONCLUSIVE,

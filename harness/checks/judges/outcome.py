@@ -117,14 +117,22 @@ def text_of(exchange: Exchange) -> str | None:
 _UNSETTLED_TAIL = "\ufffd \t\n\r"
 
 
-def extends(short: str | None, longer: str | None) -> bool:
+def extends(short: str | None, longer: str | None, strictly: bool = False) -> bool:
     """Does ``longer`` continue ``short``, as the same generation run further would? The
     settled part of ``short`` (without a trailing half character or whitespace) must be a
-    non-empty prefix of ``longer``."""
+    non-empty prefix of ``longer``; ``strictly``: and ``longer`` must go on past it."""
     if short is None or longer is None:
         return False
     settled = short.rstrip(_UNSETTLED_TAIL)
-    return bool(settled) and longer.startswith(settled)
+    grew = len(longer.rstrip(_UNSETTLED_TAIL)) > len(settled)
+    return bool(settled) and longer.startswith(settled) and (grew or not strictly)
+
+
+def finish_reason(exchange: Exchange) -> object:
+    body = exchange.json if isinstance(exchange.json, dict) else {}
+    choices = body.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    return first.get("finish_reason") if isinstance(first, dict) else None
 
 
 def names_param(message: str, error_param: object, name: str) -> bool:

@@ -4,11 +4,14 @@ default (omitting the parameter behaves like its documented default, and unlike 
 
 Each needs controls that could have refuted it:
 
-- the baseline, shared by every probe of one length (``Baseline``): the seeded base request
-  reproduces; the same request with a longer ``max_tokens`` (an inert change) only extends
-  its text, so the text comes from sampling and not from the request bytes (a response cache,
-  however it is keyed, misses that request and answers something else); and another seed
-  changes the text, so sampling is on and a parameter's effect could be seen at all.
+- the baseline, shared by every differential and default probe of one length
+  (``Baseline``): the seeded base request reproduces; the same request with a longer
+  ``max_tokens`` extends its text (and goes on past it where the short one stopped at the
+  limit), so the text comes from a sampler run further and not from a cache or the request
+  bytes; the same request with another documented parameter at its neutral default
+  (``presence_penalty: 0`` ...) gives the same text, so a change of the parameter set alone
+  does not change the output; and another seed changes the text, so sampling is on and an
+  effect could be seen at all (needed for IGNORED only).
 - differential: the same request with the parameter at its *neutral* value (the value at
   which it does nothing) must leave the output unchanged.
 - greedy equivalence: a longer greedy request must extend the greedy text (the inert control,
@@ -26,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.checks.judges.outcome import Judgement, extends, probe_failure, quote, text_of
+from harness.checks.judges.outcome import Judgement, extends, finish_reason, probe_failure, quote, text_of
 from harness.results import Verdict
 from harness.transport import Exchange
 
@@ -39,9 +42,12 @@ class Baseline:
     again: Exchange  # the same request, sent again
     longer: Exchange  # the same request with a longer max_tokens
     other_seed: Exchange  # the same request under another seed
+    neutral_key: Exchange | None = None  # with another documented parameter at its neutral default
+    neutral_key_name: str = ""  # e.g. "presence_penalty=0"
 
     def exchanges(self) -> list[Exchange]:
-        return [self.base, self.again, self.longer, self.other_seed]
+        extra = [self.neutral_key] if self.neutral_key is not None else []
+        return [self.base, self.again, self.longer, *extra, self.other_seed]
 
     @property
     def text(self) -> str | None:
@@ -50,7 +56,8 @@ class Baseline:
     @property
     def sampling_visible(self) -> bool:
         """Another seed changes the text: sampling is on, so an effect on it could be seen."""
-        return text_of(self.other_seed) != self.text
+        other = text_of(self.other_seed)
+        return self.other_seed.ok and other is not None and other != self.text
 
 
 def _no_text(named: dict[str, Exchange]) -> Judgement | None:
@@ -63,9 +70,10 @@ def _no_text(named: dict[str, Exchange]) -> Judgement | None:
 
 
 def inert_change_problem(short: Exchange, longer: Exchange, what: str) -> Judgement | None:
-    """A longer max_tokens must extend the text, not replace it."""
+    """A longer max_tokens must extend the text, not replace it; where the short one stopped at
+    its limit, the longer one must go on past it (a cache that ignores max_tokens does not)."""
     text, extended = text_of(short), text_of(longer)
-    if extends(text, extended):
+    if extends(text, extended, strictly=finish_reason(short) == "length"):
         return None
     return Judgement(
         Verdict.INCONCLUSIVE,
@@ -77,7 +85,8 @@ def inert_change_problem(short: Exchange, longer: Exchange, what: str) -> Judgem
 
 def baseline_problem(baseline: Baseline, provider: str) -> Judgement | None:
     """Why the shared baseline cannot support a verdict, or None."""
-    failed = probe_failure(baseline.exchanges(), provider)
+    used = [baseline.base, baseline.again, baseline.longer]
+    failed = probe_failure(used + ([baseline.neutral_key] if baseline.neutral_key else []), provider)
     if failed:
         return failed
     empty = _no_text({"the base request": baseline.base, "its repeat": baseline.again})
@@ -88,6 +97,13 @@ def baseline_problem(baseline: Baseline, provider: str) -> Judgement | None:
             Verdict.INCONCLUSIVE,
             f"the same seed gave different outputs ({quote(baseline.text)} vs {quote(text_of(baseline.again))}), "
             "so outputs with and without a value cannot be compared",
+        )
+    if baseline.neutral_key is not None and text_of(baseline.neutral_key) != baseline.text:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"sending {baseline.neutral_key_name} (its documented default, which does nothing) changed the seeded "
+            f"output ({quote(baseline.text)} -> {quote(text_of(baseline.neutral_key))}): this provider's output "
+            "changes with the request itself, so no change can be attributed to a parameter",
         )
     return inert_change_problem(baseline.base, baseline.longer, "the seeded output")
 
@@ -273,7 +289,7 @@ def _not_applied(
 ) -> Judgement:
     matches = [name for name, e in trial.alternatives.items() if text_of(e) == omitted]
     inert = text_of(trial.inert) if trial.inert is not None else None
-    inert_holds = extends(omitted, inert)
+    inert_holds = trial.inert is not None and inert_change_problem(trial.omitted, trial.inert, "") is None
     found = f"; the real default behaves like {param}={matches[0]}" if matches else ""
     detail = (
         f"the documented default {param}={documented!r} is not applied when omitted ({trial.label}): "
