@@ -98,9 +98,10 @@ class FaultServer:
     async def _answer(self, fault: str, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
         """Write the response for ``fault``; False when the connection must end now."""
         ok = json.dumps(completion()).encode()
-        if fault == "ok" or (fault == "flaky" and "temperature" not in body):
-            writer.write(_response("200 OK", ok))
-        elif fault == "not-found-for-tools" and "tools" not in body:
+        answers = (fault == "flaky" and "temperature" not in body) or (
+            fault == "not-found-for-tools" and "tools" not in body
+        )
+        if fault == "ok" or answers:
             writer.write(_response("200 OK", ok))
         elif fault == "slow":
             await asyncio.sleep(0.05)
