@@ -16,7 +16,9 @@ from harness.generation.matrix import base_body
 from harness.results import Record
 
 
-def case_record(ctx: CheckContext, case: Case, check_name: str = "range") -> Unit:
+def case_unit(ctx: CheckContext, case: Case) -> Unit:
+    """One matrix case: send it, judge it against its documented expectation."""
+
     async def run() -> list[Record]:
         exchange = await ctx.send(case.body)
         # The plain request (one per run, shared by every case) decides whether a refusal counts.
@@ -34,7 +36,7 @@ def case_record(ctx: CheckContext, case: Case, check_name: str = "range") -> Uni
                 surface=ctx.surface.name,
                 case_id=case.id,
                 param=case.param,
-                check=check_name,
+                check="range",
                 verdict=judgement.verdict,
                 detail=judgement.detail,
                 evidence=ev,
@@ -51,4 +53,4 @@ def case_record(ctx: CheckContext, case: Case, check_name: str = "range") -> Uni
 
 @check("range", "every matrix case's HTTP status against its documented expectation")
 def range_acceptance(ctx: CheckContext) -> list[Unit]:
-    return [case_record(ctx, case) for case in ctx.cases]
+    return [case_unit(ctx, case) for case in ctx.cases]
