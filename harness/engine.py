@@ -34,6 +34,7 @@ class RunStats:
     verdicts: Counter[str] = field(default_factory=Counter)
     requests: int = 0  # HTTP requests sent (retries included; shared requests once)
     completion_tokens: int = 0
+    probes: str = ""  # how sampling probes proved effects (the provider's measured profile)
 
 
 class DedupingSender:

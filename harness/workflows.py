@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness import paths
 from harness.checks import CheckContext
+from harness.checks.judges.profile import PROBE_MODES, Profile
 from harness.engine import DedupingSender, RunStats, plan, run_units
 from harness.errors import ConfigError
 from harness.generation import build_matrix
@@ -44,6 +45,8 @@ class RunOptions:
     params: list[str] | None = None
     jobs: int | None = None
     checks: list[str] | None = None
+    probe_mode: str | None = None  # overrides providers.toml's probe_mode
+    no_seed: bool = False  # overrides providers.toml's send_seed with false
     progress: bool = True
     retries: int = 2  # attempts after the first for transient failures (see ClientSettings)
 
@@ -94,6 +97,7 @@ def append_run_log(out: Path, provider: str, surface: str, mode: str, stats: Run
         "completion_tokens": stats.completion_tokens,
         "units": stats.units,
         "skipped": stats.skipped,
+        "probes": stats.probes,
     }
     with (out / RUN_LOG).open("a", encoding="utf-8") as log:
         log.write(json.dumps(line) + "\n")
@@ -135,9 +139,23 @@ def _surface(provider: Provider, schema: str | None) -> Surface:
     return catalogue[name]
 
 
+def with_overrides(provider: Provider, options: RunOptions) -> Provider:
+    """The command line over providers.toml, for how probes treat the seed."""
+    update: dict[str, Any] = {}
+    if options.probe_mode:
+        update["probe_mode"] = options.probe_mode
+    if options.no_seed:
+        update["send_seed"] = False
+    if not update:
+        return provider
+    if update.get("probe_mode", provider.probe_mode) == "seeded" and not update.get("send_seed", provider.send_seed):
+        raise ConfigError("--probe-mode seeded needs a seed: it cannot go with --no-seed or send_seed = false")
+    return provider.model_copy(update=update)
+
+
 def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
     """Run every check against one provider; returns the output folder and what happened."""
-    provider = resolve_provider(options.provider, load_providers())
+    provider = with_overrides(resolve_provider(options.provider, load_providers()), options)
     surface = _surface(provider, options.schema)
     if options.params:
         unknown = sorted(set(options.params) - set(surface.parameters))
@@ -196,6 +214,8 @@ async def _run(
             api_key_env=provider.api_key_env,
             base_url=provider.resolved_base_url(),
             params=options.params,
+            send_seed=provider.send_seed,
+            probe_mode=provider.probe_mode,
         )
         units = plan(ctx, options.checks)
         show = options.progress and sys.stderr.isatty()
@@ -213,7 +233,17 @@ async def _run(
             stats = await run_units(units, writer, ctx, done, advance, keep_records=False)
         stats.requests = client.requests_sent
         stats.completion_tokens = sender.completion_tokens
+        stats.probes = measured_profile(ctx)
     return stats
+
+
+def measured_profile(ctx: CheckContext) -> str:
+    """The provider's profile, where a probe measured it during the run."""
+    task = ctx.memo.get("profile")
+    if task is None or not task.done() or task.cancelled() or task.exception():
+        return ""
+    profile: Profile = task.result()
+    return profile.describe()
 
 
 def print_summary(out: Path, stats: RunStats, console: Console | None = None) -> None:
@@ -224,6 +254,8 @@ def print_summary(out: Path, stats: RunStats, console: Console | None = None) ->
         f"{sum(stats.verdicts.values())} results ({parts}); {stats.requests} requests sent, "
         f"{tokens} completion tokens; {stats.skipped} skipped (already done)"
     )
+    if stats.probes:
+        console.print(f"probes: {stats.probes}", highlight=False, markup=False)
     console.print(f"results: {out / 'results.jsonl'}")
 
 
@@ -250,6 +282,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         params=[p.strip() for p in args.params.split(",") if p.strip()] if args.params else None,
         jobs=args.jobs,
         checks=args.checks.split(",") if args.checks else None,
+        probe_mode=args.probe_mode,
+        no_seed=args.no_seed,
     )
     if options.resume is not None and not (options.resume / "results.jsonl").exists():
         raise ConfigError(f"--resume {options.resume}: no results.jsonl there to resume from")
@@ -278,6 +312,13 @@ def _add_run_flags(parser: Any, with_mode: bool) -> None:
     parser.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR: only what is missing")
     parser.add_argument("--params", help="comma-separated parameters to test (default: all)")
     parser.add_argument("--checks", help="comma-separated check names (default: all enabled)")
+    parser.add_argument(
+        "--probe-mode",
+        choices=PROBE_MODES,
+        help="how sampling probes prove an effect: auto (measure whether the seed reproduces; the default), "
+        "seeded, seed-free (overrides providers.toml)",
+    )
+    parser.add_argument("--no-seed", action="store_true", help="never send `seed` (overrides providers.toml)")
     parser.add_argument(
         "-j", "--jobs", type=int, help="requests in flight (default: the provider's max_parallel_requests)"
     )

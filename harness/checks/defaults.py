@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import paths
+from harness.checks import seedfree
 from harness.checks.judges import text_of
 from harness.checks.judges.sampling import DefaultTrial, judge_default, undecided_alternatives
 from harness.checks.probing import (
@@ -23,6 +24,7 @@ from harness.checks.probing import (
     baseline,
     documents,
     probe_body,
+    provider_profile,
     record,
 )
 from harness.checks.registry import CheckContext, Unit, check
@@ -127,6 +129,8 @@ async def default_probe(ctx: CheckContext, param: str) -> list[Record]:
     documented = ctx.surface.parameters[param].default
     tokens = EFFECTS[param].max_tokens
     alternatives = [a for a in candidate_defaults(param, documented) if documents(ctx, param, a)]
+    if (await provider_profile(ctx)).seed_free:
+        return [await seedfree.default(ctx, param, documented, alternatives)]
     shared_baseline = await baseline(ctx, tokens)
     trials: list[DefaultTrial] = []
     for config in probe_configs(ctx, param, tokens):
@@ -136,7 +140,7 @@ async def default_probe(ctx: CheckContext, param: str) -> list[Record]:
             break
     judgement = judge_default(param, documented, shared_baseline, trials, ctx.provider)
     sent = [*shared_baseline.exchanges(), *(e for t in trials for e in t.exchanges())]
-    return [record(ctx, "default", param, judgement, sent, "default", documented)]
+    return [record(ctx, "default", param, judgement, sent, "default", documented, mode="seeded")]
 
 
 @check("default", "omitting a parameter behaves like its documented default, and unlike the alternatives")

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import asyncio
 
+from harness.checks.judges import Judgement
 from harness.checks.judges.determinism import judge_seed
 from harness.checks.probing import INERT_EXTRA_TOKENS, OMIT, OTHER_SEEDS, PROBE_SEED, PROBE_TOKENS, probe_body, record
 from harness.checks.registry import CheckContext, Unit, check
-from harness.results import Record
+from harness.results import Record, Verdict
 
 K = 5
 UNSEEDED = 2
 
 
 async def determinism_probe(ctx: CheckContext) -> list[Record]:
+    if not ctx.send_seed:
+        why = Judgement(Verdict.INCONCLUSIVE, "seed is never sent to this provider (providers.toml: send_seed = false)")
+        return [record(ctx, "determinism", "seed", why, [], "repeat")]
     body, free_body = probe_body(ctx), probe_body(ctx, seed=OMIT)
     repeats, others, unseeded, longer = await asyncio.gather(
         asyncio.gather(ctx.send(body), *(ctx.send(body, fresh=True) for _ in range(K - 1))),
@@ -26,7 +30,7 @@ async def determinism_probe(ctx: CheckContext) -> list[Record]:
     )
     judgement = judge_seed(PROBE_SEED, repeats, others, unseeded, longer, ctx.provider)
     sent = [*repeats, *others, *unseeded, longer]
-    return [record(ctx, "determinism", "seed", judgement, sent, "repeat")]
+    return [record(ctx, "determinism", "seed", judgement, sent, "repeat", mode="seeded")]
 
 
 @check("determinism", "the same seed reproduces the output (pass^k), other seeds change it")

@@ -19,7 +19,7 @@ from harness.checks.judges.effects import (
     judge_top_logprobs,
     pick_stop,
 )
-from harness.checks.probing import EFFECTS, documents, probe_body, record, sampling_effect
+from harness.checks.probing import EFFECTS, documents, probe_body, record, reproducible, sampling_effect
 from harness.checks.registry import CheckContext, Unit, check
 from harness.results import Record
 
@@ -33,8 +33,9 @@ MAX_TOKENS_LIMIT = 5
 
 
 async def max_tokens_probe(ctx: CheckContext) -> list[Record]:
+    same = await reproducible(ctx)
     base, probe = await asyncio.gather(
-        ctx.send(probe_body(ctx)), ctx.send(probe_body(ctx, max_tokens=MAX_TOKENS_LIMIT))
+        ctx.send(probe_body(ctx, **same)), ctx.send(probe_body(ctx, max_tokens=MAX_TOKENS_LIMIT, **same))
     )
     judgement = judge_max_tokens(MAX_TOKENS_LIMIT, base, probe, ctx.provider)
     return [record(ctx, "effect", "max_tokens", judgement, [base, probe], "effect", MAX_TOKENS_LIMIT)]
@@ -88,7 +89,10 @@ async def response_format_probe(ctx: CheckContext, kind: str) -> list[Record]:
 
 
 async def stream_probe(ctx: CheckContext) -> list[Record]:
-    plain, streamed = await asyncio.gather(ctx.send(probe_body(ctx)), ctx.send(probe_body(ctx, stream=True)))
+    same = await reproducible(ctx)
+    plain, streamed = await asyncio.gather(
+        ctx.send(probe_body(ctx, **same)), ctx.send(probe_body(ctx, stream=True, **same))
+    )
     return [
         record(ctx, "effect", "stream", judge_stream(plain, streamed, ctx.provider), [plain, streamed], "effect", True)
     ]

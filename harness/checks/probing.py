@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from harness.checks.evidence import completion_tokens, evidence
 from harness.checks.judges import Judgement
 from harness.checks.judges.outcome import is_validation_refusal
+from harness.checks.judges.profile import Profile, decide_profile
 from harness.checks.judges.ranges import judge_unknown_key
 from harness.checks.judges.sampling import Baseline, judge_differential, judge_greedy
 from harness.checks.registry import CheckContext
@@ -75,7 +76,10 @@ def probe_body(
     temperature: Any = 1.0,
     **params: Any,
 ) -> dict[str, Any]:
-    """The probe request: seeded, sampled at temperature 1 (so sampling parameters matter)."""
+    """The probe request: seeded, sampled at temperature 1 (so sampling parameters matter).
+    Where the provider is never to be sent a seed, no probe carries one."""
+    if not ctx.send_seed:
+        seed = OMIT
     body = base_body(ctx.model)
     body["max_tokens"] = max_tokens
     for key, value in {"seed": seed, "temperature": temperature, **params}.items():
@@ -102,6 +106,34 @@ async def shared(ctx: CheckContext, key: str, make: Callable[[], Awaitable[T]]) 
         ctx.memo[key] = task
     result: T = await task
     return result
+
+
+PROFILE_REPEATS: Final = 3
+
+
+async def reproducible(ctx: CheckContext) -> dict[str, Any]:
+    """probe_body() arguments for a request whose output must reproduce: as it is where the
+    seed reproduces; greedy decoding without a seed where it does not."""
+    if (await provider_profile(ctx)).seed_free:
+        return {"seed": OMIT, "temperature": 0.0}
+    return {}
+
+
+async def provider_profile(ctx: CheckContext) -> Profile:
+    """Measured once per run, before any sampling probe chooses its mode: does one seeded
+    request reproduce, and does greedy decoding without a seed (``judges.profile``)?"""
+
+    async def make() -> Profile:
+        seeded_body = probe_body(ctx)
+        greedy_body = probe_body(ctx, seed=OMIT, temperature=0.0)
+        repeats = range(PROFILE_REPEATS - 1)
+        seeded = [ctx.send(seeded_body), *(ctx.send(seeded_body, fresh=True) for _ in repeats)] if ctx.send_seed else []
+        greedy = [ctx.send(greedy_body), *(ctx.send(greedy_body, fresh=True) for _ in repeats)]
+        sent = await asyncio.gather(*seeded, *greedy)
+        forced = ctx.probe_mode if ctx.probe_mode in ("seeded", "seed-free") else "auto"
+        return decide_profile(sent[: len(seeded)], sent[len(seeded) :], forced)  # type: ignore[arg-type]
+
+    return await shared(ctx, "profile", make)
 
 
 # Parameters whose documented default is also the value at which they do nothing: sending one
@@ -150,10 +182,22 @@ def record(
     exchanges: list[Exchange],
     label: str = "",
     value: Any = None,
+    *,
+    mode: str = "",
+    spent: list[Exchange] | None = None,
+    statistics: dict[str, Any] | None = None,
 ) -> Record:
+    """``exchanges`` are shown as evidence; ``spent`` (default: the same) are counted as the
+    requests and tokens the verdict cost (a statistical probe shows one request per arm and
+    the statistic of every sample)."""
     data = evidence(exchanges, ctx.surface, ctx.base_url, ctx.api_key_env)
     if judgement.control:
         data["control"] = judgement.control
+    if mode:
+        data["mode"] = mode
+    if statistics:
+        data["statistics"] = statistics
+    counted = exchanges if spent is None else spent
     return Record(
         provider=ctx.provider,
         surface=ctx.surface.name,
@@ -165,13 +209,14 @@ def record(
         evidence=data,
         label=label,
         value=value,
-        requests=sum(e.attempts for e in exchanges),
-        completion_tokens=completion_tokens(exchanges),
+        requests=sum(e.attempts for e in counted),
+        completion_tokens=completion_tokens(counted),
     )
 
 
 async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any = None) -> Record:
-    """Prove ``param`` works by its effect (see ``EFFECTS``), or say why that is not proven.
+    """Prove ``param`` works by its effect (see ``EFFECTS``), or say why that is not proven: by
+    seeded outputs where the seed reproduces, else by ``harness.checks.seedfree``'s plans.
 
     ``value`` replaces the probe's own value (a config's exact value): it can only be judged
     by a differential probe, since only the probe's values are known to be greedy-equivalent.
@@ -194,7 +239,7 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any 
         sampled, seeded = rest[: len(seeds)], rest[len(seeds) :]
         judgement = judge_greedy(param, effect.value, sampled, greedy, greedy_longer, seeded, seeds, ctx.provider)
         sent = [greedy, greedy_longer, *sampled, *seeded]
-        return record(ctx, check, param, judgement, sent, "effect", effect.value)
+        return record(ctx, check, param, judgement, sent, "effect", effect.value, mode="seeded")
 
     async def differential() -> Record:
         shared_baseline = await baseline(ctx, tokens)
@@ -212,10 +257,15 @@ async def sampling_effect(ctx: CheckContext, check: str, param: str, value: Any 
             )
         judgement = judge_differential(param, effect.value, neutral, shared_baseline, control, probe, ctx.provider)
         sent = [*shared_baseline.exchanges(), *([control] if control else []), probe]
-        return record(ctx, check, param, judgement, sent, "effect", effect.value)
+        return record(ctx, check, param, judgement, sent, "effect", effect.value, mode="seeded")
 
     async def judged() -> Record:
-        result = await (greedy_equivalence if effect.greedy else differential)()
+        if (await provider_profile(ctx)).seed_free:
+            from harness.checks import seedfree
+
+            result = await seedfree.effect(ctx, check, param, effect)
+        else:
+            result = await (greedy_equivalence if effect.greedy else differential)()
         if param in ctx.surface.parameters or result.verdict is not Verdict.OVER_STRICT:
             return result
         # A key this surface does not document (a config's extra_body) may have been refused:

@@ -53,4 +53,5 @@ def case_unit(ctx: CheckContext, case: Case) -> Unit:
 
 @check("range", "every matrix case's HTTP status against its documented expectation")
 def range_acceptance(ctx: CheckContext) -> list[Unit]:
-    return [case_unit(ctx, case) for case in ctx.cases]
+    # A provider never to be sent a seed gets no case that carries one (the seed's own cases).
+    return [case_unit(ctx, case) for case in ctx.cases if ctx.send_seed or "seed" not in case.body]

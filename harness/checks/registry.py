@@ -35,6 +35,8 @@ class CheckContext:
     base_url: str = ""
     params: list[str] | None = None  # --params: restrict probes to these
     memo: dict[str, Any] = field(default_factory=dict)  # results shared by units (baselines)
+    send_seed: bool = True  # False: no request carries `seed` (providers.toml send_seed = false)
+    probe_mode: str = "auto"  # "auto", "seeded" or "seed-free" (see judges.profile)
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params

@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness import paths
 from harness.errors import ConfigError
@@ -37,6 +37,16 @@ class Provider(BaseModel):
     timeout: float = Field(default=60.0, gt=0)
     headers: dict[str, str] = Field(default_factory=dict)
     launch: LaunchSpec | None = None
+    # How sampling probes prove an effect: "auto" measures whether the seed reproduces;
+    # "seeded" or "seed-free" forces one way (see harness.checks.judges.profile).
+    probe_mode: Literal["auto", "seeded", "seed-free"] = "auto"
+    send_seed: bool = True  # false: no request carries `seed` (for providers that refuse it)
+
+    @model_validator(mode="after")
+    def _seeded_needs_seed(self) -> Provider:
+        if self.probe_mode == "seeded" and not self.send_seed:
+            raise ValueError("probe_mode = 'seeded' needs a seed: it cannot go with send_seed = false")
+        return self
 
     @property
     def is_local(self) -> bool:

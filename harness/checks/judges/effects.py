@@ -59,7 +59,7 @@ def judge_max_tokens(limit: int, base: Exchange, probe: Exchange, provider: str)
         return Judgement(
             Verdict.IGNORED,
             f"generated {used} tokens with max_tokens={limit}: {quote(text)}",
-            "the text is not cut short of the same seeded request's longer output",
+            "the text is not cut short of the same request's longer output",
         )
     if before is None or before <= limit:
         return Judgement(

@@ -41,13 +41,17 @@ class Baseline:
     base: Exchange
     again: Exchange  # the same request, sent again
     longer: Exchange  # the same request with a longer max_tokens
-    other_seed: Exchange  # the same request under another seed
+    other_seed: Exchange | None  # the same request under another seed (see ``variation``)
     neutral_key: Exchange | None = None  # with another documented parameter at its neutral default
     neutral_key_name: str = ""  # e.g. "presence_penalty=0"
+    # What ``other_seed`` changed. Under greedy decoding (no seed) it is another penalty: the
+    # proof that penalties act on greedy decoding here, so an ignored one could be seen.
+    variation: str = "another seed"
+    kind: str = "seeded"  # "greedy" where the base request is greedy decoding without a seed
 
     def exchanges(self) -> list[Exchange]:
         extra = [self.neutral_key] if self.neutral_key is not None else []
-        return [self.base, self.again, self.longer, *extra, self.other_seed]
+        return [self.base, self.again, self.longer, *extra, *([self.other_seed] if self.other_seed else [])]
 
     @property
     def text(self) -> str | None:
@@ -56,6 +60,8 @@ class Baseline:
     @property
     def sampling_visible(self) -> bool:
         """Another seed changes the text: sampling is on, so an effect on it could be seen."""
+        if self.other_seed is None:
+            return False
         other = text_of(self.other_seed)
         return self.other_seed.ok and other is not None and other != self.text
 
@@ -95,17 +101,17 @@ def baseline_problem(baseline: Baseline, provider: str) -> Judgement | None:
     if baseline.text != text_of(baseline.again):
         return Judgement(
             Verdict.INCONCLUSIVE,
-            f"the same seed gave different outputs ({quote(baseline.text)} vs {quote(text_of(baseline.again))}), "
-            "so outputs with and without a value cannot be compared",
+            f"the same {baseline.kind} request gave different outputs ({quote(baseline.text)} vs "
+            f"{quote(text_of(baseline.again))}), so outputs with and without a value cannot be compared",
         )
     if baseline.neutral_key is not None and text_of(baseline.neutral_key) != baseline.text:
         return Judgement(
             Verdict.INCONCLUSIVE,
-            f"sending {baseline.neutral_key_name} (its documented default, which does nothing) changed the seeded "
-            f"output ({quote(baseline.text)} -> {quote(text_of(baseline.neutral_key))}): this provider's output "
-            "changes with the request itself, so no change can be attributed to a parameter",
+            f"sending {baseline.neutral_key_name} (its documented default, which does nothing) changed the "
+            f"{baseline.kind} output ({quote(baseline.text)} -> {quote(text_of(baseline.neutral_key))}): this "
+            "provider's output changes with the request itself, so no change can be attributed to a parameter",
         )
-    return inert_change_problem(baseline.base, baseline.longer, "the seeded output")
+    return inert_change_problem(baseline.base, baseline.longer, f"the {baseline.kind} output")
 
 
 def judge_differential(
@@ -132,28 +138,32 @@ def judge_differential(
     if empty:
         return empty
     base, after = baseline.text, text_of(probe)
-    controls = ["a longer max_tokens only extends the seeded output"]
+    controls = [f"a longer max_tokens only extends the {baseline.kind} output"]
     if control is not None:
         if text_of(control) != base:
             return Judgement(
                 Verdict.INCONCLUSIVE,
-                f"the control {param}={neutral!r}, which does nothing, already changed the seeded output "
+                f"the control {param}={neutral!r}, which does nothing, already changed the {baseline.kind} output "
                 f"({quote(base)} -> {quote(text_of(control))}): a default that is not neutral, or an output that "
                 "changes with the request itself, so no change can be attributed to the value",
             )
-        controls.insert(0, f"{param}={neutral!r} (no effect by definition) leaves the seeded output unchanged")
+        controls.insert(0, f"{param}={neutral!r} (no effect by definition) leaves the {baseline.kind} output unchanged")
     if after != base:
         return Judgement(
-            Verdict.HONOURED, f"{shown} changed the seeded output: {quote(base)} -> {quote(after)}", "; ".join(controls)
+            Verdict.HONOURED,
+            f"{shown} changed the {baseline.kind} output: {quote(base)} -> {quote(after)}",
+            "; ".join(controls),
         )
     if not baseline.sampling_visible:
         return Judgement(
             Verdict.INCONCLUSIVE,
-            f"{shown} left the output unchanged, but so does another seed: the output does not depend on "
-            "sampling here, so no effect of a sampling parameter could be seen",
+            f"{shown} left the output unchanged, and so does {baseline.variation}: no effect of this kind "
+            "could be seen here",
         )
-    controls.append("another seed changes the output, so an effect could be seen")
-    return Judgement(Verdict.IGNORED, f"{shown} left the seeded output unchanged ({quote(after)})", "; ".join(controls))
+    controls.append(f"{baseline.variation} changes the output, so an effect could be seen")
+    return Judgement(
+        Verdict.IGNORED, f"{shown} left the {baseline.kind} output unchanged ({quote(after)})", "; ".join(controls)
+    )
 
 
 def judge_greedy(
@@ -275,7 +285,7 @@ def judge_default(
             Verdict.HONOURED,
             f"omitting {param} behaves like the documented default {documented!r}",
             f"every alternative ({', '.join(trials[0].alternatives)}) gives another output in at least one of: "
-            f"{tried}; a longer max_tokens only extends the seeded output",
+            f"{tried}; a longer max_tokens only extends the {baseline.kind} output",
         )
     return Judgement(
         Verdict.INCONCLUSIVE,

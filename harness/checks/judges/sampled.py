@@ -1,0 +1,244 @@
+"""Judges of sampling parameters on samples, for providers that do not reproduce a seeded
+output (``judges.profile``): each arm is a list of unseeded requests, and a verdict rests on a
+test with a stated false-positive rate (``judges.statistics``).
+
+The statistic of one sample is the mean surprise of its tokens (minus the mean log-probability
+the provider returns for the tokens it chose): truncation and lower temperatures lower it,
+penalties and higher temperatures raise it. Where the provider returns no log-probabilities,
+the fallback is a repetition rate: the text's zlib-compressed size per character.
+
+Controls:
+
+- the base arm (temperature 1, no seed) must give different texts, or sampling is not on and
+  no effect of a sampling parameter could be seen;
+- an effect (HONOURED, or a default not applied) is credited to the parameter only if the same
+  request with another parameter at its neutral default (``presence_penalty: 0``) is *not*
+  told apart from the base arm at the same number of samples;
+- no effect (IGNORED) is the equivalence test's finding: an effect of ``MARGIN`` standard
+  deviations or more would have been called equivalent with at most ``ALPHA`` chance.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.checks.judges.effects import choice
+from harness.checks.judges.outcome import Judgement, probe_failure, quote, text_of
+from harness.checks.judges.statistics import MARGIN, Comparison, Finding, RateComparison
+from harness.results import Verdict
+from harness.transport import Exchange
+
+SURPRISE = "mean surprise per token (nats)"
+REPETITION = "zlib-compressed bytes per character (a repetition rate)"
+
+
+def surprise(exchange: Exchange) -> float | None:
+    """The mean negative log-probability of the chosen tokens, or None without logprobs."""
+    logprobs = choice(exchange).get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(content, list) or not content:
+        return None
+    values = [t.get("logprob") for t in content if isinstance(t, dict)]
+    numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) != len(content):
+        return None
+    return -sum(numbers) / len(numbers)
+
+
+def repetition(exchange: Exchange) -> float | None:
+    text = text_of(exchange)
+    if not text:
+        return None
+    data = text.encode("utf-8")
+    return len(zlib.compress(data, 9)) / len(text)
+
+
+def statistic(arms: Sequence[Sequence[Exchange]]) -> tuple[str, list[list[float]]] | None:
+    """The per-sample statistic of every arm: surprise where every sample has logprobs, else
+    the repetition rate; None if some sample has neither."""
+    for name, measure in ((SURPRISE, surprise), (REPETITION, repetition)):
+        values = [[measure(e) for e in arm] for arm in arms]
+        if all(v is not None for arm in values for v in arm):
+            return name, [[float(v) for v in arm if v is not None] for arm in values]
+    return None
+
+
+@dataclass(frozen=True)
+class ArmComparison:
+    """Two arms and what the test found; ``statistic`` names what was compared."""
+
+    statistic: str
+    comparison: Comparison
+    a: list[Exchange]
+    b: list[Exchange]
+    a_name: str
+    b_name: str
+
+    def describe(self) -> str:
+        return self.comparison.describe(self.statistic, self.a_name, self.b_name)
+
+    @property
+    def finding(self) -> Finding:
+        return self.comparison.finding
+
+
+def samples_problem(
+    base: Sequence[Exchange], provider: str, arms: Sequence[Sequence[Exchange]] = ()
+) -> Judgement | None:
+    """Why samples cannot support a verdict: a failed request, no text, or no variation."""
+    failed = probe_failure([*base, *(e for arm in arms for e in arm)], provider)
+    if failed:
+        return failed
+    texts = [text_of(e) for e in base]
+    if any(t is None for t in texts):
+        return Judgement(Verdict.INCONCLUSIVE, "a sample answered without content: no text to compare")
+    if len(set(texts)) == 1:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"{len(texts)} unseeded samples at temperature 1 all gave {quote(texts[0])}: sampling does not vary "
+            "here, so no effect of a sampling parameter could be seen",
+        )
+    return None
+
+
+def neutral_problem(neutral: ArmComparison | None, what: str) -> tuple[Judgement | None, str]:
+    """The parameter-set control for an effect: (a verdict that overrides, the control text)."""
+    if neutral is None:
+        return None, ""
+    if neutral.finding is Finding.DIFFERENT:
+        return (
+            Judgement(
+                Verdict.INCONCLUSIVE,
+                f"{what}, but so does {neutral.b_name} (a parameter at its neutral default, which does nothing): "
+                f"this provider's samples change with the request itself ({neutral.describe()})",
+            ),
+            "",
+        )
+    return None, f"{neutral.b_name} (no effect by definition) is not told apart from the base ({neutral.describe()})"
+
+
+def judge_sampled_effect(
+    param: str, value: Any, result: ArmComparison, neutral: ArmComparison | None, provider: str
+) -> Judgement:
+    """``result.a``: the base arm (temperature 1, no seed); ``result.b``: the same with the value."""
+    shown = f"{param}={value!r}"
+    problem = samples_problem(result.a, provider, [result.b])
+    if problem:
+        return problem
+    if result.finding is Finding.DIFFERENT:
+        override, control = neutral_problem(neutral, f"{shown} moves the samples")
+        if override:
+            return override
+        controls = [c for c in (control, "under no effect, a difference this large had at most 1% chance") if c]
+        return Judgement(Verdict.HONOURED, f"{shown} moves the samples: {result.describe()}", "; ".join(controls))
+    if result.finding is Finding.EQUIVALENT:
+        return Judgement(
+            Verdict.IGNORED,
+            f"{shown} leaves the samples as they are: {result.describe()}",
+            f"an effect of {MARGIN:g} standard deviation or more would have been called equivalent with at most 1% "
+            "chance; unseeded samples at temperature 1 differ, so an effect could be seen",
+        )
+    return Judgement(
+        Verdict.INCONCLUSIVE, f"{shown}: the samples decide neither way within the cap ({result.describe()})"
+    )
+
+
+def judge_sampled_greedy(
+    param: str,
+    value: Any,
+    greedy: Exchange,
+    rates: RateComparison,
+    base: Sequence[Exchange],
+    probes: Sequence[Exchange],
+    result: ArmComparison | None,
+    provider: str,
+) -> Judgement:
+    """A value that must make sampling equal greedy decoding, without a seed: every sample with
+    it must give the greedy text (``greedy``, which reproduces: the profile's measurement),
+    unlike the base arm. ``result`` compares the statistic where some sample is not greedy."""
+    shown = f"{param}={value!r}"
+    problem = samples_problem(base, provider, [probes, [greedy]])
+    if problem:
+        return problem
+    target = f"greedy decoding ({quote(text_of(greedy))})"
+    if rates.all_hit:
+        if rates.significant:
+            return Judgement(
+                Verdict.HONOURED,
+                f"{shown} makes every sample equal greedy decoding: {rates.describe(target)}",
+                "greedy decoding reproduces without a seed; unseeded samples without the value differ from it",
+            )
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"{shown}: every sample equals greedy decoding, but so do too many without it ({rates.describe(target)})",
+        )
+    missed = next(text_of(e) for e in probes if text_of(e) != text_of(greedy))
+    not_greedy = f"{rates.n_with - rates.hits_with} of {rates.n_with} samples with {shown} are not greedy decoding"
+    if result is not None and result.finding is Finding.EQUIVALENT:
+        return Judgement(
+            Verdict.IGNORED,
+            f"{not_greedy} (e.g. {quote(missed)}), and they are not told apart from samples without it: "
+            f"{result.describe()}",
+            f"greedy decoding reproduces ({quote(text_of(greedy))}); an effect of {MARGIN:g} standard deviation or "
+            "more would have been called equivalent with at most 1% chance",
+        )
+    found = f" ({result.describe()})" if result is not None else ""
+    return Judgement(
+        Verdict.INCONCLUSIVE,
+        f"{not_greedy} (e.g. {quote(missed)}): the value is not applied as documented, but the samples do not show "
+        f"it has no effect{found}",
+    )
+
+
+def judge_sampled_default(
+    param: str,
+    documented: Any,
+    first: ArmComparison,
+    alternatives: Sequence[ArmComparison],
+    neutral: ArmComparison | None,
+    provider: str,
+) -> Judgement:
+    """``first``: omitted (a) vs the documented default sent (b); ``alternatives``: omitted vs
+    each alternative value, in order, the last one tried being the first not told apart."""
+    problem = samples_problem(first.a, provider, [first.b, *(x.b for x in alternatives)])
+    if problem:
+        return problem
+    if first.finding is Finding.DIFFERENT:
+        what = f"omitting {param} and sending its documented default {documented!r} give different samples"
+        override, control = neutral_problem(neutral, what)
+        if override:
+            return override
+        controls = [c for c in (control, "under no effect, a difference this large had at most 1% chance") if c]
+        return Judgement(
+            Verdict.IGNORED,
+            f"the documented default {param}={documented!r} is not applied when omitted: {first.describe()}",
+            "; ".join(controls),
+        )
+    if first.finding is Finding.UNDECIDED:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"omitting {param} and sending {documented!r}: the samples decide neither way within the cap "
+            f"({first.describe()})",
+        )
+    if not alternatives:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"omitting {param} is equivalent to {documented!r}, but no other value was tried, so nothing shows the "
+            "parameter matters here",
+        )
+    undecided = [x for x in alternatives if x.finding is not Finding.DIFFERENT]
+    if undecided:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"omitting {param} is equivalent to {documented!r} ({first.describe()}), but the samples do not tell it "
+            f"from {undecided[0].b_name} either ({undecided[0].describe()}), so the default is not shown",
+        )
+    told = ", ".join(x.b_name for x in alternatives)
+    return Judgement(
+        Verdict.HONOURED,
+        f"omitting {param} behaves like the documented default {documented!r}: {first.describe()}",
+        f"the samples tell omitted apart from every alternative ({told}), each at alpha 1%",
+    )

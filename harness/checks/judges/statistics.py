@@ -1,0 +1,149 @@
+"""Two-sample tests for providers that do not reproduce a seeded output: each probe compares
+samples drawn with and without a value, looking at them in growing batches (sequential
+stopping) until a test decides or the cap on samples is reached.
+
+Error rates are stated, not hoped for:
+
+- DIFFERENT (the value moves the statistic): Welch's two-sided t-test. Under no effect, the
+  chance of calling a difference at any look is at most ``ALPHA`` (the level is split evenly
+  over the looks, a Bonferroni bound, so looking early costs no false positives).
+- EQUIVALENT (no effect of ``MARGIN`` standard deviations or more): two one-sided Welch tests
+  (TOST), with the same split of ``ALPHA``: under an effect at least that large, the chance of
+  calling the arms equivalent is at most ``ALPHA``.
+- ``power``: the chance that the design finds a difference of ``MARGIN`` standard deviations
+  by its last look (noncentral t).
+
+The binary comparison (does a value make every sample equal greedy decoding?) uses Fisher's
+exact test with the same split. scipy.stats does the arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+from typing import Final
+
+import numpy as np
+from scipy import stats
+
+ALPHA: Final = 0.01
+LOOKS: Final = (8, 16, 32, 64)  # samples per arm at each look; the last is the cap
+MARGIN: Final = 1.0  # the smallest effect that counts, in standard deviations of the statistic
+
+
+class Finding(Enum):
+    DIFFERENT = "different"
+    EQUIVALENT = "equivalent"
+    UNDECIDED = "undecided"
+
+
+def alpha_per_look(looks: int = len(LOOKS)) -> float:
+    return ALPHA / looks
+
+
+@cache
+def design_power(n: int, looks: int = len(LOOKS), margin: float = MARGIN) -> float:
+    """The chance that Welch's test at level ``alpha_per_look`` finds a difference of
+    ``margin`` standard deviations with ``n`` samples per arm."""
+    df = 2 * n - 2
+    critical = float(stats.t.ppf(1 - alpha_per_look(looks) / 2, df))
+    shift = margin * math.sqrt(n / 2)
+    # (The lower tail underflows to nan for large shifts: it is 0 there.)
+    upper, lower = (
+        float(np.nan_to_num(p)) for p in (stats.nct.sf(critical, df, shift), stats.nct.cdf(-critical, df, shift))
+    )
+    return upper + lower
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What one look at two arms of samples found."""
+
+    finding: Finding
+    n_a: int
+    n_b: int
+    mean_a: float
+    mean_b: float
+    p_difference: float
+    p_equivalence: float
+    alpha: float  # the level each test was held to at this look
+    power: float  # of the whole design, against a difference of MARGIN standard deviations
+
+    def describe(self, statistic: str, a: str, b: str) -> str:
+        return (
+            f"{statistic}: {a} {self.mean_a:.3f} (n={self.n_a}) vs {b} {self.mean_b:.3f} (n={self.n_b}); "
+            f"Welch p={self.p_difference:.2g}, equivalence within {MARGIN:g} sd p={self.p_equivalence:.2g}, "
+            f"each held to {self.alpha:g} (alpha {ALPHA:g} over {len(LOOKS)} looks); "
+            f"power {self.power:.2f} against a {MARGIN:g} sd effect at {LOOKS[-1]} samples"
+        )
+
+
+def _welch(a: Sequence[float], b: Sequence[float], alternative: str) -> float:
+    result = stats.ttest_ind(a, b, equal_var=False, alternative=alternative)  # type: ignore[call-overload]
+    return float(result.pvalue)
+
+
+def compare(a: Sequence[float], b: Sequence[float], looks: int = len(LOOKS)) -> Comparison:
+    """One look at two arms of a per-sample statistic (at least 2 samples each)."""
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("compare() needs at least two samples per arm")
+    alpha = alpha_per_look(looks)
+    power = design_power(LOOKS[-1], looks)
+    mean_a, mean_b = sum(a) / len(a), sum(b) / len(b)
+    var_a, var_b = statistics.variance(a), statistics.variance(b)
+    if var_a == 0 and var_b == 0:
+        # Both arms constant: no spread to test against; equal constants are one output.
+        same = mean_a == mean_b
+        finding = Finding.EQUIVALENT if same else Finding.DIFFERENT
+        return Comparison(
+            finding, len(a), len(b), mean_a, mean_b, 1.0 if same else 0.0, 0.0 if same else 1.0, alpha, power
+        )
+    p_difference = _welch(a, b, "two-sided")
+    margin = MARGIN * math.sqrt((var_a + var_b) / 2)
+    p_above = _welch(a, [x - margin for x in b], "greater")  # mean_a - mean_b > -margin
+    p_below = _welch(a, [x + margin for x in b], "less")  # mean_a - mean_b < +margin
+    p_equivalence = max(p_above, p_below)
+    if p_difference < alpha:
+        finding = Finding.DIFFERENT
+    elif p_equivalence < alpha:
+        finding = Finding.EQUIVALENT
+    else:
+        finding = Finding.UNDECIDED
+    return Comparison(finding, len(a), len(b), mean_a, mean_b, p_difference, p_equivalence, alpha, power)
+
+
+@dataclass(frozen=True)
+class RateComparison:
+    """Samples that hit a target (equal greedy decoding) with the value and without it."""
+
+    hits_with: int
+    n_with: int
+    hits_without: int
+    n_without: int
+    p: float  # Fisher's exact test, one-sided: hits are more frequent with the value
+    alpha: float
+
+    @property
+    def all_hit(self) -> bool:
+        return self.hits_with == self.n_with
+
+    @property
+    def significant(self) -> bool:
+        return self.p < self.alpha
+
+    def describe(self, target: str) -> str:
+        return (
+            f"{self.hits_with}/{self.n_with} samples with the value equal {target}, {self.hits_without}/"
+            f"{self.n_without} without it; Fisher p={self.p:.2g}, held to {self.alpha:g} "
+            f"(alpha {ALPHA:g} over {len(LOOKS)} looks)"
+        )
+
+
+def compare_rates(hits_with: int, n_with: int, hits_without: int, n_without: int) -> RateComparison:
+    table = np.array([[hits_with, n_with - hits_with], [hits_without, n_without - hits_without]])
+    p = float(stats.fisher_exact(table, alternative="greater").pvalue)
+    return RateComparison(hits_with, n_with, hits_without, n_without, p, alpha_per_look())

@@ -1,0 +1,360 @@
+"""Probe plans for providers whose seed does not reproduce, or that are never sent one
+(``judges.profile``). Nothing here sends a seed.
+
+- Greedy decoding, where it reproduces: a penalty is sent with and without at temperature 0
+  (the model's greedy output repeats, so a penalty must change it), with the same controls as
+  the seeded baseline; a penalty's default is found the same way.
+- Greedy equivalence (``temperature=0``, ``top_k=1``, ``min_p=1``, a tiny ``top_p``): every
+  unseeded sample with the value must give the greedy text, unlike samples without it.
+- Samples, for what only acts when sampling (``top_a``, ``typical_p``, ``mirostat``, the
+  temperature's and the truncations' defaults): arms of unseeded samples, shared by every check
+  of the run, grown in batches until a test decides (``judges.statistics``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Final
+
+from harness.checks.judges import Judgement
+from harness.checks.judges.outcome import text_of
+from harness.checks.judges.sampled import (
+    ArmComparison,
+    judge_sampled_default,
+    judge_sampled_effect,
+    judge_sampled_greedy,
+    samples_problem,
+    statistic,
+)
+from harness.checks.judges.sampling import Baseline, DefaultTrial, judge_default, judge_differential
+from harness.checks.judges.statistics import LOOKS, Finding, compare, compare_rates
+from harness.checks.probing import (
+    EFFECTS,
+    INERT_EXTRA_TOKENS,
+    NEUTRAL_KEYS,
+    OMIT,
+    Effect,
+    documents,
+    neutral_key,
+    probe_body,
+    provider_profile,
+    record,
+    shared,
+)
+from harness.checks.registry import CheckContext
+from harness.generation import canonical_json
+from harness.results import Record, Verdict
+from harness.transport import Exchange
+
+SAMPLE_TOKENS: Final = 64  # longer samples: a steadier per-sample statistic
+PENALTIES: Final = frozenset(NEUTRAL_KEYS)  # act on greedy decoding: judged there
+
+
+def sample_body(ctx: CheckContext, **params: Any) -> dict[str, Any]:
+    """One unseeded sample at temperature 1, with log-probabilities where documented."""
+    logprobs = True if documents(ctx, "logprobs", True) else OMIT
+    return probe_body(ctx, max_tokens=SAMPLE_TOKENS, seed=OMIT, logprobs=logprobs, **params)
+
+
+def greedy_body(ctx: CheckContext, max_tokens: int, **params: Any) -> dict[str, Any]:
+    return probe_body(ctx, max_tokens=max_tokens, seed=OMIT, temperature=0.0, **params)
+
+
+class Arm:
+    """Unseeded samples of one request, shared by every probe of the run that needs them."""
+
+    def __init__(self, ctx: CheckContext, body: dict[str, Any]) -> None:
+        self.ctx, self.body = ctx, body
+        self.samples: list[Exchange] = []
+        self._lock = asyncio.Lock()
+
+    async def take(self, n: int) -> list[Exchange]:
+        async with self._lock:
+            missing = n - len(self.samples)
+            if missing > 0:
+                self.samples += await asyncio.gather(*(self.ctx.send(self.body, fresh=True) for _ in range(missing)))
+        return self.samples[:n]
+
+
+def arm(ctx: CheckContext, body: dict[str, Any]) -> Arm:
+    key = "arm:" + canonical_json(body)
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = Arm(ctx, body)
+    assert isinstance(found, Arm)
+    return found
+
+
+async def sequential(
+    ctx: CheckContext, a: dict[str, Any], b: dict[str, Any], a_name: str, b_name: str, up_to: int | None = None
+) -> ArmComparison | Judgement:
+    """Compare two arms at each look until the test decides (or ``up_to`` samples, at most
+    the cap); a Judgement where the samples themselves cannot be used."""
+    result: ArmComparison | None = None
+    for n in LOOKS:
+        if up_to is not None and n > up_to and result is not None:
+            break
+        first, second = await asyncio.gather(arm(ctx, a).take(n), arm(ctx, b).take(n))
+        problem = samples_problem(first, ctx.provider, [second])
+        found = statistic([first, second])
+        if problem or found is None:
+            return problem or Judgement(Verdict.INCONCLUSIVE, "some samples have neither log-probabilities nor text")
+        name, (values_a, values_b) = found
+        result = ArmComparison(name, compare(values_a, values_b), first, second, a_name, b_name)
+        if result.finding is not Finding.UNDECIDED:
+            break
+    assert result is not None
+    return result
+
+
+def _statistics(*comparisons: ArmComparison | None) -> dict[str, Any]:
+    """The evidence of a statistical probe: per arm, every sample's statistic and text."""
+    shown: dict[str, Any] = {"tests": []}
+    arms: dict[str, Any] = {}
+    for c in comparisons:
+        if c is None:
+            continue
+        found = statistic([c.a, c.b])
+        values = found[1] if found else [[], []]
+        for name, samples, stat in ((c.a_name, c.a, values[0]), (c.b_name, c.b, values[1])):
+            arms[name] = {
+                "requests": len(samples),
+                "statistic": [round(v, 4) for v in stat],
+                "texts": [(text_of(e) or "")[:60] for e in samples],
+            }
+        shown["statistic"] = c.statistic
+        shown["tests"].append(
+            {
+                "arms": [c.a_name, c.b_name],
+                "finding": c.finding.value,
+                "means": [round(c.comparison.mean_a, 4), round(c.comparison.mean_b, 4)],
+                "p_difference": c.comparison.p_difference,
+                "p_equivalence": c.comparison.p_equivalence,
+                "alpha_per_look": c.comparison.alpha,
+                "power": round(c.comparison.power, 3),
+            }
+        )
+    shown["arms"] = arms
+    return shown
+
+
+def _spent(*comparisons: ArmComparison | None) -> list[Exchange]:
+    seen: dict[int, Exchange] = {}
+    for c in comparisons:
+        if c is not None:
+            for e in [*c.a, *c.b]:
+                seen[id(e)] = e
+    return list(seen.values())
+
+
+def _shown(*comparisons: ArmComparison | None) -> list[Exchange]:
+    """One request of each arm: the reproducers (the statistic of every sample is listed)."""
+    first: dict[str, Exchange] = {}
+    for c in comparisons:
+        if c is not None:
+            first.setdefault(c.a_name, c.a[0])
+            first.setdefault(c.b_name, c.b[0])
+    return list(first.values())
+
+
+async def _neutral(ctx: CheckContext, base: dict[str, Any], n: int, label: str) -> ArmComparison | None:
+    """The parameter-set control at ``n`` samples: the base arm with a parameter at its
+    neutral default (None where the surface documents none)."""
+    key = neutral_key(ctx)
+    if key is None:
+        return None
+    found = await sequential(ctx, base, {**base, key[0]: key[1]}, label, f"{key[0]}={key[1]!r}", up_to=n)
+    return found if isinstance(found, ArmComparison) else None
+
+
+async def greedy_baseline(ctx: CheckContext, param: str, tokens: int) -> Baseline:
+    """The seed-free counterpart of ``probing.baseline`` for a penalty: greedy decoding sent
+    twice, longer, with a neutral key, and with *another* penalty (which must change it, or an
+    ignored penalty could not be seen)."""
+    sibling = next((n for n in NEUTRAL_KEYS if n != param and documents(ctx, n, EFFECTS[n].value)), None)
+
+    async def make() -> Baseline:
+        body = greedy_body(ctx, tokens)
+        key = neutral_key(ctx)
+        key = key if key and key[0] != param else None
+        optional = [
+            ctx.send(greedy_body(ctx, tokens, **{sibling: EFFECTS[sibling].value})) if sibling else None,
+            ctx.send(greedy_body(ctx, tokens, **{key[0]: key[1]})) if key else None,
+        ]
+        base, again, longer, *extra = await asyncio.gather(
+            ctx.send(body),
+            ctx.send(body, fresh=True),
+            ctx.send(greedy_body(ctx, tokens + INERT_EXTRA_TOKENS)),
+            *(o for o in optional if o is not None),
+        )
+        other = extra.pop(0) if sibling else None
+        with_key = extra.pop(0) if key else None
+        variation = f"{sibling}={EFFECTS[sibling].value!r} (another penalty)" if sibling else "another penalty"
+        shown = f"{key[0]}={key[1]!r}" if key else ""
+        return Baseline(base, again, longer, other, with_key, shown, variation=variation, kind="greedy")
+
+    return await shared(ctx, f"greedy-baseline:{param}:{tokens}", make)
+
+
+async def effect(ctx: CheckContext, check: str, param: str, effect: Effect) -> Record:
+    profile = await provider_profile(ctx)
+    if param in PENALTIES and profile.greedy_reproduces:
+        return await _greedy_differential(ctx, check, param, effect)
+    if effect.greedy:
+        return await _greedy_equivalence(ctx, check, param, effect)
+    return await _sampled(ctx, check, param, effect)
+
+
+async def _greedy_differential(ctx: CheckContext, check: str, param: str, effect: Effect) -> Record:
+    tokens = effect.max_tokens
+    baseline = await greedy_baseline(ctx, param, tokens)
+    neutral = effect.neutral if effect.neutral is not None and documents(ctx, param, effect.neutral) else None
+    if param not in ctx.surface.parameters:
+        neutral = effect.neutral
+    sends = [ctx.send(greedy_body(ctx, tokens, **{param: effect.value}))]
+    if neutral is not None:
+        sends.append(ctx.send(greedy_body(ctx, tokens, **{param: neutral})))
+    probe, *control = await asyncio.gather(*sends)
+    judgement = judge_differential(
+        param, effect.value, neutral, baseline, control[0] if control else None, probe, ctx.provider
+    )
+    sent = [*baseline.exchanges(), *control, probe]
+    return record(ctx, check, param, judgement, sent, "effect", effect.value, mode="greedy")
+
+
+async def _greedy_equivalence(ctx: CheckContext, check: str, param: str, effect: Effect) -> Record:
+    profile = await provider_profile(ctx)
+    greedy = await ctx.send(greedy_body(ctx, SAMPLE_TOKENS))
+    base = sample_body(ctx)
+    probe = sample_body(ctx, **{param: effect.value})
+    if not profile.greedy_reproduces:
+        judgement = Judgement(
+            Verdict.INCONCLUSIVE,
+            f"{param}={effect.value!r} must make sampling equal greedy decoding, but greedy decoding does not "
+            f"reproduce here ({profile.describe()}), so there is no greedy output to compare with",
+        )
+        return record(ctx, check, param, judgement, [greedy], "effect", effect.value, mode="statistical")
+    rates, result = None, None
+    for n in LOOKS:
+        without, with_value = await asyncio.gather(arm(ctx, base).take(n), arm(ctx, probe).take(n))
+        problem = samples_problem(without, ctx.provider, [with_value, [greedy]])
+        if problem:
+            return record(ctx, check, param, problem, [greedy, without[0], with_value[0]], "effect", effect.value)
+        target = text_of(greedy)
+        hits = sum(text_of(e) == target for e in with_value)
+        rates = compare_rates(hits, n, sum(text_of(e) == target for e in without), n)
+        if rates.all_hit and rates.significant:
+            break
+        if not rates.all_hit:
+            # Not applied as documented: now, does it do anything at all?
+            found = await sequential(ctx, base, probe, "without it", f"{param}={effect.value!r}")
+            result = found if isinstance(found, ArmComparison) else None
+            break
+    assert rates is not None
+    samples = arm(ctx, probe).samples
+    without_samples = arm(ctx, base).samples[: len(samples)]
+    judgement = judge_sampled_greedy(param, effect.value, greedy, rates, without_samples, samples, result, ctx.provider)
+    statistics = _statistics(result) | {"greedy": text_of(greedy), "equal_to_greedy": rates.describe("greedy")}
+    shown = [greedy, without_samples[0], samples[0]]
+    spent = [greedy, *without_samples, *samples, *_spent(result)]
+    return record(
+        ctx,
+        check,
+        param,
+        judgement,
+        shown,
+        "effect",
+        effect.value,
+        mode="statistical",
+        spent=spent,
+        statistics=statistics,
+    )
+
+
+async def _sampled(ctx: CheckContext, check: str, param: str, effect: Effect) -> Record:
+    base = sample_body(ctx)
+    found = await sequential(
+        ctx, base, sample_body(ctx, **{param: effect.value}), "without it", f"{param}={effect.value!r}"
+    )
+    if isinstance(found, Judgement):
+        return record(ctx, check, param, found, [], "effect", effect.value, mode="statistical")
+    neutral = (
+        await _neutral(ctx, base, found.comparison.n_a, "without it") if found.finding is Finding.DIFFERENT else None
+    )
+    judgement = judge_sampled_effect(param, effect.value, found, neutral, ctx.provider)
+    return record(
+        ctx,
+        check,
+        param,
+        judgement,
+        _shown(found, neutral),
+        "effect",
+        effect.value,
+        mode="statistical",
+        spent=_spent(found, neutral),
+        statistics=_statistics(found, neutral),
+    )
+
+
+async def default(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any]) -> Record:
+    profile = await provider_profile(ctx)
+    if param in PENALTIES and profile.greedy_reproduces:
+        return await _greedy_default(ctx, param, documented, alternatives)
+    return await _sampled_default(ctx, param, documented, alternatives)
+
+
+async def _greedy_default(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any]) -> Record:
+    tokens = EFFECTS[param].max_tokens
+    baseline = await greedy_baseline(ctx, param, tokens)
+    omitted, explicit, *others = await asyncio.gather(
+        ctx.send(greedy_body(ctx, tokens)),
+        ctx.send(greedy_body(ctx, tokens, **{param: documented})),
+        *(ctx.send(greedy_body(ctx, tokens, **{param: a})) for a in alternatives),
+    )
+    trial = DefaultTrial(
+        f"greedy decoding, no seed, {tokens} tokens",
+        omitted,
+        explicit,
+        {repr(a): e for a, e in zip(alternatives, others, strict=True)},
+        baseline.longer,
+    )
+    judgement = judge_default(param, documented, baseline, [trial], ctx.provider)
+    sent = [*baseline.exchanges(), *trial.exchanges()]
+    return record(ctx, "default", param, judgement, sent, "default", documented, mode="greedy")
+
+
+async def _sampled_default(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any]) -> Record:
+    omitted = sample_body(ctx, **({"temperature": OMIT} if param == "temperature" else {}))
+    first = await sequential(
+        ctx, omitted, sample_body(ctx, **{param: documented}), "omitted", f"{param}={documented!r}"
+    )
+    if isinstance(first, Judgement):
+        return record(ctx, "default", param, first, [], "default", documented, mode="statistical")
+    tried: list[ArmComparison] = []
+    neutral = None
+    if first.finding is Finding.DIFFERENT:
+        neutral = await _neutral(ctx, sample_body(ctx), first.comparison.n_a, f"temperature=1.0, {param} omitted")
+    elif first.finding is Finding.EQUIVALENT:
+        # Each alternative gets as many samples as the equivalence took, no more: one not told
+        # apart by then leaves the default unshown (INCONCLUSIVE), so spending more cannot help.
+        for alternative in alternatives:
+            body = sample_body(ctx, **{param: alternative})
+            found = await sequential(ctx, omitted, body, "omitted", f"{param}={alternative!r}", first.comparison.n_a)
+            if isinstance(found, Judgement):
+                return record(ctx, "default", param, found, [], "default", documented, mode="statistical")
+            tried.append(found)
+            if found.finding is not Finding.DIFFERENT:
+                break
+    judgement = judge_sampled_default(param, documented, first, tried, neutral, ctx.provider)
+    return record(
+        ctx,
+        "default",
+        param,
+        judgement,
+        _shown(first, *tried, neutral),
+        "default",
+        documented,
+        mode="statistical",
+        spent=_spent(first, *tried, neutral),
+        statistics=_statistics(first, *tried, neutral),
+    )

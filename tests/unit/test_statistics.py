@@ -1,0 +1,89 @@
+"""The statistics behind seed-free probes, on synthetic samples with known answers: the stated
+false-positive rates hold, the stated power is reached, and sequential stopping stops."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from harness.checks.judges.statistics import (
+    ALPHA,
+    LOOKS,
+    MARGIN,
+    Finding,
+    compare,
+    compare_rates,
+    design_power,
+)
+
+RUNS = 600  # sequential experiments per known answer
+
+
+def sequential(shift: float, rng: random.Random, sd: float = 0.3) -> Finding:
+    """One experiment as the probes run it: grow both arms look by look until a finding."""
+    a: list[float] = []
+    b: list[float] = []
+    finding = Finding.UNDECIDED
+    for n in LOOKS:
+        while len(a) < n:
+            a.append(rng.gauss(1.2, sd))
+            b.append(rng.gauss(1.2 + shift * sd, sd))
+        finding = compare(a, b).finding
+        if finding is not Finding.UNDECIDED:
+            break
+    return finding
+
+
+def rate(findings: list[Finding], finding: Finding) -> float:
+    return sum(f is finding for f in findings) / len(findings)
+
+
+def test_no_effect_is_called_a_difference_at_most_alpha_of_the_time() -> None:
+    rng = random.Random(11)
+    findings = [sequential(0.0, rng) for _ in range(RUNS)]
+    # alpha is 1%; the binomial 99.9% bound over RUNS experiments is about 1% more
+    assert rate(findings, Finding.DIFFERENT) <= ALPHA + 0.012
+    # ... and no effect is found equivalent almost every time by the cap
+    assert rate(findings, Finding.EQUIVALENT) >= 0.95
+
+
+def test_an_effect_beyond_the_margin_is_called_equivalent_at_most_alpha_of_the_time() -> None:
+    rng = random.Random(12)
+    findings = [sequential(MARGIN * 1.2, rng) for _ in range(RUNS)]
+    assert rate(findings, Finding.EQUIVALENT) <= ALPHA + 0.012
+    assert rate(findings, Finding.DIFFERENT) >= 0.95
+
+
+def test_a_large_effect_is_found_early() -> None:
+    rng = random.Random(13)
+    a = [rng.gauss(1.0, 0.2) for _ in range(LOOKS[0])]
+    b = [rng.gauss(2.0, 0.2) for _ in range(LOOKS[0])]  # five standard deviations
+    found = compare(a, b)
+    assert found.finding is Finding.DIFFERENT and found.p_difference < found.alpha
+
+
+def test_the_stated_power_is_the_power_observed() -> None:
+    rng = random.Random(14)
+    n = LOOKS[-1]
+    hits = 0
+    for _ in range(300):
+        a = [rng.gauss(0.0, 1.0) for _ in range(n)]
+        b = [rng.gauss(MARGIN, 1.0) for _ in range(n)]
+        hits += compare(a, b).p_difference < compare(a, b).alpha
+    assert abs(hits / 300 - design_power(n)) < 0.06
+    assert design_power(LOOKS[0]) < design_power(LOOKS[-1])
+
+
+def test_constant_arms_are_one_output_or_two() -> None:
+    assert compare([1.0, 1.0], [1.0, 1.0]).finding is Finding.EQUIVALENT
+    assert compare([1.0, 1.0], [2.0, 2.0]).finding is Finding.DIFFERENT
+    with pytest.raises(ValueError, match="two samples"):
+        compare([1.0], [1.0, 2.0])
+
+
+def test_rates_every_sample_greedy_with_the_value_none_without() -> None:
+    found = compare_rates(8, 8, 0, 8)
+    assert found.all_hit and found.significant
+    assert not compare_rates(8, 8, 8, 8).significant  # sampling was greedy anyway: no evidence
+    assert not compare_rates(7, 8, 0, 8).all_hit
