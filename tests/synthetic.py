@@ -110,6 +110,7 @@ class SyntheticProvider:
     def __init__(self, behaviour: Behaviour | None = None) -> None:
         self.behaviour = behaviour or Behaviour()
         self.requests = 0
+        self.unseeded_rng = random.Random(0)
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -158,7 +159,8 @@ class SyntheticProvider:
                 params[key] = body[key]
         params["max_tokens"] = body.get("max_tokens", 16) if "max_tokens" not in b.ignore else 16
         seed = body.get("seed") if "seed" not in b.ignore and not b.unseeded else None
-        rng = random.Random(seed) if seed is not None else random.Random()
+        # Unseeded: a fresh stream per request, drawn from the provider's own (so tests repeat).
+        rng = random.Random(seed) if seed is not None else random.Random(self.unseeded_rng.random())
         n = min(int(body.get("n") or 1), b.max_n) if "n" not in b.ignore else 1
         choices, completion = [], 0
         for index in range(n):

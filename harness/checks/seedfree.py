@@ -14,9 +14,10 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any, Final
 
-from harness.checks.judges import Judgement
+from harness.checks.judges import Judgement, probe_failure
 from harness.checks.judges.outcome import text_of
 from harness.checks.judges.sampled import (
     ArmComparison,
@@ -85,11 +86,19 @@ def arm(ctx: CheckContext, body: dict[str, Any]) -> Arm:
     return found
 
 
+@dataclass(frozen=True)
+class Unusable:
+    """Samples that cannot be compared, the reason, and the samples themselves (the evidence)."""
+
+    judgement: Judgement
+    exchanges: list[Exchange]
+
+
 async def sequential(
     ctx: CheckContext, a: dict[str, Any], b: dict[str, Any], a_name: str, b_name: str, up_to: int | None = None
-) -> ArmComparison | Judgement:
+) -> ArmComparison | Unusable:
     """Compare two arms at each look until the test decides (or ``up_to`` samples, at most
-    the cap); a Judgement where the samples themselves cannot be used."""
+    the cap)."""
     result: ArmComparison | None = None
     for n in LOOKS:
         if up_to is not None and n > up_to and result is not None:
@@ -98,7 +107,8 @@ async def sequential(
         problem = samples_problem(first, ctx.provider, [second])
         found = statistic([first, second])
         if problem or found is None:
-            return problem or Judgement(Verdict.INCONCLUSIVE, "some samples have neither log-probabilities nor text")
+            why = problem or Judgement(Verdict.INCONCLUSIVE, "some samples have neither log-probabilities nor text")
+            return Unusable(why, [*first, *second])
         name, (values_a, values_b) = found
         result = ArmComparison(name, compare(values_a, values_b), first, second, a_name, b_name)
         if result.finding is not Finding.UNDECIDED:
@@ -164,7 +174,7 @@ async def _neutral(ctx: CheckContext, base: dict[str, Any], n: int, label: str) 
     if key is None:
         return None
     found = await sequential(ctx, base, {**base, key[0]: key[1]}, label, f"{key[0]}={key[1]!r}", up_to=n)
-    return found if isinstance(found, ArmComparison) else None
+    return found if isinstance(found, ArmComparison) else None  # its failures show in the arm's own probe
 
 
 async def greedy_baseline(ctx: CheckContext, param: str, tokens: int) -> Baseline:
@@ -228,7 +238,7 @@ async def _greedy_equivalence(ctx: CheckContext, check: str, param: str, effect:
     base = sample_body(ctx)
     probe = sample_body(ctx, **{param: effect.value})
     if not profile.greedy_reproduces:
-        judgement = Judgement(
+        judgement = probe_failure([greedy], ctx.provider) or Judgement(
             Verdict.INCONCLUSIVE,
             f"{param}={effect.value!r} must make sampling equal greedy decoding, but greedy decoding does not "
             f"reproduce here ({profile.describe()}), so there is no greedy output to compare with",
@@ -248,7 +258,9 @@ async def _greedy_equivalence(ctx: CheckContext, check: str, param: str, effect:
         if not rates.all_hit:
             # Not applied as documented: now, does it do anything at all?
             found = await sequential(ctx, base, probe, "without it", f"{param}={effect.value!r}")
-            result = found if isinstance(found, ArmComparison) else None
+            if isinstance(found, Unusable):
+                return record(ctx, check, param, found.judgement, found.exchanges, "effect", effect.value)
+            result = found
             break
     assert rates is not None
     samples = arm(ctx, probe).samples
@@ -276,8 +288,8 @@ async def _sampled(ctx: CheckContext, check: str, param: str, effect: Effect) ->
     found = await sequential(
         ctx, base, sample_body(ctx, **{param: effect.value}), "without it", f"{param}={effect.value!r}"
     )
-    if isinstance(found, Judgement):
-        return record(ctx, check, param, found, [], "effect", effect.value, mode="statistical")
+    if isinstance(found, Unusable):
+        return record(ctx, check, param, found.judgement, found.exchanges, "effect", effect.value, mode="statistical")
     neutral = (
         await _neutral(ctx, base, found.comparison.n_a, "without it") if found.finding is Finding.DIFFERENT else None
     )
@@ -328,8 +340,8 @@ async def _sampled_default(ctx: CheckContext, param: str, documented: Any, alter
     first = await sequential(
         ctx, omitted, sample_body(ctx, **{param: documented}), "omitted", f"{param}={documented!r}"
     )
-    if isinstance(first, Judgement):
-        return record(ctx, "default", param, first, [], "default", documented, mode="statistical")
+    if isinstance(first, Unusable):
+        return record(ctx, "default", param, first.judgement, first.exchanges, "default", documented)
     tried: list[ArmComparison] = []
     neutral = None
     if first.finding is Finding.DIFFERENT:
@@ -340,8 +352,8 @@ async def _sampled_default(ctx: CheckContext, param: str, documented: Any, alter
         for alternative in alternatives:
             body = sample_body(ctx, **{param: alternative})
             found = await sequential(ctx, omitted, body, "omitted", f"{param}={alternative!r}", first.comparison.n_a)
-            if isinstance(found, Judgement):
-                return record(ctx, "default", param, found, [], "default", documented, mode="statistical")
+            if isinstance(found, Unusable):
+                return record(ctx, "default", param, found.judgement, found.exchanges, "default", documented)
             tried.append(found)
             if found.finding is not Finding.DIFFERENT:
                 break

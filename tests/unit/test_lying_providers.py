@@ -27,7 +27,6 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from harness.checks import CheckContext
-from harness.checks.probing import EFFECTS
 from harness.engine import DedupingSender, plan, run_units
 from harness.errors import ConfigError
 from harness.generation import build_matrix
@@ -236,9 +235,9 @@ def defeated(lie: Lie, behaviour: str, record: Record) -> bool:
     if lie.text == "null-when-extra" and record.param not in PLAIN_KEYS:
         return True  # a request carrying the parameter has no text; the bare probe is honest
     if behaviour == "unseeded":
-        # A seed that does not reproduce: no seed, no default, no differential probe.
-        effect = EFFECTS.get(record.param)
-        return record.param == "seed" or record.check == "default" or (effect is not None and not effect.greedy)
+        # A seed that does not reproduce defeats only the seed: every other effect and default
+        # of the honest sampler is proven without it (greedy outputs and samples).
+        return record.param == "seed"
     return False
 
 

@@ -17,7 +17,7 @@ from harness.checks.judges.statistics import (
     design_power,
 )
 
-RUNS = 600  # sequential experiments per known answer
+RUNS = 400  # sequential experiments per known answer
 
 
 def sequential(shift: float, rng: random.Random, sd: float = 0.3) -> Finding:
@@ -43,15 +43,39 @@ def test_no_effect_is_called_a_difference_at_most_alpha_of_the_time() -> None:
     rng = random.Random(11)
     findings = [sequential(0.0, rng) for _ in range(RUNS)]
     # alpha is 1%; the binomial 99.9% bound over RUNS experiments is about 1% more
-    assert rate(findings, Finding.DIFFERENT) <= ALPHA + 0.012
+    assert rate(findings, Finding.DIFFERENT) <= ALPHA + 0.015
     # ... and no effect is found equivalent almost every time by the cap
     assert rate(findings, Finding.EQUIVALENT) >= 0.95
+
+
+def test_a_lumpy_statistic_keeps_the_false_positive_rate() -> None:
+    """A sampler's statistic can be bimodal (a text that falls into a loop or not): the
+    difference test is a rank test, so its false-positive rate does not rest on normality."""
+    rng = random.Random(15)
+
+    def lumpy() -> float:
+        return rng.gauss(0.2, 0.01) if rng.random() < 0.8 else rng.gauss(3.0, 0.01)
+
+    findings = []
+    for _ in range(RUNS):
+        a: list[float] = []
+        b: list[float] = []
+        finding = Finding.UNDECIDED
+        for n in LOOKS:
+            while len(a) < n:
+                a.append(lumpy())
+                b.append(lumpy())
+            finding = compare(a, b).finding
+            if finding is not Finding.UNDECIDED:
+                break
+        findings.append(finding)
+    assert rate(findings, Finding.DIFFERENT) <= ALPHA + 0.015
 
 
 def test_an_effect_beyond_the_margin_is_called_equivalent_at_most_alpha_of_the_time() -> None:
     rng = random.Random(12)
     findings = [sequential(MARGIN * 1.2, rng) for _ in range(RUNS)]
-    assert rate(findings, Finding.EQUIVALENT) <= ALPHA + 0.012
+    assert rate(findings, Finding.EQUIVALENT) <= ALPHA + 0.015
     assert rate(findings, Finding.DIFFERENT) >= 0.95
 
 

@@ -25,7 +25,7 @@ PROBE_MODES: tuple[ProbeMode, ...] = ("auto", "seeded", "seed-free")
 @dataclass(frozen=True)
 class Profile:
     mode: Literal["seeded", "seed-free"]
-    seed_reproduces: bool | None  # None: the seed is never sent
+    seed_reproduces: bool | None  # None: not measured (never sent, or no usable answer)
     greedy_reproduces: bool
     reason: str
 
@@ -34,7 +34,7 @@ class Profile:
         return self.mode == "seed-free"
 
     def describe(self) -> str:
-        seed = {None: "never sent", True: "reproduces", False: "does not reproduce"}[self.seed_reproduces]
+        seed = {None: "not measured", True: "reproduces", False: "does not reproduce"}[self.seed_reproduces]
         greedy = "reproduces" if self.greedy_reproduces else "does not reproduce"
         return f"{self.mode} probes ({self.reason}; seed {seed}, greedy decoding {greedy})"
 
@@ -54,9 +54,12 @@ def decide_profile(seeded: Sequence[Exchange], greedy: Sequence[Exchange], force
     seed = _reproduces(seeded) if seeded else None
     greedy_same = _reproduces(greedy)
     if forced != "auto":
-        return Profile(forced, seed, greedy_same, "forced by providers.toml")
+        return Profile(forced, seed, greedy_same, "forced by probe_mode")
     if seed is None:
         return Profile("seed-free", seed, greedy_same, "providers.toml says never to send seed")
+    if not all(e.ok for e in seeded):
+        # Nothing measured: the seeded probes run as ever and report these failures themselves.
+        return Profile("seeded", None, greedy_same, f"the seeded requests failed ({_texts(seeded)})")
     if seed:
         return Profile("seeded", seed, greedy_same, f"{len(seeded)} sends of one seeded request agree")
     return Profile(

@@ -36,10 +36,15 @@ REPETITION = "zlib-compressed bytes per character (a repetition rate)"
 
 
 def surprise(exchange: Exchange) -> float | None:
-    """The mean negative log-probability of the chosen tokens, or None without logprobs."""
+    """The mean negative log-probability of the chosen tokens, or None without logprobs, or
+    where the tokens do not spell the text (log-probabilities of another text prove nothing
+    about this one)."""
     logprobs = choice(exchange).get("logprobs")
     content = logprobs.get("content") if isinstance(logprobs, dict) else None
     if not isinstance(content, list) or not content:
+        return None
+    tokens = [t.get("token") if isinstance(t, dict) else None for t in content]
+    if not all(isinstance(t, str) for t in tokens) or "".join(str(t) for t in tokens) != text_of(exchange):
         return None
     values = [t.get("logprob") for t in content if isinstance(t, dict)]
     numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]

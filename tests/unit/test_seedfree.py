@@ -1,0 +1,111 @@
+"""Seed-free probes against a synthetic provider whose seed does nothing: the profile chooses
+them, and each verdict matches what the provider really does (and never more)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+
+from harness.checks import CheckContext
+from harness.engine import DedupingSender, plan, run_units
+from harness.generation import build_matrix
+from harness.results import Record, ResultsWriter, Verdict
+from harness.schema import Surface
+from harness.transport import ClientSettings, ProviderClient
+from tests.synthetic import Behaviour, SyntheticProvider
+
+
+class RecordingProvider(SyntheticProvider):
+    """The synthetic provider, keeping every request body it was sent."""
+
+    def __init__(self, behaviour: Behaviour) -> None:
+        super().__init__(behaviour)
+        self.bodies: list[dict[str, object]] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.bodies.append(json.loads(request.content))
+        return super().handle(request)
+
+
+def run_seed_free(
+    tmp_path: Path,
+    surface: Surface,
+    behaviour: Behaviour,
+    checks: list[str],
+    params: list[str],
+    send_seed: bool = True,
+) -> tuple[list[Record], RecordingProvider]:
+    provider = RecordingProvider(behaviour)
+
+    async def go() -> list[Record]:
+        settings = ClientSettings(base_url="http://synthetic.test/v1", retries=0, max_parallel_requests=4)
+        async with ProviderClient(settings, transport=provider.transport()) as client:
+            ctx = CheckContext(
+                "synthetic",
+                surface,
+                "m",
+                build_matrix(surface, "m", params),
+                DedupingSender(client),
+                params=params,
+                send_seed=send_seed,
+            )
+            writer = ResultsWriter(tmp_path / "results.jsonl")
+            stats = await run_units(plan(ctx, checks), writer, ctx, set())
+            writer.close()
+            return stats.records
+
+    return asyncio.run(go()), provider
+
+
+def cell(records: list[Record], check: str, param: str) -> Record:
+    return next(r for r in records if r.check == check and r.param == param)
+
+
+def test_an_unseeded_provider_is_judged_on_greedy_outputs_and_samples(
+    tmp_path: Path, catalogue: dict[str, Surface]
+) -> None:
+    behaviour = Behaviour(unseeded=True, ignore={"repetition_penalty"}, defaults={"min_p": 0.3})
+    params = ["top_k", "top_a", "repetition_penalty", "presence_penalty", "min_p"]
+    records, _ = run_seed_free(
+        tmp_path, catalogue["openrouter"], behaviour, ["passthrough", "effect", "default"], params
+    )
+    assert {r.evidence.get("mode") for r in records} <= {"greedy", "statistical"}
+    assert cell(records, "passthrough", "top_k").verdict is Verdict.HONOURED  # every sample greedy
+    assert cell(records, "passthrough", "top_a").verdict is Verdict.IGNORED  # the sampler has no top_a
+    ignored = cell(records, "passthrough", "repetition_penalty")
+    assert (
+        ignored.verdict is Verdict.IGNORED and "presence_penalty=2.0 (another penalty)" in ignored.evidence["control"]
+    )
+    assert cell(records, "effect", "presence_penalty").verdict is Verdict.HONOURED
+    default = cell(records, "default", "min_p")
+    assert default.verdict is Verdict.IGNORED  # the real default is 0.3, the documented one 0
+    stats = default.evidence["statistics"]
+    assert stats["tests"][0]["p_difference"] < stats["tests"][0]["alpha_per_look"]
+    assert len(stats["arms"]["omitted"]["statistic"]) == default.evidence["statistics"]["arms"]["omitted"]["requests"]
+
+
+def test_a_behaving_unseeded_provider_gets_its_penalty_and_default(
+    tmp_path: Path, catalogue: dict[str, Surface]
+) -> None:
+    records, _ = run_seed_free(
+        tmp_path,
+        catalogue["openrouter"],
+        Behaviour(unseeded=True),
+        ["passthrough", "default"],
+        ["repetition_penalty", "min_p"],
+    )
+    assert cell(records, "passthrough", "repetition_penalty").verdict is Verdict.HONOURED
+    assert cell(records, "default", "min_p").verdict is not Verdict.IGNORED
+
+
+def test_never_sending_the_seed_means_no_request_carries_one(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    checks, params = ["range", "determinism", "passthrough", "effect"], ["seed", "top_k", "max_tokens"]
+    records, provider = run_seed_free(tmp_path, catalogue["openrouter"], Behaviour(), checks, params, send_seed=False)
+    assert provider.bodies and not [b for b in provider.bodies if "seed" in b]
+    assert cell(records, "determinism", "seed").verdict is Verdict.INCONCLUSIVE
+    assert {r.label for r in records if r.check == "range" and r.param == "seed"} == {"omitted"}
+    assert cell(records, "passthrough", "top_k").evidence["mode"] == "statistical"
+    assert cell(records, "effect", "max_tokens").verdict is Verdict.HONOURED  # on greedy outputs
