@@ -6,7 +6,9 @@ each figure beside its goal and writes bench/results.json. Numbers, not pass/fai
 2. replay: every shipped cassette, wall time and cases per second;
 3. request economy: requests and completion tokens of a full conformance run per provider;
 4. scale: peak RSS and wall time of a 10,000-case replay (recorded here from the real server,
-   never committed), and the HTML report of 10 providers x 1,000 cases (size, open time).
+   never committed), and the HTML report of 10 providers x 1,000 cases (size, open time);
+5. seed-free: llama.cpp held to openrouter, seeded once and five times with the seed withheld:
+   cost per decisive verdict, and whether the seedless runs agree.
 """
 
 from __future__ import annotations
@@ -18,12 +20,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import economy, overhead, replay, report_scale, scale
+from bench import economy, overhead, replay, report_scale, scale, seedfree
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
-SECTIONS = {"overhead": overhead, "replay": replay, "economy": economy, "scale": scale, "report": report_scale}
+SECTIONS = {
+    "overhead": overhead,
+    "replay": replay,
+    "economy": economy,
+    "scale": scale,
+    "report": report_scale,
+    "seedfree": seedfree,
+}
 
 
 def main(argv: list[str]) -> int:

