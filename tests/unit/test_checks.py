@@ -18,12 +18,20 @@ from tests.synthetic import Behaviour, SyntheticProvider
 
 
 def run_checks(
-    tmp_path: Path, surface: Surface, behaviour: Behaviour, checks: list[str], params: list[str] | None = None
+    tmp_path: Path,
+    surface: Surface,
+    behaviour: Behaviour,
+    checks: list[str],
+    params: list[str] | None = None,
+    send_seed: bool = True,
+    provider: SyntheticProvider | None = None,
 ) -> list[Record]:
+    """``provider`` (default: a synthetic one with ``behaviour``) answers every request."""
+    synthetic = provider or SyntheticProvider(behaviour)
+
     async def go() -> list[Record]:
-        provider = SyntheticProvider(behaviour)
         settings = ClientSettings(base_url="http://synthetic.test/v1", retries=0, max_parallel_requests=4)
-        async with ProviderClient(settings, transport=provider.transport()) as client:
+        async with ProviderClient(settings, transport=synthetic.transport()) as client:
             ctx = CheckContext(
                 "synthetic",
                 surface,
@@ -31,6 +39,7 @@ def run_checks(
                 build_matrix(surface, "m", params),
                 DedupingSender(client),
                 params=params,
+                send_seed=send_seed,
             )
             writer = ResultsWriter(tmp_path / "results.jsonl")
             stats = await run_units(plan(ctx, checks), writer, ctx, set())

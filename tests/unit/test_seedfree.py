@@ -3,19 +3,15 @@ them, and each verdict matches what the provider really does (and never more).""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import httpx
 
-from harness.checks import CheckContext
-from harness.engine import DedupingSender, plan, run_units
-from harness.generation import build_matrix
-from harness.results import Record, ResultsWriter, Verdict
+from harness.results import Record, Verdict
 from harness.schema import Surface
-from harness.transport import ClientSettings, ProviderClient
 from tests.synthetic import Behaviour, SyntheticProvider
+from tests.unit.test_checks import run_checks
 
 
 class RecordingProvider(SyntheticProvider):
@@ -39,25 +35,7 @@ def run_seed_free(
     send_seed: bool = True,
 ) -> tuple[list[Record], RecordingProvider]:
     provider = RecordingProvider(behaviour)
-
-    async def go() -> list[Record]:
-        settings = ClientSettings(base_url="http://synthetic.test/v1", retries=0, max_parallel_requests=4)
-        async with ProviderClient(settings, transport=provider.transport()) as client:
-            ctx = CheckContext(
-                "synthetic",
-                surface,
-                "m",
-                build_matrix(surface, "m", params),
-                DedupingSender(client),
-                params=params,
-                send_seed=send_seed,
-            )
-            writer = ResultsWriter(tmp_path / "results.jsonl")
-            stats = await run_units(plan(ctx, checks), writer, ctx, set())
-            writer.close()
-            return stats.records
-
-    return asyncio.run(go()), provider
+    return run_checks(tmp_path, surface, behaviour, checks, params, send_seed, provider), provider
 
 
 def cell(records: list[Record], check: str, param: str) -> Record:
