@@ -16,7 +16,7 @@ import httpx
 
 from harness.generation import build_matrix, canonical_json
 from harness.local.launcher import launch
-from harness.providers import load_providers
+from harness.providers import Endpoints, load_providers
 from harness.results import ResultsWriter
 from harness.schema import load_catalogue
 from harness.workflows import RunOptions, _run
@@ -93,7 +93,7 @@ def run() -> list[dict[str, Any]]:
         def harness_round(i: int) -> tuple[float, float]:
             writer = ResultsWriter(Path(tmp) / f"r{i}.jsonl")
             started, cpu = time.perf_counter(), time.process_time()
-            asyncio.run(_run(provider, surface, server.base_url, options, writer, set()))
+            asyncio.run(_run(provider, surface, Endpoints(server.base_url), options, writer, set()))
             elapsed = time.perf_counter() - started, time.process_time() - cpu
             writer.close()
             return elapsed

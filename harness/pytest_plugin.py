@@ -49,12 +49,10 @@ class ProviderRuntime:
         self.provider, self.surface, self.mode = provider, surface, mode
         self.loop = asyncio.new_event_loop()
         self.stack = contextlib.ExitStack()
-        self.base_url = provider.resolved_base_url()
-        if provider.launch is not None and mode != "replay":
-            from harness.local.launcher import launch
+        from harness.workflows import provider_endpoints
 
-            server = self.stack.enter_context(launch(provider.launch.server, provider.max_parallel_requests))
-            self.base_url = server.base_url
+        endpoints = self.stack.enter_context(provider_endpoints(provider, mode))  # type: ignore[arg-type]
+        self.base_url = endpoints.base_url
         from harness import paths
 
         self.stack.enter_context(
@@ -66,6 +64,7 @@ class ProviderRuntime:
         )
         settings = ClientSettings(
             base_url=self.base_url,
+            embeddings_base_url=endpoints.embeddings_base_url,
             api_key=provider.api_key(),
             headers=provider.resolved_headers(),
             max_parallel_requests=provider.max_parallel_requests,
@@ -81,6 +80,8 @@ class ProviderRuntime:
             DedupingSender(self.client, provider.name, provider.api_key_env),
             api_key_env=provider.api_key_env,
             base_url=provider.resolved_base_url(),
+            send_seed=provider.send_seed,
+            probe_mode=provider.probe_mode,
         )
 
         self.planned = {unit.id: (check, unit) for check, unit in plan(self.ctx)}

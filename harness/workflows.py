@@ -24,7 +24,7 @@ from harness.checks.judges.profile import PROBE_MODES, Profile
 from harness.engine import DedupingSender, RunStats, plan, run_units
 from harness.errors import ConfigError
 from harness.generation import build_matrix
-from harness.providers import Provider, load_providers, resolve_provider
+from harness.providers import Endpoints, Provider, load_providers, resolve_provider
 from harness.reporting.gate import apply_gate
 from harness.reporting.summary import summarise
 from harness.results import Record, ResultsWriter, Verdict, read_results
@@ -62,15 +62,16 @@ def new_run_dir(label: str) -> Path:
 
 
 @contextlib.contextmanager
-def provider_base_url(provider: Provider, mode: Mode) -> Iterator[str]:
-    """The base URL to send to: a freshly launched local server, or the configured one."""
+def provider_endpoints(provider: Provider, mode: Mode) -> Iterator[Endpoints]:
+    """Where to send: freshly launched local servers, or the configured URLs."""
     if provider.launch is not None and mode != "replay":
-        from harness.local.launcher import launch
+        from harness.local.launcher import launch_provider
 
-        with launch(provider.launch.server, provider.max_parallel_requests, provider.launch.embeddings) as server:
-            yield server.base_url
+        spec = provider.launch
+        with launch_provider(spec.server, provider.max_parallel_requests, spec.embeddings) as endpoints:
+            yield endpoints
         return
-    yield provider.resolved_base_url()
+    yield Endpoints(provider.resolved_base_url(), provider.resolved_embeddings_base_url())
 
 
 def preflight(base_url: str, timeout: float) -> None:
@@ -172,14 +173,14 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
             raise ConfigError(
                 f"provider {provider.name!r} needs {missing}: set it (export {missing}=...) or use --mode replay"
             )
-        with provider_base_url(provider, options.mode) as base_url:
+        with provider_endpoints(provider, options.mode) as endpoints:
             if options.mode != "replay":
-                preflight(base_url, provider.timeout)
+                preflight(endpoints.base_url, provider.timeout)
             cassette_file = cassette_path(paths.cassettes_dir(), provider.name, surface.name)
             if options.mode == "record" and not options.params and not options.resume:
                 cassette_file.unlink(missing_ok=True)  # a full re-record starts clean
             with cassette(cassette_file, options.mode, local=provider.is_local):
-                stats = asyncio.run(_run(provider, surface, base_url, options, writer, done))
+                stats = asyncio.run(_run(provider, surface, endpoints, options, writer, done))
             append_run_log(out, provider.name, surface.name, options.mode, stats)
     finally:
         writer.close()
@@ -189,13 +190,14 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
 async def _run(
     provider: Provider,
     surface: Surface,
-    base_url: str,
+    endpoints: Endpoints,
     options: RunOptions,
     writer: ResultsWriter,
     done: set[str],
 ) -> RunStats:
     settings = ClientSettings(
-        base_url=base_url,
+        base_url=endpoints.base_url,
+        embeddings_base_url=endpoints.embeddings_base_url,
         api_key=provider.api_key(),
         headers=provider.resolved_headers(),
         max_parallel_requests=options.jobs or provider.max_parallel_requests,

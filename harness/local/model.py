@@ -15,6 +15,7 @@ that temperature, top_k, top_p and min_p each change what is sampled.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -281,38 +282,62 @@ def vocabulary() -> tuple[list[str], list[float], list[int]]:
     return tokens, scores, types
 
 
-def _weights(n_vocab: int, suppressed: np.ndarray, favoured: np.ndarray) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class Shape:
+    """The sizes of one generated model (the GGUF and the Hugging Face one differ in width)."""
+
+    n_layers: int
+    n_embd: int
+    n_head: int
+    n_ff: int
+    head_std: float  # spread of the output head: sets how far apart the logits are
+
+
+GGUF_SHAPE = Shape(N_LAYERS, N_EMBD, N_HEAD, N_FF, head_std=0.5)
+
+
+def suppressed_and_favoured(tokens: list[str], types: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Byte and control tokens are never sampled freely (<|im_end|> is, rarely, as EOS);
+    closing punctuation is favoured a little, so grammar-constrained JSON closes its strings
+    and objects within a few tokens instead of running to max_tokens."""
+    suppressed = np.array([t in (2, 3, 6) and tok != "<|im_end|>" for tok, t in zip(tokens, types, strict=True)])
+    suppressed[tokens.index("<|im_end|>")] = False
+    favoured = np.array([tok in ('"', "}") for tok in tokens])
+    return suppressed, favoured
+
+
+def weights(n_vocab: int, suppressed: np.ndarray, favoured: np.ndarray, shape: Shape) -> dict[str, np.ndarray]:
+    """Seeded random LLaMA weights, named as in GGUF, laid out (out, in) as in PyTorch."""
     rng = np.random.default_rng(SEED)
+    width, ff = shape.n_embd, shape.n_ff
 
-    def normal(*shape: int, std: float) -> np.ndarray:
-        return (rng.standard_normal(shape) * std).astype(np.float32)
+    def normal(*dims: int, std: float) -> np.ndarray:
+        return (rng.standard_normal(dims) * std).astype(np.float32)
 
-    embd = normal(n_vocab, N_EMBD, std=1.0)
+    embd = normal(n_vocab, width, std=1.0)
     embd[:, 0] = 1.0  # a constant dimension the output head can read
-    head = normal(n_vocab, N_EMBD, std=0.5)
+    head = normal(n_vocab, width, std=shape.head_std)
     head[:, 0] = 0.0
     head[suppressed, 0] = -10.0
-    # Closing punctuation is favoured a little, so grammar-constrained JSON closes its
-    # strings and objects within a few tokens instead of running to max_tokens.
     head[favoured, 0] = FAVOUR
-    out_norm = np.ones(N_EMBD, dtype=np.float32)
+    out_norm = np.ones(width, dtype=np.float32)
     out_norm[0] = 10.0  # with the -10 above: suppressed logits sit ~100/rms below the rest
     tensors = {
         "token_embd.weight": embd,
         "output_norm.weight": out_norm,
         "output.weight": head,
     }
-    for i in range(N_LAYERS):
+    for i in range(shape.n_layers):
         tensors |= {
-            f"blk.{i}.attn_norm.weight": np.ones(N_EMBD, dtype=np.float32),
-            f"blk.{i}.attn_q.weight": normal(N_EMBD, N_EMBD, std=0.15),
-            f"blk.{i}.attn_k.weight": normal(N_EMBD, N_EMBD, std=0.15),
-            f"blk.{i}.attn_v.weight": normal(N_EMBD, N_EMBD, std=0.15),
-            f"blk.{i}.attn_output.weight": normal(N_EMBD, N_EMBD, std=0.15),
-            f"blk.{i}.ffn_norm.weight": np.ones(N_EMBD, dtype=np.float32),
-            f"blk.{i}.ffn_gate.weight": normal(N_FF, N_EMBD, std=0.15),
-            f"blk.{i}.ffn_up.weight": normal(N_FF, N_EMBD, std=0.15),
-            f"blk.{i}.ffn_down.weight": normal(N_EMBD, N_FF, std=0.15),
+            f"blk.{i}.attn_norm.weight": np.ones(width, dtype=np.float32),
+            f"blk.{i}.attn_q.weight": normal(width, width, std=0.15),
+            f"blk.{i}.attn_k.weight": normal(width, width, std=0.15),
+            f"blk.{i}.attn_v.weight": normal(width, width, std=0.15),
+            f"blk.{i}.attn_output.weight": normal(width, width, std=0.15),
+            f"blk.{i}.ffn_norm.weight": np.ones(width, dtype=np.float32),
+            f"blk.{i}.ffn_gate.weight": normal(ff, width, std=0.15),
+            f"blk.{i}.ffn_up.weight": normal(ff, width, std=0.15),
+            f"blk.{i}.ffn_down.weight": normal(width, ff, std=0.15),
         }
         # No layer writes the constant dimension, so it stays exactly 1 in the residual.
         tensors[f"blk.{i}.attn_output.weight"][0, :] = 0.0
@@ -325,10 +350,7 @@ def write_model(path: Path) -> Path:
     import gguf  # only the local-provider set-up needs it
 
     tokens, scores, types = vocabulary()
-    # Byte and control tokens are never sampled freely (<|im_end|> is, rarely, via EOS).
-    suppressed = np.array([t in (2, 3, 6) and tok != "<|im_end|>" for tok, t in zip(tokens, types, strict=True)])
-    suppressed[tokens.index("<|im_end|>")] = False
-    favoured = np.array([tok in ('"', "}") for tok in tokens])
+    suppressed, favoured = suppressed_and_favoured(tokens, types)
     tmp = path.with_suffix(".tmp")
     writer = gguf.GGUFWriter(str(tmp), arch="llama")
     writer.add_name(MODEL_NAME)
@@ -359,7 +381,7 @@ def write_model(path: Path) -> Path:
     # response_format; the chat template supplies all spacing.
     writer.add_add_space_prefix(False)
     writer.add_chat_template(CHATML_TEMPLATE)
-    for name, array in _weights(len(tokens), suppressed, favoured).items():
+    for name, array in weights(len(tokens), suppressed, favoured, GGUF_SHAPE).items():
         writer.add_tensor(name, array)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -16,11 +17,19 @@ from harness.errors import ConfigError
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a provider answers: its base URL, and /embeddings' when served elsewhere."""
+
+    base_url: str
+    embeddings_base_url: str | None = None
+
+
 class LaunchSpec(BaseModel):
     """How to start a local server (see ``harness.local.launcher``)."""
 
     model_config = ConfigDict(extra="forbid")
-    server: Literal["llama-server", "llama-cpp-python"]
+    server: Literal["llama-server", "llama-cpp-python", "vllm"]
     embeddings: bool = False
 
 
@@ -36,6 +45,8 @@ class Provider(BaseModel):
     max_parallel_requests: int = Field(default=4, ge=1, le=256)
     timeout: float = Field(default=60.0, gt=0)
     headers: dict[str, str] = Field(default_factory=dict)
+    # Where /embeddings is served when it is not base_url (a separate embedding deployment).
+    embeddings_base_url: str | None = None
     launch: LaunchSpec | None = None
     # How sampling probes prove an effect: "auto" measures whether the seed reproduces;
     # "seeded" or "seed-free" forces one way (see harness.checks.judges.profile).
@@ -68,6 +79,11 @@ class Provider(BaseModel):
 
     def resolved_base_url(self) -> str:
         return _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), self.base_url).rstrip("/")
+
+    def resolved_embeddings_base_url(self) -> str | None:
+        if self.embeddings_base_url is None:
+            return None
+        return _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), self.embeddings_base_url).rstrip("/")
 
     def resolved_headers(self) -> dict[str, str]:
         return {k: _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), v) for k, v in self.headers.items()}

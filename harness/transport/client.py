@@ -35,6 +35,7 @@ RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 @dataclass(frozen=True)
 class ClientSettings:
     base_url: str
+    embeddings_base_url: str | None = None  # /embeddings goes here when set
     api_key: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     max_parallel_requests: int = 4
@@ -139,7 +140,10 @@ class ProviderClient:
     @functools.cache  # noqa: B019 - a handful of paths per client, for its lifetime
     def _url(self, path: str) -> httpx.URL:
         """The absolute URL of ``path``: joined once, not parsed and merged on every request."""
-        return self._http.base_url.join(path.lstrip("/"))
+        relative = path.lstrip("/")
+        if self.settings.embeddings_base_url and relative.startswith("embeddings"):
+            return httpx.URL(self.settings.embeddings_base_url.rstrip("/") + "/" + relative)
+        return self._http.base_url.join(relative)
 
     @functools.cache  # noqa: B019 - as above
     def _shown_url(self, path: str) -> str:
