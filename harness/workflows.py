@@ -159,7 +159,7 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
     provider = with_overrides(resolve_provider(options.provider, load_providers()), options)
     surface = _surface(provider, options.schema)
     if options.params:
-        unknown = sorted(set(options.params) - set(surface.parameters))
+        unknown = sorted(set(options.params) - set(surface.parameters) - set(surface.embeddings))
         if unknown:
             raise ConfigError(f"--params: {', '.join(unknown)} not in surface {surface.name!r}")
     out = options.resume or options.out or new_run_dir(provider.name)

@@ -48,6 +48,7 @@ def embeddings(ctx: CheckContext) -> list[Unit]:
     if ctx.wants("encoding_format"):
         units.append(Unit("embeddings.encoding_format", "encoding_format", lambda: encoding_probe(ctx)))
     # dimensions is probed where it is documented, or where the user asks (--params, a config).
-    if "dimensions" in ctx.surface.embeddings or (ctx.params is not None and "dimensions" in ctx.params):
+    asked = ctx.params is not None and "dimensions" in ctx.params
+    if asked or (ctx.wants("dimensions") and "dimensions" in ctx.surface.embeddings):
         units.append(Unit("embeddings.dimensions", "dimensions", lambda: dimensions_probe(ctx, DIMENSIONS)))
     return units

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.local.hf_model import write_hf_model
 from harness.local.launcher import launch
 from harness.local.model import write_model
 from tests.conftest import ROOT
@@ -40,6 +41,22 @@ def test_generated_model_is_byte_identical_and_small(tmp_path: Path) -> None:
     second = write_model(tmp_path / "b.gguf").read_bytes()
     assert hashlib.sha256(first).hexdigest() == hashlib.sha256(second).hexdigest()
     assert len(first) < 5 * 1024 * 1024
+
+
+def test_generated_hf_model_is_byte_identical_and_small(tmp_path: Path) -> None:
+    first, second = write_hf_model(tmp_path / "a"), write_hf_model(tmp_path / "b")
+    names = sorted(p.name for p in first.iterdir())
+    assert names == [
+        "config.json",
+        "generation_config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ]
+    assert names == sorted(p.name for p in second.iterdir())
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert sum((first / n).stat().st_size for n in names) < 5 * 1024 * 1024
 
 
 @pytest.mark.parametrize("server", list(SERVERS))

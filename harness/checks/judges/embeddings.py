@@ -104,7 +104,9 @@ def judge_dimensions(
         verdict = Verdict.OVER_STRICT if documented else Verdict.REJECTED
         return Judgement(
             verdict,
-            f"dimensions={size} refused with HTTP {probe.status}" + ("" if documented else " (not documented)"),
+            f"dimensions={size} refused with HTTP {probe.status}"
+            + ("" if documented else " (not documented)")
+            + f": {probe.excerpt(160)}",
         )
     failed = probe_failure([base, probe], provider)
     if failed:
