@@ -18,7 +18,7 @@ import pytest
 
 from harness.local.build import vllm_installed
 from harness.local.launcher import group_members, launch_provider
-from harness.results import read_results
+from harness.results import Verdict, read_results
 from harness.workflows import RunOptions, run_provider
 from tests.conftest import ROOT
 from tests.vllm_known_answers import CHECKS, PARAMS, assert_vllm_known_answers
@@ -140,3 +140,30 @@ def test_no_vllm_process_left_after_ctrl_c(tmp_path: Path) -> None:
     _, err = harness.communicate(timeout=60)
     assert harness.returncode != 0, err
     assert _wait_gone(sorted(leaders)) == []
+
+
+def test_vllm_without_a_seed_gives_the_same_known_answers(tmp_path: Path) -> None:
+    """Seed-free probes on the second engine: penalties on greedy outputs, truncation on
+    samples (vLLM samples its end-of-sequence token first now and then: an empty sample)."""
+    require_vllm()
+    params = ["repetition_penalty", "top_k", "min_p", "presence_penalty", "seed"]
+    options = RunOptions(
+        "vllm-local",
+        mode="live",
+        out=tmp_path,
+        params=params,
+        checks=["passthrough", "effect", "default", "determinism"],
+        progress=False,
+        no_seed=True,
+    )
+    _, stats = run_provider(options)
+    got = {(r.param, r.check): r for r in read_results(tmp_path / "results.jsonl")}
+    shown = {k: (r.verdict.value, r.detail[:120]) for k, r in got.items()}
+    assert stats.probes.startswith("seed-free probes"), stats.probes
+    assert got["repetition_penalty", "passthrough"].verdict is Verdict.HONOURED, shown
+    assert got["repetition_penalty", "passthrough"].evidence["mode"] == "greedy"
+    assert got["presence_penalty", "default"].verdict is Verdict.HONOURED, shown
+    for param in ("top_k", "min_p"):
+        assert got[param, "passthrough"].verdict is Verdict.HONOURED, shown
+        assert got[param, "passthrough"].evidence["mode"] == "statistical"
+    assert got["seed", "determinism"].verdict is Verdict.INCONCLUSIVE, shown

@@ -19,6 +19,7 @@ from harness.checks.judges.effects import (
 from harness.checks.judges.embeddings import judge_encoding
 from harness.checks.judges.outcome import extends, names_param, probe_failure, unusable
 from harness.checks.judges.ranges import envelope_quality, judge_case
+from harness.checks.judges.sampled import sample_text, samples_problem, surprise
 from harness.checks.judges.sampling import Baseline, DefaultTrial, judge_default, judge_differential, judge_greedy
 from harness.results import Verdict
 from harness.transport import Exchange, Outcome
@@ -422,3 +423,37 @@ def test_seed_ignored_only_where_sampling_varies() -> None:
     )
     peaked = judge_seed(1, same, [reply("a"), reply("a")], [reply("a"), reply("a")], reply("a b"), "p")
     assert peaked.verdict is Verdict.INCONCLUSIVE
+
+
+# --- samples (seed-free) ----------------------------------------------------------------
+
+
+def sample(content: Any, tokens: list[tuple[str, float]] | None, finish: str = "stop") -> Exchange:
+    exchange = reply(content)
+    first = exchange.json["choices"][0]
+    first["finish_reason"] = finish
+    if tokens is not None:
+        first["logprobs"] = {"content": [{"token": t, "logprob": lp} for t, lp in tokens]}
+    return exchange
+
+
+def test_a_sample_that_stopped_at_once_is_a_sample() -> None:
+    """vLLM samples its end-of-sequence token first now and then: "" with finish_reason stop,
+    and that token listed in logprobs. It is an observation, not a missing text."""
+    eos = sample("", [("<|im_end|>", -4.0)])
+    assert sample_text(eos) == ""
+    assert surprise(eos) == 4.0
+    ended = sample("ab", [("a", -1.0), ("b", -2.0), ("<|im_end|>", -3.0)])
+    assert surprise(ended) == 2.0
+
+
+def test_a_sample_without_text_or_with_other_tokens_is_no_sample() -> None:
+    assert sample_text(sample(None, None)) is None  # null content
+    assert sample_text(sample("", None, finish="length")) is None  # empty without a stop
+    assert surprise(sample("", [("<|im_end|>", -4.0)], finish="length")) is None
+    assert surprise(sample("ab", [("x", -1.0), ("b", -2.0)])) is None  # tokens of another text
+    assert surprise(sample("ab", [("a", -1.0), ("b", -2.0), ("c", -1.0), ("d", -1.0)])) is None
+    both_empty = [sample("", [("<|im_end|>", -4.0)]) for _ in range(3)]
+    problem = samples_problem(both_empty, "p")
+    assert problem is not None and problem.verdict is Verdict.INCONCLUSIVE  # no variation
+    assert samples_problem([sample(None, None), sample("a", None)], "p") is not None

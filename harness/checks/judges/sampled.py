@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.checks.judges.effects import choice
-from harness.checks.judges.outcome import Judgement, probe_failure, quote, text_of
+from harness.checks.judges.outcome import Judgement, finish_reason, probe_failure, quote, text_of
 from harness.checks.judges.statistics import MARGIN, Comparison, Finding, RateComparison
 from harness.results import Verdict
 from harness.transport import Exchange
@@ -35,16 +35,31 @@ SURPRISE = "mean surprise per token (nats)"
 REPETITION = "zlib-compressed bytes per character (a repetition rate)"
 
 
+def sample_text(exchange: Exchange) -> str | None:
+    """The text of one sample: as ``text_of``, but an empty text is a sample too when the
+    model chose to stop at once (finish_reason "stop"; vLLM samples its end-of-sequence token
+    first about once in a hundred here). Null content, or empty without a stop, is not."""
+    if exchange.content() == "" and finish_reason(exchange) == "stop":
+        return ""
+    return text_of(exchange)
+
+
 def surprise(exchange: Exchange) -> float | None:
     """The mean negative log-probability of the chosen tokens, or None without logprobs, or
     where the tokens do not spell the text (log-probabilities of another text prove nothing
-    about this one)."""
+    about this one). A sample that stopped on its end-of-sequence token may list that token
+    last: it was chosen too, and counts, when the others spell the text."""
     logprobs = choice(exchange).get("logprobs")
     content = logprobs.get("content") if isinstance(logprobs, dict) else None
     if not isinstance(content, list) or not content:
         return None
     tokens = [t.get("token") if isinstance(t, dict) else None for t in content]
-    if not all(isinstance(t, str) for t in tokens) or "".join(str(t) for t in tokens) != text_of(exchange):
+    if not all(isinstance(t, str) for t in tokens):
+        return None
+    text = sample_text(exchange)
+    spelt = "".join(str(t) for t in tokens)
+    stopped_on_eos = finish_reason(exchange) == "stop" and "".join(str(t) for t in tokens[:-1]) == text
+    if text is None or (spelt != text and not stopped_on_eos):
         return None
     values = [t.get("logprob") for t in content if isinstance(t, dict)]
     numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
@@ -97,7 +112,7 @@ def samples_problem(
     failed = probe_failure([*base, *(e for arm in arms for e in arm)], provider)
     if failed:
         return failed
-    texts = [text_of(e) for e in base]
+    texts = [sample_text(e) for e in base]
     if any(t is None for t in texts):
         return Judgement(Verdict.INCONCLUSIVE, "a sample answered without content: no text to compare")
     if len(set(texts)) == 1:
