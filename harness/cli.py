@@ -19,6 +19,7 @@ from rich.table import Table
 from harness.errors import ConfigError, HarnessError
 from harness.generation import build_matrix
 from harness.providers import load_providers, resolve_provider
+from harness.redaction import scrub_text
 from harness.schema import Surface, load_catalogue
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -139,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except HarnessError as err:
-        sys.stderr.write(f"harness: error: {err}\n")
+        sys.stderr.write(scrub_text(f"harness: error: {err}\n"))
         return err.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("harness: interrupted; finished cases are in results.jsonl (use --resume)\n")
@@ -148,7 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A bug of the harness is never a conformance result (exit 1): one line, exit 2.
         if os.environ.get("HARNESS_DEBUG"):
             raise
-        sys.stderr.write(f"harness: internal error: {type(err).__name__}: {err} (HARNESS_DEBUG=1 shows where)\n")
+        sys.stderr.write(
+            scrub_text(f"harness: internal error: {type(err).__name__}: {err} (HARNESS_DEBUG=1 shows where)\n")
+        )
         return EXIT_USAGE
     return code
 

@@ -26,6 +26,7 @@ from harness.checks.registry import Unit
 from harness.engine import DedupingSender, plan
 from harness.generation import build_matrix
 from harness.providers import Provider, load_providers, resolve_provider
+from harness.redaction import scrub_text
 from harness.results import FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
 from harness.schema import Surface, load_catalogue
 from harness.transport import ClientSettings, ProviderClient
@@ -144,7 +145,8 @@ class ConformanceItem(pytest.Item):
         runtimes: Runtimes = self.config.stash[RUNTIMES]
         runtime = runtimes.get(self.provider, self.surface)
         records = runtime.run(self.unit_id)
-        self.user_properties.append((RECORDS_KEY, json.dumps([r.to_json() for r in records], default=str)))
+        # (user_properties reach pytest's own --junitxml, so they are scrubbed as results are.)
+        self.user_properties.append((RECORDS_KEY, scrub_text(json.dumps([r.to_json() for r in records], default=str))))
         # As the strict gate: no evidence (not recorded, no usable answer) is no pass.
         failing = [r for r in records if r.verdict in FAILING or r.verdict in MISSING_EVIDENCE]
         if failing:
@@ -154,7 +156,7 @@ class ConformanceItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ConformanceFailure):
-            return "\n".join(f"{r.verdict.value}: {r.param}: {r.detail}" for r in excinfo.value.records)
+            return scrub_text("\n".join(f"{r.verdict.value}: {r.param}: {r.detail}" for r in excinfo.value.records))
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[str, int, str]:
@@ -163,7 +165,7 @@ class ConformanceItem(pytest.Item):
 
 class ConformanceFailure(AssertionError):  # noqa: N818 - the provider failed, not the tool (see errors.py)
     def __init__(self, records: list[Record]) -> None:
-        super().__init__(records[0].detail)
+        super().__init__(scrub_text(records[0].detail))
         self.records = records
 
 

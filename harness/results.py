@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.jsoncodec import dumps_line
+from harness.redaction import refresh_secrets, scrub_bytes
 
 
 class Verdict(StrEnum):
@@ -96,9 +97,11 @@ class ResultsWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._file: IO[bytes] = path.open("ab")
+        refresh_secrets()
 
     def write(self, record: Record) -> None:
-        self._file.write(dumps_line(record.to_json()))
+        # Scrubbed here, the one door to disk: every report is made from these lines.
+        self._file.write(scrub_bytes(dumps_line(record.to_json())))
         self._file.flush()
 
     def close(self) -> None:

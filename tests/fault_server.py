@@ -7,7 +7,9 @@ The fault is the first path segment: ``http://127.0.0.1:PORT/<fault>/v1/chat/com
 bodies that contain ``temperature`` and a valid completion to the rest; ``dead`` lists its
 models (so a preflight passes) and resets every other request; ``302`` redirects to itself;
 ``non-utf8`` answers a completion with a byte that is not UTF-8; ``not-found-for-tools``
-answers 404 to a request with ``tools``, as OpenRouter does when no upstream supports them.
+answers 404 to a request with ``tools``, as OpenRouter does when no upstream supports them;
+``echo`` answers with everything it received (request line, headers, body) in the content, in
+a response header, and, for a request with ``n``, in a 400's error message.
 Raw asyncio streams, so a reset and a truncation are real socket events.
 """
 
@@ -88,12 +90,27 @@ class FaultServer:
                     writer.write(_response("200 OK", b'{"object": "list", "data": []}'))
                     await writer.drain()
                     continue
+                if fault == "echo":
+                    self._echo(request_line, headers, body, writer)
+                    await writer.drain()
+                    continue
                 if not await self._answer(fault, json.loads(body or b"{}"), writer):
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             return
         finally:
             writer.close()
+
+    @staticmethod
+    def _echo(request_line: bytes, headers: dict[str, str], body: bytes, writer: asyncio.StreamWriter) -> None:
+        head = " ".join([request_line.decode().strip(), *(f"{k}: {v}" for k, v in headers.items())])
+        text = f"{head}\n{body.decode('utf-8', errors='replace')}"
+        extra = f"x-echo: {head}\r\n"
+        if b'"n":' in body:
+            error = {"error": {"message": f"bad request: {text}", "type": "invalid_request_error"}}
+            writer.write(_response("400 Bad Request", json.dumps(error).encode(), extra=extra))
+        else:
+            writer.write(_response("200 OK", json.dumps(completion(text)).encode(), extra=extra))
 
     async def _answer(self, fault: str, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
         """Write the response for ``fault``; False when the connection must end now."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from harness import paths
 from harness.errors import ConfigError
+from harness.redaction import remember_secret
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -68,6 +69,8 @@ class Provider(BaseModel):
         if not self.api_key_env:
             return None
         key: str | None = os.environ.get(self.api_key_env) or None
+        if key:
+            remember_secret(key)
         return key
 
     def missing_key(self) -> str | None:
@@ -78,15 +81,27 @@ class Provider(BaseModel):
         return next((var for var in variables if not os.environ.get(var)), None)
 
     def resolved_base_url(self) -> str:
-        return _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), self.base_url).rstrip("/")
+        return substitute_env(self.base_url).rstrip("/")
 
     def resolved_embeddings_base_url(self) -> str | None:
         if self.embeddings_base_url is None:
             return None
-        return _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), self.embeddings_base_url).rstrip("/")
+        return substitute_env(self.embeddings_base_url).rstrip("/")
 
     def resolved_headers(self) -> dict[str, str]:
-        return {k: _ENV_REF.sub(lambda m: os.environ.get(m.group(1), ""), v) for k, v in self.headers.items()}
+        return {k: substitute_env(v) for k, v in self.headers.items()}
+
+
+def substitute_env(text: str) -> str:
+    """``text`` with each ${VAR} replaced by its value, each value remembered as a secret:
+    whatever the harness takes from the environment into a request never reaches disk."""
+
+    def value(match: re.Match[str]) -> str:
+        found = os.environ.get(match.group(1), "")
+        remember_secret(found)
+        return found
+
+    return _ENV_REF.sub(value, text)
 
 
 def load_providers(path: Path | None = None) -> dict[str, Provider]:

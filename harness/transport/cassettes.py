@@ -16,8 +16,8 @@ import vcr
 from vcr.request import Request as VcrRequest
 
 from harness.errors import CassetteError
+from harness.redaction import SECRET_HEADERS, known_secrets, refresh_secrets, scrub_text, scrub_url
 from harness.transport.client import INVALID_UTF8_HEADER
-from harness.transport.redaction import SECRET_HEADERS, known_secrets, scrub_text, scrub_url
 
 Mode = Literal["live", "record", "replay"]
 LOCAL_HOST = "127.0.0.1:0"
@@ -91,14 +91,15 @@ def validate_cassette_data(path: Path, data: Any) -> None:
 
 
 def _scrubber(local: bool) -> tuple[Any, Any]:
-    secrets = known_secrets()
+    refresh_secrets()
 
     def before_request(request: VcrRequest) -> VcrRequest:
+        secrets = known_secrets()  # (a key may be resolved after the cassette is opened)
         for name in list(request.headers):
             # Secrets must go; so does what changes per run (host port, lengths), for diffable cassettes.
             if name.lower() in SECRET_HEADERS or name.lower() not in KEPT_REQUEST_HEADERS:
                 del request.headers[name]
-        uri = scrub_url(request.uri)
+        uri = scrub_text(scrub_url(request.uri), secrets)
         if local:
             # A local server listens on a new port each launch; store one stable address.
             parts = urlsplit(uri)
@@ -110,10 +111,13 @@ def _scrubber(local: bool) -> tuple[Any, Any]:
         return request
 
     def before_response(response: dict[str, Any]) -> dict[str, Any]:
+        secrets = known_secrets()
         headers = response.get("headers", {})
         for name in list(headers):
             if name.lower() in SECRET_HEADERS:
                 del headers[name]
+            else:  # a provider may echo what it was sent in a header too
+                headers[name] = [scrub_text(str(value), secrets) for value in headers[name]]
         body = response.get("body", {}).get("string")
         if isinstance(body, bytes):
             try:

@@ -20,8 +20,8 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 
 from harness.generation import canonical_json
 from harness.jsoncodec import loads
+from harness.redaction import scrub_url
 from harness.transport.exchange import Exchange, Outcome
-from harness.transport.redaction import scrub_url
 from harness.transport.sse import parse_sse
 
 # Set by recording on a body that is not valid UTF-8 (cassettes keep bodies as text).
