@@ -9,23 +9,37 @@ models (so a preflight passes) and resets every other request; ``302`` redirects
 ``non-utf8`` answers a completion with a byte that is not UTF-8; ``not-found-for-tools``
 answers 404 to a request with ``tools``, as OpenRouter does when no upstream supports them;
 ``echo`` answers with everything it received (request line, headers, body) in the content, in
-a response header, and, for a request with ``n``, in a 400's error message.
+a response header, and, for a request with ``n``, in a 400's error message; ``trickle`` sends
+a valid completion a few bytes at a time, 0.2 s apart (each read is quick, the whole is slow);
+``gzip-bomb`` answers ``GZIP_BOMB_BYTES`` of JSON compressed to a few hundred kilobytes.
 Raw asyncio streams, so a reset and a truncation are real socket events.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import socket
 import struct
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 OVERSIZED_BYTES = 3 * 1024 * 1024
+GZIP_BOMB_BYTES = 256 * 1024 * 1024
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b" " * (1024 * 1024)
+    parts = [compressor.compress(b'{"pad": "')]
+    parts += [compressor.compress(block) for _ in range(GZIP_BOMB_BYTES // len(block))]
+    return b"".join([*parts, compressor.compress(b'"}'), compressor.flush()])
 
 
 def completion(content: str = "hello there") -> dict[str, Any]:
@@ -159,6 +173,16 @@ class FaultServer:
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n" + data)
             await writer.drain()
             return False
+        elif fault == "trickle":
+            payload = json.dumps(completion()).encode()
+            head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(payload)}\r\n\r\n"
+            writer.write(head.encode())
+            for start in range(0, len(payload), 16):
+                writer.write(payload[start : start + 16])
+                await writer.drain()
+                await asyncio.sleep(0.2)
+        elif fault == "gzip-bomb":
+            writer.write(_response("200 OK", gzip_bomb(), extra="content-encoding: gzip\r\n"))
         elif fault == "oversized":
             writer.write(_response("200 OK", b'{"pad": "' + b"x" * OVERSIZED_BYTES + b'"}'))
         elif fault == "not-found-for-tools":

@@ -22,6 +22,7 @@ from harness.generation import canonical_json
 from harness.jsoncodec import loads
 from harness.redaction import scrub_url
 from harness.transport.exchange import Exchange, Outcome
+from harness.transport.limits import limited_transport
 from harness.transport.sse import parse_sse
 
 # Set by recording on a body that is not valid UTF-8 (cassettes keep bodies as text).
@@ -79,17 +80,17 @@ class ProviderClient:
         headers = {"content-type": "application/json", **settings.headers}
         if settings.api_key:
             headers["authorization"] = f"Bearer {settings.api_key}"
+        limits = httpx.Limits(
+            max_connections=settings.max_parallel_requests,
+            max_keepalive_connections=settings.max_parallel_requests,
+        )
+        # Certificates matter only for https; loading them costs ~25 ms per client.
+        verify = not settings.base_url.startswith("http://")
         self._http = httpx.AsyncClient(
             base_url=settings.base_url.rstrip("/") + "/",
             headers=headers,
             timeout=httpx.Timeout(settings.timeout),
-            limits=httpx.Limits(
-                max_connections=settings.max_parallel_requests,
-                max_keepalive_connections=settings.max_parallel_requests,
-            ),
-            transport=transport,
-            # Certificates matter only for https; loading them costs ~25 ms per client.
-            verify=not settings.base_url.startswith("http://"),
+            transport=transport or limited_transport(settings.max_body_bytes, limits, verify),
         )
         # httpx.AsyncClient(cookies=...) copies whatever it is given into a plain Cookies, so
         # the client's own jar is replaced (httpx is pinned; a test checks no cookie goes back).
@@ -157,7 +158,12 @@ class ProviderClient:
         marker = ""
         self.requests_sent += 1
         try:
-            async with self._http.stream("POST", self._url(path), content=content) as resp:
+            # httpx's timeout is per read: a body trickled in small pieces never trips it.
+            # This is the whole request's deadline: connect, send and the complete body.
+            async with (
+                asyncio.timeout(self.settings.timeout),
+                self._http.stream("POST", self._url(path), content=content) as resp,
+            ):
                 exchange.status = resp.status_code
                 exchange.content_type = resp.headers.get("content-type", "")
                 marker = resp.headers.get(INVALID_UTF8_HEADER, "")
@@ -174,7 +180,7 @@ class ProviderClient:
             exchange.outcome = Outcome.NOT_RECORDED
             exchange.error = "no recorded interaction matches this request"
             return exchange, None
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             exchange.outcome = Outcome.TRANSPORT_ERROR
             exchange.error = f"timeout: no complete response within {self.settings.timeout:g}s"
             raw = bytearray()

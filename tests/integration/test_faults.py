@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import resource
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,3 +146,36 @@ def test_a_body_that_is_not_utf8_is_the_same_problem_in_replay(server: FaultServ
         replayed = _send(server, "non-utf8")
     assert any("not valid UTF-8 (byte 0xff" in p for p in recorded.problems), recorded.problems
     assert replayed.problems == recorded.problems
+
+
+def test_a_trickled_body_meets_the_total_deadline(server: FaultServer, catalogue: dict[str, Surface]) -> None:
+    """Each piece arrives within the read timeout; the whole takes seconds: still a timeout."""
+    started = time.monotonic()
+    exchange = _send(server, "trickle", timeout=1.0, retries=0)
+    assert exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.error.startswith("timeout"), exchange.error
+    assert time.monotonic() - started < 2.0
+    assert _verdict(exchange, catalogue) is Verdict.TRANSPORT_ERROR
+
+
+@pytest.mark.parametrize("mode", ["live", "record"])
+def test_the_body_cap_holds_after_decompression_and_while_recording(
+    server: FaultServer, catalogue: dict[str, Surface], tmp_path: Path, mode: str
+) -> None:
+    """A gzip bomb (256 MiB of JSON in 1 MB) and a plain oversized body are cut at the cap,
+    live and when recording, and the cassette keeps no more than the cap."""
+    from harness.transport.cassettes import cassette
+
+    path = tmp_path / "cassette.json"
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with cassette(path, mode, local=True):  # type: ignore[arg-type]
+        bomb, oversized = _send(server, "gzip-bomb"), _send(server, "oversized")
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
+    for exchange in (bomb, oversized):
+        assert exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.error.startswith("oversized"), exchange.error
+        assert _verdict(exchange, catalogue) is Verdict.TRANSPORT_ERROR
+    assert grown_mib < 64, f"peak memory grew by {grown_mib:.0f} MiB"
+    if mode == "record":
+        assert path.stat().st_size < 3 * 1024 * 1024  # two capped bodies (1 MiB each) and their envelopes
+        with cassette(path, "replay", local=True):
+            replayed = _send(server, "gzip-bomb")
+        assert replayed.outcome is Outcome.TRANSPORT_ERROR and replayed.error.startswith("oversized")

@@ -1,0 +1,90 @@
+"""The body cap, held where every mode sees it: under httpx, at the connection pool.
+
+httpx decompresses a gzip body in whole network chunks (a 64 KiB chunk of a gzip bomb is
+64 MiB), and vcrpy, when recording, reads the whole body before the client sees a byte. So the
+pool's response stream is replaced by one that decompresses itself, in bounded steps, and
+ends after ``cap + 1`` bytes of decoded body: enough for the client to see that the body was
+over the cap, never more in memory or in a cassette.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any
+
+import httpcore
+import httpx
+
+# Decoded here, so httpx and vcrpy see a plain body (and the header is dropped).
+_DECODED = {b"gzip": 16 + zlib.MAX_WBITS, b"x-gzip": 16 + zlib.MAX_WBITS, b"deflate": zlib.MAX_WBITS}
+_STEP = 64 * 1024  # the most one decompression step may produce
+
+
+class _LimitedStream:
+    def __init__(self, stream: AsyncIterable[bytes], cap: int, wbits: int | None) -> None:
+        self._stream, self._budget = stream, cap + 1
+        self._decoder = zlib.decompressobj(wbits) if wbits is not None else None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._stream:
+                for part in self._decode(chunk):
+                    yield part
+                if self._budget <= 0:
+                    return
+        finally:
+            close = getattr(self._stream, "aclose", None)
+            if close is not None:
+                await close()
+
+    def _decode(self, chunk: bytes) -> list[bytes]:
+        if self._decoder is None:
+            part = chunk[: self._budget]
+            self._budget -= len(part)
+            return [part]
+        parts = []
+        data = chunk
+        while data and self._budget > 0:
+            try:
+                part = self._decoder.decompress(data, min(_STEP, self._budget))
+            except zlib.error as err:
+                raise httpx.DecodingError(f"body is not valid gzip/deflate data: {err}") from err
+            self._budget -= len(part)
+            parts.append(part)
+            data = self._decoder.unconsumed_tail
+        return parts
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+class LimitedPool:
+    """An httpcore connection pool whose responses are decoded and cut at ``cap + 1`` bytes."""
+
+    def __init__(self, pool: Any, cap: int) -> None:
+        self._pool, self._cap = pool, cap
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        response = await self._pool.handle_async_request(request)
+        encoding = next((v.strip().lower() for k, v in response.headers if k.lower() == b"content-encoding"), b"")
+        wbits = _DECODED.get(encoding)
+        headers = response.headers
+        if wbits is not None:
+            dropped = (b"content-encoding", b"content-length")
+            headers = [(k, v) for k, v in response.headers if k.lower() not in dropped]
+        stream = _LimitedStream(response.stream, self._cap, wbits)
+        return httpcore.Response(response.status, headers=headers, content=stream, extensions=response.extensions)
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+def limited_transport(cap: int, limits: httpx.Limits, verify: bool) -> httpx.AsyncHTTPTransport:
+    """httpx's own transport with ``LimitedPool`` in place of its pool (httpx is pinned; a
+    test checks a gzip bomb and an oversized body, live and while recording)."""
+    transport = httpx.AsyncHTTPTransport(limits=limits, verify=verify)
+    transport._pool = LimitedPool(transport._pool, cap)  # type: ignore[assignment]
+    return transport
