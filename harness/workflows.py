@@ -154,6 +154,20 @@ def with_overrides(provider: Provider, options: RunOptions) -> Provider:
     return provider.model_copy(update=update)
 
 
+def parallel_requests(provider: Provider, jobs: int | None) -> int:
+    """How many requests may be in flight: ``-j``, but never above providers.toml's
+    ``max_parallel_requests`` (a provider's limit, not a default), said in one line."""
+    if jobs is None:
+        return provider.max_parallel_requests
+    if jobs > provider.max_parallel_requests:
+        sys.stderr.write(
+            f"harness: -j {jobs} is above max_parallel_requests = {provider.max_parallel_requests} for "
+            f"{provider.name!r} (providers.toml): at most {provider.max_parallel_requests} in flight\n"
+        )
+        return provider.max_parallel_requests
+    return jobs
+
+
 def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
     """Run every check against one provider; returns the output folder and what happened."""
     provider = with_overrides(resolve_provider(options.provider, load_providers()), options)
@@ -200,7 +214,7 @@ async def _run(
         embeddings_base_url=endpoints.embeddings_base_url,
         api_key=provider.api_key(),
         headers=provider.resolved_headers(),
-        max_parallel_requests=options.jobs or provider.max_parallel_requests,
+        max_parallel_requests=parallel_requests(provider, options.jobs),
         timeout=provider.timeout,
         wait=options.mode != "replay",
         retries=options.retries,
@@ -322,8 +336,22 @@ def _add_run_flags(parser: Any, with_mode: bool) -> None:
     )
     parser.add_argument("--no-seed", action="store_true", help="never send `seed` (overrides providers.toml)")
     parser.add_argument(
-        "-j", "--jobs", type=int, help="requests in flight (default: the provider's max_parallel_requests)"
+        "-j",
+        "--jobs",
+        type=positive_int,
+        help="requests in flight, at most the provider's max_parallel_requests (the default)",
     )
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts: a whole number of at least 1 (argparse makes it one line, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
 
 
 def add_run_commands(sub: Any) -> None:

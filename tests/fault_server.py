@@ -3,7 +3,8 @@ real server will not (429 with Retry-After, 500, 503, a hang, a connection reset
 JSON, a truncated SSE stream, an oversized body, a wrong content type).
 
 The fault is the first path segment: ``http://127.0.0.1:PORT/<fault>/v1/chat/completions``.
-``ok`` answers a valid completion; ``slow`` answers it after 50 ms; ``flaky`` answers 500 to
+``ok`` answers a valid completion; ``slow`` answers it after 50 ms (and counts how many it holds
+at once: ``peak_in_flight``); ``flaky`` answers 500 to
 bodies that contain ``temperature`` and a valid completion to the rest; ``dead`` lists its
 models (so a preflight passes) and resets every other request; ``302`` redirects to itself;
 ``non-utf8`` answers a completion with a byte that is not UTF-8; ``not-found-for-tools``
@@ -61,6 +62,7 @@ def _response(status: str, body: bytes, content_type: str = "application/json", 
 class FaultServer:
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
+        self.in_flight = self.peak_in_flight = 0  # of ``slow`` requests
         self.loop = asyncio.new_event_loop()
         self.port = 0
         self._ready = threading.Event()
@@ -135,7 +137,10 @@ class FaultServer:
         if fault == "ok" or answers:
             writer.write(_response("200 OK", ok))
         elif fault == "slow":
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             await asyncio.sleep(0.05)
+            self.in_flight -= 1
             writer.write(_response("200 OK", ok))
         elif fault == "flaky":
             writer.write(_response("500 Internal Server Error", b'{"error":{"message":"boom","type":"server"}}'))
