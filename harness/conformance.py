@@ -26,7 +26,7 @@ from harness.reporting.summary import per_provider, summarise
 from harness.results import CONFORMING, FAILING, SEVERITY, Record, ResultsWriter, Verdict, read_results
 from harness.schema import load_catalogue
 from harness.transport.cassettes import Mode
-from harness.workflows import RunOptions, new_run_dir, not_run_record, read_run_log, run_provider
+from harness.workflows import RunOptions, new_run_dir, not_run_record, read_run_log, run_provider, writable_folder
 
 
 def _documented_only(provider: Provider, live: bool) -> Record:
@@ -117,8 +117,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         chosen = [p for p in providers.values() if p.is_local or (live and not p.missing_key())]
     if args.gate not in GATES:
         raise ConfigError(f"--gate must be one of {', '.join(GATES)}")
-    out = args.out or new_run_dir("conformance")
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(args.out or new_run_dir("conformance"))
     started = time.monotonic()
     mode: Mode = "live" if live else "replay"
     for provider in chosen:

@@ -24,6 +24,7 @@ import pytest
 from harness.checks import CheckContext, load_families
 from harness.checks.registry import Unit
 from harness.engine import DedupingSender, plan
+from harness.errors import ConfigError, HarnessError
 from harness.generation import build_matrix
 from harness.providers import Provider, load_providers, resolve_provider
 from harness.redaction import scrub_text
@@ -193,9 +194,28 @@ def _items_for(session: pytest.Session, provider: Provider, surface: Surface) ->
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _check_options(config)
     config.stash[RUNTIMES] = Runtimes(config.getoption("harness_mode"), config.getoption("harness_schema"))
     config.stash[COLLECTED] = []
     config.pluginmanager.register(RecordCollector(config), "harness-record-collector")
+
+
+def _check_options(config: pytest.Config) -> None:
+    """A wrong provider or surface is a usage error (pytest's exit 4, one line), found before
+    collection: not an INTERNALERROR traceback."""
+    names = config.getoption("harness_provider")
+    if not names:
+        return
+    try:
+        providers = load_providers()
+        catalogue = load_catalogue()
+        for name in names:
+            provider = resolve_provider(name, providers)
+            schema = config.getoption("harness_schema") or provider.schema_name
+            if schema not in catalogue:
+                raise ConfigError(f"unknown schema {schema!r}; known surfaces: {', '.join(sorted(catalogue))}")
+    except HarnessError as err:
+        raise pytest.UsageError(str(err)) from err
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+from harness.errors import ConfigError
 from harness.jsoncodec import dumps_line
 from harness.redaction import refresh_secrets, scrub_bytes
 
@@ -96,6 +97,7 @@ class ResultsWriter:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        _drop_torn_tail(path)
         self._file: IO[bytes] = path.open("ab")
         refresh_secrets()
 
@@ -108,14 +110,48 @@ class ResultsWriter:
         self._file.close()
 
 
+def _drop_torn_tail(path: Path) -> None:
+    """A run killed mid-write leaves a last line without its newline: cut it off before
+    appending, or the next record would be glued to it and lost with it (its unit is redone)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    data = path.read_bytes()
+    if not data.endswith(b"\n"):
+        with path.open("rb+") as file:
+            file.truncate(data.rfind(b"\n") + 1)
+
+
 def read_results(path: Path) -> list[Record]:
-    """Every complete record; a line cut short by a kill is skipped, not an error."""
+    """Every record. A last line cut short by a kill is skipped; any other line that is not a
+    record is a one-line error naming the file and the line (the file is not ours, or damaged)."""
     records: list[Record] = []
     if not path.exists():
         return records
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(Record.from_json(json.loads(line)))
-        except (ValueError, KeyError, TypeError):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 (byte {err.start}): not a results file") from err
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
+    lines = text.split("\n")
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
             continue
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise TypeError(f"a JSON {type(data).__name__}, not an object")
+            records.append(Record.from_json(data))
+        except (ValueError, KeyError, TypeError) as err:
+            if number == len(lines):  # no newline after it: torn by a kill
+                continue
+            raise ConfigError(f"{path}: line {number}: not a result record ({_reason(err)})") from err
     return records
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, json.JSONDecodeError):
+        return f"invalid JSON at column {err.colno}"
+    if isinstance(err, KeyError):
+        return f"no {err.args[0]!r}"
+    return str(err)

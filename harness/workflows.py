@@ -51,6 +51,20 @@ class RunOptions:
     retries: int = 2  # attempts after the first for transient failures (see ClientSettings)
 
 
+def writable_folder(path: Path, flag: str = "--out") -> Path:
+    """``path`` as a run folder: created if missing; one line if it is a file or read-only."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{flag} {path}: exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".harness-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"{flag} {path}: cannot write there: {err.strerror}") from err
+    return path
+
+
 def new_run_dir(label: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     folder = paths.reports_dir() / f"{stamp}-{label}"
@@ -176,7 +190,7 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
         unknown = sorted(set(options.params) - set(surface.parameters) - set(surface.embeddings))
         if unknown:
             raise ConfigError(f"--params: {', '.join(unknown)} not in surface {surface.name!r}")
-    out = options.resume or options.out or new_run_dir(provider.name)
+    out = writable_folder(options.resume or options.out or new_run_dir(provider.name))
     writer = ResultsWriter(out / "results.jsonl")
     done = {r.unit_id or r.case_id for r in read_results(out / "results.jsonl")} if options.resume else set()
     try:

@@ -22,7 +22,7 @@ from harness.reporting.junit import write_junit
 from harness.results import DECIDED, FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
 from harness.schema import Surface, load_catalogue
 from harness.transport import ClientSettings, ProviderClient
-from harness.workflows import append_run_log, new_run_dir, preflight, provider_endpoints, read_run_log
+from harness.workflows import append_run_log, new_run_dir, preflight, provider_endpoints, read_run_log, writable_folder
 
 
 def fails_the_config(record: Record) -> bool:
@@ -83,7 +83,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--live needs {provider.missing_key()} for provider {provider.name!r}: set it, or drop --live"
         )
-    out: Path = args.out or new_run_dir(f"check-config-{provider.name}")
+    out: Path = writable_folder(args.out or new_run_dir(f"check-config-{provider.name}"))
     for stale in ("results.jsonl", "runs.jsonl"):  # a check is always whole: no resume here
         (out / stale).unlink(missing_ok=True)
     writer = ResultsWriter(out / "results.jsonl")

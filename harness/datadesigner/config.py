@@ -175,17 +175,27 @@ def _one_line(path: Path, alias: str, err: ValidationError) -> str:
     return f"{path}: model config {alias!r}: {'.'.join(loc)}: {message}"
 
 
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """PyYAML's message on one line, with the line and column it points at (1-based)."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    problem = getattr(err, "problem", None) or str(err).split("\n")[0]
+    where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
+
+
 def load_config_file(path: Path) -> ConfigFile:
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})") from err
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise ConfigError(
-            f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {err}".split("\n")[0]
-        ) from err
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(err)}") from err
     raw_models = data.get("model_configs") if isinstance(data, dict) else data
     if not isinstance(raw_models, list) or not raw_models:
         raise ConfigError(f"{path}: expected a list of model configs or a 'model_configs:' list")

@@ -234,6 +234,15 @@ def start(server: str, command: list[str], env: dict[str, str] | None = None) ->
 
 
 def _command(server: str, port: int, parallel: int, embeddings: bool) -> list[str]:
+    try:
+        return _server_command(server, port, parallel, embeddings)
+    except ModuleNotFoundError as err:  # the model generators' gguf, tokenizers, safetensors
+        raise ConfigError(
+            f"the local providers need the 'local' extra (no module {err.name!r}): pip install -e '.[local]'"
+        ) from err
+
+
+def _server_command(server: str, port: int, parallel: int, embeddings: bool) -> list[str]:
     if server == "llama-server":
         return llama_server_command(ensure_model(), port, parallel, embeddings)
     if server == "llama-cpp-python":

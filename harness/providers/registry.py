@@ -110,6 +110,10 @@ def load_providers(path: Path | None = None) -> dict[str, Provider]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise ConfigError(f"{path}: not found; create it (see README, 'Adding a provider')") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 (byte 0x{err.object[err.start]:02x} at offset {err.start})") from err
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: malformed TOML: {err}") from err
     tables = raw.get("providers")
@@ -119,6 +123,8 @@ def load_providers(path: Path | None = None) -> dict[str, Provider]:
     for name, table in tables.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: providers.{name}: must be a table")
+        if "name" in table:
+            raise ConfigError(f"{path}: providers.{name}.name: not a field: the provider's name is its table's")
         try:
             providers[name] = Provider(name=name, **table)
         except ValidationError as err:

@@ -88,6 +88,25 @@ def validate_cassette_data(path: Path, data: Any) -> None:
         status = item["response"].get("status")
         if not isinstance(status, dict) or not isinstance(status.get("code"), int):
             raise CassetteError(f"{path}: /interactions/{i}/response/status/code: malformed cassette: not an integer")
+        request, response = item["request"], item["response"]
+        shapes: list[tuple[str, Any, tuple[type, ...], str]] = [
+            ("request/method", request.get("method"), (str,), "a string"),
+            ("request/uri", request.get("uri"), (str,), "a string"),
+            ("request/body", request.get("body"), (str, type(None)), "a string or null"),
+            ("request/headers", request.get("headers", {}), (dict,), "an object"),
+            ("response/headers", response.get("headers", {}), (dict,), "an object"),
+            ("response/body", response.get("body"), (dict,), "an object"),
+        ]
+        for where, value, types, expected in shapes:
+            if not isinstance(value, types):
+                raise CassetteError(f"{path}: /interactions/{i}/{where}: malformed cassette: not {expected}")
+        if not isinstance(response["body"].get("string"), str):
+            raise CassetteError(f"{path}: /interactions/{i}/response/body/string: malformed cassette: not a string")
+        for name, values in response["headers"].items():
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                raise CassetteError(
+                    f"{path}: /interactions/{i}/response/headers/{name}: malformed cassette: not a list of strings"
+                )
 
 
 def _scrubber(local: bool) -> tuple[Any, Any]:
