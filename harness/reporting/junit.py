@@ -6,6 +6,7 @@ not-recorded are skipped; everything else passes."""
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -87,5 +88,21 @@ def write_junit(
     suites.set("errors", "0")
     suites.set("skipped", str(skipped))
     suites.set("time", f"{elapsed_s:.3f}")
+    for element in suites.iter():
+        element.text = _xml_safe(element.text)
+        element.attrib = {name: _xml_safe(value) or "" for name, value in element.attrib.items()}
     ET.indent(suites)
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+# What XML 1.0 cannot hold at all, not even escaped: most control characters, lone surrogates,
+# U+FFFE and U+FFFF. A provider's text may contain any of them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return _NOT_XML.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text
+    )

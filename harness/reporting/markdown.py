@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from harness.reporting.summary import Cell, per_provider
 from harness.results import FAILING, SEVERITY, Record
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_MARKUP = re.compile(r"([\\`*_\[\]<>|#!~])")
+
 
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Provider text as inert Markdown: control bytes shown as escapes, line breaks as
+    spaces, and every character Markdown or HTML would act on escaped with a backslash."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text).replace("\r", " ").replace("\n", " ")
+    return _MARKUP.sub(r"\\\1", text).replace("&", "&amp;")
 
 
 def render_markdown(records: list[Record], cells: list[Cell], meta: dict[str, Any], limit: int = 25) -> str:
@@ -28,8 +35,9 @@ def render_markdown(records: list[Record], cells: list[Cell], meta: dict[str, An
         lines += ["| provider | parameter | check | verdict | detail |", "|---|---|---|---|---|"]
         failing.sort(key=lambda c: (SEVERITY.index(c.verdict), c.provider, c.param))
         for cell in failing[:limit]:
-            detail = _escape(cell.worst_records(1)[0].detail)[:180]
-            lines.append(f"| {cell.provider} | `{cell.param}` | {cell.check} | **{cell.verdict.value}** | {detail} |")
+            detail = _escape(cell.worst_records(1)[0].detail[:180])
+            provider, param = _escape(cell.provider), _escape(cell.param)
+            lines.append(f"| {provider} | {param} | {cell.check} | **{cell.verdict.value}** | {detail} |")
         if len(failing) > limit:
             lines.append(f"\n... and {len(failing) - limit} more: see report.html")
     else:

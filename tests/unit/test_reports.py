@@ -70,7 +70,31 @@ def test_junit_failure_message_is_the_record_behind_the_verdict(tmp_path: Path) 
 def test_markdown_lists_the_non_conformances() -> None:
     text = render_markdown(RECORDS, summarise(RECORDS), {"mode": "replay", "date": "today"})
     assert "## Non-conformances (2 provider x parameter x check)" in text
-    assert "| a | `seed` | determinism | **IGNORED** | pass^5 = 0 |" in text
+    assert "| a | seed | determinism | **IGNORED** | pass^5 = 0 |" in text
+
+
+HOSTILE = "x\x00\x1b[31m\ufffe <script>alert(1)</script> | **bold** [link](http://e) `code`\nnext"
+
+
+def test_junit_is_valid_xml_whatever_the_provider_says(tmp_path: Path) -> None:
+    records = [_record("a", "temperature", "range", Verdict.LENIENT, HOSTILE)]
+    records[0].evidence["exchanges"] = [{"response_excerpt": HOSTILE}]
+    path = tmp_path / "junit.xml"
+    write_junit(summarise(records), path)
+    xmlschema.XMLSchema(str(ROOT / "tests/data/junit.xsd")).validate(str(path))
+    message = ET.parse(path).find(".//failure").get("message", "")  # type: ignore[union-attr]
+    assert "\\x00" in message and "\\x1b[31m" in message and "\\ufffe" in message  # shown, not dropped
+    assert "<script>" in message  # XML escapes it itself
+
+
+def test_markdown_shows_provider_text_inert() -> None:
+    records = [_record("a", "temperature", "range", Verdict.LENIENT, HOSTILE)]
+    text = render_markdown(records, summarise(records), {"mode": "replay", "date": "today"})
+    row = next(line for line in text.splitlines() if "**LENIENT**" in line)
+    assert row.count(" | ") == 4  # the provider's pipe does not add a column
+    assert "<script>" not in text and "\\<script\\>" in row
+    assert "\x00" not in text and "\x1b" not in text and "\\x00" in row
+    assert "**bold**" not in row and "](http" not in row.replace("\\]", "")
 
 
 def test_strict_gate_fails_on_any_non_conformance(tmp_path: Path) -> None:
