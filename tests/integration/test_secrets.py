@@ -67,10 +67,13 @@ def test_an_echoing_provider_leaves_no_secret_anywhere(
         main(["run", "--provider", "echo", "--mode", "live", *params, "--out", str(project / "live")]),
         main(["run", "--provider", "echo", "--mode", "replay", *params, "--out", str(project / "replayed")]),
         main(["conformance", "--provider", "echo", "--out", str(project / "conformance")]),
+        main(["report", str(project / "live")]),
+        main(["conformance", "--provider", "echo", "--live", "--out", str(project / "conformance-live")]),
     ]
     printed = capsys.readouterr()
     assert 2 not in codes, printed.err  # every command ran
     cassette = project / "cassettes/echo/openai.json"
     assert cassette.is_file() and "x-echo" in cassette.read_text()  # the echoes were recorded
     assert "REDACTED" in (project / "live/results.jsonl").read_text()  # and scrubbed, not absent
+    assert (project / "live/report.html").is_file() and (project / "conformance-live/junit.xml").is_file()
     assert _leaks(project, printed.out + printed.err) == []
