@@ -19,9 +19,11 @@ from harness.checks.judges.effects import (
     judge_top_logprobs,
     pick_stop,
 )
-from harness.checks.probing import EFFECTS, documents, probe_body, record, reproducible, sampling_effect
+from harness.checks.judges.forms import first_tokens, judge_logit_bias, judge_stream_usage
+from harness.checks.judges.outcome import Judgement
+from harness.checks.probing import EFFECTS, OMIT, documents, probe_body, record, reproducible, sampling_effect
 from harness.checks.registry import CheckContext, Unit, check
-from harness.results import Record
+from harness.results import Record, Verdict
 
 PROBE_SCHEMA = {
     "type": "object",
@@ -39,6 +41,53 @@ async def max_tokens_probe(ctx: CheckContext) -> list[Record]:
     )
     judgement = judge_max_tokens(MAX_TOKENS_LIMIT, base, probe, ctx.provider)
     return [record(ctx, "effect", "max_tokens", judgement, [base, probe], "effect", MAX_TOKENS_LIMIT)]
+
+
+async def max_completion_tokens_probe(ctx: CheckContext) -> list[Record]:
+    """OpenAI's newer name for the limit: it must cap the output as max_tokens does."""
+    same = await reproducible(ctx)
+    base, probe = await asyncio.gather(
+        ctx.send(probe_body(ctx, **same)),
+        ctx.send(probe_body(ctx, max_tokens=OMIT, max_completion_tokens=MAX_TOKENS_LIMIT, **same)),
+    )
+    judgement = judge_max_tokens(MAX_TOKENS_LIMIT, base, probe, ctx.provider, "max_completion_tokens")
+    return [record(ctx, "effect", "max_completion_tokens", judgement, [base, probe], "effect", MAX_TOKENS_LIMIT)]
+
+
+async def stream_options_probe(ctx: CheckContext) -> list[Record]:
+    same = await reproducible(ctx)
+    value = {"include_usage": True}
+    with_option, without = await asyncio.gather(
+        ctx.send(probe_body(ctx, stream=True, stream_options=value, **same)),
+        ctx.send(probe_body(ctx, stream=True, **same)),
+    )
+    judgement = judge_stream_usage(with_option, without, ctx.provider)
+    return [record(ctx, "effect", "stream_options", judgement, [without, with_option], "effect", value)]
+
+
+async def logit_bias_probe(ctx: CheckContext) -> list[Record]:
+    """Greedy decoding's first token, banned (-100) and an alternative promoted (+100), with
+    token ids from what the provider offers: logprobs with ids, or vLLM's token-id strings."""
+    extra: dict[str, Any] = {"logprobs": True, "top_logprobs": 2}
+    if "return_tokens_as_token_ids" in ctx.surface.parameters:
+        extra["return_tokens_as_token_ids"] = True
+    if not (documents(ctx, "logprobs", True) and documents(ctx, "top_logprobs", 2)):
+        judgement = Judgement(Verdict.INCONCLUSIVE, "the surface documents no logprobs: no way to learn token ids")
+        return [record(ctx, "effect", "logit_bias", judgement, [], "effect")]
+    greedy = await ctx.send(probe_body(ctx, temperature=0.0, **extra))
+    tokens = first_tokens(greedy) if greedy.ok else []
+    if len(tokens) < 2:
+        why = "no usable answer" if not greedy.ok else "its logprobs carry no token ids (nor two alternatives)"
+        judgement = Judgement(Verdict.INCONCLUSIVE, f"no token ids to bias: {why}")
+        return [record(ctx, "effect", "logit_bias", judgement, [greedy], "effect")]
+    first, other = tokens[0], tokens[1]
+    banned, promoted = await asyncio.gather(
+        ctx.send(probe_body(ctx, temperature=0.0, logit_bias={str(first.id): -100}, **extra)),
+        ctx.send(probe_body(ctx, temperature=0.0, logit_bias={str(other.id): 100}, **extra)),
+    )
+    judgement = judge_logit_bias(greedy, banned, promoted, [first, other], ctx.provider)
+    value = {str(first.id): -100, str(other.id): 100}
+    return [record(ctx, "effect", "logit_bias", judgement, [greedy, banned, promoted], "effect", value)]
 
 
 async def stop_probe(ctx: CheckContext) -> list[Record]:
@@ -106,6 +155,14 @@ def standard_effects(ctx: CheckContext) -> list[Unit]:
             probes.append((f"effect.{name}", name, partial(_sampling, ctx, name)))
     if documents(ctx, "max_tokens", MAX_TOKENS_LIMIT):
         probes.append(("effect.max_tokens", "max_tokens", lambda: max_tokens_probe(ctx)))
+    if documents(ctx, "max_completion_tokens", MAX_TOKENS_LIMIT):
+        probes.append(
+            ("effect.max_completion_tokens", "max_completion_tokens", lambda: max_completion_tokens_probe(ctx))
+        )
+    if documents(ctx, "stream_options", {"include_usage": True}) and documents(ctx, "stream", True):
+        probes.append(("effect.stream_options", "stream_options", lambda: stream_options_probe(ctx)))
+    if documents(ctx, "logit_bias", {"1": -100}):
+        probes.append(("effect.logit_bias", "logit_bias", lambda: logit_bias_probe(ctx)))
     if documents(ctx, "stop", ["abc"]):
         probes.append(("effect.stop", "stop", lambda: stop_probe(ctx)))
     if documents(ctx, "n", 2):

@@ -71,7 +71,7 @@ EFFECTS: dict[str, Effect] = {
 def probe_body(
     ctx: CheckContext,
     *,
-    max_tokens: int = PROBE_TOKENS,
+    max_tokens: Any = PROBE_TOKENS,
     seed: Any = PROBE_SEED,
     temperature: Any = 1.0,
     **params: Any,
@@ -81,8 +81,7 @@ def probe_body(
     if not ctx.send_seed:
         seed = OMIT
     body = base_body(ctx.model)
-    body["max_tokens"] = max_tokens
-    for key, value in {"seed": seed, "temperature": temperature, **params}.items():
+    for key, value in {"max_tokens": max_tokens, "seed": seed, "temperature": temperature, **params}.items():
         if value is OMIT:
             body.pop(key, None)
         else:

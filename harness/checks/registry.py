@@ -64,7 +64,16 @@ class Check:
 CHECKS: dict[str, Check] = {}
 
 # Families are modules of harness.checks; each registers its checks on import.
-FAMILIES = ("ranges", "defaults", "determinism", "passthrough", "effects", "embeddings", "response_schemas")
+FAMILIES = (
+    "ranges",
+    "defaults",
+    "determinism",
+    "passthrough",
+    "effects",
+    "equivalence",
+    "embeddings",
+    "response_schemas",
+)
 
 UnitsFactory = Callable[[CheckContext], list[Unit]]
 

@@ -38,7 +38,7 @@ def _choices(exchange: Exchange) -> int:
     return len(found) if isinstance(found, list) else 0
 
 
-def judge_max_tokens(limit: int, base: Exchange, probe: Exchange, provider: str) -> Judgement:
+def judge_max_tokens(limit: int, base: Exchange, probe: Exchange, provider: str, name: str = "max_tokens") -> Judgement:
     """``base``: the same seeded request with a larger max_tokens. The limited output must be
     a shorter prefix of it, and both must say so in usage and finish_reason."""
     failed = probe_failure([base, probe], provider)
@@ -53,12 +53,12 @@ def judge_max_tokens(limit: int, base: Exchange, probe: Exchange, provider: str)
         if cut:
             return Judgement(
                 Verdict.INCONCLUSIVE,
-                f"usage says {used} tokens with max_tokens={limit}, yet the text {quote(text)} was cut short of the "
+                f"usage says {used} tokens with {name}={limit}, yet the text {quote(text)} was cut short of the "
                 "same request's longer output: the usage count, not the limit, is off",
             )
         return Judgement(
             Verdict.IGNORED,
-            f"generated {used} tokens with max_tokens={limit}: {quote(text)}",
+            f"generated {used} tokens with {name}={limit}: {quote(text)}",
             "the text is not cut short of the same request's longer output",
         )
     if before is None or before <= limit:
