@@ -45,6 +45,9 @@ KNOWN = {
     "stream",
     "top_a",
     "tier",
+    "max_completion_tokens",
+    "stream_options",
+    "logit_bias",
 }
 
 
@@ -67,6 +70,18 @@ def _logits(step_key: str) -> list[float]:
     return [(digest[i % 32] ^ (i * 37 % 251)) / 255 * 8 for i in range(len(WORDS))]
 
 
+def _prompt(messages: Any) -> str:
+    """The user's text, whether content is a string or text parts (a well-behaved provider
+    answers both the same)."""
+    texts = []
+    for message in messages if isinstance(messages, list) else []:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        texts.append(str(content))
+    return "|".join(texts)
+
+
 def _softmax(logits: list[float]) -> list[float]:
     top = max(logits)
     exp = [math.exp(x - top) if x > -1e8 else 0.0 for x in logits]
@@ -77,8 +92,12 @@ def _softmax(logits: list[float]) -> list[float]:
 def generate(params: dict[str, Any], rng: random.Random) -> tuple[list[int], list[list[float]]]:
     tokens: list[int] = []
     dists: list[list[float]] = []
+    prompt = params.get("prompt", "")
     for step in range(int(params["max_tokens"])):
-        logits = _logits(f"{step}:{tokens[-1] if tokens else -1}")
+        logits = _logits(f"{prompt}{step}:{tokens[-1] if tokens else -1}")
+        for token, bias in params.get("logit_bias", {}).items():
+            if 0 <= token < len(logits):
+                logits[token] += bias
         for t in set(tokens):
             count = tokens.count(t)
             logits[t] -= params["frequency_penalty"] * count + params["presence_penalty"]
@@ -153,11 +172,16 @@ class SyntheticProvider:
                     return self._error(400, f"{key} must be in [{low}, {high}]", key)
         if body.get("top_logprobs") is not None and not body.get("logprobs"):
             return self._error(400, "top_logprobs requires logprobs", "top_logprobs")
-        params = {**DEFAULTS, **b.defaults}
+        params: dict[str, Any] = {**DEFAULTS, **b.defaults}
         for key in DEFAULTS:
             if key in body and body[key] is not None and key not in b.ignore:
                 params[key] = body[key]
         params["max_tokens"] = body.get("max_tokens", 16) if "max_tokens" not in b.ignore else 16
+        if body.get("max_completion_tokens") is not None and "max_completion_tokens" not in b.ignore:
+            params["max_tokens"] = body["max_completion_tokens"]
+        if isinstance(body.get("logit_bias"), dict) and "logit_bias" not in b.ignore:
+            params["logit_bias"] = {int(k): float(v) for k, v in body["logit_bias"].items()}
+        params["prompt"] = _prompt(body.get("messages"))
         seed = body.get("seed") if "seed" not in b.ignore and not b.unseeded else None
         # Unseeded: a fresh stream per request, drawn from the provider's own (so tests repeat).
         rng = random.Random(seed) if seed is not None else random.Random(self.unseeded_rng.random())
@@ -188,9 +212,13 @@ class SyntheticProvider:
                 choice["logprobs"] = {
                     "content": [
                         {
+                            "id": t,
                             "token": WORDS[t],
                             "logprob": math.log(max(d[t], 1e-12)),
-                            "top_logprobs": [{"token": WORDS[i], "logprob": -1.0} for i in range(top)],
+                            "top_logprobs": [
+                                {"id": i, "token": WORDS[i], "logprob": math.log(max(d[i], 1e-12))}
+                                for i in sorted(range(len(WORDS)), key=lambda i: -d[i])[:top]
+                            ],
                         }
                         for t, d in zip(tokens, dists, strict=True)
                     ]
@@ -207,7 +235,9 @@ class SyntheticProvider:
         if b.drop_created:
             del response["created"]
         if body.get("stream") and "stream" not in b.ignore:
-            return self._stream(response)
+            options = body.get("stream_options") or {}
+            usage = options.get("include_usage") is True and "stream_options" not in b.ignore
+            return self._stream(response, usage)
         return httpx.Response(200, json=response)
 
     def _embeddings(self, body: dict[str, Any]) -> httpx.Response:
@@ -228,7 +258,7 @@ class SyntheticProvider:
             },
         )
 
-    def _stream(self, response: dict[str, Any]) -> httpx.Response:
+    def _stream(self, response: dict[str, Any], usage: bool = False) -> httpx.Response:
         text = response["choices"][0]["message"]["content"]
         pieces = [text[i : i + 4] for i in range(0, len(text), 4)] or [""]
         events = []
@@ -241,6 +271,9 @@ class SyntheticProvider:
                 "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
             }
             events.append(f"data: {json.dumps(chunk)}\n\n")
+        if usage:
+            last = {"id": response["id"], "object": "chat.completion.chunk", "created": 1, "model": response["model"]}
+            events.append(f"data: {json.dumps(last | {'choices': [], 'usage': response['usage']})}\n\n")
         if not self.behaviour.stream_without_done:
             events.append("data: [DONE]\n\n")
         return httpx.Response(200, content="".join(events).encode(), headers={"content-type": "text/event-stream"})
