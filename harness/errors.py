@@ -6,6 +6,8 @@ A provider breaking its documentation is never one of these: that is a verdict
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class HarnessError(Exception):
     """Base of every tool error. ``str(err)`` is the one line shown to the user."""
@@ -32,3 +34,16 @@ class CassetteError(HarnessError):
 
 class CheckError(HarnessError):
     """A check raised: a bug in the harness, reported as one line and exit 2, never a verdict."""
+
+
+def read_text_file(path: Path, what: str = "text") -> str:
+    """A file the user gave us, as UTF-8 text; one line naming it when it is not readable or not
+    UTF-8 (a binary file, another encoding)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 {what} (byte 0x{err.object[err.start]:02x} at offset {err.start})"
+        ) from err
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err

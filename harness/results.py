@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, read_text_file
 from harness.jsoncodec import dumps_line
 from harness.redaction import refresh_secrets, scrub_bytes
 
@@ -127,13 +127,7 @@ def read_results(path: Path) -> list[Record]:
     records: list[Record] = []
     if not path.exists():
         return records
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not UTF-8 (byte {err.start}): not a results file") from err
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
-    lines = text.split("\n")
+    lines = read_text_file(path, "(not a results file)").split("\n")
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, read_text_file
 
 # The request keys Data Designer sets itself; an extra_body key with one of these names
 # silently overwrites it (extra_body is merged last).
@@ -184,12 +184,7 @@ def _yaml_problem(err: yaml.YAMLError) -> str:
 
 
 def load_config_file(path: Path) -> ConfigFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})") from err
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
+    text = read_text_file(path)
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except json.JSONDecodeError as err:

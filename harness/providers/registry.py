@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness import paths
-from harness.errors import ConfigError
+from harness.errors import ConfigError, read_text_file
 from harness.redaction import remember_secret
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -106,14 +106,10 @@ def substitute_env(text: str) -> str:
 
 def load_providers(path: Path | None = None) -> dict[str, Provider]:
     path = path or paths.providers_file()
+    if not path.is_file():
+        raise ConfigError(f"{path}: not found; create it (see README, 'Adding a provider')")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise ConfigError(f"{path}: not found; create it (see README, 'Adding a provider')") from err
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not UTF-8 (byte 0x{err.object[err.start]:02x} at offset {err.start})") from err
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read: {err.strerror}") from err
+        raw = tomllib.loads(read_text_file(path))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: malformed TOML: {err}") from err
     tables = raw.get("providers")
