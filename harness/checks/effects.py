@@ -24,6 +24,7 @@ from harness.checks.judges.outcome import Judgement
 from harness.checks.probing import EFFECTS, OMIT, documents, probe_body, record, reproducible, sampling_effect
 from harness.checks.registry import CheckContext, Unit, check
 from harness.results import Record, Verdict
+from harness.transport import Exchange
 
 PROBE_SCHEMA = {
     "type": "object",
@@ -81,13 +82,21 @@ async def logit_bias_probe(ctx: CheckContext) -> list[Record]:
         judgement = Judgement(Verdict.INCONCLUSIVE, f"no token ids to bias: {why}")
         return [record(ctx, "effect", "logit_bias", judgement, [greedy], "effect")]
     first, other = tokens[0], tokens[1]
-    banned, promoted = await asyncio.gather(
-        ctx.send(probe_body(ctx, temperature=0.0, logit_bias={str(first.id): -100}, **extra)),
-        ctx.send(probe_body(ctx, temperature=0.0, logit_bias={str(other.id): 100}, **extra)),
+    biases: list[dict[str, Any]] = [{}, {"logit_bias": {str(first.id): -100}}, {"logit_bias": {str(other.id): 100}}]
+    greedy, banned, promoted = await asyncio.gather(
+        *(ctx.send(probe_body(ctx, temperature=0.0, **extra, **bias)) for bias in biases)
     )
-    judgement = judge_logit_bias(greedy, banned, promoted, [first, other], ctx.provider)
+    spelling: list[Exchange] = []
+    if extra.get("return_tokens_as_token_ids"):
+        # The ids came as "token_id:N": the same requests with tokens as text show they spell it.
+        words = {k: v for k, v in extra.items() if k != "return_tokens_as_token_ids"}
+        spelling = list(
+            await asyncio.gather(*(ctx.send(probe_body(ctx, temperature=0.0, **words, **bias)) for bias in biases))
+        )
+    judgement = judge_logit_bias(greedy, banned, promoted, [first, other], ctx.provider, spelling)
     value = {str(first.id): -100, str(other.id): 100}
-    return [record(ctx, "effect", "logit_bias", judgement, [greedy, banned, promoted], "effect", value)]
+    sent = [greedy, banned, promoted, *spelling]
+    return [record(ctx, "effect", "logit_bias", judgement, sent, "effect", value)]
 
 
 async def stop_probe(ctx: CheckContext) -> list[Record]:

@@ -515,3 +515,25 @@ def test_logit_bias_must_ban_and_promote() -> None:
         "content": [{"token": "token_id:7", "top_logprobs": [{"token": "token_id:7"}, {"token": "token_id:3"}]}]
     }
     assert [t.id for t in first_tokens(vllm_style)] == [7, 3]
+
+
+def test_logit_bias_ids_must_belong_to_the_text() -> None:
+    """A provider whose text is not what its logprobs say (a text made from the request bytes)
+    cannot have its token ids credited."""
+    greedy = with_first(1, "a")
+    liar = with_first(5, "b")
+    liar.json["choices"][0]["message"]["content"] = "unrelated"
+    judged = judge_logit_bias(greedy, liar, with_first(9, "z"), first_tokens(greedy), "p")
+    assert judged.verdict is Verdict.INCONCLUSIVE and "do not spell" in judged.detail
+    # ids as token_id:N strings: the twins with text tokens must spell the same texts
+    ids = [reply("a"), reply("b"), reply("z")]
+    for exchange, token in zip(ids, (1, 5, 9), strict=True):
+        exchange.json["choices"][0]["logprobs"] = {
+            "content": [{"token": f"token_id:{token}", "top_logprobs": [{"token": f"token_id:{token}"}]}]
+        }
+    words = [with_first(1, "a"), with_first(5, "b"), with_first(9, "z")]
+    chosen = [first_tokens(with_first(1, "a"))[0], first_tokens(with_first(9, "z"))[0]]
+    greedy_ids, banned_ids, promoted_ids = ids
+    assert judge_logit_bias(greedy_ids, banned_ids, promoted_ids, chosen, "p", words).verdict is Verdict.HONOURED
+    words[1].json["choices"][0]["message"]["content"] = "other"
+    assert judge_logit_bias(greedy_ids, banned_ids, promoted_ids, chosen, "p", words).verdict is Verdict.INCONCLUSIVE

@@ -61,8 +61,11 @@ PARAMS = [
     "max_tokens",
     "stop",
     "n",
+    "max_completion_tokens",
+    "stream_options",
+    "logit_bias",
 ]
-CHECKS = ["range", "default", "determinism", "passthrough", "effect", "embeddings"]
+CHECKS = ["range", "default", "determinism", "passthrough", "effect", "equivalence", "embeddings"]
 SURFACES = ("openai", "openrouter", "oruel", "vllm", "llamacpp", "data-designer")
 # The synthetic provider's own misbehaviours that matter here: validating (so REJECTED and
 # OVER_STRICT happen at all), and a seed it ignores.
@@ -218,7 +221,7 @@ def evidence_problems(record: Record, surface: Surface) -> list[str]:
 
 
 # Checks whose verdict rests on generated text (range, unknown-key and embeddings do not).
-TEXT_CHECKS = frozenset({"default", "determinism", "passthrough", "effect"})
+TEXT_CHECKS = frozenset({"default", "determinism", "passthrough", "effect", "equivalence"})
 
 
 def defeated(lie: Lie, behaviour: str, record: Record) -> bool:
@@ -230,8 +233,9 @@ def defeated(lie: Lie, behaviour: str, record: Record) -> bool:
     if lie.text in ("constant", "null", "hash", "random"):
         # The text does not come from the sampler: nothing that shows in it (sampling, a
         # default, the seed, where a stop string or max_tokens cuts it, JSON) can be credited.
-        # n still returns n choices; that the choices do not vary is no part of n.
-        return record.param != "n"
+        # n still returns n choices (that they do not vary is no part of n), and the usage
+        # chunk of stream_options is not text.
+        return record.param not in ("n", "stream_options")
     if lie.text == "null-when-extra" and record.param not in PLAIN_KEYS:
         return True  # a request carrying the parameter has no text; the bare probe is honest
     if behaviour == "unseeded":

@@ -125,21 +125,51 @@ def _token(entry: dict[str, Any]) -> Token | None:
     return None
 
 
+def spelled(exchange: Exchange) -> bool:
+    """Do the logprob tokens spell the text (the last one may be the end-of-sequence token of a
+    stop)? Token ids of another text prove nothing about this one."""
+    logprobs = choice(exchange).get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    tokens = [t.get("token") if isinstance(t, dict) else None for t in content or []]
+    text = text_of(exchange)
+    if not tokens or text is None or not all(isinstance(t, str) for t in tokens):
+        return False
+    joined = "".join(str(t) for t in tokens)
+    stopped = choice(exchange).get("finish_reason") == "stop" and "".join(str(t) for t in tokens[:-1]) == text
+    return joined == text or stopped
+
+
 def judge_logit_bias(
-    greedy: Exchange, banned: Exchange, promoted: Exchange, chosen: Sequence[Token], provider: str
+    greedy: Exchange,
+    banned: Exchange,
+    promoted: Exchange,
+    chosen: Sequence[Token],
+    provider: str,
+    spelling: Sequence[Exchange] = (),
 ) -> Judgement:
     """``chosen``: greedy decoding's first token and an alternative. A bias of -100 on the first
-    must move greedy decoding off it, +100 on the alternative must make it the first token."""
-    failed = probe_failure([greedy, banned, promoted], provider)
+    must move greedy decoding off it, +100 on the alternative must make it the first token.
+    ``spelling``: where the ids came as ``token_id:N`` strings, the same three requests with the
+    tokens as text, which must spell the same texts (else the three exchanges themselves must)."""
+    spelling = spelling or [greedy, banned, promoted]
+    failed = probe_failure([greedy, banned, promoted, *spelling], provider)
     if failed:
         return failed
+    ids_and_text = zip([greedy, banned, promoted], spelling, strict=True)
+    if not all(spelled(words) and text_of(words) == text_of(ids) for ids, words in ids_and_text):
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            "the logprob tokens do not spell the generated text: token ids of another text prove nothing about it",
+        )
     first, other = chosen[0], chosen[1]
     base, without, with_other = first_tokens(greedy), first_tokens(banned), first_tokens(promoted)
     if not base or not without or not with_other:
         return Judgement(Verdict.INCONCLUSIVE, "a biased answer carries no token ids to compare first tokens")
+    # The move must show in the text too, not only in the token ids the provider reports.
+    changed = text_of(banned) != text_of(greedy) and text_of(promoted) != text_of(greedy)
     moved_off = without[0].id != first.id
     moved_to = with_other[0].id == other.id
-    if moved_off and moved_to:
+    if moved_off and moved_to and changed:
         return Judgement(
             Verdict.HONOURED,
             f"logit_bias -100 on {first.text!r} (id {first.id}) moved greedy decoding off it "
@@ -152,6 +182,11 @@ def judge_logit_bias(
             f"logit_bias -100 on greedy decoding's first token {first.text!r} and +100 on {other.text!r} left the "
             f"greedy output unchanged: {quote(text_of(greedy))}",
             "a -100 bias on the chosen token must move an honest sampler off it",
+        )
+    if moved_off and moved_to:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            "the token ids moved as biased, but the text did not change: the logprobs and the text disagree",
         )
     return Judgement(
         Verdict.INCONCLUSIVE,
