@@ -22,17 +22,19 @@ from typing import Any, Literal
 
 import httpx
 
-from tests.synthetic import WORDS, Behaviour, SyntheticProvider
+from tests.synthetic import WORDS, Behaviour, SyntheticProvider, tool_calls
 
 TextLie = Literal["honest", "constant", "null", "null-when-extra", "hash", "random"]
 StatusLie = Literal[401, 403, 404, 302, 301, 405, 418] | None
 BodyLie = Literal["ok", "no-choices", "non-utf8", "not-json"]
 JsonModeLie = Literal["honest", "always-42"]
+ToolLie = Literal["honest", "always-call", "bad-arguments", "wrong-name"]
 
 TEXT_LIES: tuple[TextLie, ...] = ("honest", "constant", "null", "null-when-extra", "hash", "random")
 STATUS_LIES: tuple[StatusLie, ...] = (None, 401, 403, 404, 302, 301, 405, 418)
 BODY_LIES: tuple[BodyLie, ...] = ("ok", "no-choices", "non-utf8", "not-json")
 JSON_MODE_LIES: tuple[JsonModeLie, ...] = ("honest", "always-42")
+TOOL_LIES: tuple[ToolLie, ...] = ("honest", "always-call", "bad-arguments", "wrong-name")
 
 # The keys of a bare probe request; "null-when-extra" answers null as soon as any other is sent,
 # so every parameter's probe "changes the output" while carrying no text at all.
@@ -60,12 +62,15 @@ class Lie:
 
     Precedence: ``status`` answers every chat/embeddings request by itself; otherwise ``body``
     (when not "ok") turns every answer, refusals included, into an unusable 200; otherwise
-    ``text`` then ``json_mode`` rewrite the content of each honest 2xx chat completion."""
+    ``text`` then ``json_mode`` rewrite the content of each honest 2xx chat completion, and
+    ``tools`` its tool calls (a call whatever tool_choice says, arguments that do not validate,
+    or each call under the other tool's name)."""
 
     text: TextLie = "honest"
     status: StatusLie = None
     body: BodyLie = "ok"
     json_mode: JsonModeLie = "honest"
+    tools: ToolLie = "honest"
 
     def __str__(self) -> str:
         shown = [f"{k}={v!r}" for k, v in vars(self).items() if v != getattr(Lie(), k)]
@@ -117,7 +122,27 @@ class LyingProvider:
         body = json.loads(request.content)
         for index, choice in enumerate(choices):
             choice["message"]["content"] = self._content(body, request.content, index, choice["message"]["content"])
+            if isinstance(body.get("tools"), list) and body["tools"]:
+                self._tool_calls(body, choice["message"])
         return httpx.Response(200, json=data)
+
+    def _tool_calls(self, body: dict[str, Any], message: dict[str, Any]) -> None:
+        names = [t["function"]["name"] for t in body["tools"] if isinstance(t, dict) and "function" in t]
+        calls = message.get("tool_calls") or []
+        match self.lie.tools:
+            case "always-call" if not calls:
+                calls = tool_calls({**body, "tool_choice": "required", "parallel_tool_calls": False}, set(), False)
+            case "bad-arguments":
+                for call in calls:
+                    call["function"]["arguments"] = "{}"
+            case "wrong-name":
+                for call in calls:
+                    name = call["function"]["name"]
+                    call["function"]["name"] = next((n for n in names if n != name), name)
+            case _:
+                pass
+        if calls:
+            message["tool_calls"] = calls
 
     def _content(self, body: dict[str, Any], raw: bytes, index: int, honest: str | None) -> str | None:
         text: str | None

@@ -48,6 +48,9 @@ KNOWN = {
     "max_completion_tokens",
     "stream_options",
     "logit_bias",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
 }
 
 
@@ -63,6 +66,8 @@ class Behaviour:
     stream_without_done: bool = False
     error_shape: str = "openai"  # or "flat"
     drop_created: bool = False  # a response body missing a required field
+    calls_unforced: bool = False  # with tool_choice "auto" the model calls a tool (ours never does)
+    stream_name_every_delta: bool = False  # repeats a tool call's name in each streamed delta
 
 
 def _logits(step_key: str) -> list[float]:
@@ -80,6 +85,49 @@ def _prompt(messages: Any) -> str:
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
         texts.append(str(content))
     return "|".join(texts)
+
+
+def _arguments(schema: dict[str, Any]) -> str:
+    """Arguments that validate against a simple object schema: each enum's first value, each
+    integer's minimum."""
+    values: dict[str, Any] = {}
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    for name, spec in (properties if isinstance(properties, dict) else {}).items():
+        if not isinstance(spec, dict):
+            values[name] = None
+        elif spec.get("enum"):
+            values[name] = spec["enum"][0]
+        elif spec.get("type") == "integer":
+            values[name] = spec.get("minimum", 1)
+        else:
+            values[name] = "x"
+    return json.dumps(values)
+
+
+def tool_calls(body: dict[str, Any], ignore: set[str], calls_unforced: bool) -> list[dict[str, Any]]:
+    """The calls an honest server makes for ``tools`` / ``tool_choice`` / ``parallel_tool_calls``."""
+    listed = body.get("tools") if isinstance(body.get("tools"), list) else []
+    tools = [t["function"] for t in listed if isinstance(t, dict) and isinstance(t.get("function"), dict)]
+    if not tools or "tools" in ignore:
+        return []
+    choice = body.get("tool_choice", "auto") if "tool_choice" not in ignore else "auto"
+    parallel = body.get("parallel_tool_calls") is not False or "parallel_tool_calls" in ignore
+    if isinstance(choice, dict):
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        chosen = [t for t in tools if t.get("name") == name]
+    elif choice == "required" or (choice == "auto" and calls_unforced):
+        chosen = tools if parallel else tools[:1]
+    else:
+        chosen = []
+    return [
+        {
+            "id": f"call_{i}",
+            "type": "function",
+            "function": {"name": t.get("name"), "arguments": _arguments(t.get("parameters") or {})},
+        }
+        for i, t in enumerate(chosen)
+    ]
 
 
 def _softmax(logits: list[float]) -> list[float]:
@@ -207,6 +255,10 @@ class SyntheticProvider:
                 "finish_reason": finish,
                 "logprobs": None,
             }
+            calls = tool_calls(body, b.ignore, b.calls_unforced)
+            if calls:
+                choice["message"] = {"role": "assistant", "content": None, "tool_calls": calls}
+                choice["finish_reason"] = "tool_calls"
             if body.get("logprobs") and "logprobs" not in b.ignore:
                 top = int(body.get("top_logprobs") or 0)
                 choice["logprobs"] = {
@@ -224,13 +276,15 @@ class SyntheticProvider:
                     ]
                 }
             choices.append(choice)
+        # Tool definitions reach the prompt: about a token per four characters of their JSON.
+        prompt = 3 + (len(json.dumps(body["tools"])) // 4 if body.get("tools") and "tools" not in b.ignore else 0)
         response: dict[str, Any] = {
             "id": "chatcmpl-synthetic",
             "object": "chat.completion",
             "created": 1,
             "model": body.get("model", "m"),
             "choices": choices,
-            "usage": {"prompt_tokens": 3, "completion_tokens": completion, "total_tokens": completion + 3},
+            "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": completion + prompt},
         }
         if b.drop_created:
             del response["created"]
@@ -259,16 +313,26 @@ class SyntheticProvider:
         )
 
     def _stream(self, response: dict[str, Any], usage: bool = False) -> httpx.Response:
-        text = response["choices"][0]["message"]["content"]
-        pieces = [text[i : i + 4] for i in range(0, len(text), 4)] or [""]
+        message = response["choices"][0]["message"]
+        text = message["content"] or ""
+        deltas: list[dict[str, Any]] = [{"content": text[i : i + 4]} for i in range(0, len(text), 4)]
+        for index, call in enumerate(message.get("tool_calls") or []):
+            name, arguments = call["function"]["name"], call["function"]["arguments"]
+            first = {"index": index, "id": call["id"], "type": "function", "function": {"name": name}}
+            deltas.append({"tool_calls": [first]})
+            for i in range(0, len(arguments), 5):
+                function = {"arguments": arguments[i : i + 5]}
+                if self.behaviour.stream_name_every_delta:
+                    function["name"] = name
+                deltas.append({"tool_calls": [{"index": index, "function": function}]})
         events = []
-        for piece in pieces:
+        for delta in deltas or [{"content": ""}]:
             chunk = {
                 "id": response["id"],
                 "object": "chat.completion.chunk",
                 "created": 1,
                 "model": response["model"],
-                "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+                "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
             }
             events.append(f"data: {json.dumps(chunk)}\n\n")
         if usage:

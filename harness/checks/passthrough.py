@@ -19,15 +19,17 @@ UNKNOWN_KEY = "harness_unknown_parameter"
 
 
 async def enum_passthrough(ctx: CheckContext, param: str, value: Any = None) -> list[Record]:
-    """An extension with no effect on generated text (tier, reasoning_effort): acceptance only."""
+    """An extension with no effect on generated text (tier): acceptance only, and why."""
+    spec = ctx.surface.parameters[param].schema
     if value is None:
-        spec = ctx.surface.parameters[param].schema
         value = next(v for v in spec.get("enum", []) if v is not None and v != spec.get("default"))
+    meaning = f" (documented: {spec['description']})" if spec.get("description") else ""
+    # e.g. a service tier: it changes price or latency, which no response field shows.
     exchange = await ctx.send(probe_body(ctx, **{param: value}))
     judgement = probe_failure([exchange], ctx.provider) or Judgement(
         Verdict.INCONCLUSIVE,
-        f"{param}={value!r} accepted; it has no effect a client can observe in the generated text, "
-        "so passthrough is not proven",
+        f"{param}={value!r} accepted; no client-observable effect exists{meaning}: a server that "
+        "drops it answers the same, so passthrough cannot be proven",
     )
     return [record(ctx, "passthrough", param, judgement, [exchange], "accepted", value)]
 

@@ -71,6 +71,7 @@ FAMILIES = (
     "passthrough",
     "effects",
     "equivalence",
+    "tools",
     "embeddings",
     "response_schemas",
 )

@@ -23,6 +23,7 @@ from harness.local.model import (
     MODEL_NAME,
     N_CTX,
     SEED,
+    TEMPLATE_TAG,
     Shape,
     model_cache_dir,
     suppressed_and_favoured,
@@ -32,7 +33,7 @@ from harness.local.model import (
 
 # Head size 32 (128 / 4); the head's spread scaled so the logits spread as in the GGUF.
 HF_SHAPE = Shape(n_layers=2, n_embd=128, n_head=4, n_ff=256, head_std=0.35)
-FOLDER_NAME = f"{MODEL_NAME}-hf-{HF_SHAPE.n_layers}x{HF_SHAPE.n_embd}-s{SEED}"
+FOLDER_NAME = f"{MODEL_NAME}-hf-{HF_SHAPE.n_layers}x{HF_SHAPE.n_embd}-s{SEED}-t{TEMPLATE_TAG}"
 
 SPECIALS = ("<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>")
 BOS, EOS = "<s>", "<|im_end|>"

@@ -142,6 +142,9 @@ def vllm_command(port: int, pooling: bool) -> list[str]:
     if pooling:
         # Embeddings come only from a pooling runner, a second server (the chat one has none).
         command += ["--runner", "pooling", "--convert", "embed"]
+    else:
+        # Without these vLLM refuses tool_choice "auto"; "hermes" reads our template's <tool_call> tags.
+        command += ["--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
     return command
 
 

@@ -14,6 +14,7 @@ that temperature, top_k, top_p and min_p each change what is sampled.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +29,49 @@ N_FF = 128
 N_CTX = 2048
 FAVOUR = 1.5
 MODEL_NAME = "tiny-llama"
-FILE_NAME = f"{MODEL_NAME}-{N_LAYERS}x{N_EMBD}-s{SEED}.gguf"
 
-CHATML_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+# ChatML, declaring tools the way Hermes / Qwen2.5 templates do: the definitions in a system
+# block inside <tools>, calls as <tool_call>{"name": ..., "arguments": ...}</tool_call>. Servers
+# pick their tool-call format from the template (llama.cpp's autoparser diffs its renders; vLLM's
+# "hermes" parser reads these tags), so without it no server does tool calling on our model. A
+# request without tools renders exactly as plain ChatML. One line, no whitespace control: the
+# servers' Jinja engines differ in trim_blocks/lstrip_blocks.
+_TOOLS_BLOCK = (
+    "{% if tools %}"
+    "{{ '<|im_start|>system\n' }}"
+    "{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] + '\n\n' }}{% endif %}"
+    "{{ '# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+    "You are provided with function signatures within <tools></tools> XML tags:\n<tools>' }}"
+    "{% for tool in tools %}{{ '\n' }}{{ tool | tojson }}{% endfor %}"
+    "{{ '\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
+    '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": '
+    "<args-json-object>}\n</tool_call><|im_end|>\n' }}"
+    "{% endif %}"
 )
+_MESSAGES = (
+    "{% for message in messages %}"
+    "{% if tools and loop.first and message['role'] == 'system' %}"
+    "{% elif message['role'] == 'assistant' and message['tool_calls'] %}"
+    "{{ '<|im_start|>assistant\n' }}{% if message['content'] %}{{ message['content'] }}{% endif %}"
+    "{% for call in message['tool_calls'] %}"
+    "{% if call['function'] is defined %}{% set call = call['function'] %}{% endif %}"
+    "{% if not loop.first or message['content'] %}{{ '\n' }}{% endif %}"
+    "{{ '<tool_call>\n{\"name\": \"' + call['name'] + '\", \"arguments\": ' }}"
+    "{% if call['arguments'] is string %}{{ call['arguments'] }}{% else %}{{ call['arguments'] | tojson }}{% endif %}"
+    "{{ '}\n</tool_call>' }}"
+    "{% endfor %}"
+    "{{ '<|im_end|>\n' }}"
+    "{% elif message['role'] == 'tool' %}"
+    "{{ '<|im_start|>user\n<tool_response>\n' + message['content'] + '\n</tool_response><|im_end|>\n' }}"
+    "{% else %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endif %}"
+    "{% endfor %}"
+)
+CHATML_TEMPLATE = _TOOLS_BLOCK + _MESSAGES + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+# In the cached file's name: a changed template is a new model, never a stale cached one.
+TEMPLATE_TAG = hashlib.sha256(CHATML_TEMPLATE.encode()).hexdigest()[:8]
+FILE_NAME = f"{MODEL_NAME}-{N_LAYERS}x{N_EMBD}-s{SEED}-t{TEMPLATE_TAG}.gguf"
 
 _WORDS = [
     "the",

@@ -41,11 +41,13 @@ from tests.lying import (
     PLAIN_KEYS,
     STATUS_LIES,
     TEXT_LIES,
+    TOOL_LIES,
     JsonModeLie,
     Lie,
     LyingProvider,
     StatusLie,
     TextLie,
+    ToolLie,
 )
 from tests.synthetic import Behaviour
 
@@ -64,8 +66,11 @@ PARAMS = [
     "max_completion_tokens",
     "stream_options",
     "logit_bias",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
 ]
-CHECKS = ["range", "default", "determinism", "passthrough", "effect", "equivalence", "embeddings"]
+CHECKS = ["range", "default", "determinism", "passthrough", "effect", "equivalence", "embeddings", "tools"]
 SURFACES = ("openai", "openrouter", "oruel", "vllm", "llamacpp", "data-designer")
 # The synthetic provider's own misbehaviours that matter here: validating (so REJECTED and
 # OVER_STRICT happen at all), and a seed it ignores.
@@ -177,11 +182,20 @@ def usable(exchange: dict[str, Any]) -> bool:
     return isinstance(choices, list) and bool(choices) and all(isinstance(c, dict) for c in choices)
 
 
+def _calls(exchange: dict[str, Any]) -> bool:
+    if "streamed_content" in exchange:
+        return '"tool_calls"' in str(exchange.get("response_excerpt"))
+    try:
+        return bool(exchange["response"]["choices"][0]["message"]["tool_calls"])
+    except (KeyError, IndexError, TypeError):
+        return False
+
+
 def generated(exchange: dict[str, Any]) -> bool:
-    """A usable 2xx that carries what the probe compares: text, or a non-empty vector."""
+    """A usable 2xx that carries what the probe compares: text, a tool call, or a non-empty vector."""
     if not usable(exchange):
         return False
-    return bool(_vector(exchange)) if _embeddings(exchange) else bool(_text(exchange))
+    return bool(_vector(exchange)) if _embeddings(exchange) else bool(_text(exchange)) or _calls(exchange)
 
 
 def refusal_statuses(surface: Surface) -> frozenset[int]:
@@ -224,8 +238,22 @@ def evidence_problems(record: Record, surface: Surface) -> list[str]:
 TEXT_CHECKS = frozenset({"default", "determinism", "passthrough", "effect", "equivalence"})
 
 
+# Tool lies -> the tool probes (param, label) they leave no way to honour. A call whatever
+# tool_choice says defeats "none" and "required" (the control calls too); arguments that do not
+# validate or calls under the other name defeat every claim about calls, and the streamed one
+# (streams are not rewritten: the two must then differ). Counting calls is not defeated.
+TOOL_DEFEATS: dict[ToolLie, frozenset[tuple[str, str]]] = {
+    "honest": frozenset(),
+    "always-call": frozenset({("tool_choice", "none"), ("tool_choice", "required")}),
+    "bad-arguments": frozenset({("tool_choice", "function"), ("tool_choice", "required"), ("stream", "tool-calls")}),
+    "wrong-name": frozenset({("tool_choice", "function"), ("tool_choice", "required"), ("stream", "tool-calls")}),
+}
+
+
 def defeated(lie: Lie, behaviour: str, record: Record) -> bool:
     """Does the lie (or the synthetic behaviour) leave no way to earn HONOURED for this record?"""
+    if record.check == "tools":
+        return (record.param, record.label) in TOOL_DEFEATS[lie.tools]
     if record.check not in TEXT_CHECKS:
         return False
     if lie.json_mode == "always-42" and record.param == "response_format":
@@ -306,8 +334,14 @@ UNUSABLE = [Lie(status=s) for s in UNUSABLE_STATUSES] + [Lie(body=b) for b in BO
 
 texts = st.sampled_from(TEXT_LIES)
 json_modes = st.sampled_from(JSON_MODE_LIES)
+tool_lies = st.sampled_from(TOOL_LIES)
 any_lies = st.builds(
-    Lie, text=texts, status=st.sampled_from(STATUS_LIES), body=st.sampled_from(BODY_LIES), json_mode=json_modes
+    Lie,
+    text=texts,
+    status=st.sampled_from(STATUS_LIES),
+    body=st.sampled_from(BODY_LIES),
+    json_mode=json_modes,
+    tools=tool_lies,
 )
 surfaces = st.sampled_from(SURFACES)
 behaviours = st.sampled_from(sorted(BEHAVIOURS))
@@ -357,6 +391,38 @@ def test_lies_about_text_earn_no_verdict(
     assert records
     problems = violations(lie, behaviour, chosen, records)
     assert not problems, "\n".join(problems)
+
+
+TOOL_PARAMS = ["tools", "tool_choice", "parallel_tool_calls", "stream"]
+TOOL_SURFACES = ("openai", "oruel", "vllm", "llamacpp")  # the others document no tools
+
+
+@pytest.mark.parametrize("tools", TOOL_LIES)
+@settings(PROPERTY, max_examples=6)
+@given(text=texts, surface=st.sampled_from(TOOL_SURFACES), calls_unforced=st.booleans(), data=st.data())
+def test_lies_about_tool_calls_earn_no_verdict(
+    surfaces_by_name: Catalogue, tools: ToolLie, text: TextLie, surface: str, calls_unforced: bool, data: st.DataObject
+) -> None:
+    lie, chosen = Lie(text=text, tools=tools), surfaces_by_name[surface]
+    available = [p for p in TOOL_PARAMS if p in chosen.parameters]
+    params = data.draw(st.lists(st.sampled_from(available), min_size=1, unique=True), label="params")
+    records = run_lying(lie, chosen, params, ["tools"], Behaviour(calls_unforced=calls_unforced))
+    problems = violations(lie, "lenient", chosen, records)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("tools", "label"),
+    [("always-call", "none"), ("bad-arguments", "function"), ("wrong-name", "function"), ("bad-arguments", "required")],
+)
+def test_a_tool_lie_is_ignored(catalogue: dict[str, Surface], tools: ToolLie, label: str) -> None:
+    """Each lie where the honest provider is decided: "none" needs a model that calls unforced."""
+    behaviour = Behaviour(calls_unforced=label == "none")
+    records = run_lying(Lie(tools=tools), catalogue["openai"], ["tool_choice"], ["tools"], behaviour)
+    found = {r.label: r for r in records}
+    assert found[label].verdict is Verdict.IGNORED, found[label].detail
+    honest = {r.label: r.verdict for r in run_lying(Lie(), catalogue["openai"], ["tool_choice"], ["tools"], behaviour)}
+    assert honest[label] is Verdict.HONOURED
 
 
 @pytest.mark.parametrize("status", REFUSING)

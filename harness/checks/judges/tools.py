@@ -1,0 +1,303 @@
+"""Judges of tool calling: what ``tools`` and ``tool_choice`` ask for must be what the answer
+holds. A call counts only with a known name and arguments that parse and validate against
+that tool's parameters; every verdict compares with the same request under another
+``tool_choice`` (or none), so an answer the server gives anyway proves nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from harness.checks.judges.effects import choice
+from harness.checks.judges.outcome import Judgement, finish_reason, probe_failure, quote, text_of
+from harness.results import Verdict
+from harness.transport import Exchange
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    arguments: Any  # the JSON text, as sent (a string when the server follows OpenAI)
+
+    def __str__(self) -> str:
+        return f"{self.name}({_short(self.arguments)})"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _streamed_calls(exchange: Exchange) -> list[Call]:
+    """Reassemble streamed tool-call deltas as OpenAI's SDK does: by ``index``, every string
+    field concatenated across deltas."""
+    parts: dict[int, dict[str, str]] = {}
+    for chunk in exchange.chunks:
+        choices = chunk.get("choices") if isinstance(chunk, dict) else None
+        for streamed in choices if isinstance(choices, list) else []:
+            delta = streamed.get("delta") if isinstance(streamed, dict) and streamed.get("index", 0) == 0 else None
+            deltas = delta.get("tool_calls") if isinstance(delta, dict) else None
+            for position, piece in enumerate(deltas if isinstance(deltas, list) else []):
+                function = piece.get("function") if isinstance(piece, dict) else None
+                if not isinstance(function, dict):
+                    continue
+                index = piece.get("index", position)
+                call = parts.setdefault(index if isinstance(index, int) else position, {"name": "", "arguments": ""})
+                for key in ("name", "arguments"):
+                    if isinstance(function.get(key), str):
+                        call[key] += function[key]
+    return [Call(call["name"], call["arguments"]) for _, call in sorted(parts.items())]
+
+
+def tool_calls(exchange: Exchange) -> list[Call]:
+    """The calls of the first choice: the message's ``tool_calls``, or the stream's deltas."""
+    if exchange.chunks:
+        return _streamed_calls(exchange)
+    message = choice(exchange).get("message")
+    raw = message.get("tool_calls") if isinstance(message, dict) else None
+    calls = []
+    for item in raw if isinstance(raw, list) else []:
+        function = item.get("function") if isinstance(item, dict) else None
+        if isinstance(function, dict):
+            calls.append(Call(str(function.get("name")), function.get("arguments")))
+    return calls
+
+
+def call_problem(call: Call, parameters: Mapping[str, dict[str, Any]]) -> str | None:
+    """Why a client could not run this call, or None: an unknown function, arguments that are
+    not a JSON string (OpenAI sends them as text), or arguments its parameters refuse."""
+    if call.name not in parameters:
+        return f"a call to {call.name!r}, which is not among the tools"
+    if not isinstance(call.arguments, str):
+        return f"{call.name}'s arguments are {type(call.arguments).__name__}, not a JSON string"
+    try:
+        arguments = json.loads(call.arguments)
+    except ValueError:
+        return f"{call.name}'s arguments are not JSON: {quote(call.arguments)}"
+    errors = sorted(Draft202012Validator(parameters[call.name]).iter_errors(arguments), key=str)
+    if errors:
+        return f"{call}: its arguments do not validate against its parameters ({errors[0].message})"
+    return None
+
+
+def _failed(exchanges: list[Exchange], provider: str) -> Judgement | None:
+    """probe_failure, and an answer with neither text nor a call: a control that says nothing
+    could refute nothing, and a probe that says nothing shows no effect."""
+    failed = probe_failure(exchanges, provider)
+    if failed:
+        return failed
+    if any(not text_of(e) and not tool_calls(e) for e in exchanges):
+        return Judgement(Verdict.INCONCLUSIVE, "an answer with neither text nor a tool call: nothing to compare")
+    return None
+
+
+def _described(calls: list[Call]) -> str:
+    return ", ".join(str(c) for c in calls) if calls else "no call"
+
+
+def _no_call(exchange: Exchange, control: Exchange, what: str, max_tokens: int) -> Judgement:
+    """A request that had to call and did not: IGNORED where nothing changed or it ended of
+    itself; INCONCLUSIVE where it was cut short while doing something else."""
+    text, finish = text_of(exchange), finish_reason(exchange)
+    if text == text_of(control):
+        return Judgement(
+            Verdict.IGNORED,
+            f"{what}: no call; the reply {quote(text)} is the same as without tool_choice",
+            "the same request without tool_choice",
+        )
+    if finish == "length":
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"{what}: no call within max_tokens={max_tokens} (cut short, finish_reason length); the reply "
+            f"{quote(text)} differs from the one without tool_choice, so a call may have been on its way",
+        )
+    return Judgement(
+        Verdict.IGNORED,
+        f"{what}: the reply ended (finish_reason {finish!r}) without a call: {quote(text)}",
+        "the same request without tool_choice",
+    )
+
+
+def judge_tools_reach_prompt(with_tools: Exchange, without: Exchange, provider: str) -> Judgement:
+    """Tool definitions must reach the model: more prompt tokens than the same request
+    without them (or a call that names one)."""
+    failed = _failed([with_tools, without], provider)
+    if failed:
+        return failed
+    usages = [e.json.get("usage") if isinstance(e.json, dict) else None for e in (with_tools, without)]
+    counts = [u.get("prompt_tokens") if isinstance(u, dict) else None for u in usages]
+    if not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
+        return Judgement(Verdict.INCONCLUSIVE, "no usage.prompt_tokens to compare: cannot see what reached the model")
+    grown, plain = counts
+    assert isinstance(grown, int) and isinstance(plain, int)
+    if grown > plain:
+        return Judgement(
+            Verdict.HONOURED,
+            f"the tool definitions reach the prompt: {plain} -> {grown} prompt tokens",
+            "the same request without tools",
+        )
+    return Judgement(
+        Verdict.IGNORED,
+        f"the same {plain} prompt tokens with or without tools: the definitions never reach the model",
+        "the same request without tools",
+    )
+
+
+def judge_forced_function(
+    forced: Mapping[str, Exchange],
+    control: Exchange,
+    parameters: Mapping[str, dict[str, Any]],
+    max_tokens: int,
+    provider: str,
+) -> Judgement:
+    """``tool_choice`` naming a function, once per tool: each answer must be calls to exactly
+    the named function with valid arguments. Two names each obeyed is the parameter's doing."""
+    failed = _failed([*forced.values(), control], provider)
+    if failed:
+        return failed
+    seen = []
+    for name, exchange in forced.items():
+        calls = tool_calls(exchange)
+        what = f"tool_choice forcing {name}"
+        if not calls:
+            return _no_call(exchange, control, what, max_tokens)
+        wrong = [c for c in calls if c.name != name]
+        if wrong:
+            return Judgement(Verdict.IGNORED, f"{what}, but the answer calls {_described(wrong)}")
+        problem = next((p for c in calls if (p := call_problem(c, parameters))), None)
+        if problem:
+            return Judgement(Verdict.IGNORED, f"{what}: {problem}")
+        seen.append(f"{name} -> {_described(calls)}")
+    return Judgement(
+        Verdict.HONOURED,
+        "each forced function was called, with valid arguments: " + "; ".join(seen),
+        f"without tool_choice: {_described(tool_calls(control))}; forcing the other tool calls the other",
+    )
+
+
+def judge_required(
+    required: Exchange,
+    control: Exchange,
+    parameters: Mapping[str, dict[str, Any]],
+    max_tokens: int,
+    provider: str,
+) -> Judgement:
+    """``tool_choice: "required"`` must produce a valid call, where the same request without it
+    does not (a model that calls anyway proves nothing about the value)."""
+    failed = _failed([required, control], provider)
+    if failed:
+        return failed
+    calls = tool_calls(required)
+    if not calls:
+        return _no_call(required, control, 'tool_choice "required"', max_tokens)
+    problem = next((p for c in calls if (p := call_problem(c, parameters))), None)
+    if problem:
+        return Judgement(Verdict.IGNORED, f'tool_choice "required": {problem}')
+    if tool_calls(control):
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f'tool_choice "required" gave {_described(calls)}, but so does the same request without it: '
+            "the call is not the value's doing",
+        )
+    return Judgement(
+        Verdict.HONOURED,
+        f'tool_choice "required" gave {_described(calls)}',
+        "the same request without tool_choice makes no call",
+    )
+
+
+def judge_none(none: Exchange, auto: Exchange, provider: str) -> Judgement:
+    """``tool_choice: "none"`` must suppress a call the same request makes without it; where
+    the model makes none anyway, there was nothing to suppress."""
+    failed = _failed([none, auto], provider)
+    if failed:
+        return failed
+    suppressed, made = tool_calls(none), tool_calls(auto)
+    if suppressed:
+        return Judgement(Verdict.IGNORED, f'tool_choice "none", yet the answer calls {_described(suppressed)}')
+    if not made:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            'no call with or without tool_choice "none": this model calls no tool unforced, so there was '
+            "nothing for it to suppress",
+        )
+    return Judgement(
+        Verdict.HONOURED,
+        f'tool_choice "none" gave text {quote(text_of(none))} and no call',
+        f"the same request without tool_choice calls {_described(made)}",
+    )
+
+
+def judge_parallel(single: Exchange, multiple: Exchange, provider: str) -> Judgement:
+    """``parallel_tool_calls: false`` must leave at most one call where ``true`` makes several."""
+    failed = _failed([single, multiple], provider)
+    if failed:
+        return failed
+    one, many = tool_calls(single), tool_calls(multiple)
+    if len(one) > 1:
+        return Judgement(Verdict.IGNORED, f"parallel_tool_calls=false, yet {len(one)} calls: {_described(one)}")
+    if not one:
+        return Judgement(Verdict.INCONCLUSIVE, "parallel_tool_calls=false: no call at all, nothing to count")
+    if len(many) < 2:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"with parallel_tool_calls=true the answer holds {len(many)} call(s): nothing for false to limit",
+        )
+    return Judgement(
+        Verdict.HONOURED,
+        f"parallel_tool_calls=false: one call ({_described(one)})",
+        f"the same request with true makes {len(many)} calls",
+    )
+
+
+def _comparable(call: Call) -> tuple[str, Any]:
+    try:
+        return call.name, json.loads(call.arguments) if isinstance(call.arguments, str) else call.arguments
+    except ValueError:
+        return call.name, call.arguments
+
+
+def judge_streamed_calls(
+    plain: Exchange, streamed: Exchange, parameters: Mapping[str, dict[str, Any]], provider: str
+) -> Judgement:
+    """The deltas of a streamed tool call must reassemble to the call of the same request
+    unstreamed (greedy, so both must be the same answer). A reassembled name that is no tool's
+    is a stream a client cannot use (a server that repeats the name in every delta)."""
+    failed = _failed([plain, streamed], provider)
+    if failed:
+        return failed
+    expected = tool_calls(plain)
+    if not expected:
+        return Judgement(
+            Verdict.INCONCLUSIVE, "the request made no call unstreamed: no call to compare the deltas with"
+        )
+    if not streamed.chunks:
+        return Judgement(Verdict.IGNORED, "stream=true with tools was answered with one JSON body, not events")
+    got = tool_calls(streamed)
+    if not got:
+        return Judgement(
+            Verdict.IGNORED,
+            f"the streamed deltas carry no tool call (text {quote(streamed.content())}) where the same request "
+            f"unstreamed calls {_described(expected)}",
+        )
+    unknown = [c.name for c in got if c.name not in parameters]
+    if unknown:
+        return Judgement(
+            Verdict.SERVER_ERROR,
+            f"reassembled as OpenAI's SDK does (string fields concatenated), the streamed call is named "
+            f"{quote(unknown[0])}: no tool has that name (unstreamed: {_described(expected)})",
+        )
+    if [_comparable(c) for c in got] == [_comparable(c) for c in expected]:
+        return Judgement(
+            Verdict.HONOURED,
+            f"{len(streamed.chunks)} chunks; the tool-call deltas reassemble to {_described(got)}",
+            "the same request unstreamed gives the same call",
+        )
+    return Judgement(
+        Verdict.INCONCLUSIVE,
+        f"the deltas reassemble to {_described(got)}, the same request unstreamed calls {_described(expected)}",
+    )
