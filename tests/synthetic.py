@@ -106,7 +106,7 @@ def _arguments(schema: dict[str, Any]) -> str:
 
 def tool_calls(body: dict[str, Any], ignore: set[str], calls_unforced: bool) -> list[dict[str, Any]]:
     """The calls an honest server makes for ``tools`` / ``tool_choice`` / ``parallel_tool_calls``."""
-    listed = body.get("tools") if isinstance(body.get("tools"), list) else []
+    listed: list[Any] = body["tools"] if isinstance(body.get("tools"), list) else []
     tools = [t["function"] for t in listed if isinstance(t, dict) and isinstance(t.get("function"), dict)]
     if not tools or "tools" in ignore:
         return []

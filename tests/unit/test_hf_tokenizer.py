@@ -63,7 +63,7 @@ CALL = {"id": "c1", "type": "function", "function": {"name": "set_size", "argume
 @pytest.mark.parametrize("trim", [False, True])  # llama-cpp-python renders with trim_blocks/lstrip_blocks
 def test_chat_template_declares_tools_and_renders_calls(trim: bool) -> None:
     env = jinja2.Environment(trim_blocks=trim, lstrip_blocks=trim)
-    env.filters["tojson"] = lambda value: json.dumps(value)
+    env.filters["tojson"] = json.dumps
     template = env.from_string(CHATML_TEMPLATE)
     plain = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}]
     assert template.render(messages=plain, add_generation_prompt=True) == (

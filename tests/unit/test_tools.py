@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,7 +102,7 @@ def test_a_surface_without_required_or_parallel_gets_only_what_it_documents(
     }, shown(records)
 
 
-def _exchange(message: dict[str, object]) -> Exchange:
+def _exchange(message: dict[str, Any]) -> Exchange:
     body = {"choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]}
     return Exchange("POST", "http://x/v1/chat/completions", {}, Outcome.RESPONSE, status=200, json=body)
 
