@@ -24,8 +24,11 @@ PARAMS = [
     "stream_options",
     "logit_bias",
     "stop",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
 ]
-CHECKS = ["range", "passthrough", "effect", "determinism", "embeddings", "equivalence"]
+CHECKS = ["range", "passthrough", "effect", "determinism", "embeddings", "equivalence", "tools"]
 
 
 def assert_vllm_known_answers(records: list[Record]) -> None:
@@ -80,3 +83,17 @@ def assert_vllm_known_answers(records: list[Record]) -> None:
     # dimensions needs a Matryoshka model (pooling_params.py); this one is not: refused.
     dimensions = got["dimensions", "embeddings", ""]
     assert dimensions.verdict is Verdict.OVER_STRICT and dimensions.evidence["exchanges"][-1]["status"] == 400, shown
+    # Tool calling, served with --enable-auto-tool-choice --tool-call-parser hermes.
+    calls = {(r.param, r.label): r for r in records if r.check == "tools"}
+    seen = {k: (r.verdict.value, r.detail[:120]) for k, r in calls.items()}
+    assert calls["tools", "prompt"].verdict is Verdict.HONOURED, seen
+    # A named function is a structured-output constraint (the tool's parameters, strict).
+    assert calls["tool_choice", "function"].verdict is Verdict.HONOURED, seen
+    assert calls["stream", "tool-calls"].verdict is Verdict.HONOURED, seen
+    # "required" lets the model chain <tool_call> blocks (parallel by default) until max_tokens;
+    # hermes_tool_parser.py parses all or nothing, so the cut answer comes back as text.
+    required = calls["tool_choice", "required"]
+    assert required.verdict is Verdict.INCONCLUSIVE and "<tool_call>" in required.detail, seen
+    # Unforced, this model calls nothing: neither "none" nor parallel_tool_calls can be seen.
+    assert calls["tool_choice", "none"].verdict is Verdict.INCONCLUSIVE, seen
+    assert calls["parallel_tool_calls", "effect"].verdict is Verdict.INCONCLUSIVE, seen

