@@ -12,7 +12,7 @@ nox.options.sessions = ["tests", "lint"]
 PYTHON = "3.11"
 
 
-def _install(session: nox.Session, extras: str = "local,test") -> None:
+def _install(session: nox.Session, extras: str = "local,test,data-designer") -> None:
     session.install("-e", f".[{extras}]")
 
 
@@ -53,7 +53,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff and mypy --strict over the package, tests, benchmarks and this file."""
-    _install(session, "local,test,lint")
+    _install(session, "local,test,lint,data-designer")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")

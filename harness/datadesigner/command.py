@@ -12,8 +12,15 @@ from typing import Any
 from harness import __version__
 from harness.checks import CheckContext
 from harness.conformance import make_console, print_table, write_reports
-from harness.datadesigner.config import ConfigFile, ModelConfig, load_config_file
-from harness.datadesigner.live import units_for
+from harness.datadesigner.config import (
+    DROPPED_KEYS,
+    ConfigFile,
+    data_designer_home,
+    load_config_file,
+    merged_extra_body,
+)
+from harness.datadesigner.live import USABLE, health_record, units_for
+from harness.datadesigner.requests import Target
 from harness.datadesigner.static import CHECK, static_records
 from harness.engine import DedupingSender, RunStats, run_units
 from harness.errors import ConfigError
@@ -27,12 +34,13 @@ from harness.workflows import append_run_log, new_run_dir, preflight, provider_e
 
 def fails_the_config(record: Record) -> bool:
     """A failing verdict; REJECTED on the static check (the config sends a value the provider
-    documents as invalid, so it will not work there); or a live request with no evidence (not
-    answered, or not recorded). The exit code and junit.xml both follow this rule."""
+    documents as invalid, so it will not work there) or by Data Designer's own health check
+    (it cannot use the answers); or a live request with no evidence (not answered, or not
+    recorded). The exit code and junit.xml both follow this rule."""
     return (
         record.verdict in FAILING
         or record.verdict in MISSING_EVIDENCE
-        or (record.check == CHECK and record.verdict is Verdict.REJECTED)
+        or (record.check in (CHECK, USABLE) and record.verdict is Verdict.REJECTED)
     )
 
 
@@ -41,7 +49,7 @@ async def _run_model(
     surface: Surface,
     endpoints: Endpoints,
     config: ConfigFile,
-    model: ModelConfig,
+    model: Any,
     writer: ResultsWriter,
 ) -> RunStats:
     params = model.inference_parameters
@@ -72,7 +80,7 @@ async def _run_model(
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = load_config_file(args.file)
+    config = load_config_file(args.file or data_designer_home() / "model_configs.yaml", args.providers)
     provider = resolve_provider(args.provider, load_providers())
     catalogue = load_catalogue()
     name = args.schema or provider.schema_name
@@ -93,7 +101,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         if args.live:
             with provider_endpoints(provider, "live") as endpoints:
                 preflight(endpoints.base_url, provider.timeout)
+                embeddings = endpoints.embeddings_base_url or endpoints.base_url
+                target = Target(endpoints.base_url, embeddings, provider.api_key(), provider.timeout)
                 for model in config.models:
+                    writer.write(health_record(config, model, target, provider.name, surface))
                     stats = asyncio.run(_run_model(provider, surface, endpoints, config, model, writer))
                     append_run_log(out, provider.name, surface.name, "live", stats)
     finally:
@@ -102,7 +113,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "mode": "check-config live" if args.live else "check-config static",
         "harness": __version__,
-        "versions": {"config": str(args.file)},
+        "versions": {"config": str(config.path)},
     }
     records, cells = write_reports(out, meta)
     # write_reports judges cells as a provider run does, where REJECTED conforms: junit.xml is
@@ -110,6 +121,15 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     write_junit(cells, out / "junit.xml", float(meta.get("elapsed_s", 0.0)), also_failing=fails_the_config)
     console = make_console()
     print_table(records, read_run_log(out), console)
+    for model in config.models:
+        dropped = sorted(DROPPED_KEYS & set(merged_extra_body(model, config.providers)))
+        if dropped:
+            console.print(
+                f"[{model.alias}] not judged: {', '.join(dropped)}: Data Designer's generate() removes it from "
+                "every request (engine/models/facade.py)",
+                highlight=False,
+                markup=False,
+            )
     problems = [r for r in records if fails_the_config(r)]
     # A config with nothing to probe live (embeddings with default settings, image models)
     # sends nothing: only where something was probed must something have been decided.
@@ -130,7 +150,17 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     parser = sub.add_parser("check-config", help="will this Data Designer model config work on that provider?")
-    parser.add_argument("file", type=Path, help="Data Designer model configs (YAML or JSON)")
+    parser.add_argument(
+        "file",
+        type=Path,
+        nargs="?",
+        help="Data Designer's model_configs.yaml (default: the one in $DATA_DESIGNER_HOME or ~/.data-designer)",
+    )
+    parser.add_argument(
+        "--providers",
+        type=Path,
+        help="Data Designer's model_providers.yaml (default: the one in its home, else its built-in providers)",
+    )
     parser.add_argument("--provider", required=True)
     parser.add_argument("--schema", help="hold the provider to another documented surface")
     parser.add_argument("--live", action="store_true", help="also send the config's requests (launching local servers)")

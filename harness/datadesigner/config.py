@@ -1,220 +1,213 @@
-"""Data Designer's model-config classes, as pydantic models with Data Designer's own rules.
+"""A Data Designer setup, loaded and validated by Data Designer itself (the `data-designer`
+extra, 0.9.6): its files, its classes, its messages. Nothing here re-implements its rules, so
+a file it refuses is refused here with its words, and a file it wrote is accepted.
 
-Accepted file shapes (YAML or JSON, as Data Designer writes them): a bare list of model
-configs, or a mapping with ``model_configs:`` (and optionally ``model_providers:``, whose
-``extra_body`` is merged over the model's). Each model config has ``alias``, ``model``,
-``provider`` and ``inference_parameters`` with a ``generation_type``; a distribution is
-``{distribution_type: uniform|manual, params: {...}}``.
+The files are Data Designer's own: ``model_configs.yaml`` (a ``model_configs:`` list) and
+``model_providers.yaml`` (a ``providers:`` list), by default in ``$DATA_DESIGNER_HOME`` or
+``~/.data-designer``. Without a providers file, its built-in providers (nvidia, openai,
+openrouter) are the ones it would write there on first use.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import random
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 
-from harness.errors import ConfigError, read_text_file
+from harness.errors import ConfigError
+
+PACKAGE = "data-designer==0.9.6"
+MISSING = f"check-config runs Data Designer's own code: pip install 'harness[data-designer]' ({PACKAGE})"
 
 # The request keys Data Designer sets itself; an extra_body key with one of these names
-# silently overwrites it (extra_body is merged last).
+# silently overwrites it (extra_body is merged into the body last).
 STANDARD_FIELDS = frozenset(
     {"model", "messages", "temperature", "top_p", "max_tokens", "input", "encoding_format", "dimensions"}
 )
+# Keys its generate() removes from the call and from extra_body (engine/models/facade.py):
+# never sent, so never judged.
+DROPPED_KEYS = frozenset({"n"})
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def data_designer_home() -> Path:
+    """Where Data Designer keeps its files (config/utils/constants.py: no ~ expansion)."""
+    return Path(os.getenv("DATA_DESIGNER_HOME", str(Path.home() / ".data-designer")))
 
 
-class UniformParams(_Strict):
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> UniformParams:
-        if not self.low < self.high:
-            raise ValueError(f"low ({self.low}) must be less than high ({self.high})")
-        return self
+def _modules() -> Any:
+    try:
+        from data_designer.config import models
+    except ImportError as err:
+        raise ConfigError(MISSING) from err
+    return models
 
 
-class UniformDistribution(_Strict):
-    distribution_type: Literal["uniform"] = "uniform"
-    params: UniformParams
+@dataclass(frozen=True)
+class ConfigFile:
+    """The model configs of one file and the providers they resolve against (by name)."""
 
-    def extremes(self) -> list[float]:
-        """The ends of the interval: every value in between lies in a range iff both do."""
-        return [self.params.low, self.params.high]
-
-    def sample(self, rng: random.Random) -> float:
-        return rng.uniform(self.params.low, self.params.high)
-
-
-class ManualParams(_Strict):
-    values: list[float] = Field(min_length=1)
-    weights: list[float] | None = None
-
-    @model_validator(mode="after")
-    def _weights(self) -> ManualParams:
-        if self.weights is None:
-            return self
-        if len(self.weights) != len(self.values):
-            raise ValueError(f"weights has {len(self.weights)} entries but values has {len(self.values)}")
-        if any(w < 0 for w in self.weights):
-            raise ValueError("weights must not be negative")
-        total = sum(self.weights)
-        if total <= 0:
-            raise ValueError("weights must not all be zero")
-        self.weights = [w / total for w in self.weights]  # Data Designer normalises them
-        return self
-
-
-class ManualDistribution(_Strict):
-    distribution_type: Literal["manual"] = "manual"
-    params: ManualParams
-
-    def extremes(self) -> list[float]:
-        return list(self.params.values)
-
-    def sample(self, rng: random.Random) -> float:
-        return rng.choices(self.params.values, weights=self.params.weights)[0]
-
-
-Distribution = Annotated[UniformDistribution | ManualDistribution, Field(discriminator="distribution_type")]
-Sampled = float | Distribution
-
-
-def _in_range(value: Sampled, low: float, high: float, name: str) -> Sampled:
-    points = [value] if isinstance(value, int | float) else value.extremes()
-    bad = [p for p in points if not low <= p <= high]
-    if bad:
-        raise ValueError(f"{name} must be between {low} and {high}, got {bad[0]}")
-    return value
-
-
-class _Common(_Strict):
-    max_parallel_requests: int = Field(default=4, ge=1)
-    timeout: int | None = Field(default=None, ge=1)
-    extra_body: dict[str, Any] | None = None
-
-
-class ChatCompletionInferenceParams(_Common):
-    generation_type: Literal["chat-completion"] = "chat-completion"
-    temperature: Sampled | None = None
-    top_p: Sampled | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-
-    @field_validator("temperature")
-    @classmethod
-    def _temperature(cls, value: Sampled | None) -> Sampled | None:
-        return None if value is None else _in_range(value, 0.0, 2.0, "temperature")
-
-    @field_validator("top_p")
-    @classmethod
-    def _top_p(cls, value: Sampled | None) -> Sampled | None:
-        return None if value is None else _in_range(value, 0.0, 1.0, "top_p")
-
-
-class EmbeddingInferenceParams(_Common):
-    generation_type: Literal["embedding"] = "embedding"
-    encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = None
-
-
-class ImageInferenceParams(_Common):
-    generation_type: Literal["image"] = "image"
-
-
-InferenceParams = Annotated[
-    ChatCompletionInferenceParams | EmbeddingInferenceParams | ImageInferenceParams,
-    Field(discriminator="generation_type"),
-]
-
-
-class ModelConfig(_Strict):
-    alias: str
-    model: str
-    provider: str | None = None
-    inference_parameters: InferenceParams = Field(default_factory=ChatCompletionInferenceParams)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_generation_type(cls, data: Any) -> Any:
-        params = data.get("inference_parameters") if isinstance(data, dict) else None
-        if isinstance(params, dict) and "generation_type" not in params:
-            data = {**data, "inference_parameters": {**params, "generation_type": "chat-completion"}}
-        return data
-
-
-class ModelProvider(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    name: str
-    extra_body: dict[str, Any] | None = None
-
-
-class ConfigFile(BaseModel):
     path: Path
-    models: list[ModelConfig]
-    providers: dict[str, ModelProvider]
+    models: list[Any]  # data_designer.config.models.ModelConfig
+    providers: dict[str, Any]  # name -> data_designer.config.models.ModelProvider
+    providers_path: Path | None  # None: Data Designer's built-in providers
 
 
 # pydantic names union branches in error locations; a person knows the field, not the branch.
-_BRANCHES = frozenset({"chat-completion", "embedding", "image", "uniform", "manual", "float", "int"})
+_BRANCHES = frozenset({"float", "int", "UniformDistribution", "ManualDistribution"})
 
 
-def _one_line(path: Path, alias: str, err: ValidationError) -> str:
-    # A union reports one error per branch; the rule Data Designer states (a value error) or
-    # else the deepest location is the one that explains the problem.
+def _first_error(err: ValidationError) -> str:
+    """The error that explains: the rule Data Designer states (a value error) over the other
+    branches of a union, where it is and why, without the branch names."""
     errors = err.errors()
-    first = next((e for e in errors if e["type"] == "value_error"), max(errors, key=lambda e: len(e["loc"])))
-    loc = [str(p) for p in first["loc"] if str(p) not in _BRANCHES and "[" not in str(p)]
+    first = next((e for e in errors if e["type"] == "value_error"), errors[0])
+    where = ".".join(str(p) for p in first["loc"] if str(p) not in _BRANCHES)
     message = str(first["msg"]).removeprefix("Value error, ")
-    return f"{path}: model config {alias!r}: {'.'.join(loc)}: {message}"
+    return f"{where}: {message}" if where else message
 
 
-def _yaml_problem(err: yaml.YAMLError) -> str:
-    """PyYAML's message on one line, with the line and column it points at (1-based)."""
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    problem = getattr(err, "problem", None) or str(err).split("\n")[0]
-    where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-    return f"{problem}{where}"
+def _refused(path: Path, err: Exception, alias: str | None = None) -> ConfigError:
+    """Data Designer's refusal on one line."""
+    who = f"model config {alias!r}: " if alias else ""
+    if isinstance(err, ValidationError):
+        return ConfigError(f"{path}: Data Designer refuses it: {who}{_first_error(err)}")
+    text = " ".join(str(err).split())
+    return ConfigError(f"{path}: Data Designer refuses it: {who}{type(err).__name__}: {text}")
 
 
-def load_config_file(path: Path) -> ConfigFile:
-    text = read_text_file(path)
+def _refusing_alias(path: Path) -> tuple[str, Exception] | None:
+    """Which model config Data Designer refuses, validating each alone with its own class."""
+    from data_designer.config.utils.io_helpers import load_config_file as read
+
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"{path}: not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(err)}") from err
-    raw_models = data.get("model_configs") if isinstance(data, dict) else data
-    if not isinstance(raw_models, list) or not raw_models:
-        raise ConfigError(f"{path}: expected a list of model configs or a 'model_configs:' list")
-    models = []
-    for index, raw in enumerate(raw_models):
-        alias = raw.get("alias", f"#{index}") if isinstance(raw, dict) else f"#{index}"
+        raw = read(path).get("model_configs")
+    except Exception:
+        return None
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
         try:
-            models.append(ModelConfig.model_validate(raw))
+            _modules().ModelConfig.model_validate(item)
         except ValidationError as err:
-            raise ConfigError(_one_line(path, str(alias), err)) from err
-    providers: dict[str, ModelProvider] = {}
-    for raw in (data.get("model_providers") or []) if isinstance(data, dict) else []:
-        try:
-            provider = ModelProvider.model_validate(raw)
-        except ValidationError as err:
-            raise ConfigError(f"{path}: model_providers: {err.errors()[0]['msg']}") from err
-        providers[provider.name] = provider
-    return ConfigFile(path=path, models=models, providers=providers)
+            alias = item.get("alias") if isinstance(item, dict) else None
+            return str(alias or f"#{index}"), err
+    return None
 
 
-def merged_extra_body(model: ModelConfig, providers: dict[str, ModelProvider]) -> dict[str, Any]:
-    """Data Designer's merge: the provider's extra_body over the model's."""
+def load_models(path: Path) -> list[Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file")
+    models = _modules()
+    try:
+        loaded: list[Any] = models.load_model_configs(path)
+    except ValidationError as err:
+        found = _refusing_alias(path)
+        raise (_refused(path, found[1], found[0]) if found else _refused(path, err)) from err
+    except (ValueError, OSError) as err:
+        raise _refused(path, err) from err
+    except Exception as err:  # its own errors (InvalidConfigError ...) share no base with ValueError
+        if type(err).__module__.startswith("data_designer"):
+            raise _refused(path, err) from err
+        raise
+    return loaded
+
+
+def load_providers(path: Path | None) -> dict[str, Any]:
+    """The providers of a ``providers:`` file, or Data Designer's built-in ones; duplicate names
+    are refused as its registry refuses them."""
+    _modules()
+    from data_designer.config.default_model_settings import get_builtin_model_providers
+    from data_designer.config.utils.io_helpers import load_config_file
+    from data_designer.engine.model_provider import resolve_model_provider_registry
+
+    try:
+        if path is None:
+            providers = list(get_builtin_model_providers())
+        else:
+            if not path.is_file():
+                raise ConfigError(f"{path}: no such file")
+            content = load_config_file(path)
+            raw = content.get("providers") if isinstance(content, dict) else None
+            if not isinstance(raw, list):
+                raise ConfigError(f"{path}: Data Designer refuses it: expected a 'providers:' list")
+            providers = [_modules().ModelProvider.model_validate(p) for p in raw]
+        registry = resolve_model_provider_registry(providers)
+    except ConfigError:
+        raise
+    except Exception as err:
+        if isinstance(err, ValueError) or type(err).__module__.startswith("data_designer"):
+            raise _refused(path or Path("(built-in providers)"), err) from err
+        raise
+    return {p.name: registry.get_provider(p.name) for p in providers}
+
+
+def load_config_file(path: Path, providers_path: Path | None = None) -> ConfigFile:
+    """The model configs at ``path`` with their providers: ``providers_path``, else the
+    providers file beside the configs in Data Designer's home, else its built-in ones. A
+    model whose provider is not among them is refused with Data Designer's message."""
+    models = load_models(path)
+    if providers_path is None:
+        beside = data_designer_home() / "model_providers.yaml"
+        providers_path = beside if beside.is_file() else None
+    providers = load_providers(providers_path)
+    from data_designer.engine.model_provider import resolve_model_provider_registry
+
+    registry = resolve_model_provider_registry(list(providers.values()))
+    for model in models:
+        try:
+            registry.get_provider(model.provider)
+        except Exception as err:
+            where = providers_path or Path("(built-in providers)")
+            raise ConfigError(
+                f"{path}: model config {model.alias!r}: Data Designer cannot resolve it against {where}: {err}"
+            ) from err
+    return ConfigFile(path=path, models=models, providers=providers, providers_path=providers_path)
+
+
+def generation_type(model: Any) -> str:
+    """ "chat-completion", "embedding" or "image" (its enum's value)."""
+    kind = model.inference_parameters.generation_type
+    return str(getattr(kind, "value", kind))
+
+
+def is_distribution(value: Any) -> bool:
+    return value is not None and not isinstance(value, int | float)
+
+
+def _kind(distribution: Any) -> str:
+    kind = distribution.distribution_type
+    return str(getattr(kind, "value", kind))
+
+
+def extremes(value: Any) -> list[float]:
+    """A value's ends: a number itself; a uniform interval's two ends (every value in between
+    lies in a range iff both do); each value of a manual distribution."""
+    if not is_distribution(value):
+        return [value]
+    if _kind(value) == "uniform":
+        return [value.params.low, value.params.high]
+    return list(value.params.values)
+
+
+def sample(value: Any, rng: random.Random) -> float:
+    """A draw like Data Designer's, from ``rng`` (its own draws come from numpy's global state)."""
+    if not is_distribution(value):
+        return float(value)
+    if _kind(value) == "uniform":
+        return rng.uniform(value.params.low, value.params.high)
+    return float(rng.choices(value.params.values, weights=value.params.weights)[0])
+
+
+def as_json(value: Any) -> Any:
+    return value.model_dump(mode="json") if is_distribution(value) else value
+
+
+def merged_extra_body(model: Any, providers: dict[str, Any]) -> dict[str, Any]:
+    """Data Designer's merge (facade.py): the model's extra_body, then the provider's over it."""
     merged = dict(model.inference_parameters.extra_body or {})
-    provider = providers.get(model.provider or "")
+    provider = providers.get(model.provider)
     if provider is not None and provider.extra_body:
         merged.update(provider.extra_body)
     return merged

@@ -13,35 +13,40 @@ from typing import Any
 from harness.checks import CheckContext
 from harness.checks.determinism import determinism_probe
 from harness.checks.embeddings import dimensions_probe, encoding_probe
+from harness.checks.evidence import evidence
 from harness.checks.passthrough import enum_passthrough
 from harness.checks.probing import EFFECTS, sampling_effect
 from harness.checks.ranges import range_acceptance
 from harness.checks.registry import Unit
 from harness.datadesigner.config import (
-    ChatCompletionInferenceParams,
+    DROPPED_KEYS,
     ConfigFile,
-    EmbeddingInferenceParams,
-    ModelConfig,
+    extremes,
+    generation_type,
     merged_extra_body,
+    sample,
 )
+from harness.datadesigner.requests import Target, built_request, health_check
 from harness.generation import OMITTED, Case
 from harness.generation.matrix import MatrixBuilder
 from harness.results import Record, Verdict
 from harness.schema import Surface
+from harness.transport import Exchange
 
 SAMPLES = 4  # seeded draws per distribution, beside its ends
 MAX_TOKENS_CAP = 32  # a config's max_tokens is sent as is once; samples are capped to stay cheap
+DEFAULT_TOKENS = 16
 
 
 def _values(value: Any) -> list[Any]:
-    if value is None:
-        return [None]
-    return [value] if isinstance(value, int | float) else value.extremes()
+    return [None] if value is None else extremes(value)
 
 
-def chat_cases(model: ModelConfig, surface: Surface, extra: dict[str, Any]) -> list[Case]:
+def chat_cases(config: ConfigFile, model: Any, surface: Surface) -> list[Case]:
+    """Each end of every distribution and seeded draws, each request built by Data Designer's
+    own facade (its messages, its extra_body merge); max_tokens is the config's on the first
+    and capped after it (16 where the config sets none: it would send none)."""
     params = model.inference_parameters
-    assert isinstance(params, ChatCompletionInferenceParams)
     builder = MatrixBuilder(surface, model.model)
     rng = random.Random(zlib.crc32(model.alias.encode()))  # a seed per alias: the same samples every run
     draws: list[tuple[str, dict[str, Any]]] = []
@@ -51,28 +56,28 @@ def chat_cases(model: ModelConfig, surface: Surface, extra: dict[str, Any]) -> l
             other = "top_p" if name == "temperature" else "temperature"
             draws.append((f"{name}-point{i}", {name: point, other: ends[other][0]}))
     for i in range(SAMPLES):
-        sample = {}
+        drawn: dict[str, Any] = {}
         for name in ("temperature", "top_p"):
             value = getattr(params, name)
-            sample[name] = value if value is None or isinstance(value, int | float) else value.sample(rng)
-        draws.append((f"sample{i}", sample))
+            drawn[name] = None if value is None else sample(value, rng)
+        draws.append((f"sample{i}", drawn))
     cases = []
-    for i, (label, sample) in enumerate(draws):
-        tokens = params.max_tokens or 16
-        fields: dict[str, Any] = {"max_tokens": tokens if i == 0 else min(tokens, MAX_TOKENS_CAP)}
-        fields.update({k: round(v, 6) for k, v in sample.items() if v is not None})
-        fields.update(extra)  # Data Designer merges extra_body last
-        cases.append(builder.case(f"config:{model.alias}", label, OMITTED, fields))
+    for i, (label, values) in enumerate(draws):
+        tokens = params.max_tokens or DEFAULT_TOKENS
+        call: dict[str, Any] = {"max_tokens": tokens if i == 0 else min(tokens, MAX_TOKENS_CAP)}
+        call.update({k: round(v, 6) for k, v in values.items() if v is not None})
+        body = built_request(config, model, **call)
+        cases.append(builder.case_of(f"config:{model.alias}", label, OMITTED, body))
     return cases
 
 
-def units_for(ctx: CheckContext, config: ConfigFile, model: ModelConfig) -> list[tuple[str, Unit]]:
+def units_for(ctx: CheckContext, config: ConfigFile, model: Any) -> list[tuple[str, Unit]]:
     """Every (check, unit) that judges exactly what ``model`` sends."""
     params = model.inference_parameters
-    extra = merged_extra_body(model, config.providers)
+    extra = {k: v for k, v in merged_extra_body(model, config.providers).items() if k not in DROPPED_KEYS}
     prefix = f"config.{model.alias}"
     units: list[tuple[str, Unit]] = []
-    if isinstance(params, EmbeddingInferenceParams):
+    if generation_type(model) == "embedding":
         if params.encoding_format == "base64":
             units.append(
                 (
@@ -92,9 +97,9 @@ def units_for(ctx: CheckContext, config: ConfigFile, model: ModelConfig) -> list
                 )
             )
         return units
-    if not isinstance(params, ChatCompletionInferenceParams):
+    if generation_type(model) != "chat-completion":
         return units  # image generation: nothing a chat endpoint can probe
-    ctx.cases = chat_cases(model, ctx.surface, extra)
+    ctx.cases = chat_cases(config, model, ctx.surface)
     units.extend(("range", unit) for unit in range_acceptance(ctx))
     for key, value in extra.items():
         param = ctx.surface.parameters.get(key)
@@ -136,3 +141,44 @@ async def _effect(ctx: CheckContext, check: str, key: str, value: Any) -> list[R
             completion_tokens=result.completion_tokens + proof.completion_tokens,
         )
     ]
+
+
+USABLE = "config-usable"
+
+
+def health_record(config: ConfigFile, model: Any, target: Target, provider: str, surface: Surface) -> Record:
+    """Can Data Designer use this provider's answers for ``model``? Its own health check
+    decides (run even where the config sets skip_health_check: the data would fail instead)."""
+    checked = ConfigFile(
+        config.path,
+        [m.model_copy(update={"skip_health_check": False}) if m.alias == model.alias else m for m in config.models],
+        config.providers,
+        config.providers_path,
+    )
+    result = health_check(checked, next(m for m in checked.models if m.alias == model.alias), target)
+    if result.passed:
+        verdict, detail = Verdict.ACCEPTED, "Data Designer's own health check passes on these answers"
+    else:
+        verdict, detail = Verdict.REJECTED, f"Data Designer's own health check fails: {result.message}"
+        if any(_string_embedding(e) for e in result.exchanges):
+            detail += (
+                " (the embedding came back as a base64 string; Data Designer keeps an embedding only if it "
+                "is a JSON list, engine/models/clients/parsing.py, so every vector it reads is empty)"
+            )
+    return Record(
+        provider=provider,
+        surface=surface.name,
+        case_id=f"{USABLE}.{model.alias}",
+        param="(health check)",
+        check=USABLE,
+        verdict=verdict,
+        detail=f"[{model.alias}] {detail}",
+        evidence=evidence(result.exchanges, surface, target.base_url, ""),
+        label=model.alias,
+        requests=len(result.exchanges),
+    )
+
+
+def _string_embedding(exchange: Exchange) -> bool:
+    data = exchange.json.get("data") if isinstance(exchange.json, dict) else None
+    return isinstance(data, list) and any(isinstance(d, dict) and isinstance(d.get("embedding"), str) for d in data)

@@ -10,11 +10,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from harness.datadesigner.config import (
-    ChatCompletionInferenceParams,
+    DROPPED_KEYS,
     ConfigFile,
-    EmbeddingInferenceParams,
-    ModelConfig,
+    as_json,
     collisions,
+    extremes,
+    generation_type,
     merged_extra_body,
 )
 from harness.results import Record, Verdict
@@ -22,10 +23,6 @@ from harness.schema import Surface
 from harness.schema.model import Parameter
 
 CHECK = "config-static"
-
-
-def _points(value: Any) -> list[Any]:
-    return [value] if isinstance(value, int | float) else value.extremes()
 
 
 def _judge(param: Parameter, values: list[Any]) -> tuple[Verdict, str]:
@@ -87,12 +84,12 @@ def static_records(config: ConfigFile, provider: str, surface: Surface) -> list[
     return records
 
 
-def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surface: Surface) -> list[Record]:
+def _model_records(config: ConfigFile, model: Any, provider: str, surface: Surface) -> list[Record]:
     params = model.inference_parameters
     alias = model.alias
     note = partial(_record, provider, surface, alias)  # every record of this model config
     out: list[Record] = []
-    extra = merged_extra_body(model, config.providers)
+    extra = {k: v for k, v in merged_extra_body(model, config.providers).items() if k not in DROPPED_KEYS}
     for key in collisions(extra):
         out.append(
             note(
@@ -103,7 +100,7 @@ def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surfac
                 ".collision",
             )
         )
-    if isinstance(params, EmbeddingInferenceParams):
+    if generation_type(model) == "embedding":
         documented = surface.embeddings
         if not documented:
             out.append(
@@ -132,7 +129,7 @@ def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surfac
         for key, value in extra.items():
             out.append(_extra_key(provider, surface, alias, key, value, documented))
         return out
-    if isinstance(params, ChatCompletionInferenceParams):
+    if generation_type(model) == "chat-completion":
         for key in ("temperature", "top_p", "max_tokens"):
             value = getattr(params, key)
             if value is None or key in extra:
@@ -148,14 +145,14 @@ def _model_records(config: ConfigFile, model: ModelConfig, provider: str, surfac
                     )
                 )
                 continue
-            points = [value] if key == "max_tokens" else _points(value)
+            points = [value] if key == "max_tokens" else extremes(value)
             verdict, detail = _judge(param, points)
             out.append(
                 note(
                     key,
                     verdict,
                     detail,
-                    value if isinstance(value, int | float) else value.model_dump(),
+                    as_json(value),
                 )
             )
     for key, value in extra.items():

@@ -146,6 +146,10 @@ class MatrixBuilder:
         body.update(extra or {})
         if value is not OMITTED:
             body[param] = value
+        return self.case_of(param, label, value, body)
+
+    def case_of(self, param: str, label: str, value: Any, body: dict[str, Any]) -> Case:
+        """A case for a request built elsewhere (Data Designer's own), sent exactly as given."""
         encoded = canonical_json(body)
         extensions = tuple(
             sorted(

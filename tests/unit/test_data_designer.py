@@ -1,5 +1,7 @@
-"""Data Designer model configs: every distribution kind, every invalid config (one line naming
-the alias and the field), the extra_body merge and collisions, and the static verdicts."""
+"""Data Designer configs as Data Designer itself sees them (the real data-designer package):
+files it wrote itself are accepted; every file gets the verdict its own loader gives, with
+its message on one line naming the alias and the field; the live check's requests are the
+ones its facade sends; its own health check decides whether it can use an answer."""
 
 from __future__ import annotations
 
@@ -8,28 +10,170 @@ import random
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from data_designer.cli.repositories.model_repository import ModelConfigRegistry, ModelRepository
+from data_designer.cli.repositories.provider_repository import ModelProviderRegistry, ProviderRepository
+from data_designer.config.default_model_settings import get_builtin_model_configs, get_builtin_model_providers
+from data_designer.config.models import ModelProvider, load_model_configs
+from data_designer.config.utils.io_helpers import load_config_file as dd_read
+from data_designer.config.utils.io_helpers import save_config_file
+from data_designer.engine.model_provider import resolve_model_provider_registry
+from data_designer.engine.models.factory import create_model_registry
+from data_designer.engine.secret_resolver import PlaintextResolver
+from pydantic import ValidationError
 
 from harness.cli import main
-from harness.datadesigner.config import (
-    ChatCompletionInferenceParams,
-    ManualDistribution,
-    UniformDistribution,
-    load_config_file,
-    merged_extra_body,
-)
+from harness.datadesigner.config import extremes, load_config_file, merged_extra_body, sample
+from harness.datadesigner.live import chat_cases
+from harness.datadesigner.requests import PROMPT, SYSTEM_PROMPT, Target, health_check
 from harness.datadesigner.static import static_records
 from harness.errors import ConfigError
 from harness.results import Verdict
 from harness.schema import Surface
+from tests.fault_server import fault_server
+
+PROVIDERS = "providers:\n  - {name: p, endpoint: 'http://127.0.0.1:9/v1'}\n"
 
 
-def _write(tmp_path: Path, text: str, name: str = "models.yaml") -> Path:
-    path = tmp_path / name
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
     path.write_text(textwrap.dedent(text))
     return path
 
+
+# --- the loader: Data Designer's verdict on every file -------------------------------------------
+
+
+def _written_by_data_designer(folder: Path) -> list[tuple[Path, Path]]:
+    """Its built-in defaults as it seeds them (nulls kept) and as its CLI saves them."""
+    seeded = folder / "seeded"
+    seeded.mkdir()
+    models = [mc.model_dump(mode="json") for mc in get_builtin_model_configs()]
+    save_config_file(seeded / "model_configs.yaml", {"model_configs": models})
+    providers = [p.model_dump(mode="json") for p in get_builtin_model_providers()]
+    save_config_file(seeded / "model_providers.yaml", {"providers": providers})
+    cli = folder / "cli"
+    ModelRepository(cli).save(ModelConfigRegistry(model_configs=get_builtin_model_configs()))
+    ProviderRepository(cli).save(ModelProviderRegistry(providers=get_builtin_model_providers()))
+    return [(d / "model_configs.yaml", d / "model_providers.yaml") for d in (seeded, cli)]
+
+
+# (name, model configs, providers): each a way the reimplementation disagreed with Data Designer.
+VARIANTS = [
+    (
+        "skip-health-check",
+        "model_configs:\n  - {alias: a, model: m, provider: p, skip_health_check: false}\n",
+        PROVIDERS,
+    ),
+    ("no-provider", "model_configs:\n  - {alias: a, model: m}\n", PROVIDERS),
+    ("bare-list", "- {alias: a, model: m, provider: p}\n", PROVIDERS),
+    (
+        "provider-without-endpoint",
+        "model_configs:\n  - {alias: a, model: m, provider: p}\n",
+        "providers:\n  - {name: p}\n",
+    ),
+    (
+        "duplicate-providers",
+        "model_configs:\n  - {alias: a, model: m, provider: p}\n",
+        "providers:\n  - {name: p, endpoint: 'http://a/v1'}\n  - {name: p, endpoint: 'http://b/v1'}\n",
+    ),
+    (
+        "embedding-without-generation-type",
+        "model_configs:\n  - {alias: e, model: m, provider: p, inference_parameters: {encoding_format: base64}}\n",
+        PROVIDERS,
+    ),
+    (
+        "distribution-without-type",
+        "model_configs:\n  - {alias: a, model: m, provider: p, inference_parameters: "
+        "{temperature: {params: {low: 0.1, high: 0.5}}}}\n",
+        PROVIDERS,
+    ),
+    ("unknown-provider", "model_configs:\n  - {alias: a, model: m, provider: nowhere}\n", PROVIDERS),
+    ("unknown-key", "model_configs:\n  - {alias: a, model: m, provider: p, colour: red}\n", PROVIDERS),
+    (
+        "temperature-out-of-range",
+        "model_configs:\n  - {alias: a, model: m, provider: p, inference_parameters: {temperature: 2.5}}\n",
+        PROVIDERS,
+    ),
+    (
+        "uniform-reversed",
+        "model_configs:\n  - {alias: ok, model: m, provider: p}\n  - {alias: a, model: m, provider: p, "
+        "inference_parameters: {temperature: {distribution_type: uniform, params: {low: 1.0, high: 0.5}}}}\n",
+        PROVIDERS,
+    ),
+    (
+        "manual-weights",
+        "model_configs:\n  - {alias: a, model: m, provider: p, inference_parameters: "
+        "{top_p: {distribution_type: manual, params: {values: [0.8, 0.9], weights: [1]}}}}\n",
+        PROVIDERS,
+    ),
+    ("empty", "", PROVIDERS),
+]
+
+
+def data_designer_says(models: Path, providers: Path) -> str | None:
+    """What Data Designer does with the files, step by step as DataDesigner does (load the
+    model configs, the providers, the registry, each model's provider): None, or its error."""
+    try:
+        configs = load_model_configs(models)
+        listed = [ModelProvider.model_validate(p) for p in dd_read(providers)["providers"]]
+        registry = resolve_model_provider_registry(listed)
+        for config in configs:
+            registry.get_provider(config.provider)
+    except ValidationError as err:
+        first = next((e for e in err.errors() if e["type"] == "value_error"), err.errors()[0])
+        return str(first["msg"]).removeprefix("Value error, ")
+    except Exception as err:
+        return " ".join(str(err).split())
+    return None
+
+
+def test_files_data_designer_wrote_are_accepted(tmp_path: Path) -> None:
+    for models, providers in _written_by_data_designer(tmp_path):
+        assert data_designer_says(models, providers) is None
+        config = load_config_file(models, providers)
+        assert len(config.models) == 12 and sorted(config.providers) == ["nvidia", "openai", "openrouter"]
+
+
+@pytest.mark.parametrize(("name", "models", "providers"), VARIANTS, ids=[v[0] for v in VARIANTS])
+def test_our_verdict_is_data_designers(tmp_path: Path, name: str, models: str, providers: str) -> None:
+    models_path = _write(tmp_path, "model_configs.yaml", models)
+    providers_path = _write(tmp_path, "model_providers.yaml", providers)
+    expected = data_designer_says(models_path, providers_path)
+    try:
+        load_config_file(models_path, providers_path)
+        ours = None
+    except ConfigError as err:
+        ours = str(err)
+    if expected is None:
+        assert ours is None, ours
+    else:
+        assert ours is not None and expected in ours and "\n" not in ours, (expected, ours)
+
+
+def test_a_refusal_names_the_alias_and_the_field(tmp_path: Path) -> None:
+    models = _write(tmp_path, "m.yaml", VARIANTS[10][1])
+    with pytest.raises(ConfigError) as caught:
+        load_config_file(models, _write(tmp_path, "p.yaml", PROVIDERS))
+    assert "model config 'a': inference_parameters.temperature.params: `low` must be less than `high`" in str(
+        caught.value
+    )
+
+
+def test_the_default_home_and_built_in_providers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No file given: Data Designer's own model_configs.yaml in its home; no providers file
+    there: its built-in providers."""
+    monkeypatch.setenv("DATA_DESIGNER_HOME", str(tmp_path))
+    _write(tmp_path, "model_configs.yaml", "model_configs:\n  - {alias: a, model: m, provider: openrouter}\n")
+    out = tmp_path / "out"
+    assert main(["check-config", "--provider", "openrouter", "--out", str(out)]) == 0
+    assert (out / "results.jsonl").exists()
+
+
+# --- distributions and the static verdicts -------------------------------------------------------
 
 CHAT = """
 model_configs:
@@ -44,127 +188,57 @@ model_configs:
 """
 
 
-def _chat(tmp_path: Path, temperature: str = "0.5", top_p: str = "0.9", extra: str = "{}") -> Path:
-    return _write(tmp_path, CHAT.format(temperature=temperature, top_p=top_p, extra=extra))
+def _chat(folder: Path, temperature: str = "0.5", top_p: str = "0.9", extra: str = "{}") -> Any:
+    models = _write(folder, "models.yaml", CHAT.format(temperature=temperature, top_p=top_p, extra=extra))
+    return load_config_file(models, _write(folder, "providers.yaml", PROVIDERS))
 
 
 def test_each_distribution_kind(tmp_path: Path) -> None:
-    config = load_config_file(
-        _chat(
-            tmp_path,
-            temperature="{distribution_type: uniform, params: {low: 0.7, high: 1.0}}",
-            top_p="{distribution_type: manual, params: {values: [0.8, 0.9, 0.95], weights: [2, 5, 3]}}",
-        )
+    config = _chat(
+        tmp_path,
+        temperature="{distribution_type: uniform, params: {low: 0.7, high: 1.0}}",
+        top_p="{distribution_type: manual, params: {values: [0.8, 0.9, 0.95], weights: [2, 5, 3]}}",
     )
     params = config.models[0].inference_parameters
-    assert isinstance(params, ChatCompletionInferenceParams)
-    assert isinstance(params.temperature, UniformDistribution)
-    assert isinstance(params.top_p, ManualDistribution)
-    assert params.top_p.params.weights == [0.2, 0.5, 0.3]  # normalised
+    assert extremes(params.temperature) == [0.7, 1.0]
+    assert extremes(params.top_p) == [0.8, 0.9, 0.95]
     rng = random.Random(1)
-    assert all(0.7 <= params.temperature.sample(rng) <= 1.0 for _ in range(50))
-    assert {params.top_p.sample(rng) for _ in range(200)} == {0.8, 0.9, 0.95}
-    fixed = load_config_file(_chat(tmp_path)).models[0].inference_parameters
-    assert isinstance(fixed, ChatCompletionInferenceParams) and fixed.temperature == 0.5
-
-
-def test_bare_list_and_json_files(tmp_path: Path) -> None:
-    data = [
-        {"alias": "a", "model": "m", "inference_parameters": {"temperature": 0.3}},
-        {
-            "alias": "e",
-            "model": "m",
-            "inference_parameters": {
-                "generation_type": "embedding",
-                "encoding_format": "base64",
-                "dimensions": 8,
-            },
-        },
-        {
-            "alias": "i",
-            "model": "m",
-            "inference_parameters": {"generation_type": "image", "extra_body": {"size": "512x512"}},
-        },
-    ]
-    path = tmp_path / "models.json"
-    path.write_text(json.dumps(data))
-    config = load_config_file(path)
-    assert [m.inference_parameters.generation_type for m in config.models] == [
-        "chat-completion",
-        "embedding",
-        "image",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        (
-            {"temperature": "{distribution_type: uniform, params: {low: 1.0, high: 0.5}}"},
-            "model config 'writer': inference_parameters.temperature.params: low (1.0) must be less than high (0.5)",
-        ),
-        (
-            {"top_p": "{distribution_type: manual, params: {values: [0.8, 0.9], weights: [1]}}"},
-            "model config 'writer': inference_parameters.top_p.params: weights has 1 entries but values has 2",
-        ),
-        (
-            {"top_p": "{distribution_type: manual, params: {values: [0.8, 0.9], weights: [1, -1]}}"},
-            "model config 'writer': inference_parameters.top_p.params: weights must not be negative",
-        ),
-        (
-            {"temperature": "2.5"},
-            "model config 'writer': inference_parameters.temperature: temperature must be between 0.0 and 2.0, got 2.5",
-        ),
-        (
-            {"temperature": "{distribution_type: uniform, params: {low: 1.0, high: 2.5}}"},
-            "model config 'writer': inference_parameters.temperature: temperature must be between 0.0 and 2.0, got 2.5",
-        ),
-        (
-            {"temperature": "{distribution_type: manual, params: {values: [0.5, 3]}}"},
-            "model config 'writer': inference_parameters.temperature: temperature must be between 0.0 and 2.0, got 3.0",
-        ),
-    ],
-)
-def test_invalid_configs_are_one_line_naming_alias_and_field(
-    tmp_path: Path, kwargs: dict[str, str], message: str
-) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_config_file(_chat(tmp_path, **kwargs))
-    assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert all(0.7 <= sample(params.temperature, rng) <= 1.0 for _ in range(50))
+    assert {sample(params.top_p, rng) for _ in range(200)} == {0.8, 0.9, 0.95}
 
 
 def test_provider_extra_body_wins_and_collisions_are_flagged(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    path = _write(
+    models = _write(
         tmp_path,
+        "m.yaml",
         """
-        model_providers:
-          - {name: p, endpoint: "http://x", extra_body: {top_k: 5}}
         model_configs:
           - alias: writer
             model: m
             provider: p
             inference_parameters: {temperature: 0.2, extra_body: {top_k: 50, temperature: 1.8}}
-    """,
+        """,
     )
-    config = load_config_file(path)
+    providers = _write(
+        tmp_path, "p.yaml", "providers:\n  - {name: p, endpoint: 'http://x/v1', extra_body: {top_k: 5}}\n"
+    )
+    config = load_config_file(models, providers)
     assert merged_extra_body(config.models[0], config.providers) == {"top_k": 5, "temperature": 1.8}
     records = static_records(config, "prov", catalogue["oruel"])
     collision = [r for r in records if r.case_id.endswith(".collision")]
     assert collision and collision[0].verdict is Verdict.INCONCLUSIVE and "silently overwrites" in collision[0].detail
 
 
-def _verdicts(records: list, key: str) -> set[Verdict]:  # type: ignore[type-arg]
+def _verdicts(records: list[Any], key: str) -> set[Verdict]:
     return {r.verdict for r in records if r.param == key and not r.case_id.endswith(".collision")}
 
 
 def test_static_verdicts(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    config = load_config_file(
-        _chat(
-            tmp_path,
-            temperature="{distribution_type: uniform, params: {low: 0.5, high: 1.5}}",
-            top_p="{distribution_type: manual, params: {values: [0.0, 0.5]}}",
-            extra="{top_k: 250, repetition_penalty: 2.5, tier: turbo, mirostat: 2}",
-        )
+    config = _chat(
+        tmp_path,
+        temperature="{distribution_type: uniform, params: {low: 0.5, high: 1.5}}",
+        top_p="{distribution_type: manual, params: {values: [0.0, 0.5]}}",
+        extra="{top_k: 250, repetition_penalty: 2.5, tier: turbo, mirostat: 2, n: 3}",
     )
     oruel = static_records(config, "p", catalogue["oruel"])
     assert _verdicts(oruel, "temperature") == {Verdict.ACCEPTED}  # [0.5, 1.5] within [0, 2]
@@ -172,40 +246,92 @@ def test_static_verdicts(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
     assert _verdicts(oruel, "repetition_penalty") == {Verdict.ACCEPTED}  # 0.1-3
     assert _verdicts(oruel, "tier") == {Verdict.ACCEPTED}
     assert _verdicts(oruel, "mirostat") == {Verdict.INCONCLUSIVE}  # not documented, unknown-key handling unspecified
+    # Data Designer's generate() removes n from every request: no verdict about it anywhere.
+    assert not [r for r in oruel if r.param == "n"]
     openrouter = static_records(config, "p", catalogue["openrouter"])
     assert _verdicts(openrouter, "repetition_penalty") == {Verdict.REJECTED}  # 2.5 > 2
     vllm = static_records(config, "p", catalogue["vllm"])
     assert _verdicts(vllm, "top_p") == {Verdict.REJECTED}  # 0.0: vLLM's top_p is (0, 1]
     openai = static_records(config, "p", catalogue["openai"])
     assert _verdicts(openai, "top_k") == {Verdict.REJECTED}  # OpenAI rejects unknown keys
-    narrow = load_config_file(
-        _chat(tmp_path, temperature="{distribution_type: uniform, params: {low: 0.1, high: 0.4}}")
-    )
-    assert _verdicts(static_records(narrow, "p", catalogue["oruel"]), "temperature") == {Verdict.ACCEPTED}
 
 
 def test_embedding_config_against_a_surface(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    path = _write(
+    models = _write(
         tmp_path,
-        """
-        - alias: embedder
-          model: m
-          inference_parameters: {generation_type: embedding, encoding_format: base64, dimensions: 0}
-    """,
+        "m.yaml",
+        "model_configs:\n  - {alias: embedder, model: m, provider: p, "
+        "inference_parameters: {generation_type: embedding, encoding_format: base64, dimensions: 0}}\n",
     )
-    records = static_records(load_config_file(path), "p", catalogue["openai"])
+    config = load_config_file(models, _write(tmp_path, "p.yaml", PROVIDERS))
+    records = static_records(config, "p", catalogue["openai"])
     assert _verdicts(records, "encoding_format") == {Verdict.ACCEPTED}
     assert _verdicts(records, "dimensions") == {Verdict.REJECTED}  # OpenAI: dimensions >= 1
-    none = static_records(load_config_file(path), "p", catalogue["oruel"])
-    assert _verdicts(none, "(endpoint)") == {Verdict.REJECTED}
+    assert _verdicts(static_records(config, "p", catalogue["oruel"]), "(endpoint)") == {Verdict.REJECTED}
 
 
 def test_check_config_exit_code_and_junit_agree(tmp_path: Path) -> None:
     """A documented-invalid value fails the run (exit 1): its junit.xml must say so too."""
-    config = _chat(tmp_path, extra="{n: 3}")  # llama.cpp documents n = 1 only
+    models = _write(tmp_path, "m.yaml", CHAT.format(temperature=0.5, top_p=0.9, extra="{top_k: 1.5}"))
+    providers = _write(tmp_path, "p.yaml", PROVIDERS)
     out = tmp_path / "out"
-    assert main(["check-config", str(config), "--provider", "llamacpp-local", "--out", str(out)]) == 1
+    args = ["check-config", str(models), "--providers", str(providers), "--provider", "llamacpp-local"]
+    assert main([*args, "--out", str(out)]) == 1  # llama.cpp documents top_k as an integer
     suites = ET.parse(out / "junit.xml").getroot()
-    assert int(suites.get("failures", "0")) >= 1
-    failure = suites.find(".//testcase[@name='n [config-static]']/failure")
+    failure = suites.find(".//testcase[@name='top_k [config-static]']/failure")
     assert failure is not None and failure.get("type") == "REJECTED"
+
+
+# --- its requests and its health check ------------------------------------------------------------
+
+
+def test_live_requests_are_the_ones_data_designer_sends(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    """Each live case, side by side with what Data Designer's production stack (its model
+    registry and HTTP client, unchanged) sends to a server that echoes the body back."""
+    config = _chat(
+        tmp_path,
+        temperature="{distribution_type: uniform, params: {low: 0.5, high: 1.0}}",
+        extra="{min_p: 0.1, n: 3}",
+    )
+    model = config.models[0]
+    cases = chat_cases(config, model, catalogue["llamacpp"])
+    with fault_server() as server:
+        provider = ModelProvider(name="p", endpoint=server.url("echo"))
+        registry = create_model_registry(
+            model_configs=config.models,
+            secret_resolver=PlaintextResolver(),
+            model_provider_registry=resolve_model_provider_registry([provider]),
+        )
+        facade = registry.get_model(model_alias=model.alias)
+        for case in cases:
+            drawn = {k: case.body[k] for k in ("temperature", "top_p", "max_tokens") if k in case.body}
+            echoed, _ = facade.generate(
+                prompt=PROMPT, system_prompt=SYSTEM_PROMPT, max_correction_steps=0, max_conversation_restarts=0, **drawn
+            )
+            assert json.loads(echoed.split("\n", 1)[1]) == case.body
+    assert all("n" not in c.body and c.body["messages"][0]["role"] == "system" for c in cases)
+    assert cases[0].body["messages"][1]["content"] == [{"type": "text", "text": PROMPT}]
+
+
+@pytest.mark.parametrize(("answer", "passes"), [([0.25, 0.5], True), ("AACAPgAAAD8=", False)])
+def test_its_health_check_decides_whether_an_embedding_is_usable(tmp_path: Path, answer: Any, passes: bool) -> None:
+    """The same vector as a JSON list and as base64 (documented by OpenAI): Data Designer reads
+    only the list."""
+    models = _write(
+        tmp_path,
+        "m.yaml",
+        "model_configs:\n  - {alias: e, model: m, provider: p, inference_parameters: {encoding_format: base64}}\n",
+    )
+    config = load_config_file(models, _write(tmp_path, "p.yaml", PROVIDERS))
+    sent: list[dict[str, Any]] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return httpx.Response(200, json={"object": "list", "data": [{"index": 0, "embedding": answer}]})
+
+    result = health_check(
+        config, config.models[0], Target("http://e/v1", "http://e/v1", None), lambda: httpx.MockTransport(provider)
+    )
+    assert result.passed is passes, result.message
+    assert sent == [{"model": "m", "input": ["Hello!"], "encoding_format": "base64"}]
+    assert passes or "invalid embedding response" in result.message
