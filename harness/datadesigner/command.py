@@ -20,11 +20,12 @@ from harness.datadesigner.config import (
     merged_extra_body,
 )
 from harness.datadesigner.live import USABLE, health_record, units_for
+from harness.datadesigner.mapping import by_provider
 from harness.datadesigner.requests import Target
 from harness.datadesigner.static import CHECK, static_records
 from harness.engine import DedupingSender, RunStats, run_units
 from harness.errors import ConfigError
-from harness.providers import Endpoints, Provider, load_providers, resolve_provider
+from harness.providers import Endpoints, Provider, load_providers
 from harness.reporting.junit import write_junit
 from harness.results import DECIDED, FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
 from harness.schema import Surface, load_catalogue
@@ -79,34 +80,43 @@ async def _run_model(
     return stats
 
 
+def _check_live(provider: Provider, surface: Surface, config: ConfigFile, writer: ResultsWriter, out: Path) -> None:
+    """Data Designer's own health check, then the config's requests judged by the checks."""
+    with provider_endpoints(provider, "live") as endpoints:
+        preflight(endpoints.base_url, provider.timeout)
+        embeddings = endpoints.embeddings_base_url or endpoints.base_url
+        target = Target(endpoints.base_url, embeddings, provider.api_key(), provider.timeout)
+        for model in config.models:
+            writer.write(health_record(config, model, target, provider.name, surface))
+            stats = asyncio.run(_run_model(provider, surface, endpoints, config, model, writer))
+            append_run_log(out, provider.name, surface.name, "live", stats)
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config_file(args.file or data_designer_home() / "model_configs.yaml", args.providers)
-    provider = resolve_provider(args.provider, load_providers())
+    groups = by_provider(config, load_providers(), args.provider)
     catalogue = load_catalogue()
-    name = args.schema or provider.schema_name
-    if name not in catalogue:
-        raise ConfigError(f"unknown schema {name!r}; known surfaces: {', '.join(sorted(catalogue))}")
-    surface = catalogue[name]
-    if args.live and provider.missing_key():
-        raise ConfigError(
-            f"--live needs {provider.missing_key()} for provider {provider.name!r}: set it, or drop --live"
-        )
-    out: Path = writable_folder(args.out or new_run_dir(f"check-config-{provider.name}"))
+    checked: list[tuple[Provider, Surface, ConfigFile]] = []
+    for provider, models in groups:
+        name = args.schema or provider.schema_name
+        if name not in catalogue:
+            raise ConfigError(f"unknown schema {name!r}; known surfaces: {', '.join(sorted(catalogue))}")
+        if args.live and provider.missing_key():
+            raise ConfigError(
+                f"--live needs {provider.missing_key()} for provider {provider.name!r}: set it, or drop --live"
+            )
+        checked.append((provider, catalogue[name], models))
+    names = "-".join(provider.name for provider, _, _ in checked)
+    out: Path = writable_folder(args.out or new_run_dir(f"check-config-{names}"))
     for stale in ("results.jsonl", "runs.jsonl"):  # a check is always whole: no resume here
         (out / stale).unlink(missing_ok=True)
     writer = ResultsWriter(out / "results.jsonl")
     try:
-        for record in static_records(config, provider.name, surface):
-            writer.write(record)
-        if args.live:
-            with provider_endpoints(provider, "live") as endpoints:
-                preflight(endpoints.base_url, provider.timeout)
-                embeddings = endpoints.embeddings_base_url or endpoints.base_url
-                target = Target(endpoints.base_url, embeddings, provider.api_key(), provider.timeout)
-                for model in config.models:
-                    writer.write(health_record(config, model, target, provider.name, surface))
-                    stats = asyncio.run(_run_model(provider, surface, endpoints, config, model, writer))
-                    append_run_log(out, provider.name, surface.name, "live", stats)
+        for provider, surface, models in checked:
+            for record in static_records(models, provider.name, surface):
+                writer.write(record)
+            if args.live:
+                _check_live(provider, surface, models, writer, out)
     finally:
         writer.close()
     meta: dict[str, Any] = {
@@ -161,7 +171,11 @@ def add_commands(sub: Any) -> None:
         type=Path,
         help="Data Designer's model_providers.yaml (default: the one in its home, else its built-in providers)",
     )
-    parser.add_argument("--provider", required=True)
+    parser.add_argument(
+        "--provider",
+        help="check every alias against this providers.toml entry (default: the entry at each Data Designer "
+        "provider's endpoint, else nvidia-nim / openai / openrouter for its built-in ones)",
+    )
     parser.add_argument("--schema", help="hold the provider to another documented surface")
     parser.add_argument("--live", action="store_true", help="also send the config's requests (launching local servers)")
     parser.add_argument("--out", type=Path, help="output folder (default: reports/<time>-check-config-<provider>)")

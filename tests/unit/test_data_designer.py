@@ -163,14 +163,28 @@ def test_a_refusal_names_the_alias_and_the_field(tmp_path: Path) -> None:
     )
 
 
-def test_the_default_home_and_built_in_providers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No file given: Data Designer's own model_configs.yaml in its home; no providers file
-    there: its built-in providers."""
-    monkeypatch.setenv("DATA_DESIGNER_HOME", str(tmp_path))
-    _write(tmp_path, "model_configs.yaml", "model_configs:\n  - {alias: a, model: m, provider: openrouter}\n")
+def test_its_own_setup_maps_to_our_providers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No file given: Data Designer's own files in its home. Its built-in providers map to
+    nvidia-nim, openai and openrouter; a custom one by its endpoint; an unknown one is refused."""
+    (seeded, _), _ = _written_by_data_designer(tmp_path)
+    monkeypatch.setenv("DATA_DESIGNER_HOME", str(seeded.parent))
     out = tmp_path / "out"
-    assert main(["check-config", "--provider", "openrouter", "--out", str(out)]) == 0
-    assert (out / "results.jsonl").exists()
+    assert main(["check-config", "--out", str(out)]) in (0, 1)
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    by_alias = {r["label"]: r["provider"] for r in records}
+    assert by_alias["nvidia-text"] == "nvidia-nim" and by_alias["openai-text"] == "openai"
+    assert by_alias["openrouter-text"] == "openrouter"
+    models = _write(
+        tmp_path,
+        "m.yaml",
+        "model_configs:\n  - {alias: a, model: m, provider: mine, inference_parameters: {temperature: 0.5}}\n",
+    )
+    known = _write(tmp_path, "known.yaml", "providers:\n  - {name: mine, endpoint: 'https://openrouter.ai/api/v1/'}\n")
+    assert main(["check-config", str(models), "--providers", str(known), "--out", str(tmp_path / "o2")]) == 0
+    mapped = {json.loads(line)["provider"] for line in (tmp_path / "o2/results.jsonl").read_text().splitlines()}
+    assert mapped == {"openrouter"}
+    unknown = _write(tmp_path, "unknown.yaml", "providers:\n  - {name: mine, endpoint: 'https://example.test/v1'}\n")
+    assert main(["check-config", str(models), "--providers", str(unknown), "--out", str(tmp_path / "o3")]) == 2
 
 
 # --- distributions and the static verdicts -------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from harness.cli import main
 from harness.errors import SchemaError
 from harness.schema import Surface, load_catalogue, load_surface
+from harness.schema.reference import surface_schema
 from tests.conftest import ROOT, SHARED
 
 SEEDS = SHARED / "seeds"
@@ -171,7 +172,7 @@ def test_schemas_check_exits_2_with_one_line(
 
 def test_schemas_check_passes_on_the_shipped_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schemas", "--check"]) == 0
-    assert "6 surfaces valid" in capsys.readouterr().out
+    assert "7 surfaces valid" in capsys.readouterr().out
 
 
 def test_meta_schema_is_itself_valid_json_schema() -> None:
@@ -180,3 +181,15 @@ def test_meta_schema_is_itself_valid_json_schema() -> None:
     Draft202012Validator.check_schema(json.loads((ROOT / "schemas/meta/annotations.schema.json").read_text()))
     for path in (ROOT / "schemas/responses").glob("*.json"):
         Draft202012Validator.check_schema(json.loads(path.read_text()))
+
+
+def test_the_nim_surface_is_what_the_reference_documents() -> None:
+    """schemas/nvidia-nim.json is written from the shared reference (python -m
+    harness.schema.reference nvidia_nim_llm nvidia-nim): only documented bounds, exclusive
+    where the source says so."""
+    shipped = json.loads((ROOT / "schemas/nvidia-nim.json").read_text())
+    assert shipped == surface_schema("nvidia_nim_llm", "nvidia-nim")
+    top_p, penalty = shipped["properties"]["top_p"], shipped["properties"]["repetition_penalty"]
+    assert (top_p["exclusiveMinimum"], top_p["maximum"], top_p["x-placement"]) == (0, 1, "standard")
+    assert (penalty["exclusiveMinimum"], penalty["maximum"], penalty["x-placement"]) == (0, 2, "extension")
+    assert "maximum" not in shipped["properties"]["temperature"]  # the reference gives none

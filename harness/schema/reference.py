@@ -1,0 +1,92 @@
+"""Write a surface schema from an entry of the shared reference (``provider-params.json``):
+``python -m harness.schema.reference nvidia_nim_llm nvidia-nim`` writes
+``schemas/nvidia-nim.json``. Only what the entry documents becomes a keyword (a null is "not
+documented", never a guess); each parameter keeps the entry's notes and sources. The result
+is a schema like any other here, checked against the meta-schema when loaded; a test holds
+the shipped file to what this writes, so it is regenerated, never edited.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.paths import project_root, schemas_dir
+
+
+def reference_file() -> Path:
+    return project_root().parent / "shared/reference/provider-params.json"
+
+
+_JSON_TYPES = {"number", "integer", "boolean", "string", "object", "array", "null"}
+
+
+def _types(json_type: str) -> list[str]:
+    """ "number|null" -> [number, null]; "object<string,number>" -> [object]; "array<string>" -> [array]."""
+    found = []
+    for part in re.sub(r"<[^>]*>", "", json_type).split("|"):
+        name = part.strip()
+        if name in _JSON_TYPES and name not in found:
+            found.append(name)
+    return found
+
+
+def parameter(entry: dict[str, Any], source: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    types = _types(str(entry.get("json_type") or ""))
+    if types:
+        spec["type"] = types[0] if len(types) == 1 else types
+    for bound, inclusive, exclusive in (
+        ("minimum", "minimum", "exclusiveMinimum"),
+        ("maximum", "maximum", "exclusiveMaximum"),
+    ):
+        value = entry.get(bound)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            spec[inclusive if entry.get(f"{bound}_inclusive") is not False else exclusive] = value
+    if entry.get("default") is not None:
+        spec["default"] = entry["default"]
+    notes = [n for n in (entry.get("notes"), *(entry.get("constraints") or [])) if n]
+    if notes:
+        spec["description"] = "; ".join(str(n) for n in notes)
+    placement = str(entry.get("placement") or "")
+    spec["x-placement"] = "standard" if placement.startswith("openai_standard") else "extension"
+    spec["x-provenance"] = {"kind": "documented", "source": source}
+    if entry.get("out_of_range_behavior"):
+        spec["x-out-of-range"] = str(entry["out_of_range_behavior"])
+    return spec
+
+
+def surface_schema(key: str, name: str, unknown_keys: str = "unspecified") -> dict[str, Any]:
+    entry = json.loads(reference_file().read_text())[key]
+    sources = [str(s) for s in entry["source"]] if isinstance(entry["source"], list) else [str(entry["source"])]
+    cite = f"shared/reference/provider-params.json, entry {key}"
+    schema: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://harness.local/schemas/{name}.json",
+        "title": f"chat completions request parameters, from the shared reference entry {key}",
+        "type": "object",
+        "x-surface": {
+            "name": name,
+            "endpoint": "/chat/completions",
+            "unknown-keys": unknown_keys,
+            "sources": sources,
+            "error-shape": str(entry.get("error_shape") or "not documented"),
+        },
+        "properties": {p["name"]: parameter(p, cite) for p in entry["parameters"]},
+    }
+    return schema
+
+
+def main(argv: list[str]) -> int:
+    key, name = argv[:2]
+    path = schemas_dir() / f"{name}.json"
+    path.write_text(json.dumps(surface_schema(key, name), indent=2, ensure_ascii=False) + "\n")
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
