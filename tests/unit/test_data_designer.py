@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -349,3 +350,13 @@ def test_its_health_check_decides_whether_an_embedding_is_usable(tmp_path: Path,
     assert result.passed is passes, result.message
     assert sent == [{"model": "m", "input": ["Hello!"], "encoding_format": "base64"}]
     assert passes or "invalid embedding response" in result.message
+
+
+def test_without_the_package_check_config_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "data_designer.config", None)  # import fails as if not installed
+    models = _write(tmp_path, "m.yaml", "model_configs:\n  - {alias: a, model: m, provider: openai}\n")
+    assert main(["check-config", str(models), "--provider", "openai"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'harness[data-designer]'" in err and err.count("\n") == 1
