@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, read_text_file
 
 PACKAGE = "data-designer==0.9.6"
 MISSING = f"check-config runs Data Designer's own code: pip install 'harness[data-designer]' ({PACKAGE})"
@@ -96,9 +97,22 @@ def _refusing_alias(path: Path) -> tuple[str, Exception] | None:
     return None
 
 
-def load_models(path: Path) -> list[Any]:
+def _readable_yaml(path: Path) -> None:
+    """A file a person gave: UTF-8, and YAML, or one line saying where it is not (Data
+    Designer's loader would raise a decoding or parser error with a traceback's worth of text)."""
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
+    try:
+        yaml.safe_load(read_text_file(path))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        problem = getattr(err, "problem", None) or str(err).split("\n")[0]
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML: {problem}{where}") from err
+
+
+def load_models(path: Path) -> list[Any]:
+    _readable_yaml(path)
     models = _modules()
     try:
         loaded: list[Any] = models.load_model_configs(path)
@@ -126,8 +140,7 @@ def load_providers(path: Path | None) -> dict[str, Any]:
         if path is None:
             providers = list(get_builtin_model_providers())
         else:
-            if not path.is_file():
-                raise ConfigError(f"{path}: no such file")
+            _readable_yaml(path)
             content = load_config_file(path)
             raw = content.get("providers") if isinstance(content, dict) else None
             if not isinstance(raw, list):

@@ -31,7 +31,7 @@ from harness.generation import OMITTED, Case
 from harness.generation.matrix import MatrixBuilder
 from harness.results import Record, Verdict
 from harness.schema import Surface
-from harness.transport import Exchange
+from harness.transport import Exchange, Outcome
 
 SAMPLES = 4  # seeded draws per distribution, beside its ends
 MAX_TOKENS_CAP = 32  # a config's max_tokens is sent as is once; samples are capped to stay cheap
@@ -156,8 +156,19 @@ def health_record(config: ConfigFile, model: Any, target: Target, provider: str,
         config.providers_path,
     )
     result = health_check(checked, next(m for m in checked.models if m.alias == model.alias), target)
+    lost = [e for e in result.exchanges if e.outcome is not Outcome.RESPONSE]
+    broken = [e for e in result.exchanges if e.server_error]
     if result.passed:
         verdict, detail = Verdict.ACCEPTED, "Data Designer's own health check passes on these answers"
+    elif lost or not result.exchanges:
+        # Not an answer Data Designer refused: no answer at all.
+        why = lost[0].error if lost else "no request reached the provider"
+        verdict, detail = Verdict.TRANSPORT_ERROR, f"Data Designer's own health check got no answer: {why}"
+    elif broken:
+        verdict, detail = (
+            Verdict.SERVER_ERROR,
+            (f"Data Designer's own health check fails on HTTP {broken[0].status}: {broken[0].excerpt(160)}"),
+        )
     else:
         verdict, detail = Verdict.REJECTED, f"Data Designer's own health check fails: {result.message}"
         if any(_string_embedding(e) for e in result.exchanges):

@@ -79,7 +79,7 @@ def test_working_config_on_llama_cpp_python(tmp_path: Path) -> None:
     assert cells[("top_k", "passthrough")] == "INCONCLUSIVE"  # honoured, but 40 is its default too
     # Data Designer sends content as text parts, with a system message; llama-cpp-python's
     # request model wants strings there: HTTP 500 for every chat request Data Designer makes.
-    assert _usable(tmp_path) == {"creative-writer": "REJECTED", "embedder": "ACCEPTED"}
+    assert _usable(tmp_path) == {"creative-writer": "SERVER_ERROR", "embedder": "ACCEPTED"}
     assert cells[("config:creative-writer", "range")] == "SERVER_ERROR"
 
 

@@ -127,7 +127,9 @@ def test_check_config_live_against_a_dead_provider_fails(
 ) -> None:
     _provider(project, "dead", server.url("dead"))
     config = ROOT / "examples/data-designer/works-locally.yaml"
-    assert main(["check-config", str(config), "--provider", "dead", "--live", "--out", str(project / "out")]) == 1
+    providers = ROOT / "examples/data-designer/model_providers.yaml"
+    args = ["check-config", str(config), "--providers", str(providers), "--provider", "dead", "--live"]
+    assert main([*args, "--out", str(project / "out")]) == 1
     assert "decided nothing" in capsys.readouterr().out
 
 
