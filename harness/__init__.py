@@ -6,3 +6,4 @@ The pipeline, one package per stage: ``schema`` (documented parameter surfaces) 
 """
 
 __version__ = "0.1.0"
+DISTRIBUTION = "provider-compat-harness"  # its name on the package index

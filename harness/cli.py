@@ -16,6 +16,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.table import Table
 
+from harness import DISTRIBUTION, __version__
 from harness.errors import ConfigError, HarnessError
 from harness.generation import build_matrix
 from harness.providers import load_providers, resolve_provider
@@ -110,12 +111,19 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+DESCRIPTION = """Proves which parameters an OpenAI-compatible provider honours, not just accepts:
+documented surfaces -> request matrices -> live or recorded requests -> verdicts with their
+evidence -> reports and a CI gate. Start with `harness init` in your repository.
+Exit codes: 0 conforms, 1 conformance failures, 2 usage or configuration error."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="harness", description=__doc__)
+    parser = _Parser(prog="harness", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"harness {__version__} ({DISTRIBUTION})")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     matrix = sub.add_parser("matrix", help="print the request matrix of a provider")
-    matrix.add_argument("--provider", required=True)
+    matrix.add_argument("--provider", required=True, help="a name from providers.toml")
     matrix.add_argument("--schema", help="hold the provider to another documented surface")
     matrix.add_argument("--params", help="comma-separated parameters (default: all)")
     matrix.add_argument("--json", action="store_true", help="print the cases as JSON")
@@ -124,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     schemas = sub.add_parser("schemas", help="list the documented surfaces and their parameters")
     schemas.add_argument("--check", action="store_true", help="validate every schema; exit 2 on the first error")
     schemas.set_defaults(func=cmd_schemas)
+
+    from harness.scaffold import add_init_command
+
+    add_init_command(sub)
 
     from harness.conformance import add_commands
     from harness.datadesigner.command import add_commands as add_config_commands

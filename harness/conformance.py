@@ -196,5 +196,7 @@ def add_commands(sub: Any) -> None:
     update.add_argument("--from", dest="source", type=Path, help="a run folder (default: reports/latest)")
     update.set_defaults(func=cmd_baseline_update)
     report = sub.add_parser("report", help="re-render the reports of a run folder")
-    report.add_argument("folder", type=Path)
+    report.add_argument(
+        "folder", type=Path, help="a run folder holding results.jsonl (from run, conformance or check-config)"
+    )
     report.set_defaults(func=cmd_report)

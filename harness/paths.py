@@ -1,8 +1,9 @@
-"""Where the project's data lives: schemas/, providers.toml, cassettes/, reports/.
+"""Where the project's data lives: providers.toml, schemas/ (its own surfaces, over the
+built-in catalogue shipped in the package), cassettes/, reports/.
 
-The harness works on a project folder the way nox works on a noxfile: the nearest folder
-at or above the current directory that has a ``providers.toml``, else $HARNESS_ROOT, else
-the checkout this package was installed from.
+The harness works on a project folder the way nox works on a noxfile: $HARNESS_ROOT, else the
+nearest folder at or above the current directory that has a ``providers.toml``, else the
+current directory.
 """
 
 from __future__ import annotations
@@ -19,11 +20,22 @@ def project_root() -> Path:
     for folder in (here, *here.parents):
         if (folder / "providers.toml").is_file():
             return folder
-    return Path(__file__).resolve().parent.parent
+    return here
+
+
+# The surfaces and response schemas shipped in the package.
+BUILTIN_SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
 
 def schemas_dir() -> Path:
+    """The project's own schemas/: surfaces it adds, or overrides by name."""
     return project_root() / "schemas"
+
+
+def schema_dirs() -> list[Path]:
+    """Where surfaces come from, later over earlier: the built-in catalogue, then the project's."""
+    own = schemas_dir()
+    return [BUILTIN_SCHEMAS] + ([own] if own.is_dir() and own.resolve() != BUILTIN_SCHEMAS else [])
 
 
 def cassettes_dir() -> Path:

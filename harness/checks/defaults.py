@@ -57,11 +57,11 @@ class ProbeConfig:
 
 
 @cache
-def _documented_defaults(schemas: Path) -> dict[str, tuple[Any, ...]]:
+def _documented_defaults(folders: tuple[Path, ...]) -> dict[str, tuple[Any, ...]]:
     """Every surface's numeric documented defaults, by parameter: the catalogue is read and
-    validated once per run, not once per default unit."""
+    validated once per run (per set of schema folders), not once per default unit."""
     found: dict[str, list[Any]] = {}
-    for surface in load_catalogue(schemas).values():
+    for surface in load_catalogue().values():
         for name, spec in surface.parameters.items():
             if spec.has_default and isinstance(spec.default, int | float):
                 found.setdefault(name, []).append(spec.default)
@@ -72,7 +72,7 @@ def candidate_defaults(param: str, documented: Any) -> list[Any]:
     """What the documented default must be told apart from: other surfaces' documented
     defaults, common engine defaults, and the probe's own effect value (so that a parameter
     whose every candidate equals its documented default still gets a contrast)."""
-    found = [*_documented_defaults(paths.schemas_dir()).get(param, ()), *COMMON_DEFAULTS.get(param, [])]
+    found = [*_documented_defaults(tuple(paths.schema_dirs())).get(param, ()), *COMMON_DEFAULTS.get(param, [])]
     if param in EFFECTS:
         found.append(EFFECTS[param].value)
     unique: list[Any] = []

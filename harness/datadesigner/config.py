@@ -22,7 +22,9 @@ from pydantic import ValidationError
 from harness.errors import ConfigError, read_text_file
 
 PACKAGE = "data-designer==0.9.6"
-MISSING = f"check-config runs Data Designer's own code: pip install 'harness[data-designer]' ({PACKAGE})"
+MISSING = (
+    f"check-config runs Data Designer's own code: pip install 'provider-compat-harness[data-designer]' ({PACKAGE})"
+)
 
 # The request keys Data Designer sets itself; an extra_body key with one of these names
 # silently overwrites it (extra_body is merged into the body last).

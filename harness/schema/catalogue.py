@@ -104,17 +104,28 @@ def load_surface(path: Path, schemas: Path | None = None) -> Surface:
     )
 
 
-def load_catalogue(schemas: Path | None = None) -> dict[str, Surface]:
-    """Every ``schemas/*.json`` surface, by name. Fails on the first malformed file."""
-    schemas = schemas or paths.schemas_dir()
+def _folder(schemas: Path) -> dict[str, Surface]:
+    """The surfaces of one folder; its meta-schema, else the built-in one."""
+    meta = schemas if (schemas / META_SCHEMA).is_file() else paths.BUILTIN_SCHEMAS
     surfaces: dict[str, Surface] = {}
     for path in sorted(schemas.glob("*.json")):
-        surface = load_surface(path, schemas)
+        surface = load_surface(path, meta)
         if surface.name in surfaces:
             raise SchemaError(_display(path), "/x-surface/name", f"surface {surface.name!r} is defined twice")
         surfaces[surface.name] = surface
+    return surfaces
+
+
+def load_catalogue(schemas: Path | None = None) -> dict[str, Surface]:
+    """Every surface, by name: the built-in catalogue with the project's schemas/ over it (a
+    surface of the same name replaces the built-in one), or the one folder ``schemas``. Fails
+    on the first malformed file."""
+    folders = [schemas] if schemas is not None else paths.schema_dirs()
+    surfaces: dict[str, Surface] = {}
+    for folder in folders:
+        surfaces.update(_folder(folder))
     if not surfaces:
-        raise SchemaError(_display(schemas), "", "no surface schemas (*.json) found")
+        raise SchemaError(_display(folders[-1]), "", "no surface schemas (*.json) found")
     return surfaces
 
 
@@ -123,8 +134,12 @@ RESPONSE_SCHEMAS = ("chat-completion", "chat-completion-chunk", "embedding-list"
 
 @cache
 def response_schema(name: str) -> Draft202012Validator:
-    """A validator for one of ``schemas/responses/<name>.schema.json``."""
-    path = paths.schemas_dir() / "responses" / f"{name}.schema.json"
+    """A validator for ``responses/<name>.schema.json``: the project's, else the built-in one."""
+    relative = Path("responses") / f"{name}.schema.json"
+    path = next(
+        (d / relative for d in reversed(paths.schema_dirs()) if (d / relative).is_file()),
+        paths.BUILTIN_SCHEMAS / relative,
+    )
     data = read_json(path)
     try:
         Draft202012Validator.check_schema(data)

@@ -1,6 +1,6 @@
 """Write a surface schema from an entry of the shared reference (``provider-params.json``):
 ``python -m harness.schema.reference nvidia_nim_llm nvidia-nim`` writes
-``schemas/nvidia-nim.json``. Only what the entry documents becomes a keyword (a null is "not
+``harness/schemas/nvidia-nim.json``. Only what the entry documents becomes a keyword (a null is "not
 documented", never a guess); each parameter keeps the entry's notes and sources. The result
 is a schema like any other here, checked against the meta-schema when loaded; a test holds
 the shipped file to what this writes, so it is regenerated, never edited.
@@ -14,11 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.paths import project_root, schemas_dir
+from harness.paths import BUILTIN_SCHEMAS
 
 
 def reference_file() -> Path:
-    return project_root().parent / "shared/reference/provider-params.json"
+    """The shared reference beside this checkout (it is not shipped in the package)."""
+    return BUILTIN_SCHEMAS.parents[2] / "shared/reference/provider-params.json"
 
 
 _JSON_TYPES = {"number", "integer", "boolean", "string", "object", "array", "null"}
@@ -82,7 +83,7 @@ def surface_schema(key: str, name: str, unknown_keys: str = "unspecified") -> di
 
 def main(argv: list[str]) -> int:
     key, name = argv[:2]
-    path = schemas_dir() / f"{name}.json"
+    path = BUILTIN_SCHEMAS / f"{name}.json"
     path.write_text(json.dumps(surface_schema(key, name), indent=2, ensure_ascii=False) + "\n")
     print(path)
     return 0

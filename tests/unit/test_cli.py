@@ -88,7 +88,7 @@ def test_malformed_providers_toml(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], toml: str, words: str
 ) -> None:
     (tmp_path / "providers.toml").write_text(toml)
-    (tmp_path / "schemas").symlink_to(Path(__file__).resolve().parents[2] / "schemas")
+    (tmp_path / "schemas").symlink_to(Path(__file__).resolve().parents[2] / "harness/schemas")
     monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
     assert main(["matrix", "--provider", "x"]) == 2
     err = capsys.readouterr().err
@@ -108,7 +108,7 @@ def test_unreachable_server_is_one_line(
     (tmp_path / "providers.toml").write_text(
         '[providers.gone]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\nschema = "openai"\n'
     )
-    (tmp_path / "schemas").symlink_to(Path(__file__).resolve().parents[2] / "schemas")
+    (tmp_path / "schemas").symlink_to(Path(__file__).resolve().parents[2] / "harness/schemas")
     monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
     assert main(["run", "--provider", "gone", "--mode", "live", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
@@ -126,3 +126,19 @@ def test_an_internal_error_is_one_line_exit_2(
     assert main(["schemas", "--check"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "internal error: RuntimeError: a bug" in err
+
+
+def test_init_writes_its_files_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", str(tmp_path)]) == 0
+    written = (tmp_path / "providers.toml").read_text()
+    assert "[providers.nvidia-nim]" in written and 'schema = "nvidia-nim"' in written
+    assert main(["init", str(tmp_path)]) == 2  # never overwrites
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already exists" in err
+    assert (tmp_path / "providers.toml").read_text() == written
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("harness 0.1.0 (provider-compat-harness)")

@@ -359,4 +359,4 @@ def test_without_the_package_check_config_says_how_to_install_it(
     models = _write(tmp_path, "m.yaml", "model_configs:\n  - {alias: a, model: m, provider: openai}\n")
     assert main(["check-config", str(models), "--provider", "openai"]) == 2
     err = capsys.readouterr().err
-    assert "pip install 'harness[data-designer]'" in err and err.count("\n") == 1
+    assert "pip install 'provider-compat-harness[data-designer]'" in err and err.count("\n") == 1

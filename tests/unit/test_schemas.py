@@ -178,8 +178,8 @@ def test_schemas_check_passes_on_the_shipped_catalogue(capsys: pytest.CaptureFix
 def test_meta_schema_is_itself_valid_json_schema() -> None:
     from jsonschema import Draft202012Validator
 
-    Draft202012Validator.check_schema(json.loads((ROOT / "schemas/meta/annotations.schema.json").read_text()))
-    for path in (ROOT / "schemas/responses").glob("*.json"):
+    Draft202012Validator.check_schema(json.loads((ROOT / "harness/schemas/meta/annotations.schema.json").read_text()))
+    for path in (ROOT / "harness/schemas/responses").glob("*.json"):
         Draft202012Validator.check_schema(json.loads(path.read_text()))
 
 
@@ -187,7 +187,7 @@ def test_the_nim_surface_is_what_the_reference_documents() -> None:
     """schemas/nvidia-nim.json is written from the shared reference (python -m
     harness.schema.reference nvidia_nim_llm nvidia-nim): only documented bounds, exclusive
     where the source says so."""
-    shipped = json.loads((ROOT / "schemas/nvidia-nim.json").read_text())
+    shipped = json.loads((ROOT / "harness/schemas/nvidia-nim.json").read_text())
     assert shipped == surface_schema("nvidia_nim_llm", "nvidia-nim")
     top_p, penalty = shipped["properties"]["top_p"], shipped["properties"]["repetition_penalty"]
     assert (top_p["exclusiveMinimum"], top_p["maximum"], top_p["x-placement"]) == (0, 1, "standard")
