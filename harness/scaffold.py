@@ -13,8 +13,8 @@ from harness.errors import ConfigError
 from harness.schema import load_catalogue
 
 # Hosted providers whose documented surface is in the catalogue: (entry, surface, base URL,
-# a model, the key's variable). A surface without a public endpoint (vllm, llamacpp, the seed's
-# oruel) is a server you run: add it by hand.
+# a model, the key's variable). A surface without a public endpoint (vllm, llamacpp, sglang,
+# tgi, ollama, the seed's oruel) is a server you run: add it by hand.
 HOSTED = [
     ("openai", "openai", "https://api.openai.com/v1", "gpt-4.1", "OPENAI_API_KEY"),
     (
@@ -31,6 +31,29 @@ HOSTED = [
         "nvidia/nemotron-3.5-lightning-30b-a3b",
         "NVIDIA_API_KEY",
     ),
+    (
+        "together",
+        "together",
+        "https://api.together.xyz/v1",
+        "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+        "TOGETHER_API_KEY",
+    ),
+    ("groq", "groq", "https://api.groq.com/openai/v1", "llama-3.1-8b-instant", "GROQ_API_KEY"),
+    (
+        "fireworks",
+        "fireworks",
+        "https://api.fireworks.ai/inference/v1",
+        "accounts/fireworks/models/llama-v3p1-8b-instruct",
+        "FIREWORKS_API_KEY",
+    ),
+    (
+        "deepinfra",
+        "deepinfra",
+        "https://api.deepinfra.com/v1/openai",
+        "meta-llama/Meta-Llama-3.1-8B-Instruct",
+        "DEEPINFRA_API_KEY",
+    ),
+    ("mistral", "mistral", "https://api.mistral.ai/v1", "mistral-small-latest", "MISTRAL_API_KEY"),
 ]
 
 PROVIDERS_HEADER = """\

@@ -1,7 +1,8 @@
 """Write a surface schema from an entry of the shared reference (``provider-params.json``):
-``python -m harness.schema.reference nvidia_nim_llm nvidia-nim`` writes
-``harness/schemas/nvidia-nim.json``. Only what the entry documents becomes a keyword (a null is "not
-documented", never a guess); each parameter keeps the entry's notes and sources. The result
+``python -m harness.schema.reference [ENTRY ...]`` writes ``harness/schemas/<surface>.json``
+for each entry of ``SURFACES`` (default: all). Only what the entry documents becomes a
+keyword (a null is "not documented", never a guess); each parameter keeps the entry's notes
+and sources. The result
 is a schema like any other here, checked against the meta-schema when loaded; a test holds
 the shipped file to what this writes, so it is regenerated, never edited.
 """
@@ -35,15 +36,26 @@ def _types(json_type: str) -> list[str]:
     return found
 
 
+# Sent by every request, never probed as a parameter (as in the hand-written surfaces).
+_CHAT_FIXED = frozenset({"model", "messages"})
+_EMBEDDINGS_FIXED = frozenset({"model"})
+
+
 def parameter(entry: dict[str, Any], source: str) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     types = _types(str(entry.get("json_type") or ""))
     if types:
         spec["type"] = types[0] if len(types) == 1 else types
-    for bound, inclusive, exclusive in (
-        ("minimum", "minimum", "exclusiveMinimum"),
-        ("maximum", "maximum", "exclusiveMaximum"),
-    ):
+    # A bound is on the value for numbers; on the item count for arrays ("stop: up to 4").
+    numeric = bool({"number", "integer"} & set(types))
+    keywords = (
+        (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum"))
+        if numeric
+        else (("minItems", "minItems"), ("maxItems", "maxItems"))
+        if "array" in types
+        else ()
+    )
+    for bound, (inclusive, exclusive) in zip(("minimum", "maximum"), keywords, strict=False):
         value = entry.get(bound)
         if isinstance(value, int | float) and not isinstance(value, bool):
             spec[inclusive if entry.get(f"{bound}_inclusive") is not False else exclusive] = value
@@ -58,6 +70,15 @@ def parameter(entry: dict[str, Any], source: str) -> dict[str, Any]:
     if entry.get("out_of_range_behavior"):
         spec["x-out-of-range"] = str(entry["out_of_range_behavior"])
     return spec
+
+
+def _properties(entries: list[dict[str, Any]], fixed: frozenset[str], source: str) -> dict[str, Any]:
+    """Top-level keys only: a nested name ("messages[].name") is not a request parameter."""
+    return {
+        e["name"]: parameter(e, source)
+        for e in entries
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(e["name"])) and e["name"] not in fixed
+    }
 
 
 def surface_schema(key: str, name: str, unknown_keys: str = "unspecified") -> dict[str, Any]:
@@ -76,16 +97,36 @@ def surface_schema(key: str, name: str, unknown_keys: str = "unspecified") -> di
             "sources": sources,
             "error-shape": str(entry.get("error_shape") or "not documented"),
         },
-        "properties": {p["name"]: parameter(p, cite) for p in entry["parameters"]},
+        "properties": _properties(entry["parameters"], _CHAT_FIXED, cite),
     }
+    if entry.get("embeddings_parameters"):
+        embeddings = _properties(entry["embeddings_parameters"], _EMBEDDINGS_FIXED, cite)
+        schema["$defs"] = {"embeddings": {"x-endpoint": "/embeddings", "properties": embeddings}}
     return schema
 
 
+# The shared reference entries with a surface here: entry -> (surface name, what the entry says
+# a server does with a key it does not define).
+SURFACES = {
+    "nvidia_nim_llm": ("nvidia-nim", "unspecified"),  # self-hosted ignores, hosted rejected once
+    "together_ai": ("together", "unspecified"),
+    "groq": ("groq", "reject"),
+    "fireworks": ("fireworks", "unspecified"),
+    "deepinfra": ("deepinfra", "unspecified"),
+    "mistral": ("mistral", "reject"),
+    "sglang": ("sglang", "ignore"),
+    "hf_tgi_messages_api": ("tgi", "ignore"),
+    "ollama_openai_compat": ("ollama", "ignore"),
+}
+
+
 def main(argv: list[str]) -> int:
-    key, name = argv[:2]
-    path = BUILTIN_SCHEMAS / f"{name}.json"
-    path.write_text(json.dumps(surface_schema(key, name), indent=2, ensure_ascii=False) + "\n")
-    print(path)
+    """Write the surface of each entry named (default: every entry in SURFACES)."""
+    for key in argv or list(SURFACES):
+        name, unknown_keys = SURFACES[key]
+        path = BUILTIN_SCHEMAS / f"{name}.json"
+        path.write_text(json.dumps(surface_schema(key, name, unknown_keys), indent=2, ensure_ascii=False) + "\n")
+        print(path)
     return 0
 
 

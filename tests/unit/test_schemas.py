@@ -12,7 +12,7 @@ import pytest
 from harness.cli import main
 from harness.errors import SchemaError
 from harness.schema import Surface, load_catalogue, load_surface
-from harness.schema.reference import surface_schema
+from harness.schema.reference import SURFACES, surface_schema
 from tests.conftest import ROOT, SHARED
 
 SEEDS = SHARED / "seeds"
@@ -172,7 +172,7 @@ def test_schemas_check_exits_2_with_one_line(
 
 def test_schemas_check_passes_on_the_shipped_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schemas", "--check"]) == 0
-    assert "7 surfaces valid" in capsys.readouterr().out
+    assert "15 surfaces valid" in capsys.readouterr().out
 
 
 def test_meta_schema_is_itself_valid_json_schema() -> None:
@@ -183,13 +183,24 @@ def test_meta_schema_is_itself_valid_json_schema() -> None:
         Draft202012Validator.check_schema(json.loads(path.read_text()))
 
 
-def test_the_nim_surface_is_what_the_reference_documents() -> None:
-    """schemas/nvidia-nim.json is written from the shared reference (python -m
-    harness.schema.reference nvidia_nim_llm nvidia-nim): only documented bounds, exclusive
-    where the source says so."""
-    shipped = json.loads((ROOT / "harness/schemas/nvidia-nim.json").read_text())
-    assert shipped == surface_schema("nvidia_nim_llm", "nvidia-nim")
-    top_p, penalty = shipped["properties"]["top_p"], shipped["properties"]["repetition_penalty"]
+@pytest.mark.parametrize("key", sorted(SURFACES))
+def test_each_reference_surface_is_what_the_reference_documents(key: str) -> None:
+    """The surfaces written from the shared reference (python -m harness.schema.reference) are
+    exactly what it writes: regenerated, never edited."""
+    name, unknown_keys = SURFACES[key]
+    shipped = json.loads((ROOT / f"harness/schemas/{name}.json").read_text())
+    assert shipped == surface_schema(key, name, unknown_keys)
+
+
+def test_reference_bounds_become_the_right_keywords() -> None:
+    nim = surface_schema("nvidia_nim_llm", "nvidia-nim")["properties"]
+    top_p, penalty = nim["top_p"], nim["repetition_penalty"]
     assert (top_p["exclusiveMinimum"], top_p["maximum"], top_p["x-placement"]) == (0, 1, "standard")
     assert (penalty["exclusiveMinimum"], penalty["maximum"], penalty["x-placement"]) == (0, 2, "extension")
-    assert "maximum" not in shipped["properties"]["temperature"]  # the reference gives none
+    assert "maximum" not in nim["temperature"]  # the reference gives none
+    groq = surface_schema("groq", "groq", "reject")
+    assert groq["properties"]["stop"]["maxItems"] == 4 and "maximum" not in groq["properties"]["stop"]
+    assert "messages[].name" not in groq["properties"] and "model" not in groq["properties"]
+    assert groq["x-surface"]["unknown-keys"] == "reject"
+    mistral = surface_schema("mistral", "mistral", "reject")
+    assert "output_dimension" in mistral["$defs"]["embeddings"]["properties"]
