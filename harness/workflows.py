@@ -25,7 +25,7 @@ from harness.engine import DedupingSender, RunStats, plan, run_units
 from harness.errors import ConfigError
 from harness.generation import build_matrix
 from harness.providers import Endpoints, Provider, load_providers, resolve_provider
-from harness.reporting.gate import apply_gate
+from harness.reporting.gate import GATES, apply_gate
 from harness.reporting.summary import summarise
 from harness.results import Record, ResultsWriter, Verdict, read_results
 from harness.schema import Surface, load_catalogue
@@ -289,10 +289,10 @@ def print_summary(out: Path, stats: RunStats, console: Console | None = None) ->
     console.print(f"results: {out / 'results.jsonl'}")
 
 
-def exit_code(records: list[Record], console: Console | None = None) -> int:
-    """`harness run` holds one provider to the strict gate: any non-conformance, any missing
-    evidence, or nothing decided at all is exit 1 (the lines say which)."""
-    gate = apply_gate("strict", summarise(records), paths.project_root() / "baselines")
+def exit_code(records: list[Record], console: Console | None = None, gate_name: str = "strict") -> int:
+    """`harness run` holds one provider to a gate, strict by default: any non-conformance, any
+    missing evidence, or nothing decided at all is exit 1 (the lines say which)."""
+    gate = apply_gate(gate_name, summarise(records), paths.project_root() / "baselines")
     for line in gate.notes + gate.failures[:20]:
         (console or Console(soft_wrap=True)).print(line, highlight=False, markup=False)
     if len(gate.failures) > 20:
@@ -320,7 +320,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out, stats = run_provider(options)
     print_summary(out, stats)
     records = read_results(out / "results.jsonl")
-    return exit_code(records)
+    return exit_code(records, gate_name=args.gate)
 
 
 def cmd_record(args: argparse.Namespace) -> int:
@@ -349,6 +349,13 @@ def _add_run_flags(parser: Any, with_mode: bool) -> None:
         "seeded, seed-free (overrides providers.toml)",
     )
     parser.add_argument("--no-seed", action="store_true", help="never send `seed` (overrides providers.toml)")
+    parser.add_argument(
+        "--gate",
+        choices=GATES,
+        default="strict",
+        help="strict: any non-conformance fails (default); baseline: only regressions against baselines/; "
+        "none: exit 0 whatever the verdicts",
+    )
     parser.add_argument(
         "-j",
         "--jobs",

@@ -142,3 +142,11 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         main(["--version"])
     assert done.value.code == 0 and capsys.readouterr().out.startswith("harness 0.1.0 (provider-compat-harness)")
+
+
+@pytest.mark.parametrize(("gate", "code"), [("strict", 1), ("baseline", 0), ("none", 0)])
+def test_run_follows_the_gate_it_is_given(tmp_path: Path, gate: str, code: int) -> None:
+    """llama.cpp accepts `top_k: 1.5` (documented as an integer), a LENIENT cell the committed
+    baseline already has: strict fails on it, the baseline knows it, none ignores it."""
+    argv = ["run", "--provider", "llamacpp-local", "--params", "top_k", "--checks", "range", "--gate", gate]
+    assert main([*argv, "--out", str(tmp_path / gate)]) == code
