@@ -52,11 +52,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff and mypy --strict over the package, tests, benchmarks and this file."""
+    """ruff and mypy --strict over the package, tests, benchmarks and this file; the import rules."""
     _install(session, "local,test,lint,data-designer")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    session.run("lint-imports", "--no-logo")
 
 
 @nox.session(python=PYTHON)

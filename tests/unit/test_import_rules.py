@@ -1,0 +1,46 @@
+"""ARCHITECTURE.md's import rules are enforced (`nox -s lint` runs lint-imports): they hold on
+this tree, and a stage that imports an entry point breaks them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-logo", "--no-cache"],
+        cwd=tree,
+        env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _copy(tmp_path: Path) -> Path:
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT / "harness", tree / "harness", ignore=shutil.ignore_patterns("__pycache__", "schemas"))
+    shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
+    return tree
+
+
+def test_the_rules_hold(tmp_path: Path) -> None:
+    done = _lint(_copy(tmp_path))
+    assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_a_stage_importing_an_entry_point_breaks_them(tmp_path: Path) -> None:
+    tree = _copy(tmp_path)
+    results = tree / "harness/results.py"
+    results.write_text(results.read_text() + "\nimport harness.workflows  # noqa\n")
+    done = _lint(tree)
+    assert done.returncode != 0 and "BROKEN" in done.stdout, done.stdout[-2000:]
+    assert "harness.results -> harness.workflows" in done.stdout
