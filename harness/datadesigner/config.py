@@ -57,6 +57,7 @@ class ConfigFile:
     models: list[Any]  # data_designer.config.models.ModelConfig
     providers: dict[str, Any]  # name -> data_designer.config.models.ModelProvider
     providers_path: Path | None  # None: Data Designer's built-in providers
+    registry: Any  # its ModelProviderRegistry of those providers
 
 
 # pydantic names union branches in error locations; a person knows the field, not the branch.
@@ -130,9 +131,9 @@ def load_models(path: Path) -> list[Any]:
     return loaded
 
 
-def load_providers(path: Path | None) -> dict[str, Any]:
-    """The providers of a ``providers:`` file, or Data Designer's built-in ones; duplicate names
-    are refused as its registry refuses them."""
+def load_providers(path: Path | None) -> Any:
+    """Data Designer's provider registry (engine/model_provider.py) of a ``providers:`` file, or
+    of its built-in providers; duplicate names are refused as the registry refuses them."""
     _modules()
     from data_designer.config.default_model_settings import get_builtin_model_providers
     from data_designer.config.utils.io_helpers import load_config_file
@@ -148,14 +149,13 @@ def load_providers(path: Path | None) -> dict[str, Any]:
             if not isinstance(raw, list):
                 raise ConfigError(f"{path}: Data Designer refuses it: expected a 'providers:' list")
             providers = [_modules().ModelProvider.model_validate(p) for p in raw]
-        registry = resolve_model_provider_registry(providers)
+        return resolve_model_provider_registry(providers)
     except ConfigError:
         raise
     except Exception as err:
         if isinstance(err, ValueError) or type(err).__module__.startswith("data_designer"):
             raise _refused(path or Path("(built-in providers)"), err) from err
         raise
-    return {p.name: registry.get_provider(p.name) for p in providers}
 
 
 def load_config_file(path: Path, providers_path: Path | None = None) -> ConfigFile:
@@ -166,10 +166,7 @@ def load_config_file(path: Path, providers_path: Path | None = None) -> ConfigFi
     if providers_path is None:
         beside = data_designer_home() / "model_providers.yaml"
         providers_path = beside if beside.is_file() else None
-    providers = load_providers(providers_path)
-    from data_designer.engine.model_provider import resolve_model_provider_registry
-
-    registry = resolve_model_provider_registry(list(providers.values()))
+    registry = load_providers(providers_path)
     for model in models:
         try:
             registry.get_provider(model.provider)
@@ -178,11 +175,12 @@ def load_config_file(path: Path, providers_path: Path | None = None) -> ConfigFi
             raise ConfigError(
                 f"{path}: model config {model.alias!r}: Data Designer cannot resolve it against {where}: {err}"
             ) from err
-    return ConfigFile(path=path, models=models, providers=providers, providers_path=providers_path)
+    providers = {p.name: p for p in registry.providers}
+    return ConfigFile(path=path, models=models, providers=providers, providers_path=providers_path, registry=registry)
 
 
 def generation_type(model: Any) -> str:
-    """ "chat-completion", "embedding" or "image" (its enum's value)."""
+    """The model's generation type, its enum's value: chat-completion, embedding or image."""
     kind = model.inference_parameters.generation_type
     return str(getattr(kind, "value", kind))
 

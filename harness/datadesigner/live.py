@@ -5,6 +5,7 @@ exactly the values and extra_body keys the config uses."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import zlib
 from functools import partial
@@ -149,11 +150,11 @@ USABLE = "config-usable"
 def health_record(config: ConfigFile, model: Any, target: Target, provider: str, surface: Surface) -> Record:
     """Can Data Designer use this provider's answers for ``model``? Its own health check
     decides (run even where the config sets skip_health_check: the data would fail instead)."""
-    checked = ConfigFile(
-        config.path,
-        [m.model_copy(update={"skip_health_check": False}) if m.alias == model.alias else m for m in config.models],
-        config.providers,
-        config.providers_path,
+    checked = dataclasses.replace(
+        config,
+        models=[
+            m.model_copy(update={"skip_health_check": False}) if m.alias == model.alias else m for m in config.models
+        ],
     )
     result = health_check(checked, next(m for m in checked.models if m.alias == model.alias), target)
     lost = [e for e in result.exchanges if e.outcome is not Outcome.RESPONSE]

@@ -4,6 +4,7 @@ openrouter); ``--provider`` sends every alias to one entry instead."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from harness.datadesigner.config import ConfigFile
@@ -47,7 +48,4 @@ def by_provider(
         else:
             provider = harness_provider(config.providers[model.provider], providers)
         groups.setdefault(provider.name, (provider, []))[1].append(model)
-    return [
-        (provider, ConfigFile(config.path, models, config.providers, config.providers_path))
-        for provider, models in groups.values()
-    ]
+    return [(provider, dataclasses.replace(config, models=models)) for provider, models in groups.values()]

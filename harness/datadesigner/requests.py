@@ -88,14 +88,11 @@ class Target:
 
 
 def _registry(config: ConfigFile, target: Target, transport: httpx.BaseTransport) -> Any:
-    from data_designer.engine.model_provider import resolve_model_provider_registry
     from data_designer.engine.models.clients.adapters.http_model_client import ClientConcurrencyMode
     from data_designer.engine.models.clients.adapters.openai_compatible import OpenAICompatibleClient
     from data_designer.engine.models.facade import ModelFacade
     from data_designer.engine.models.registry import ModelRegistry
     from data_designer.engine.secret_resolver import PlaintextResolver
-
-    providers = resolve_model_provider_registry(list(config.providers.values()))
 
     def facade(model: Any, _secrets: Any, registry: Any, _retry: Any) -> Any:
         provider = registry.get_provider(model.provider)
@@ -114,7 +111,7 @@ def _registry(config: ConfigFile, target: Target, transport: httpx.BaseTransport
 
     return ModelRegistry(
         secret_resolver=PlaintextResolver(),
-        model_provider_registry=providers,
+        model_provider_registry=config.registry,
         model_configs=config.models,
         model_facade_factory=facade,
     )
