@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.providers import load_providers
-from harness.workflows import RunOptions, read_run_log, run_provider
+from harness.reporting.runlog import read_run_log
+from harness.runs import RunOptions, run_provider
 
 
 def run() -> list[dict[str, Any]]:

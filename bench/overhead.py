@@ -18,8 +18,8 @@ from harness.generation import build_matrix, canonical_json
 from harness.local.launcher import launch
 from harness.providers import Endpoints, load_providers
 from harness.results import ResultsWriter
+from harness.runs import RunOptions, Target, run_with_endpoints
 from harness.schema import load_catalogue
-from harness.workflows import RunOptions, _run
 
 # Server time varies from round to round, so: several rounds, each order alternated (ABBA),
 # and the median ratio.
@@ -93,7 +93,8 @@ def run() -> list[dict[str, Any]]:
         def harness_round(i: int) -> tuple[float, float]:
             writer = ResultsWriter(Path(tmp) / f"r{i}.jsonl")
             started, cpu = time.perf_counter(), time.process_time()
-            asyncio.run(_run(provider, surface, Endpoints(server.base_url), options, writer, set()))
+            target = Target(provider, surface)
+            asyncio.run(run_with_endpoints(target, Endpoints(server.base_url), options, writer, set()))
             elapsed = time.perf_counter() - started, time.process_time() - cpu
             writer.close()
             return elapsed

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.providers import load_providers
-from harness.workflows import RunOptions, run_provider
+from harness.runs import RunOptions, run_provider
 
 
 def run() -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.results import DECIDED, Record, read_results
-from harness.workflows import RunOptions, run_provider
+from harness.runs import RunOptions, run_provider
 
 REPEATS = 5
 

@@ -1,13 +1,23 @@
 """pytest plugin (``pytest11`` entry point): conformance units as test items.
 
-    pytest --harness-provider llamacpp-local [--harness-schema S] [--harness-mode replay]
-           [--harness-out DIR] [-n 2 --dist loadgroup]
+    pytest --harness-provider llamacpp-local [--harness-schema S] [--harness-hold P=S]
+           [--harness-mode replay] [--harness-out DIR] [-n 2 --dist loadgroup]
 
-Each check unit of each provider becomes one item, in an ``xdist_group`` per provider, so
-under ``--dist loadgroup`` one worker owns a provider and its concurrency limit holds. An
-item fails on a non-conformance, skips when not run or not recorded, passes otherwise.
-Workers send their records to the controller in the test reports' ``user_properties``; the
-controller alone writes results.jsonl and the reports, once, at the end.
+or, in the project's pytest configuration (the command line wins over it)::
+
+    [tool.pytest.ini_options]
+    harness_providers = ["llamacpp-local"]
+    harness_mode = "replay"
+
+Each check unit of each column (a provider held to a surface: its own, those in its
+``also_held_to``, ``--harness-hold`` ones) becomes one item ``<column>::<unit>``, marked
+``harness`` and added beside the project's own tests, never instead of them: ``-m harness``
+runs the conformance items alone, ``-m "not harness"`` the rest. Items are in an
+``xdist_group`` per column, so under ``--dist loadgroup`` one worker owns a column and its
+concurrency limit holds. An item fails on a non-conformance, skips when not run, passes
+otherwise. Workers send their records to the controller in the test reports'
+``user_properties``; the controller alone writes results.jsonl and the reports, once, at the
+end, into ``--harness-out`` or else a new ``reports/<time>-pytest`` folder.
 """
 
 from __future__ import annotations
@@ -21,71 +31,101 @@ from typing import Any
 
 import pytest
 
-from harness.checks import CheckContext, load_families
+from harness import paths
+from harness.checks import load_families
 from harness.checks.registry import Unit
 from harness.engine import DedupingSender, plan
-from harness.errors import ConfigError, HarnessError
-from harness.generation import build_matrix
-from harness.providers import Provider, load_providers, resolve_provider
+from harness.errors import HarnessError
+from harness.providers import load_providers, resolve_provider
 from harness.redaction import scrub_text
+from harness.reporting.reports import write_reports
 from harness.results import FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
-from harness.schema import Surface, load_catalogue
-from harness.transport import ClientSettings, ProviderClient
-from harness.transport.cassettes import cassette, cassette_path
+from harness.runs import Target, check_context, client_settings, new_run_dir, provider_endpoints, writable_folder
+from harness.runs.targets import parse_hold, targets_of
+from harness.schema import surface_named
+from harness.transport import ProviderClient
+from harness.transport.cassettes import Mode, cassette, cassette_path
 
 RECORDS_KEY = "harness_records"
+MODES = ("live", "record", "replay")
+MARKER = "harness"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "provider conformance")
-    group.addoption("--harness-provider", action="append", default=[], help="provider from providers.toml")
-    group.addoption("--harness-schema", default=None, help="hold the providers to this surface")
-    group.addoption("--harness-mode", default="replay", choices=("live", "record", "replay"))
-    group.addoption("--harness-out", default=None, help="folder for results.jsonl and the reports")
+    group.addoption(
+        "--harness-provider",
+        action="append",
+        default=None,
+        help="add this provider's conformance items (repeatable; ini: harness_providers)",
+    )
+    group.addoption("--harness-schema", default=None, help="hold the providers to this surface (ini: harness_schema)")
+    group.addoption(
+        "--harness-hold",
+        action="append",
+        default=None,
+        metavar="PROVIDER=SURFACE",
+        help="also hold PROVIDER to SURFACE (repeatable; ini: harness_hold)",
+    )
+    group.addoption(
+        "--harness-mode", default=None, choices=MODES, help="live, record or replay (default; ini: harness_mode)"
+    )
+    group.addoption(
+        "--harness-out",
+        default=None,
+        help="folder for results.jsonl and the reports (default: reports/<time>-pytest; ini: harness_out)",
+    )
+    parser.addini("harness_providers", "providers whose conformance items to add", type="linelist", default=[])
+    parser.addini("harness_schema", "hold the providers to this surface", default="")
+    parser.addini("harness_hold", "PROVIDER=SURFACE pairs to hold as well", type="linelist", default=[])
+    parser.addini("harness_mode", "live, record or replay", default="replay")
+    parser.addini("harness_out", "folder for results.jsonl and the reports", default="")
 
 
-class ProviderRuntime:
-    """One provider's client, loop and cassette inside one process (a worker or the only one)."""
+class Settings:
+    """The plugin's options: the command line over the ini file, each option on its own."""
 
-    def __init__(self, provider: Provider, surface: Surface, mode: str) -> None:
-        self.provider, self.surface, self.mode = provider, surface, mode
+    def __init__(self, config: pytest.Config) -> None:
+        def option(name: str, ini: str) -> Any:
+            given = config.getoption(name)
+            return given if given is not None else config.getini(ini)
+
+        self.providers: list[str] = list(option("harness_provider", "harness_providers"))
+        self.schema: str = option("harness_schema", "harness_schema") or ""
+        self.holds: list[str] = list(option("harness_hold", "harness_hold"))
+        self.mode: Mode = option("harness_mode", "harness_mode")
+        self.out: str = option("harness_out", "harness_out") or ""
+        if self.mode not in MODES:
+            raise pytest.UsageError(f"harness_mode = {self.mode!r}: must be one of {', '.join(MODES)}")
+
+    def targets(self) -> list[Target]:
+        """The columns asked for; a wrong name is a usage error (one line, exit 4)."""
+        try:
+            providers = load_providers()
+            holds = [parse_hold(text) for text in self.holds]
+            for name, _ in holds:
+                resolve_provider(name, providers)
+            chosen = [resolve_provider(name, providers) for name in self.providers]
+            if self.schema:
+                return [Target(provider, surface_named(self.schema)) for provider in chosen]
+            return [target for provider in chosen for target in targets_of(provider, holds)]
+        except HarnessError as err:
+            raise pytest.UsageError(str(err)) from err
+
+
+class ColumnRuntime:
+    """One column's client, loop and cassette inside one process (a worker or the only one)."""
+
+    def __init__(self, target: Target, mode: Mode) -> None:
+        provider, surface = target.provider, target.surface
+        self.target = target
         self.loop = asyncio.new_event_loop()
         self.stack = contextlib.ExitStack()
-        from harness.workflows import provider_endpoints
-
-        endpoints = self.stack.enter_context(provider_endpoints(provider, mode))  # type: ignore[arg-type]
-        self.base_url = endpoints.base_url
-        from harness import paths
-
-        self.stack.enter_context(
-            cassette(
-                cassette_path(paths.cassettes_dir(), provider.name, surface.name),
-                mode,  # type: ignore[arg-type]
-                local=provider.is_local,
-            )
-        )
-        settings = ClientSettings(
-            base_url=self.base_url,
-            embeddings_base_url=endpoints.embeddings_base_url,
-            api_key=provider.api_key(),
-            headers=provider.resolved_headers(),
-            max_parallel_requests=provider.max_parallel_requests,
-            timeout=provider.timeout,
-            wait=mode != "replay",
-        )
-        self.client = ProviderClient(settings)
-        self.ctx = CheckContext(
-            provider.name,
-            surface,
-            provider.model,
-            build_matrix(surface, provider.model),
-            DedupingSender(self.client, provider.name, provider.api_key_env),
-            api_key_env=provider.api_key_env,
-            base_url=provider.resolved_base_url(),
-            send_seed=provider.send_seed,
-            probe_mode=provider.probe_mode,
-        )
-
+        endpoints = self.stack.enter_context(provider_endpoints(provider, mode))
+        path = cassette_path(paths.cassettes_dir(), provider.name, surface.name)
+        self.stack.enter_context(cassette(path, mode, local=provider.is_local))
+        self.client = ProviderClient(client_settings(provider, endpoints, mode))
+        self.ctx = check_context(target, DedupingSender(self.client, provider.name, provider.api_key_env))
         self.planned = {unit.id: (check, unit) for check, unit in plan(self.ctx)}
         self.done: dict[str, list[Record]] = {}
 
@@ -115,16 +155,16 @@ class ProviderRuntime:
 
 
 class Runtimes:
-    """At most one provider open at a time: cassettes patch httpx process-wide."""
+    """At most one column open at a time: cassettes patch httpx process-wide."""
 
-    def __init__(self, mode: str, schema: str | None) -> None:
-        self.mode, self.schema = mode, schema
-        self.current: ProviderRuntime | None = None
+    def __init__(self, mode: Mode) -> None:
+        self.mode = mode
+        self.current: ColumnRuntime | None = None
 
-    def get(self, provider: Provider, surface: Surface) -> ProviderRuntime:
-        if self.current is None or self.current.provider.name != provider.name:
+    def get(self, target: Target) -> ColumnRuntime:
+        if self.current is None or self.current.target.column != target.column:
             self.close()
-            self.current = ProviderRuntime(provider, surface, self.mode)
+            self.current = ColumnRuntime(target, self.mode)
         return self.current
 
     def close(self) -> None:
@@ -134,18 +174,18 @@ class Runtimes:
 
 
 class ConformanceItem(pytest.Item):
-    def __init__(self, *, provider: Provider, surface: Surface, check: str, unit_id: str, **kwargs: Any) -> None:
+    def __init__(self, *, target: Target, check: str, unit_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.provider, self.surface, self.check, self.unit_id = provider, surface, check, unit_id
-        self.add_marker(pytest.mark.xdist_group(provider.name))
+        self.target, self.check, self.unit_id = target, check, unit_id
+        self.add_marker(pytest.mark.xdist_group(target.column))
+        self.add_marker(pytest.mark.harness(provider=target.provider.name, surface=target.surface.name, check=check))
 
     def runtest(self) -> None:
-        missing = self.provider.missing_key()
-        if missing and self.config.getoption("harness_mode") != "replay":
+        settings: Settings = self.config.stash[SETTINGS]
+        missing = self.target.provider.missing_key()
+        if missing and settings.mode != "replay":
             pytest.skip(f"not run: set {missing}")
-        runtimes: Runtimes = self.config.stash[RUNTIMES]
-        runtime = runtimes.get(self.provider, self.surface)
-        records = runtime.run(self.unit_id)
+        records = self.config.stash[RUNTIMES].get(self.target).run(self.unit_id)
         # (user_properties reach pytest's own --junitxml, so they are scrubbed as results are.)
         self.user_properties.append((RECORDS_KEY, scrub_text(json.dumps([r.to_json() for r in records], default=str))))
         # As the strict gate: no evidence (not recorded, no usable answer) is no pass.
@@ -161,7 +201,23 @@ class ConformanceItem(pytest.Item):
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[str, int, str]:
-        return self.provider.name, 0, f"{self.provider.name}::{self.unit_id}"
+        return self.target.column, 0, self.nodeid
+
+
+class ColumnCollector(pytest.Collector):
+    """A column's items, with node ids ``<column>::<unit>`` (the column is the node id)."""
+
+    def __init__(self, *, target: Target, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+
+    def collect(self) -> Iterator[ConformanceItem]:
+        # A context with no sender: planning needs the matrix and the surface, not the network.
+        planned = plan(check_context(self.target, DedupingSender(None)))
+        registry = load_families()
+        ordered = sorted(planned, key=lambda pair: registry[pair[0]].after_others)  # stable: "after" units last
+        for check, unit in ordered:
+            yield ConformanceItem.from_parent(self, name=unit.id, target=self.target, check=check, unit_id=unit.id)
 
 
 class ConformanceFailure(AssertionError):  # noqa: N818 - the provider failed, not the tool (see errors.py)
@@ -170,66 +226,40 @@ class ConformanceFailure(AssertionError):  # noqa: N818 - the provider failed, n
         self.records = records
 
 
+SETTINGS = pytest.StashKey[Settings]()
+TARGETS = pytest.StashKey[list[Target]]()
 RUNTIMES = pytest.StashKey[Runtimes]()
 COLLECTED = pytest.StashKey[list[dict[str, Any]]]()
-
-
-def _items_for(session: pytest.Session, provider: Provider, surface: Surface) -> Iterator[ConformanceItem]:
-    # A context with no sender: planning needs the matrix and the surface, not the network.
-    ctx = CheckContext(
-        provider.name, surface, provider.model, build_matrix(surface, provider.model), DedupingSender(None)
-    )
-    planned = plan(ctx)
-    registry = load_families()
-    ordered = sorted(planned, key=lambda pair: registry[pair[0]].after_others)  # stable: "after" units last
-    for check, unit in ordered:
-        yield ConformanceItem.from_parent(
-            session,
-            name=f"{provider.name}::{unit.id}",
-            provider=provider,
-            surface=surface,
-            check=check,
-            unit_id=unit.id,
-        )
+OUT = pytest.StashKey[Path]()
+COLLECTOR = pytest.StashKey["RecordCollector"]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _check_options(config)
-    config.stash[RUNTIMES] = Runtimes(config.getoption("harness_mode"), config.getoption("harness_schema"))
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(provider, surface, check): a conformance item of the harness plugin "
+        f"(-m {MARKER} runs them alone, -m 'not {MARKER}' the project's own tests)",
+    )
+    settings = config.stash[SETTINGS] = Settings(config)
+    # Wrong names are found here, before collection: one line, not an INTERNALERROR traceback.
+    config.stash[TARGETS] = settings.targets()
+    runs = config.stash[TARGETS] and not config.option.collectonly and not hasattr(config, "workerinput")
+    if settings.out and runs:
+        try:
+            writable_folder(Path(settings.out), "--harness-out")  # before the run, not after it
+        except HarnessError as err:
+            raise pytest.UsageError(str(err)) from err
+    config.stash[RUNTIMES] = Runtimes(settings.mode)
     config.stash[COLLECTED] = []
-    config.pluginmanager.register(RecordCollector(config), "harness-record-collector")
+    config.stash[COLLECTOR] = RecordCollector(config)
+    config.pluginmanager.register(config.stash[COLLECTOR], "harness-record-collector")
 
 
-def _check_options(config: pytest.Config) -> None:
-    """A wrong provider or surface is a usage error (pytest's exit 4, one line), found before
-    collection: not an INTERNALERROR traceback."""
-    names = config.getoption("harness_provider")
-    if not names:
-        return
-    try:
-        providers = load_providers()
-        catalogue = load_catalogue()
-        for name in names:
-            provider = resolve_provider(name, providers)
-            schema = config.getoption("harness_schema") or provider.schema_name
-            if schema not in catalogue:
-                raise ConfigError(f"unknown schema {schema!r}; known surfaces: {', '.join(sorted(catalogue))}")
-    except HarnessError as err:
-        raise pytest.UsageError(str(err)) from err
-
-
+@pytest.hookimpl(tryfirst=True)  # before -m and -k deselect: they apply to these items too
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    names = config.getoption("harness_provider")
-    if not names:
-        return
-    providers = load_providers()
-    catalogue = load_catalogue()
-    # With --harness-provider, the run is the conformance items alone (not the project's tests).
-    items.clear()
-    for name in names:
-        provider = resolve_provider(name, providers)
-        surface = catalogue[config.getoption("harness_schema") or provider.schema_name]
-        items.extend(_items_for(session, provider, surface))
+    for target in config.stash[TARGETS]:
+        column = ColumnCollector.from_parent(session, name=target.column, nodeid=target.column, target=target)
+        items.extend(column.collect())
 
 
 class RecordCollector:
@@ -237,8 +267,10 @@ class RecordCollector:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.seen = False  # whether any conformance item ran (-m "not harness" runs none)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.seen = self.seen or MARKER in report.keywords
         for key, value in report.user_properties:
             if key == RECORDS_KEY and report.when == "call":
                 self.config.stash[COLLECTED].extend(json.loads(str(value)))
@@ -247,19 +279,20 @@ class RecordCollector:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     config.stash[RUNTIMES].close()
-    if hasattr(config, "workerinput") or not config.getoption("harness_provider"):
-        return  # a worker: the controller writes the files
-    out = config.getoption("harness_out")
-    if not out:
-        return
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    if hasattr(config, "workerinput") or not config.stash[COLLECTOR].seen:
+        return  # a worker (the controller writes the files), or no conformance item ran
+    settings = config.stash[SETTINGS]
+    folder = writable_folder(Path(settings.out) if settings.out else new_run_dir("pytest"), "--harness-out")
     (folder / "results.jsonl").unlink(missing_ok=True)
     writer = ResultsWriter(folder / "results.jsonl")
     collected = config.stash[COLLECTED]
     for data in sorted(collected, key=lambda d: (d["provider"], d["unit_id"], d["case_id"], d["check"])):
         writer.write(Record.from_json(data))
     writer.close()
-    from harness.conformance import write_reports
+    write_reports(folder, {"date": "", "mode": settings.mode, "harness": "pytest", "versions": {}})
+    config.stash[OUT] = folder
 
-    write_reports(folder, {"date": "", "mode": config.getoption("harness_mode"), "harness": "pytest", "versions": {}})
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if OUT in config.stash:
+        terminalreporter.write_line(f"harness: results and reports in {config.stash[OUT]}")

@@ -68,6 +68,8 @@ PROVIDERS_HEADER = """\
 #   max_parallel_requests  requests in flight at once, never more
 #   timeout                seconds for one request
 #   headers                extra HTTP headers (values may use ${ENV_VAR})
+#   also_held_to           other surfaces to hold it to as well, each a column of the report
+#                          ("provider@surface"): e.g. ["openai"] for code written against OpenAI
 """
 
 WORKFLOW = """\

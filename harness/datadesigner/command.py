@@ -11,7 +11,6 @@ from typing import Any
 
 from harness import __version__
 from harness.checks import CheckContext
-from harness.conformance import make_console, print_table, write_reports
 from harness.datadesigner.config import (
     DROPPED_KEYS,
     ConfigFile,
@@ -26,11 +25,14 @@ from harness.datadesigner.static import CHECK, static_records
 from harness.engine import DedupingSender, RunStats, run_units
 from harness.errors import ConfigError
 from harness.providers import Endpoints, Provider, load_providers
+from harness.reporting.console import make_console, print_table
 from harness.reporting.junit import write_junit
+from harness.reporting.reports import write_reports
+from harness.reporting.runlog import append_run_log, read_run_log
 from harness.results import DECIDED, FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
-from harness.schema import Surface, load_catalogue
-from harness.transport import ClientSettings, ProviderClient
-from harness.workflows import append_run_log, new_run_dir, preflight, provider_endpoints, read_run_log, writable_folder
+from harness.runs import client_settings, column_name, new_run_dir, preflight, provider_endpoints, writable_folder
+from harness.schema import Surface, surface_named
+from harness.transport import ProviderClient
 
 
 def fails_the_config(record: Record) -> bool:
@@ -55,18 +57,17 @@ async def _run_model(
 ) -> RunStats:
     params = model.inference_parameters
     # The config's own concurrency and timeout: what Data Designer will use.
-    settings = ClientSettings(
-        base_url=endpoints.base_url,
-        embeddings_base_url=endpoints.embeddings_base_url,
-        api_key=provider.api_key(),
-        headers=provider.resolved_headers(),
+    settings = client_settings(
+        provider,
+        endpoints,
+        "live",
         max_parallel_requests=params.max_parallel_requests,
-        timeout=float(params.timeout or provider.timeout),
+        timeout=float(params.timeout) if params.timeout else None,
     )
     async with ProviderClient(settings) as client:
         sender = DedupingSender(client, provider.name, provider.api_key_env)
         ctx = CheckContext(
-            provider.name,
+            column_name(provider, surface),
             surface,
             model.model,
             [],
@@ -87,25 +88,22 @@ def _check_live(provider: Provider, surface: Surface, config: ConfigFile, writer
         embeddings = endpoints.embeddings_base_url or endpoints.base_url
         target = Target(endpoints.base_url, embeddings, provider.api_key(), provider.timeout)
         for model in config.models:
-            writer.write(health_record(config, model, target, provider.name, surface))
+            writer.write(health_record(config, model, target, column_name(provider, surface), surface))
             stats = asyncio.run(_run_model(provider, surface, endpoints, config, model, writer))
-            append_run_log(out, provider.name, surface.name, "live", stats)
+            append_run_log(out, column_name(provider, surface), surface.name, "live", stats)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config_file(args.file or data_designer_home() / "model_configs.yaml", args.providers)
     groups = by_provider(config, load_providers(), args.provider)
-    catalogue = load_catalogue()
     checked: list[tuple[Provider, Surface, ConfigFile]] = []
     for provider, models in groups:
-        name = args.schema or provider.schema_name
-        if name not in catalogue:
-            raise ConfigError(f"unknown schema {name!r}; known surfaces: {', '.join(sorted(catalogue))}")
+        surface = surface_named(args.schema or provider.schema_name)
         if args.live and provider.missing_key():
             raise ConfigError(
                 f"--live needs {provider.missing_key()} for provider {provider.name!r}: set it, or drop --live"
             )
-        checked.append((provider, catalogue[name], models))
+        checked.append((provider, surface, models))
     names = "-".join(provider.name for provider, _, _ in checked)
     out: Path = writable_folder(args.out or new_run_dir(f"check-config-{names}"))
     for stale in ("results.jsonl", "runs.jsonl"):  # a check is always whole: no resume here
@@ -113,7 +111,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     writer = ResultsWriter(out / "results.jsonl")
     try:
         for provider, surface, models in checked:
-            for record in static_records(models, provider.name, surface):
+            for record in static_records(models, column_name(provider, surface), surface):
                 writer.write(record)
             if args.live:
                 _check_live(provider, surface, models, writer, out)

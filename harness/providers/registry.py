@@ -43,6 +43,8 @@ class Provider(BaseModel):
     model: str
     api_key_env: str = ""
     schema_name: str = Field(alias="schema")
+    # Other surfaces to hold it to as well, each a column of its own in the conformance report.
+    also_held_to: list[str] = Field(default_factory=list)
     max_parallel_requests: int = Field(default=4, ge=1, le=256)
     timeout: float = Field(default=60.0, gt=0)
     headers: dict[str, str] = Field(default_factory=dict)
@@ -119,6 +121,10 @@ def load_providers(path: Path | None = None) -> dict[str, Provider]:
     for name, table in tables.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: providers.{name}: must be a table")
+        if "@" in name:
+            raise ConfigError(
+                f"{path}: providers.{name}: a name cannot contain '@' (it names a provider@surface column)"
+            )
         if "name" in table:
             raise ConfigError(f"{path}: providers.{name}.name: not a field: the provider's name is its table's")
         try:

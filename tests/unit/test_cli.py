@@ -121,7 +121,7 @@ def test_an_internal_error_is_one_line_exit_2(
     def broken(args: object) -> int:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("harness.cli.cmd_schemas", broken)
+    monkeypatch.setattr("harness.commands.inspect.cmd_schemas", broken)
     monkeypatch.delenv("HARNESS_DEBUG", raising=False)
     assert main(["schemas", "--check"]) == 2
     err = capsys.readouterr().err

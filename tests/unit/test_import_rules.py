@@ -40,7 +40,7 @@ def test_the_rules_hold(tmp_path: Path) -> None:
 def test_a_stage_importing_an_entry_point_breaks_them(tmp_path: Path) -> None:
     tree = _copy(tmp_path)
     results = tree / "harness/results.py"
-    results.write_text(results.read_text() + "\nimport harness.workflows  # noqa\n")
+    results.write_text(results.read_text() + "\nimport harness.commands.run  # noqa\n")
     done = _lint(tree)
     assert done.returncode != 0 and "BROKEN" in done.stdout, done.stdout[-2000:]
-    assert "harness.results -> harness.workflows" in done.stdout
+    assert "harness.results -> harness.commands.run" in done.stdout

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.results import read_results
-from harness.workflows import RunOptions, run_provider
+from harness.runs import RunOptions, run_provider
 from tests.vllm_known_answers import CHECKS, PARAMS, assert_vllm_known_answers
 
 

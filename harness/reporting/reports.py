@@ -1,0 +1,57 @@
+"""Every report of a run folder, rendered from its records (``results.jsonl``) and run log
+(``runs.jsonl``) alone: the CLI, the pytest plugin's controller and check-config write the
+same files, and ``harness report DIR`` re-renders any of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.providers import Provider, load_providers
+from harness.reporting.html import write_html
+from harness.reporting.junit import write_junit
+from harness.reporting.markdown import write_markdown
+from harness.reporting.runlog import read_run_log
+from harness.reporting.summary import Cell, per_provider, summarise
+from harness.results import Record, read_results
+from harness.schema import load_catalogue
+
+
+def write_reports(out: Path, meta: dict[str, Any]) -> tuple[list[Record], list[Cell]]:
+    """Render every report of ``out/results.jsonl`` into ``out``."""
+    records = read_results(out / "results.jsonl")
+    cells = summarise(records)
+    catalogue = load_catalogue()
+    surfaces: dict[str, str] = {}
+    for record in records:
+        surfaces.setdefault(record.provider, record.surface)
+    sent = read_run_log(out)
+    totals = per_provider(records, sent)
+    providers = _providers_or_empty()
+    meta = {
+        **meta,
+        "sent": sent,
+        # A provider@surface column needs its provider's key.
+        "key_envs": {
+            column: providers[column.split("@")[0]].api_key_env
+            for column in surfaces
+            if column.split("@")[0] in providers
+        },
+        "requests": sum(t.requests for t in totals.values()),
+        "tokens": sum(t.completion_tokens for t in totals.values()),
+    }
+    (out / "summary.json").write_text(json.dumps([c.to_json() for c in cells], indent=1) + "\n", encoding="utf-8")
+    write_junit(cells, out / "junit.xml", float(meta.get("elapsed_s", 0.0)))
+    write_markdown(records, cells, meta, out / "summary.md")
+    write_html(records, cells, catalogue, surfaces, meta, out / "report.html")
+    return records, cells
+
+
+def _providers_or_empty() -> dict[str, Provider]:
+    """Reports render without a providers.toml (a folder copied elsewhere): no key names then."""
+    try:
+        return load_providers()
+    except ConfigError:
+        return {}

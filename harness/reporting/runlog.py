@@ -1,0 +1,43 @@
+"""``runs.jsonl``: what was really sent per column. Records share requests (de-duplicated by
+the sender), so sums over records would overcount; each run appends its own totals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.engine import RunStats
+
+RUN_LOG = "runs.jsonl"
+
+
+def append_run_log(out: Path, column: str, surface: str, mode: str, stats: RunStats) -> None:
+    line = {
+        "provider": column,
+        "surface": surface,
+        "mode": mode,
+        "requests": stats.requests,
+        "completion_tokens": stats.completion_tokens,
+        "units": stats.units,
+        "skipped": stats.skipped,
+        "probes": stats.probes,
+    }
+    with (out / RUN_LOG).open("a", encoding="utf-8") as log:
+        log.write(json.dumps(line) + "\n")
+
+
+def read_run_log(out: Path) -> dict[str, dict[str, int]]:
+    """Requests and completion tokens per column, summed over the folder's runs."""
+    totals: dict[str, dict[str, int]] = {}
+    path = out / RUN_LOG
+    if not path.exists():
+        return totals
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        mine = totals.setdefault(entry["provider"], {"requests": 0, "completion_tokens": 0})
+        mine["requests"] += int(entry.get("requests", 0))
+        mine["completion_tokens"] += int(entry.get("completion_tokens", 0))
+    return totals
