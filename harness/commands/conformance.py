@@ -28,7 +28,7 @@ from harness.runs import (
 )
 from harness.runs.targets import parse_hold
 from harness.schema import surface_named
-from harness.transport.cassettes import Mode
+from harness.transport.cassettes import Mode, cassette_path
 
 
 def _documented_only(target: Target, live: bool) -> str:
@@ -36,7 +36,10 @@ def _documented_only(target: Target, live: bool) -> str:
     missing = target.provider.missing_key()
     if missing:
         return f"not run: set {missing}"
-    return "not run" if live else "not run: no cassette to replay; run with --live"
+    recorded = cassette_path(paths.cassettes_dir(), target.provider.name, target.surface.name).exists()
+    if live or recorded:
+        return "not run: not selected (--provider)"
+    return "not run: no cassette to replay; run with --live"
 
 
 def _link_latest(out: Path) -> None:

@@ -133,6 +133,74 @@ def test_conformance_on_the_embedded_default(project_copy: Path, capsys: pytest.
     assert main(["conformance", "--gate", "strict"]) == 1
 
 
+def _cells(folder: Path) -> dict[tuple[str, str, str], str]:
+    summary = json.loads((folder / "summary.json").read_text())
+    return {(row["provider"], row["param"], row["check"]): row["verdict"] for row in summary}
+
+
+def test_a_provider_held_to_other_surfaces_has_a_column_each(project_copy: Path) -> None:
+    """providers.toml's also_held_to: llama.cpp held to the OpenRouter surface, where the
+    integrator's repetition_penalty is accepted and does nothing."""
+    assert main(["conformance", "--provider", "llamacpp-local", "--out", str(project_copy / "out")]) == 0
+    cells = _cells(project_copy / "out")
+    columns = {provider for provider, _, _ in cells}
+    assert {"llamacpp-local", "llamacpp-local@openrouter", "llamacpp-local@openai"} <= columns
+    assert cells["llamacpp-local@openrouter", "repetition_penalty", "passthrough"] == "IGNORED"
+    assert ("llamacpp-local", "repetition_penalty", "passthrough") not in cells  # not on its own surface
+    # Each column with its own surface, in every report.
+    html = (project_copy / "out/report.html").read_text()
+    assert (
+        "llamacpp-local@openrouter" in html
+        and "llamacpp-local@openrouter" in (project_copy / "out/summary.md").read_text()
+    )
+    runs = [json.loads(line) for line in (project_copy / "out/runs.jsonl").read_text().splitlines()]
+    assert {(r["provider"], r["surface"]) for r in runs} >= {("llamacpp-local@openrouter", "openrouter")}
+
+
+def test_hold_on_the_command_line(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    toml = project_copy / "providers.toml"
+    toml.write_text(toml.read_text().replace('also_held_to = ["openai", "openrouter"]\n', ""))
+    argv = ["conformance", "--provider", "llamacpp-local", "--gate", "none"]
+    assert main([*argv, "--out", str(project_copy / "plain")]) == 0
+    assert {p for p, _, _ in _cells(project_copy / "plain")} == {"llamacpp-local"} | _not_run(project_copy / "plain")
+    assert main([*argv, "--hold", "llamacpp-local=openrouter", "--out", str(project_copy / "held")]) == 0
+    assert _cells(project_copy / "held")["llamacpp-local@openrouter", "repetition_penalty", "passthrough"] == "IGNORED"
+    # Held to a surface it was never recorded against: no evidence, and the gate says so.
+    assert (
+        main(
+            [
+                "conformance",
+                "--provider",
+                "llamacpp-local",
+                "--hold",
+                "llamacpp-local=mistral",
+                "--out",
+                str(project_copy / "x"),
+            ]
+        )
+        == 1
+    )
+    assert "llamacpp-local@mistral" in capsys.readouterr().out
+    for bad, message in (
+        ("nobody=openai", "unknown provider 'nobody'"),
+        ("llamacpp-local=nowhere", "unknown schema 'nowhere'"),
+        ("llamacpp-local", "expected PROVIDER=SURFACE"),
+    ):
+        assert main([*argv, "--hold", bad]) == 2
+        assert message in capsys.readouterr().err
+
+
+def _not_run(folder: Path) -> set[str]:
+    return {p for (p, _, check), v in _cells(folder).items() if check == "setup" and v == "NOT_RUN"}
+
+
+def test_also_held_to_names_known_surfaces(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    toml = project_copy / "providers.toml"
+    toml.write_text(toml.read_text().replace('also_held_to = ["openai", "openrouter"]', 'also_held_to = ["opnai"]'))
+    assert main(["conformance"]) == 2
+    assert "unknown schema 'opnai'" in capsys.readouterr().err
+
+
 def test_an_injected_regression_fails_the_gate_and_is_named(
     project_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
