@@ -86,7 +86,12 @@ def test_the_marker_selects_either_side(user_project: Path) -> None:
     assert not (user_project / "reports").exists()  # no conformance item ran: no empty report
     theirs = _pytest(user_project, "--harness-provider", "llamacpp-local", "-m", "harness", "--co")
     ids = _collected(theirs)
-    assert ids and all(i.startswith("llamacpp-local::") for i in ids)  # ids name the column, never "::x"
+    # Ids name the column (the provider, or provider@surface for also_held_to), never "::x".
+    assert ids and {i.split("::")[0] for i in ids} == {
+        "llamacpp-local",
+        "llamacpp-local@openai",
+        "llamacpp-local@openrouter",
+    }
     assert not any("test_own" in i for i in ids)
 
 
@@ -96,14 +101,14 @@ def test_ini_options_and_the_command_line_over_them(user_project: Path) -> None:
             """
             [pytest]
             harness_providers = llamacpp-local
-            harness_hold = llamacpp-local=openrouter
+            harness_hold = llamacpp-local=mistral
             harness_out = from-ini
             """
         )
     )
     from_ini = _collected(_pytest(user_project, "-m", "harness", "--co"))
     columns = {i.split("::")[0] for i in from_ini}
-    assert columns == {"llamacpp-local", "llamacpp-local@openrouter"}
+    assert columns == {"llamacpp-local", "llamacpp-local@openai", "llamacpp-local@openrouter", "llamacpp-local@mistral"}
     bad = _pytest(user_project, "-m", "harness", "--co", "--harness-provider", "nobody")
     assert bad.returncode == 4 and "unknown provider 'nobody'" in bad.stderr
     cli = _pytest(
@@ -117,7 +122,13 @@ def test_ini_options_and_the_command_line_over_them(user_project: Path) -> None:
         "llamacpp-seedless=openai",
     )
     assert {i.split("::")[0] for i in _collected(cli)} == {"llamacpp-seedless", "llamacpp-seedless@openai"}
-    ran = _pytest(user_project, "-k", "default.repeat_penalty and not openrouter", "--harness-out", "from-cli")
+    ran = _pytest(
+        user_project,
+        "-k",
+        "default.repeat_penalty and not openai and not openrouter and not mistral",
+        "--harness-out",
+        "from-cli",
+    )
     assert (user_project / "from-cli/results.jsonl").exists() and not (user_project / "from-ini").exists()
     assert ran.returncode == 1
 

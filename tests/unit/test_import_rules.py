@@ -44,3 +44,14 @@ def test_a_stage_importing_an_entry_point_breaks_them(tmp_path: Path) -> None:
     done = _lint(tree)
     assert done.returncode != 0 and "BROKEN" in done.stdout, done.stdout[-2000:]
     assert "harness.results -> harness.commands.run" in done.stdout
+
+
+def test_client_settings_are_built_in_one_place() -> None:
+    """The CLI, the pytest plugin and check-config all build a provider's client through
+    ``runs.setup.client_settings``: no other module constructs ClientSettings."""
+    builders = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "harness").rglob("*.py")
+        if "ClientSettings(" in path.read_text() and "transport" not in path.parts
+    )
+    assert builders == ["harness/runs/setup.py"]

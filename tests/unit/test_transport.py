@@ -77,3 +77,33 @@ def test_dumps_line_writes_every_value_as_one_line() -> None:
     back = json.loads(line)
     assert back["big"] == 2**70 and back["text"] == "é\nx" and back["other"].startswith("<object")
     assert back["nan"] is None or math.isnan(back["nan"])
+
+
+def test_client_settings_come_from_the_providers_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.providers import Endpoints, Provider
+    from harness.runs import client_settings
+
+    monkeypatch.setenv("SETTINGS_KEY", "sk-settings-1234567890")
+    monkeypatch.setenv("SETTINGS_TEAM", "team-7")
+    provider = Provider(
+        name="p",
+        base_url="http://x/v1",
+        model="m",
+        api_key_env="SETTINGS_KEY",
+        schema="openai",
+        max_parallel_requests=3,
+        timeout=12,
+        headers={"X-Team": "${SETTINGS_TEAM}"},
+    )
+    endpoints = Endpoints("http://127.0.0.1:9/v1", "http://127.0.0.1:10/v1")
+    live = client_settings(provider, endpoints, "live")
+    assert (live.base_url, live.embeddings_base_url) == ("http://127.0.0.1:9/v1", "http://127.0.0.1:10/v1")
+    assert (live.api_key, live.headers, live.max_parallel_requests, live.timeout, live.wait) == (
+        "sk-settings-1234567890",
+        {"X-Team": "team-7"},
+        3,
+        12,
+        True,
+    )
+    replay = client_settings(provider, endpoints, "replay", max_parallel_requests=1, timeout=5.0, retries=0)
+    assert (replay.max_parallel_requests, replay.timeout, replay.retries, replay.wait) == (1, 5.0, 0, False)
