@@ -100,6 +100,8 @@ class Settings:
 
     def targets(self) -> list[Target]:
         """The columns asked for; a wrong name is a usage error (one line, exit 4)."""
+        if not self.providers:
+            return []  # the plugin is installed but not asked for: no providers.toml needed
         try:
             providers = load_providers()
             holds = [parse_hold(text) for text in self.holds]

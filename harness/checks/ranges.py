@@ -16,7 +16,7 @@ from harness.generation.matrix import base_body
 from harness.results import Record
 
 
-def case_unit(ctx: CheckContext, case: Case) -> Unit:
+def case_unit(ctx: CheckContext, case: Case, check_name: str = "range") -> Unit:
     """One matrix case: send it, judge it against its documented expectation."""
 
     async def run() -> list[Record]:
@@ -36,7 +36,7 @@ def case_unit(ctx: CheckContext, case: Case) -> Unit:
                 surface=ctx.surface.name,
                 case_id=case.id,
                 param=case.param,
-                check="range",
+                check=check_name,
                 verdict=judgement.verdict,
                 detail=judgement.detail,
                 evidence=ev,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.generation import Case
+from harness.generation.structure import STRUCTURE_BUDGET
 from harness.results import Record
 from harness.schema import Surface
 from harness.transport import Exchange
@@ -37,6 +38,7 @@ class CheckContext:
     memo: dict[str, Any] = field(default_factory=dict)  # results shared by units (baselines)
     send_seed: bool = True  # False: no request carries `seed` (providers.toml send_seed = false)
     probe_mode: str = "auto"  # "auto", "seeded" or "seed-free" (see judges.profile)
+    structure_budget: int = STRUCTURE_BUDGET  # at most this many structural cases (requests)
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params
@@ -66,6 +68,7 @@ CHECKS: dict[str, Check] = {}
 # Families are modules of harness.checks; each registers its checks on import.
 FAMILIES = (
     "ranges",
+    "structure",
     "defaults",
     "determinism",
     "passthrough",

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from allpairspy import AllPairs
-from jsonschema import Draft202012Validator
 
 from harness.generation.values import Probe, probes_for
 from harness.schema.model import Parameter, Surface
+from harness.schema.validator import surface_validator
 
 Expectation = Literal["accept", "reject", "unspecified"]
 
@@ -119,7 +119,7 @@ class MatrixBuilder:
     def __init__(self, surface: Surface, model: str) -> None:
         self.surface = surface
         self.model = model
-        self.validator = Draft202012Validator(surface.schema)
+        self.validator = surface_validator(surface.schema)
         # Every parameter's "omitted" case is the same base request: validated once.
         self._verdicts: dict[tuple[str, bool], tuple[Expectation, str]] = {}
 

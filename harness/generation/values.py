@@ -125,7 +125,9 @@ def _tool(index: int) -> dict[str, Any]:
 
 
 def array_probes(schema: dict[str, Any]) -> list[Probe]:
-    probes = [Probe("typical", [_item(schema, 0)])]
+    # An array of structured items has its typical value in the schema's examples (tools).
+    examples = schema.get("examples")
+    probes = [Probe("typical", examples[0] if examples else [_item(schema, 0)])]
     if "maxItems" in schema:
         n = schema["maxItems"]
         probes.append(Probe("max-items", [_item(schema, i) for i in range(n)]))
@@ -143,8 +145,12 @@ def array_probes(schema: dict[str, Any]) -> list[Probe]:
 
 
 def object_probes(schema: dict[str, Any]) -> list[Probe]:
-    type_enum = schema.get("properties", {}).get("type", {}).get("enum")
-    if type_enum:
+    type_enum = schema.get("properties", {}).get("type", {}).get("enum") or [
+        form["properties"]["type"]["const"]
+        for form in schema.get("oneOf", [])
+        if "const" in form.get("properties", {}).get("type", {})
+    ]
+    if type_enum:  # a tagged union (response_format): each form's tag alone, and an unknown one
         return [Probe(f"type-{t}", {"type": t}) for t in type_enum] + [Probe("type-unknown", {"type": UNKNOWN_ENUM})]
     extra = schema.get("additionalProperties")
     if isinstance(extra, dict) and extra.get("type") in ("number", "integer"):

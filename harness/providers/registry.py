@@ -55,6 +55,8 @@ class Provider(BaseModel):
     # "seeded" or "seed-free" forces one way (see harness.checks.judges.profile).
     probe_mode: Literal["auto", "seeded", "seed-free"] = "auto"
     send_seed: bool = True  # false: no request carries `seed` (for providers that refuse it)
+    # At most this many structural cases (one request each) per surface it is held to.
+    structure_budget: int = Field(default=150, ge=0, le=2000)
 
     @model_validator(mode="after")
     def _seeded_needs_seed(self) -> Provider:

@@ -57,6 +57,7 @@ def check_context(target: Target, sender: DedupingSender, params: list[str] | No
         params=params,
         send_seed=provider.send_seed,
         probe_mode=provider.probe_mode,
+        structure_budget=provider.structure_budget,
     )
 
 

@@ -69,4 +69,11 @@ class Surface:
         if not dep:
             return {}
         props = dep.get("properties", {})
-        return {key: props.get(key, {}).get("const", True) for key in dep.get("required", [])}
+        return {key: self._needed_value(key, props.get(key, {})) for key in dep.get("required", [])}
+
+    def _needed_value(self, key: str, constraint: dict[str, Any]) -> Any:
+        """What to send for a needed key: the dependency's const, else the key's first example."""
+        if "const" in constraint:
+            return constraint["const"]
+        examples = self.schema.get("properties", {}).get(key, {}).get("examples")
+        return examples[0] if examples else True

@@ -146,3 +146,11 @@ def test_live_local_servers_serve_embeddings(user_project: Path) -> None:
     embeddings = [r for r in records if r["check"].startswith("embeddings")]
     assert embeddings and all(r["verdict"] not in ("NOT_RUN", "TRANSPORT_ERROR") for r in embeddings), result.stdout
     assert any(r["verdict"] == "HONOURED" for r in embeddings)
+
+
+def test_a_project_without_providers_is_left_alone(tmp_path: Path) -> None:
+    """Installed but not asked for, the plugin needs no providers.toml and adds nothing."""
+    (tmp_path / "test_own.py").write_text(OWN_TEST)
+    result = _pytest(tmp_path)
+    assert result.returncode == 0 and "1 passed" in result.stdout
+    assert not (tmp_path / "reports").exists()
