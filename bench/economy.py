@@ -1,29 +1,53 @@
-"""Request economy: what a full conformance run costs per provider (from its run log)."""
+"""Request economy: what a full conformance run costs per column (a local provider held to
+each of its surfaces), from its run log: requests, of which structural cases, completion
+tokens, and the replayed run's wall time."""
 
 from __future__ import annotations
 
+import json
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from harness.providers import load_providers
-from harness.reporting.runlog import read_run_log
 from harness.runs import RunOptions, run_provider
+from harness.runs.targets import targets_of
+
+
+def _structural(out: Path, column: str) -> int:
+    lines = (out / "results.jsonl").read_text().splitlines()
+    return sum(1 for r in map(json.loads, lines) if r["provider"] == column and r["check"] == "structure")
 
 
 def run() -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp)
-        for provider in (p for p in load_providers().values() if p.is_local):
-            run_provider(RunOptions(provider.name, mode="replay", out=out, progress=False))
-        for name, sent in read_run_log(out).items():
-            rows.append({"figure": f"economy: {name} requests", "value": sent["requests"], "goal": "<= 400"})
-            rows.append(
-                {
-                    "figure": f"economy: {name} completion tokens",
-                    "value": sent["completion_tokens"],
-                    "goal": "<= 15,000",
-                }
-            )
+    for provider in (p for p in load_providers().values() if p.is_local):
+        for target in targets_of(provider):
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp)
+                started = time.perf_counter()
+                _, stats = run_provider(
+                    RunOptions(provider.name, schema=target.surface.name, mode="replay", out=out, progress=False)
+                )
+                elapsed = time.perf_counter() - started
+                name = target.column
+                rows.append({"figure": f"economy: {name} requests", "value": stats.requests, "goal": "<= 400"})
+                rows.append(
+                    {
+                        "figure": f"economy: {name} structural cases",
+                        "value": _structural(out, name),
+                        "goal": f"<= {provider.structure_budget}",
+                    }
+                )
+                rows.append(
+                    {
+                        "figure": f"economy: {name} completion tokens",
+                        "value": stats.completion_tokens,
+                        "goal": "<= 15,000",
+                    }
+                )
+                rows.append(
+                    {"figure": f"economy: {name} replayed wall time (s)", "value": round(elapsed, 2), "goal": "-"}
+                )
     return rows

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from harness.schema.validator import surface_validator
+
 WORDS = [f" w{i}" for i in range(40)]
 EMBEDDING_SIZE = 32
 DEFAULTS: dict[str, float] = {
@@ -68,6 +70,8 @@ class Behaviour:
     drop_created: bool = False  # a response body missing a required field
     calls_unforced: bool = False  # with tool_choice "auto" the model calls a tool (ours never does)
     stream_name_every_delta: bool = False  # repeats a tool call's name in each streamed delta
+    # A request schema it enforces (400 naming the first error's path), as a strict server does.
+    validates: dict[str, Any] | None = None
 
 
 def _logits(step_key: str) -> list[float]:
@@ -203,6 +207,10 @@ class SyntheticProvider:
         if request.url.path.endswith("/embeddings"):
             return self._embeddings(body)
         b = self.behaviour
+        if b.validates is not None:
+            error = next(iter(surface_validator(b.validates).iter_errors(body)), None)
+            if error is not None:
+                return self._error(400, error.message[:200], str(next(iter(error.absolute_path), "")) or None)
         for key, value in body.items():
             if key in b.server_error_for:
                 return httpx.Response(500, json={"error": {"message": "internal", "type": "server_error"}})

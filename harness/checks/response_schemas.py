@@ -1,5 +1,9 @@
-"""Response schemas: every 2xx body and every error body of the run, validated against the
-schemas in ``schemas/responses/``. Runs after every other unit, over all their exchanges."""
+"""Response schemas, at two levels reported apart: every 2xx body and every error body of the
+run, validated against what clients need to read it (``response-schema``: the fields the
+OpenAI SDK and its users read, ``responses/<name>.schema.json``) and against the letter of
+OpenAI's documented schema (``response-letter``: every required field, even where nullable,
+``responses/<name>.letter.schema.json``). A body that clients read but that breaks the letter
+is its own finding, not a pass. Both run after every other unit, over all their exchanges."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ class _Group:
 class SchemaTally:
     """Validates each exchange as it completes (O(1) memory however long the run)."""
 
+    level: str = ""  # "" (what clients read) or ".letter" (the documented schema)
     groups: dict[str, _Group] = field(default_factory=dict)
 
     def add(self, exchange: Exchange) -> None:
@@ -40,7 +45,7 @@ class SchemaTally:
             return
         group = self.groups.setdefault(schema, _Group())
         group.total += 1
-        validator = response_schema(schema)
+        validator = response_schema(schema + self.level)
         bodies = exchange.chunks if schema == "chat-completion-chunk" else [exchange.json]
         error = next((e for body in bodies for e in validator.iter_errors(body)), None)
         if error is not None:
@@ -52,7 +57,8 @@ class SchemaTally:
             group.example = exchange
 
 
-async def validate_all(ctx: CheckContext, tally: SchemaTally) -> list[Record]:
+async def validate_all(ctx: CheckContext, tally: SchemaTally, check_name: str) -> list[Record]:
+    what = "the letter of OpenAI's documented" if tally.level else "the"
     records = []
     for schema, group in sorted(tally.groups.items()):
         example = [group.example] if group.example is not None else []
@@ -60,9 +66,9 @@ async def validate_all(ctx: CheckContext, tally: SchemaTally) -> list[Record]:
             records.append(
                 record(
                     ctx,
-                    "response-schema",
+                    check_name,
                     f"({schema})",
-                    Judgement(Verdict.ACCEPTED, f"all {group.total} bodies match the {schema} schema"),
+                    Judgement(Verdict.ACCEPTED, f"all {group.total} bodies match {what} {schema} schema"),
                     example,
                     "all",
                 )
@@ -71,11 +77,11 @@ async def validate_all(ctx: CheckContext, tally: SchemaTally) -> list[Record]:
             records.append(
                 record(
                     ctx,
-                    "response-schema",
+                    check_name,
                     f"({schema})",
                     Judgement(
                         Verdict.SERVER_ERROR,
-                        f"{group.bad} of {group.total} bodies break the {schema} schema, e.g. {group.reason}",
+                        f"{group.bad} of {group.total} bodies break {what} {schema} schema, e.g. {group.reason}",
                     ),
                     example,
                     "all",
@@ -84,8 +90,17 @@ async def validate_all(ctx: CheckContext, tally: SchemaTally) -> list[Record]:
     return records
 
 
-@check("response-schema", "every response body matches the OpenAI response schemas", after_others=True)
-def response_schemas(ctx: CheckContext) -> list[Unit]:
-    tally = SchemaTally()
+def _units(ctx: CheckContext, check_name: str, level: str) -> list[Unit]:
+    tally = SchemaTally(level)
     ctx.send.observe(tally.add)
-    return [Unit("response-schema", "(responses)", lambda: validate_all(ctx, tally))]
+    return [Unit(check_name, "(responses)", lambda: validate_all(ctx, tally, check_name))]
+
+
+@check("response-schema", "every response body has what OpenAI's SDK and its users read", after_others=True)
+def response_schemas(ctx: CheckContext) -> list[Unit]:
+    return _units(ctx, "response-schema", "")
+
+
+@check("response-letter", "every response body has every field OpenAI documents as required", after_others=True)
+def response_letter(ctx: CheckContext) -> list[Unit]:
+    return _units(ctx, "response-letter", ".letter")

@@ -22,9 +22,6 @@ from functools import cache
 from itertools import zip_longest
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis_jsonschema import from_schema
-
 from harness.generation.matrix import Case, MatrixBuilder, canonical_json
 from harness.generation.values import UNKNOWN_ENUM, wrong_type
 from harness.schema.model import Surface
@@ -48,8 +45,12 @@ def _clean(schema: Any) -> Any:
 @cache
 def _generated(schema_text: str) -> Any:
     """The first instance hypothesis-jsonschema generates for the schema: derandomized, with
-    no example database, so it is the same on every machine and every run."""
+    no example database, so it is the same on every machine and every run. (Imported here:
+    Hypothesis must not load before its own pytest plugin in a user's test session.)"""
     import json
+
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis_jsonschema import from_schema
 
     found: list[Any] = []
 
@@ -105,7 +106,7 @@ def _types(schema: dict[str, Any]) -> tuple[str, ...]:
 
 def _is_structured(schema: dict[str, Any]) -> bool:
     forms = _forms(schema)
-    return any("properties" in f or isinstance(f.get("items"), dict) and _is_structured(f["items"]) for f in forms)
+    return any("properties" in f or (isinstance(f.get("items"), dict) and _is_structured(f["items"])) for f in forms)
 
 
 def _matching(schema: dict[str, Any], value: Any, validator: Any) -> dict[str, Any] | None:
@@ -114,6 +115,9 @@ def _matching(schema: dict[str, Any], value: Any, validator: Any) -> dict[str, A
         if validator.evolve(schema=_clean(form)).is_valid(value):
             return form
     return None
+
+
+_DROP = object()
 
 
 def _replace(value: Any, path: Path, new: Any) -> Any:
@@ -127,9 +131,6 @@ def _replace(value: Any, path: Path, new: Any) -> Any:
     else:
         node[path[-1]] = new
     return out
-
-
-_DROP = object()
 
 
 def _label(path: Path) -> str:
@@ -152,7 +153,7 @@ def mutations(schema: dict[str, Any], value: Any, validator: Any, path: Path = (
             if "const" in sub or "enum" in sub:
                 yield f"{_label(where)}-unknown", where, UNKNOWN_ENUM
             bad = wrong_type(types or ("object",))
-            if bad is not None and not ("integer" in types and isinstance(bad.value, float)):
+            if bad is not None:
                 yield f"{_label(where)}-wrong-type", where, bad.value
             if "null" not in types:
                 yield f"{_label(where)}-null", where, None
@@ -174,7 +175,7 @@ def valid_instances(schema: dict[str, Any]) -> list[tuple[str, Any]]:
     examples = schema.get("examples")
     if examples:
         return [("example", copy.deepcopy(examples[0]))]
-    if schema.get("type") == "array" or "array" in _types(schema) and isinstance(schema.get("items"), dict):
+    if schema.get("type") == "array" or ("array" in _types(schema) and isinstance(schema.get("items"), dict)):
         return [(tag, [item]) for tag, item in valid_instances(schema["items"])]
     return [
         (_tag(form, i), generated({**form, "type": "object"} if "properties" in form else form))
@@ -189,6 +190,10 @@ class StructureBuilder:
     def __init__(self, surface: Surface, model: str, budget: int = STRUCTURE_BUDGET) -> None:
         self.surface, self.budget = surface, budget
         self.matrix = MatrixBuilder(surface, model)
+
+    def _schema_of(self, param: str) -> dict[str, Any]:
+        known = self.surface.parameters.get(param)
+        return known.schema if known is not None else {}
 
     def _case(self, param: str, label: str, value: Any, extra: dict[str, Any] | None = None) -> Case:
         needs = self.surface.dependencies(param)
@@ -210,17 +215,20 @@ class StructureBuilder:
             if param not in self.surface.parameters:
                 continue
             schema = self.surface.parameters[param].schema
+            needs = [self._schema_of(need) for need in rule.get("required", [])]
+            if not any(_is_structured(s) for s in [schema, *needs]):
+                continue  # a scalar dependency (top_logprobs needs logprobs): the matrix has it both ways
             values = [m for form in _forms(schema) for m in form.get("enum", [])] or [
                 v for _, v in valid_instances(schema)
             ]
             for value in values:
                 for need in rule.get("required", []):
                     cases.append(self.matrix.case(param, f"structure-{value}-without-{need}", value))
-                    if "array" in _types(self.surface.parameters.get(need, _NO_PARAM).schema):
+                    if "array" in _types(self._schema_of(need)):
                         empty = {**self.surface.dependencies(param), need: []}
                         cases.append(self.matrix.case(param, f"structure-{value}-{need}-empty", value, empty))
         for rule in self.surface.schema.get("x-references", []):
-            target = [p for p in rule["from"].strip("/").split("/")]
+            target = rule["from"].strip("/").split("/")
             param = target[0]
             if param not in self.surface.parameters:
                 continue
@@ -228,12 +236,13 @@ class StructureBuilder:
             for label, name in (("names-a-tool", among[0] if among else None), ("names-none", ABSENT_TOOL)):
                 if name is None:
                     continue
-                value: dict[str, Any] = {"type": target[1]} if len(target) > 2 else {}
-                node = value
+                # The object at the pointer: {"type": "function", "function": {"name": name}}.
+                named: dict[str, Any] = {"type": target[1]} if len(target) > 2 else {}
+                node = named
                 for part in target[1:-1]:
                     node = node.setdefault(part, {})
                 node[target[-1]] = name
-                cases.append(self._case(param, f"reference-{label}", value))
+                cases.append(self._case(param, f"reference-{label}", named))
         return cases
 
     def build(self) -> list[Case]:
@@ -251,13 +260,6 @@ class StructureBuilder:
                 seen.add(key)
                 unique.append(case)
         return unique[: self.budget]
-
-
-class _NoParam:
-    schema: dict[str, Any] = {}
-
-
-_NO_PARAM = _NoParam()
 
 
 def build_structure(surface: Surface, model: str, budget: int = STRUCTURE_BUDGET) -> list[Case]:

@@ -129,7 +129,11 @@ def load_catalogue(schemas: Path | None = None) -> dict[str, Surface]:
     return surfaces
 
 
-RESPONSE_SCHEMAS = ("chat-completion", "chat-completion-chunk", "embedding-list", "error-envelope")
+RESPONSE_SCHEMAS = tuple(
+    f"{name}{level}"
+    for name in ("chat-completion", "chat-completion-chunk", "embedding-list", "error-envelope")
+    for level in ("", ".letter")
+)
 
 
 @cache

@@ -10,6 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
+
 def values_at(instance: Any, pointer: str) -> list[Any]:
     """Every value at ``pointer`` (``*`` matches each item of an array); none when absent."""
     found = [instance]
@@ -29,13 +30,14 @@ def _references(validator: Any, rules: list[dict[str, str]], instance: Any, sche
         for chosen in values_at(instance, rule["from"]):
             among = values_at(instance, rule["among"])
             if chosen not in among:
+                named = ", ".join(map(repr, among)) or "none"
                 yield ValidationError(
-                    f"{chosen!r} at {rule['from']} names none of {rule['among']} ({', '.join(map(repr, among)) or 'none'})",
-                    path=[p for p in rule["from"].strip("/").split("/")],
+                    f"{chosen!r} at {rule['from']} names none of {rule['among']} ({named})",
+                    path=rule["from"].strip("/").split("/"),
                 )
 
 
-SurfaceValidator = validators.extend(Draft202012Validator, {"x-references": _references})
+SurfaceValidator = validators.extend(Draft202012Validator, {"x-references": _references})  # type: ignore[no-untyped-call]
 
 
 def surface_validator(schema: dict[str, Any]) -> Any:
