@@ -24,6 +24,7 @@ from harness.checks.judges.outcome import Judgement
 from harness.checks.probing import EFFECTS, OMIT, documents, probe_body, record, reproducible, sampling_effect
 from harness.checks.registry import CheckContext, Unit, check
 from harness.results import Record, Verdict
+from harness.schema.model import type_tags
 from harness.transport import Exchange
 
 PROBE_SCHEMA = {
@@ -128,8 +129,7 @@ async def logprobs_probe(ctx: CheckContext) -> list[Record]:
 
 
 def _response_format_types(ctx: CheckContext) -> list[str]:
-    spec = ctx.surface.parameters["response_format"].schema
-    return list(spec.get("properties", {}).get("type", {}).get("enum", ["json_object"]))
+    return type_tags(ctx.surface.parameters["response_format"].schema) or ["json_object"]
 
 
 async def response_format_probe(ctx: CheckContext, kind: str) -> list[Record]:

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from harness.schema.model import type_tags
+
 
 @dataclass(frozen=True)
 class Probe:
@@ -145,12 +147,8 @@ def array_probes(schema: dict[str, Any]) -> list[Probe]:
 
 
 def object_probes(schema: dict[str, Any]) -> list[Probe]:
-    type_enum = schema.get("properties", {}).get("type", {}).get("enum") or [
-        form["properties"]["type"]["const"]
-        for form in schema.get("oneOf", [])
-        if "const" in form.get("properties", {}).get("type", {})
-    ]
-    if type_enum:  # a tagged union (response_format): each form's tag alone, and an unknown one
+    type_enum = type_tags(schema)
+    if type_enum:  # a tagged object (response_format): each tag alone, and an unknown one
         return [Probe(f"type-{t}", {"type": t}) for t in type_enum] + [Probe("type-unknown", {"type": UNKNOWN_ENUM})]
     extra = schema.get("additionalProperties")
     if isinstance(extra, dict) and extra.get("type") in ("number", "integer"):

@@ -5,7 +5,7 @@ against ``schemas/meta/annotations.schema.json``. A broken file is a one-line
 from __future__ import annotations
 
 import json
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +105,17 @@ def load_surface(path: Path, schemas: Path | None = None) -> Surface:
 
 
 def _folder(schemas: Path) -> dict[str, Surface]:
-    """The surfaces of one folder; its meta-schema, else the built-in one."""
+    """The surfaces of one folder; its meta-schema, else the built-in one. Loaded once per
+    version of its files: checking every schema against the meta-schema, nested structure
+    included, is the catalogue's main cost, and every command asks for surfaces often."""
     meta = schemas if (schemas / META_SCHEMA).is_file() else paths.BUILTIN_SCHEMAS
+    files = [*sorted(schemas.glob("*.json")), meta / META_SCHEMA]
+    stamp = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files if f.is_file())
+    return dict(_loaded_folder(schemas, meta, stamp))
+
+
+@lru_cache(maxsize=32)
+def _loaded_folder(schemas: Path, meta: Path, stamp: tuple[tuple[str, int, int], ...]) -> dict[str, Surface]:
     surfaces: dict[str, Surface] = {}
     for path in sorted(schemas.glob("*.json")):
         surface = load_surface(path, meta)

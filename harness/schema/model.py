@@ -77,3 +77,13 @@ class Surface:
             return constraint["const"]
         examples = self.schema.get("properties", {}).get(key, {}).get("examples")
         return examples[0] if examples else True
+
+
+def type_tags(schema: dict[str, Any]) -> list[Any]:
+    """The values of an object's ``type`` tag: its enum (``{type: {enum: [...]}}``), or the
+    constant of each form of a tagged union (``oneOf: [{type: {const: "text"}}, ...]``)."""
+    tags = schema.get("properties", {}).get("type", {}).get("enum")
+    if tags:
+        return list(tags)
+    forms = schema.get("oneOf") or schema.get("anyOf") or []
+    return [f["properties"]["type"]["const"] for f in forms if "const" in f.get("properties", {}).get("type", {})]

@@ -114,3 +114,14 @@ def test_structure_verdicts(
     # The finding carries the structure that triggers it and a reproducer.
     null_item = by_label["structure-example.0-null"]
     assert null_item.value == [None] and "curl" in null_item.evidence["reproducer"]
+
+
+def test_the_forms_of_a_tagged_union_are_still_probed(catalogue: dict[str, Surface]) -> None:
+    """response_format is a oneOf of forms now: the effect check still finds each form's tag."""
+    from harness.checks import CheckContext, load_families
+    from harness.engine import DedupingSender
+
+    for name in ("openai", "llamacpp"):
+        ctx = CheckContext("p", catalogue[name], "m", [], DedupingSender(None))
+        units = {unit.id for unit in load_families()["effect"].units(ctx)}
+        assert {"effect.response_format.json_object", "effect.response_format.json_schema"} <= units, name
