@@ -44,10 +44,9 @@ from harness.runs import Target, check_context, client_settings, new_run_dir, pr
 from harness.runs.targets import parse_hold, targets_of
 from harness.schema import surface_named
 from harness.transport import ProviderClient
-from harness.transport.cassettes import Mode, cassette, cassette_path
+from harness.transport.cassettes import MODES, Mode, cassette, cassette_path
 
 RECORDS_KEY = "harness_records"
-MODES = ("live", "record", "replay")
 MARKER = "harness"
 
 

@@ -14,8 +14,7 @@ from harness.reporting.gate import GATES, apply_gate
 from harness.reporting.summary import summarise
 from harness.results import read_results
 from harness.runs import RunOptions, run_provider
-
-MODES = ("live", "record", "replay")
+from harness.transport.cassettes import MODES
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from harness.redaction import SECRET_HEADERS, known_secrets, refresh_secrets, sc
 from harness.transport.client import INVALID_UTF8_HEADER
 
 Mode = Literal["live", "record", "replay"]
+MODES: tuple[Mode, ...] = ("live", "record", "replay")
 LOCAL_HOST = "127.0.0.1:0"
 KEPT_REQUEST_HEADERS = frozenset({"content-type", "accept"})
 
