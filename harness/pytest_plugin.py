@@ -41,8 +41,7 @@ from harness.redaction import scrub_text
 from harness.reporting.reports import write_reports
 from harness.results import FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
 from harness.runs import Target, check_context, client_settings, new_run_dir, provider_endpoints, writable_folder
-from harness.runs.targets import parse_hold, targets_of
-from harness.schema import surface_named
+from harness.runs.targets import conformance_targets, parse_hold
 from harness.transport import ProviderClient
 from harness.transport.cassettes import MODES, Mode, cassette, cassette_path
 
@@ -104,12 +103,8 @@ class Settings:
         try:
             providers = load_providers()
             holds = [parse_hold(text) for text in self.holds]
-            for name, _ in holds:
-                resolve_provider(name, providers)
             chosen = [resolve_provider(name, providers) for name in self.providers]
-            if self.schema:
-                return [Target(provider, surface_named(self.schema)) for provider in chosen]
-            return [target for provider in chosen for target in targets_of(provider, holds)]
+            return conformance_targets(providers, chosen, holds, self.schema or None)[0]
         except HarnessError as err:
             raise pytest.UsageError(str(err)) from err
 

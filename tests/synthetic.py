@@ -68,6 +68,7 @@ class Behaviour:
     stream_without_done: bool = False
     error_shape: str = "openai"  # or "flat"
     drop_created: bool = False  # a response body missing a required field
+    drop_refusal: bool = False  # a body clients read, missing a field OpenAI documents as required
     calls_unforced: bool = False  # with tool_choice "auto" the model calls a tool (ours never does)
     stream_name_every_delta: bool = False  # repeats a tool call's name in each streamed delta
     # A request schema it enforces (400 naming the first error's path), as a strict server does.
@@ -259,13 +260,15 @@ class SyntheticProvider:
             completion += len(tokens)
             choice: dict[str, Any] = {
                 "index": index,
-                "message": {"role": "assistant", "content": text},
+                "message": {"role": "assistant", "content": text, "refusal": None},
                 "finish_reason": finish,
                 "logprobs": None,
             }
             calls = tool_calls(body, b.ignore, b.calls_unforced)
             if calls:
-                choice["message"] = {"role": "assistant", "content": None, "tool_calls": calls}
+                choice["message"] = {"role": "assistant", "content": None, "refusal": None, "tool_calls": calls}
+            if b.drop_refusal:
+                del choice["message"]["refusal"]
                 choice["finish_reason"] = "tool_calls"
             if body.get("logprobs") and "logprobs" not in b.ignore:
                 top = int(body.get("top_logprobs") or 0)

@@ -27,7 +27,6 @@ from harness.runs import (
     writable_folder,
 )
 from harness.runs.targets import parse_hold
-from harness.schema import surface_named
 from harness.transport.cassettes import Mode, cassette_path
 
 
@@ -65,9 +64,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         # The default: local providers (replayed, or launched with --live); the others as
         # documented-only columns unless --live and their key is set.
         chosen = [p for p in providers.values() if p.is_local or (live and not p.missing_key())]
-    run, documented = conformance_targets(providers, chosen, holds)
-    if args.schema:  # every chosen provider held to this one surface instead
-        run = [Target(provider, surface_named(args.schema)) for provider in chosen]
+    run, documented = conformance_targets(providers, chosen, holds, args.schema)
     out = writable_folder(args.out or new_run_dir("conformance"))
     started = time.monotonic()
     mode: Mode = "live" if live else "replay"

@@ -47,13 +47,16 @@ def targets_of(provider: Provider, holds: Iterable[tuple[str, str]] = ()) -> lis
 
 
 def conformance_targets(
-    providers: dict[str, Provider], chosen: list[Provider], holds: list[tuple[str, str]]
+    providers: dict[str, Provider], chosen: list[Provider], holds: list[tuple[str, str]], schema: str | None = None
 ) -> tuple[list[Target], list[Target]]:
-    """The columns of the conformance job: those to run (every surface of each chosen provider)
-    and those shown as documented only (every surface of the others)."""
+    """The columns of a run: those to run (every surface of each chosen provider, or ``schema``
+    alone for each when given) and those shown as documented only (every surface of the others)."""
     for name, _ in holds:
         resolve_provider(name, providers)  # an unknown name is a usage error, not a silent no-op
-    run = [target for provider in chosen for target in targets_of(provider, holds)]
+    if schema:
+        run = [Target(provider, surface_named(schema)) for provider in chosen]
+    else:
+        run = [target for provider in chosen for target in targets_of(provider, holds)]
     others = [p for p in providers.values() if p not in chosen]
     return run, [target for provider in others for target in targets_of(provider, holds)]
 

