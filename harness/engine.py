@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.checks import CheckContext, load_families
-from harness.checks.evidence import completion_tokens
+from harness.checks.evidence import completion_tokens, evidence
+from harness.checks.findings import Finding
+from harness.checks.judges.outcome import record_command
 from harness.checks.registry import Unit
 from harness.errors import CheckError, ConfigError, HarnessError
 from harness.generation import canonical_json
 from harness.generation.matrix import base_body
-from harness.results import Record, ResultsWriter
-from harness.schema import check_response_schemas
+from harness.results import Record, ResultsWriter, Verdict
+from harness.schema import Surface, check_response_schemas
 from harness.transport import Exchange, ProviderClient
 
 
@@ -120,6 +122,59 @@ def configuration_refusal(exchange: Exchange, provider: str, api_key_env: str) -
     )
 
 
+def build_record(
+    finding: Finding, *, provider: str, surface: Surface, base_url: str = "", api_key_env: str = "", unit_id: str = ""
+) -> Record:
+    """The one place a ``Record`` is built: what a probe found, with its evidence (the exchanges
+    and reproducers to paste, the control that could have refuted it, how it was proven), its
+    cost, and where a replay found nothing, how to record it."""
+    judgement = finding.judgement
+    data = evidence(list(finding.exchanges), surface, base_url, api_key_env)
+    if judgement.control:
+        data["control"] = judgement.control
+    if finding.mode:
+        data["mode"] = finding.mode
+    if finding.statistics:
+        data["statistics"] = dict(finding.statistics)
+    data.update(finding.notes)
+    detail = judgement.detail
+    if judgement.verdict is Verdict.NOT_RECORDED and "record it with" not in detail:
+        detail = f"{detail}; record it with: {record_command(provider)}"
+    counted = list(finding.exchanges if finding.spent is None else finding.spent)
+    return Record(
+        provider=provider,
+        surface=surface.name,
+        case_id=finding.id,
+        param=finding.param,
+        check=finding.check,
+        verdict=judgement.verdict,
+        detail=detail,
+        evidence=data,
+        label=finding.label,
+        expect=finding.expect,
+        value=finding.value,
+        requests=sum(e.attempts for e in counted),
+        completion_tokens=completion_tokens(counted),
+        unit_id=unit_id,
+    )
+
+
+def record_of(ctx: CheckContext, finding: Finding, unit_id: str = "") -> Record:
+    return build_record(
+        finding,
+        provider=ctx.provider,
+        surface=ctx.surface,
+        base_url=ctx.base_url,
+        api_key_env=ctx.api_key_env,
+        unit_id=unit_id,
+    )
+
+
+async def unit_records(ctx: CheckContext, unit: Unit) -> list[Record]:
+    """Run one unit and build its records."""
+    return [record_of(ctx, finding, unit.id) for finding in await unit.run()]
+
+
 @contextlib.contextmanager
 def _long_lived_frozen() -> Iterator[None]:
     """What is alive when a run starts (modules, schemas, validators, the matrix and its units)
@@ -158,7 +213,7 @@ async def run_units(
 
     async def one(check_name: str, unit: Unit) -> None:
         try:
-            records = await unit.run()
+            records = await unit_records(ctx, unit)
         except HarnessError:
             raise
         except Exception as err:
@@ -170,7 +225,6 @@ async def run_units(
                 "(set HARNESS_DEBUG=1 for the traceback)"
             ) from err
         for record in records:
-            record.unit_id = unit.id
             writer.write(record)
             stats.verdicts[record.verdict.value] += 1
         if keep_records:

@@ -34,7 +34,7 @@ import pytest
 from harness import paths
 from harness.checks import load_families
 from harness.checks.registry import Unit
-from harness.engine import DedupingSender, plan
+from harness.engine import DedupingSender, plan, unit_records
 from harness.errors import HarnessError
 from harness.providers import load_providers, resolve_provider
 from harness.redaction import scrub_text
@@ -127,10 +127,7 @@ class ColumnRuntime:
 
     def _run(self, unit: Unit) -> list[Record]:
         if unit.id not in self.done:
-            records = self.loop.run_until_complete(unit.run())
-            for record in records:
-                record.unit_id = unit.id
-            self.done[unit.id] = records
+            self.done[unit.id] = self.loop.run_until_complete(unit_records(self.ctx, unit))
         return self.done[unit.id]
 
     def run(self, unit_id: str) -> list[Record]:

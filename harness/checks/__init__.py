@@ -1,6 +1,9 @@
-"""Checks: from exchanges to verdicts. A check is a registered async function of one family
-module; importing the family registers it, and adding one needs no other change."""
+"""Checks: from exchanges to verdicts. A check is a set of probes (``@probe``, one function
+each) or a function of units (``@check``) in a family module; importing the family registers
+it, and adding one needs no other change."""
 
-from harness.checks.registry import CHECKS, Check, CheckContext, check, load_families
+from harness.checks.context import CheckContext
+from harness.checks.findings import Finding
+from harness.checks.registry import CHECKS, Check, check, load_families, probe, probe_each
 
-__all__ = ["CHECKS", "Check", "CheckContext", "check", "load_families"]
+__all__ = ["CHECKS", "Check", "CheckContext", "Finding", "check", "load_families", "probe", "probe_each"]

@@ -1,35 +1,23 @@
 """Documented defaults: omitting a parameter must behave like sending its documented default,
-*and unlike* the values other surfaces document or engines commonly use. The plan searches
-probe configurations (seed, length, temperature) until one tells the documented default apart
-from every alternative, or says which values no probe could tell apart."""
+*and unlike* the values other surfaces document or engines commonly use. The alternatives are
+chosen here; the run's proof (``plans.proofs``) sends and judges them."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from harness import paths
-from harness.checks import seedfree
-from harness.checks.judges import text_of
-from harness.checks.judges.sampling import DefaultTrial, judge_default, undecided_alternatives
-from harness.checks.probing import (
-    EFFECTS,
-    INERT_EXTRA_TOKENS,
-    OMIT,
-    OTHER_SEEDS,
-    PROBE_SEED,
-    baseline,
-    documents,
-    probe_body,
-    provider_profile,
-    record,
-)
-from harness.checks.registry import CheckContext, Unit, check
-from harness.results import Record
+from harness.checks.findings import Finding
+from harness.checks.plans.common import EFFECTS, documents
+from harness.checks.plans.proofs import proof_for
+from harness.checks.registry import CheckContext, probe_each, probes_check
 from harness.schema import load_catalogue
+
+DEFAULT = probes_check(
+    __name__, "default", "omitting a parameter behaves like its documented default, and unlike the alternatives"
+)
 
 # Values servers commonly default to, tried after the other surfaces' documented defaults.
 COMMON_DEFAULTS: dict[str, list[float]] = {
@@ -42,18 +30,6 @@ COMMON_DEFAULTS: dict[str, list[float]] = {
     "frequency_penalty": [0.0],
     "presence_penalty": [0.0],
 }
-
-
-@dataclass(frozen=True)
-class ProbeConfig:
-    temperature: float | None  # None: the parameter under test is temperature itself
-    seed: int
-    max_tokens: int
-
-    @property
-    def label(self) -> str:
-        shown = "" if self.temperature is None else f"temperature {self.temperature:g}, "
-        return f"{shown}seed {self.seed}, {self.max_tokens} tokens"
 
 
 @cache
@@ -82,71 +58,17 @@ def candidate_defaults(param: str, documented: Any) -> list[Any]:
     return unique
 
 
-def probe_configs(ctx: CheckContext, param: str, tokens: int) -> list[ProbeConfig]:
-    """The base probe first, then configurations more likely to separate close values: other
-    seeds, longer outputs, and flatter distributions (truncation parameters act more there)."""
-    if param == "temperature":
-        return [
-            ProbeConfig(None, PROBE_SEED, tokens),
-            ProbeConfig(None, OTHER_SEEDS[0], tokens * 2),
-            ProbeConfig(None, OTHER_SEEDS[1], tokens * 2),
-        ]
-    configs = [ProbeConfig(1.0, PROBE_SEED, tokens), ProbeConfig(1.0, OTHER_SEEDS[0], tokens * 2)]
-    for temperature, seed in ((1.5, OTHER_SEEDS[1]), (2.0, PROBE_SEED)):
-        if documents(ctx, "temperature", temperature):
-            configs.append(ProbeConfig(temperature, seed, tokens * 2))
-    return configs
+def _numeric_defaults(ctx: CheckContext) -> list[str]:
+    return [
+        name
+        for name, p in ctx.surface.parameters.items()
+        if name in EFFECTS and p.has_default and isinstance(p.default, int | float)
+    ]
 
 
-async def _trial(
-    ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], c: ProbeConfig
-) -> DefaultTrial:
-    def body(value: Any, max_tokens: int = c.max_tokens) -> dict[str, Any]:
-        temperature = OMIT if c.temperature is None else c.temperature
-        extra = {} if param == "temperature" else {"temperature": temperature}
-        return probe_body(ctx, max_tokens=max_tokens, seed=c.seed, **extra, **{param: value})
-
-    omitted, explicit, *others = await asyncio.gather(
-        ctx.send(body(OMIT)), ctx.send(body(documented)), *(ctx.send(body(a)) for a in alternatives)
-    )
-    trial = DefaultTrial(c.label, omitted, explicit, {repr(a): e for a, e in zip(alternatives, others, strict=True)})
-    if text_of(omitted) != text_of(explicit) and not any(text_of(e) == text_of(omitted) for e in others):
-        # The inert control, sent only when it can matter: does any change of the request
-        # change this provider's output, or only the parameter?
-        trial.inert = await ctx.send(body(OMIT, c.max_tokens + INERT_EXTRA_TOKENS))
-    return trial
-
-
-def _settled(trials: list[DefaultTrial]) -> bool:
-    """Another configuration can only help while omitted equals documented everywhere and
-    some alternative is still indistinguishable from the documented default."""
-    last = trials[-1]
-    same = text_of(last.omitted) is not None and text_of(last.omitted) == text_of(last.documented)
-    return not same or not undecided_alternatives(trials)
-
-
-async def default_probe(ctx: CheckContext, param: str) -> list[Record]:
+@probe_each(DEFAULT, "default", _numeric_defaults)
+async def default_probe(ctx: CheckContext, param: str) -> Finding:
     documented = ctx.surface.parameters[param].default
-    tokens = EFFECTS[param].max_tokens
     alternatives = [a for a in candidate_defaults(param, documented) if documents(ctx, param, a)]
-    if (await provider_profile(ctx)).seed_free:
-        return [await seedfree.default(ctx, param, documented, alternatives)]
-    shared_baseline = await baseline(ctx, tokens)
-    trials: list[DefaultTrial] = []
-    for config in probe_configs(ctx, param, tokens):
-        undecided = set(undecided_alternatives(trials)) if trials else {repr(a) for a in alternatives}
-        trials.append(await _trial(ctx, param, documented, [a for a in alternatives if repr(a) in undecided], config))
-        if shared_baseline.text != text_of(shared_baseline.again) or _settled(trials):
-            break
-    judgement = judge_default(param, documented, shared_baseline, trials, ctx.provider)
-    sent = [*shared_baseline.exchanges(), *(e for t in trials for e in t.exchanges())]
-    return [record(ctx, "default", param, judgement, sent, "default", documented, mode="seeded")]
-
-
-@check("default", "omitting a parameter behaves like its documented default, and unlike the alternatives")
-def documented_defaults(ctx: CheckContext) -> list[Unit]:
-    units = []
-    for name, param in ctx.surface.parameters.items():
-        if name in EFFECTS and param.has_default and isinstance(param.default, int | float) and ctx.wants(name):
-            units.append(Unit(f"default.{name}", name, partial(default_probe, ctx, name)))
-    return units
+    proof = await proof_for(ctx)
+    return await proof.default(ctx, param, documented, alternatives, EFFECTS[param].max_tokens)

@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import asyncio
 
+from harness.checks.findings import Finding
 from harness.checks.judges import Judgement
 from harness.checks.judges.determinism import judge_seed
-from harness.checks.probing import INERT_EXTRA_TOKENS, OMIT, OTHER_SEEDS, PROBE_SEED, PROBE_TOKENS, probe_body, record
-from harness.checks.registry import CheckContext, Unit, check
-from harness.results import Record, Verdict
+from harness.checks.plans.common import INERT_EXTRA_TOKENS, OMIT, OTHER_SEEDS, PROBE_SEED, PROBE_TOKENS, probe_body
+from harness.checks.registry import CheckContext, probe, probes_check
+from harness.results import Verdict
 
 K = 5
 UNSEEDED = 2
 
+DETERMINISM = probes_check(
+    __name__, "determinism", "the same seed reproduces the output (pass^k), other seeds change it"
+)
 
-async def determinism_probe(ctx: CheckContext) -> list[Record]:
+
+@probe(DETERMINISM, "seed", "repeat", when=lambda ctx: "seed" in ctx.surface.parameters)
+async def determinism_probe(ctx: CheckContext) -> Finding:
     if not ctx.send_seed:
         why = Judgement(Verdict.INCONCLUSIVE, "seed is never sent to this provider (providers.toml: send_seed = false)")
-        return [record(ctx, "determinism", "seed", why, [], "repeat")]
+        return Finding(why)
     body, free_body = probe_body(ctx), probe_body(ctx, seed=OMIT)
     repeats, others, unseeded, longer = await asyncio.gather(
         asyncio.gather(ctx.send(body), *(ctx.send(body, fresh=True) for _ in range(K - 1))),
@@ -29,12 +35,4 @@ async def determinism_probe(ctx: CheckContext) -> list[Record]:
         ctx.send(probe_body(ctx, max_tokens=PROBE_TOKENS + INERT_EXTRA_TOKENS)),
     )
     judgement = judge_seed(PROBE_SEED, repeats, others, unseeded, longer, ctx.provider)
-    sent = [*repeats, *others, *unseeded, longer]
-    return [record(ctx, "determinism", "seed", judgement, sent, "repeat", mode="seeded")]
-
-
-@check("determinism", "the same seed reproduces the output (pass^k), other seeds change it")
-def seed_determinism(ctx: CheckContext) -> list[Unit]:
-    if "seed" not in ctx.surface.parameters or not ctx.wants("seed"):
-        return []
-    return [Unit("determinism.seed", "seed", lambda: determinism_probe(ctx))]
+    return Finding(judgement, [*repeats, *others, *unseeded, longer], mode="seeded")

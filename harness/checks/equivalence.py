@@ -8,16 +8,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from harness.checks.findings import Finding
 from harness.checks.judges.effects import pick_stop
 from harness.checks.judges.forms import Twins, judge_equivalent
 from harness.checks.judges.outcome import Judgement, text_of
-from harness.checks.probing import OMIT, documents, probe_body, provider_profile, record
-from harness.checks.registry import CheckContext, Unit, check
+from harness.checks.plans.common import OMIT, documents, probe_body
+from harness.checks.plans.proofs import proof_for
+from harness.checks.registry import CheckContext, probe, probes_check
 from harness.generation.matrix import PROMPT
-from harness.results import Record, Verdict
+from harness.results import Verdict
 
 LIMIT = 5
 OTHER_PROMPT = "Name three rivers."
+
+EQUIVALENCE = probes_check(__name__, "equivalence", "forms documented as equivalent give the same greedy output")
 
 
 def _greedy(ctx: CheckContext, **params: Any) -> dict[str, Any]:
@@ -28,14 +32,14 @@ def _user(content: Any) -> list[dict[str, Any]]:
     return [{"role": "user", "content": content}]
 
 
-async def _judged(ctx: CheckContext, param: str, twins: Twins, value: Any) -> list[Record]:
-    profile = await provider_profile(ctx)
+async def _judged(ctx: CheckContext, twins: Twins, value: Any) -> Finding:
+    profile = (await proof_for(ctx)).profile
     judgement = judge_equivalent(twins, profile.greedy_reproduces, ctx.provider)
-    sent = [twins.first, twins.second, twins.control]
-    return [record(ctx, "equivalence", param, judgement, sent, "equivalence", value)]
+    return Finding(judgement, [twins.first, twins.second, twins.control], value)
 
 
-async def content_parts_probe(ctx: CheckContext) -> list[Record]:
+@probe(EQUIVALENCE, "messages", "equivalence")
+async def content_parts_probe(ctx: CheckContext) -> Finding:
     parts = [{"type": "text", "text": PROMPT}]
     text, as_parts, other = await asyncio.gather(
         ctx.send(_greedy(ctx, messages=_user(PROMPT))),
@@ -43,42 +47,38 @@ async def content_parts_probe(ctx: CheckContext) -> list[Record]:
         ctx.send(_greedy(ctx, messages=_user(OTHER_PROMPT))),
     )
     twins = Twins("content as a string and as text parts", text, as_parts, other, "another user message")
-    return await _judged(ctx, "messages", twins, parts)
+    return await _judged(ctx, twins, parts)
 
 
-async def stop_forms_probe(ctx: CheckContext) -> list[Record]:
+@probe(
+    EQUIVALENCE,
+    "stop",
+    "equivalence",
+    when=lambda ctx: documents(ctx, "stop", "abc") and documents(ctx, "stop", ["abc"]),
+)
+async def stop_forms_probe(ctx: CheckContext) -> Finding:
     greedy = await ctx.send(_greedy(ctx))
     chosen = pick_stop(text_of(greedy) or "") if greedy.ok else None
     if chosen is None:
         judgement = Judgement(Verdict.INCONCLUSIVE, "no stop string to try: the greedy output is too short or failed")
-        return [record(ctx, "equivalence", "stop", judgement, [greedy], "equivalence")]
+        return Finding(judgement, [greedy])
     stop = chosen[0]
     as_string, as_list = await asyncio.gather(ctx.send(_greedy(ctx, stop=stop)), ctx.send(_greedy(ctx, stop=[stop])))
     twins = Twins(f"stop as {stop!r} and as [{stop!r}]", as_string, as_list, greedy, "the same request without stop")
-    return await _judged(ctx, "stop", twins, stop)
+    return await _judged(ctx, twins, stop)
 
 
-async def max_completion_tokens_form_probe(ctx: CheckContext) -> list[Record]:
+@probe(
+    EQUIVALENCE,
+    "max_completion_tokens",
+    "equivalence",
+    when=lambda ctx: documents(ctx, "max_completion_tokens", LIMIT) and documents(ctx, "max_tokens", LIMIT),
+)
+async def max_completion_tokens_form_probe(ctx: CheckContext) -> Finding:
     old, new, unlimited = await asyncio.gather(
         ctx.send(_greedy(ctx, max_tokens=LIMIT)),
         ctx.send(_greedy(ctx, max_tokens=OMIT, max_completion_tokens=LIMIT)),
         ctx.send(_greedy(ctx)),
     )
     twins = Twins(f"max_tokens={LIMIT} and max_completion_tokens={LIMIT}", old, new, unlimited, "a larger max_tokens")
-    return await _judged(ctx, "max_completion_tokens", twins, LIMIT)
-
-
-@check("equivalence", "forms documented as equivalent give the same greedy output")
-def equivalent_forms(ctx: CheckContext) -> list[Unit]:
-    units = [Unit("equivalence.content-parts", "messages", lambda: content_parts_probe(ctx))]
-    if documents(ctx, "stop", "abc") and documents(ctx, "stop", ["abc"]):
-        units.append(Unit("equivalence.stop", "stop", lambda: stop_forms_probe(ctx)))
-    if documents(ctx, "max_completion_tokens", LIMIT) and documents(ctx, "max_tokens", LIMIT):
-        units.append(
-            Unit(
-                "equivalence.max_completion_tokens",
-                "max_completion_tokens",
-                lambda: max_completion_tokens_form_probe(ctx),
-            )
-        )
-    return [unit for unit in units if ctx.wants(unit.param)]
+    return await _judged(ctx, twins, LIMIT)

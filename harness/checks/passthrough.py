@@ -6,19 +6,43 @@ whether the provider rejects or ignores keys it does not know."""
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 from typing import Any
 
+from harness.checks.findings import Finding
 from harness.checks.judges import Judgement, probe_failure
 from harness.checks.judges.ranges import judge_unknown_key
-from harness.checks.probing import EFFECTS, probe_body, record, sampling_effect
-from harness.checks.registry import CheckContext, Unit, check
-from harness.results import Record, Verdict
+from harness.checks.plans.common import EFFECTS, probe_body
+from harness.checks.plans.proofs import sampling_effect
+from harness.checks.registry import CheckContext, probe, probe_each, probes_check
+from harness.results import Verdict
 
 UNKNOWN_KEY = "harness_unknown_parameter"
 
+PASSTHROUGH = probes_check(
+    __name__, "passthrough", "extension parameters (extra_body) are accepted and change the output"
+)
+UNKNOWN = probes_check(__name__, "unknown-key", "does the provider reject or silently ignore a key it does not know")
 
-async def enum_passthrough(ctx: CheckContext, param: str, value: Any = None) -> list[Record]:
+
+def _extensions(ctx: CheckContext) -> list[str]:
+    return [name for name, p in ctx.surface.parameters.items() if p.placement == "extension"]
+
+
+@probe_each(PASSTHROUGH, "effect", _extensions, when=lambda _ctx, name: name in EFFECTS)
+async def passthrough_effect(ctx: CheckContext, param: str) -> Finding:
+    return await sampling_effect(ctx, param)
+
+
+def _enumerated(ctx: CheckContext, name: str) -> bool:
+    return name not in EFFECTS and "enum" in ctx.surface.parameters[name].schema
+
+
+@probe_each(PASSTHROUGH, "accepted", _extensions, when=_enumerated)
+async def passthrough_accepted(ctx: CheckContext, param: str) -> Finding:
+    return await enum_passthrough(ctx, param)
+
+
+async def enum_passthrough(ctx: CheckContext, param: str, value: Any = None) -> Finding:
     """An extension with no effect on generated text (tier): acceptance only, and why."""
     spec = ctx.surface.parameters[param].schema
     if value is None:
@@ -31,34 +55,12 @@ async def enum_passthrough(ctx: CheckContext, param: str, value: Any = None) -> 
         f"{param}={value!r} accepted; no client-observable effect exists{meaning}: a server that "
         "drops it answers the same, so passthrough cannot be proven",
     )
-    return [record(ctx, "passthrough", param, judgement, [exchange], "accepted", value)]
+    return Finding(judgement, [exchange], value)
 
 
-async def unknown_key_probe(ctx: CheckContext) -> list[Record]:
+# Only in a whole run: a run restricted to some parameters (--params) is not asked about keys.
+@probe(UNKNOWN, "(unknown key)", "probe", when=lambda ctx: ctx.params is None)
+async def unknown_key_probe(ctx: CheckContext) -> Finding:
     exchange, plain = await asyncio.gather(ctx.send(probe_body(ctx, **{UNKNOWN_KEY: 1})), ctx.send(probe_body(ctx)))
     judgement = judge_unknown_key(ctx.surface.unknown_keys, exchange, plain, ctx.provider, ctx.surface.refusal_statuses)
-    return [record(ctx, "unknown-key", "(unknown key)", judgement, [exchange, plain], "probe")]
-
-
-@check("passthrough", "extension parameters (extra_body) are accepted and change the output")
-def extra_body_passthrough(ctx: CheckContext) -> list[Unit]:
-    units = []
-    for name, param in ctx.surface.parameters.items():
-        if param.placement != "extension" or not ctx.wants(name):
-            continue
-        if name in EFFECTS:
-            units.append(Unit(f"passthrough.{name}", name, partial(_sampling, ctx, name)))
-        elif "enum" in param.schema:
-            units.append(Unit(f"passthrough.{name}", name, partial(enum_passthrough, ctx, name)))
-    return units
-
-
-async def _sampling(ctx: CheckContext, param: str) -> list[Record]:
-    return [await sampling_effect(ctx, "passthrough", param)]
-
-
-@check("unknown-key", "does the provider reject or silently ignore a key it does not know")
-def unknown_key(ctx: CheckContext) -> list[Unit]:
-    if ctx.params is not None:
-        return []
-    return [Unit("unknown-key", "(unknown key)", lambda: unknown_key_probe(ctx))]
+    return Finding(judgement, [exchange, plain])

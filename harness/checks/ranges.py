@@ -8,45 +8,38 @@ parameter. The judge is ``judges.ranges.judge_case``.
 
 from __future__ import annotations
 
-from harness.checks.evidence import completion_tokens, evidence
+from harness.checks.findings import Finding
 from harness.checks.judges.ranges import judge_case
 from harness.checks.registry import CheckContext, Unit, check
 from harness.generation import Case
 from harness.generation.matrix import base_body
-from harness.results import Record
 
 
 def case_unit(ctx: CheckContext, case: Case, check_name: str = "range") -> Unit:
     """One matrix case: send it, judge it against its documented expectation."""
 
-    async def run() -> list[Record]:
+    async def run() -> list[Finding]:
         exchange = await ctx.send(case.body)
         # The plain request (one per run, shared by every case) decides whether a refusal counts.
         plain = await ctx.send(base_body(ctx.model)) if exchange.client_error else None
         judgement, quality = judge_case(
             case.param, case.expect, case.reason, exchange, ctx.provider, ctx.surface.refusal_statuses, plain
         )
-        # (The reproducer is built from the last exchange: the case's own request.)
-        ev = evidence([*([plain] if plain else []), exchange], ctx.surface, ctx.base_url, ctx.api_key_env)
-        if quality:
-            ev["error_envelope"] = quality
-        return [
-            Record(
-                provider=ctx.provider,
-                surface=ctx.surface.name,
-                case_id=case.id,
-                param=case.param,
-                check=check_name,
-                verdict=judgement.verdict,
-                detail=judgement.detail,
-                evidence=ev,
-                label=case.label,
-                expect=case.expect,
-                value=None if case.omitted else case.value,
-                requests=exchange.attempts,
-                completion_tokens=completion_tokens([exchange]),
-            )
-        ]
+        # The reproducer is built from the last exchange shown: the case's own request; only
+        # the case's own request is counted as its cost.
+        finding = Finding(
+            judgement,
+            [*([plain] if plain else []), exchange],
+            None if case.omitted else case.value,
+            spent=[exchange],
+            notes={"error_envelope": quality} if quality else {},
+            check=check_name,
+            param=case.param,
+            label=case.label,
+            case_id=case.id,
+            expect=case.expect,
+        )
+        return [finding]
 
     return Unit(case.id, case.param, run)
 

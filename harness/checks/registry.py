@@ -1,56 +1,45 @@
-"""The check registry: a name -> function map filled by the ``@check`` decorator.
+"""The check registry: checks by name, and the probes that make up each check.
 
-A check receives a ``CheckContext`` (the provider, its surface and matrix, and ``send``) and
-returns ``Unit``s: independent pieces of work, each with a stable id, that the engine runs
-concurrently and writes as soon as each finishes (so ``--resume`` can skip finished ones).
+A check receives a ``CheckContext`` and returns ``Unit``s: independent pieces of work, each
+with a stable id, that the engine runs concurrently and records as soon as each finishes (so
+``--resume`` can skip finished ones). Most checks are a set of probes: each declared once with
+``@probe`` (its check, parameter, label and when it applies), which gives its one id, the id of
+its unit and of its record alike. Matrix-driven checks (ranges, structure) declare their units
+with ``@check``.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TypeVar
 
-from harness.generation import Case
-from harness.generation.structure import STRUCTURE_BUDGET
-from harness.results import Record
-from harness.schema import Surface
-from harness.transport import Exchange
+from harness.checks.context import CheckContext, RunShared, Sender
+from harness.checks.findings import Finding, case_id
 
-
-class Sender(Protocol):
-    async def __call__(self, body: dict[str, Any], path: str = ..., fresh: bool = ...) -> Exchange: ...
-
-    def observe(self, observer: Callable[[Exchange], None]) -> None: ...
-
-
-@dataclass
-class CheckContext:
-    provider: str
-    surface: Surface
-    model: str
-    cases: list[Case]
-    send: Sender
-    api_key_env: str = ""
-    base_url: str = ""
-    params: list[str] | None = None  # --params: restrict probes to these
-    memo: dict[str, Any] = field(default_factory=dict)  # results shared by units (baselines)
-    send_seed: bool = True  # False: no request carries `seed` (providers.toml send_seed = false)
-    probe_mode: str = "auto"  # "auto", "seeded" or "seed-free" (see judges.profile)
-    structure_budget: int = STRUCTURE_BUDGET  # at most this many structural cases (requests)
-
-    def wants(self, param: str) -> bool:
-        return self.params is None or param in self.params
+__all__ = [
+    "CHECKS",
+    "Check",
+    "CheckContext",
+    "Probe",
+    "RunShared",
+    "Sender",
+    "Unit",
+    "check",
+    "probe",
+    "probe_each",
+    "unit_of",
+]
 
 
 @dataclass
 class Unit:
-    """One piece of work: ``run`` sends what it needs and returns its records."""
+    """One piece of work: ``run`` sends what it needs and returns its findings."""
 
     id: str
     param: str
-    run: Callable[[], Awaitable[list[Record]]]
+    run: Callable[[], Awaitable[list[Finding]]]
 
 
 @dataclass
@@ -64,6 +53,17 @@ class Check:
 
 
 CHECKS: dict[str, Check] = {}
+
+
+def unit_of(unit_id: str, check_name: str, param: str, label: str, make: Callable[[], Awaitable[Finding]]) -> Unit:
+    """A unit outside the registry (a Data Designer config's own probes) whose finding is about
+    (check, param, label)."""
+
+    async def run() -> list[Finding]:
+        return [(await make()).about(check_name, param, label)]
+
+    return Unit(unit_id, param, run)
+
 
 # Families are modules of harness.checks; each registers its checks on import.
 FAMILIES = (
@@ -83,10 +83,110 @@ UnitsFactory = Callable[[CheckContext], list[Unit]]
 
 
 def check(name: str, description: str, after_others: bool = False) -> Callable[[UnitsFactory], UnitsFactory]:
+    """Register a check whose units a function builds (one per matrix case, say)."""
+
     def register(fn: UnitsFactory) -> UnitsFactory:
         if name in CHECKS:
             raise ValueError(f"check {name!r} registered twice")
         CHECKS[name] = Check(name, fn.__module__.rsplit(".", 1)[-1], description, fn, after_others=after_others)
+        return fn
+
+    return register
+
+
+ProbeRun = Callable[[CheckContext, str], Awaitable[Finding]]
+Applies = Callable[[CheckContext, str], bool]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe: the check it belongs to, the parameter it is about, its label, when it
+    applies, and the function that sends and judges."""
+
+    check: str
+    label: str
+    params: Callable[[CheckContext], Iterable[str]]  # the parameters it probes on a surface
+    applies: Applies
+    run: ProbeRun
+
+    def units(self, ctx: CheckContext) -> list[Unit]:
+        return [
+            Unit(case_id(self.check, param, self.label), param, self._bound(ctx, param))
+            for param in self.params(ctx)
+            if ctx.wants(param) and self.applies(ctx, param)
+        ]
+
+    def _bound(self, ctx: CheckContext, param: str) -> Callable[[], Awaitable[list[Finding]]]:
+        async def run() -> list[Finding]:
+            return [(await self.run(ctx, param)).about(self.check, param, self.label)]
+
+        return run
+
+
+PROBES: dict[str, list[Probe]] = {}
+
+
+def probes_check(module: str, name: str, description: str, after_others: bool = False) -> str:
+    """Register the check ``name`` of the family ``module``, made of the probes declared for
+    it with ``@probe``; returns its name."""
+
+    def units(ctx: CheckContext) -> list[Unit]:
+        found = [unit for declared in PROBES.get(name, []) for unit in declared.units(ctx)]
+        ids = [unit.id for unit in found]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"check {name!r}: two probes share an id ({sorted(i for i in ids if ids.count(i) > 1)})")
+        return found
+
+    units.__module__ = module
+    check(name, description, after_others)(units)
+    return name
+
+
+def _always(_ctx: CheckContext, _param: str) -> bool:
+    return True
+
+
+def _register(declared: Probe) -> None:
+    PROBES.setdefault(declared.check, []).append(declared)
+
+
+FixedProbe = TypeVar("FixedProbe", bound=Callable[..., Awaitable[Finding]])
+EachProbe = TypeVar("EachProbe", bound=ProbeRun)
+
+
+def probe(
+    check_name: str, param: str, label: str, when: Callable[[CheckContext], bool] | None = None
+) -> Callable[[FixedProbe], FixedProbe]:
+    """Declare a probe of one parameter: ``async def f(ctx) -> Finding``. Its id, the id of
+    its unit and of its record, is ``check.param.label``."""
+
+    def register(fn: FixedProbe) -> FixedProbe:
+        async def run(ctx: CheckContext, _param: str) -> Finding:
+            found: Finding = await fn(ctx)
+            return found
+
+        _register(
+            Probe(
+                check_name,
+                label,
+                lambda _ctx: (param,),
+                (lambda ctx, _p: when(ctx)) if when else _always,
+                run,
+            )
+        )
+        return fn
+
+    return register
+
+
+def probe_each(
+    check_name: str, label: str, params: Callable[[CheckContext], Iterable[str]], when: Applies | None = None
+) -> Callable[[EachProbe], EachProbe]:
+    """Declare one probe per parameter ``params`` names on a surface: ``async def f(ctx,
+    param) -> Finding``; each parameter's id is ``check.param.label``."""
+
+    def register(fn: EachProbe) -> EachProbe:
+        _register(Probe(check_name, label, params, when or _always, fn))
         return fn
 
     return register

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.checks.findings import Finding
 from harness.checks.judges import Judgement
-from harness.checks.probing import record
 from harness.checks.registry import CheckContext, Unit, check
-from harness.results import Record, Verdict
+from harness.results import Verdict
 from harness.schema import response_schema
 from harness.transport import Exchange
 
@@ -57,43 +57,26 @@ class SchemaTally:
             group.example = exchange
 
 
-async def validate_all(ctx: CheckContext, tally: SchemaTally, check_name: str) -> list[Record]:
+async def validate_all(tally: SchemaTally, check_name: str) -> list[Finding]:
     what = "the letter of OpenAI's documented" if tally.level else "the"
-    records = []
+    findings = []
     for schema, group in sorted(tally.groups.items()):
         example = [group.example] if group.example is not None else []
         if not group.bad:
-            records.append(
-                record(
-                    ctx,
-                    check_name,
-                    f"({schema})",
-                    Judgement(Verdict.ACCEPTED, f"all {group.total} bodies match {what} {schema} schema"),
-                    example,
-                    "all",
-                )
-            )
+            judgement = Judgement(Verdict.ACCEPTED, f"all {group.total} bodies match {what} {schema} schema")
         else:
-            records.append(
-                record(
-                    ctx,
-                    check_name,
-                    f"({schema})",
-                    Judgement(
-                        Verdict.SERVER_ERROR,
-                        f"{group.bad} of {group.total} bodies break {what} {schema} schema, e.g. {group.reason}",
-                    ),
-                    example,
-                    "all",
-                )
+            judgement = Judgement(
+                Verdict.SERVER_ERROR,
+                f"{group.bad} of {group.total} bodies break {what} {schema} schema, e.g. {group.reason}",
             )
-    return records
+        findings.append(Finding(judgement, example, check=check_name, param=f"({schema})", label="all"))
+    return findings
 
 
 def _units(ctx: CheckContext, check_name: str, level: str) -> list[Unit]:
     tally = SchemaTally(level)
     ctx.send.observe(tally.add)
-    return [Unit(check_name, "(responses)", lambda: validate_all(ctx, tally, check_name))]
+    return [Unit(check_name, "(responses)", lambda: validate_all(tally, check_name))]
 
 
 @check("response-schema", "every response body has what OpenAI's SDK and its users read", after_others=True)

@@ -5,9 +5,10 @@ surface documents; ``harness.checks.judges.tools`` decides."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Final
 
+from harness.checks.findings import Finding
 from harness.checks.judges.tools import (
     judge_forced_function,
     judge_none,
@@ -16,9 +17,8 @@ from harness.checks.judges.tools import (
     judge_streamed_calls,
     judge_tools_reach_prompt,
 )
-from harness.checks.probing import documents, probe_body, record
-from harness.checks.registry import CheckContext, Unit, check
-from harness.results import Record
+from harness.checks.plans.common import documents, probe_body
+from harness.checks.registry import CheckContext, probe, probes_check
 
 # Short arguments (an enum, a one-digit integer) so that a call fits in the probe's tokens
 # even where a grammar lets a tiny model pad JSON with whitespace. "strict": OpenAI promises
@@ -46,6 +46,8 @@ TOOLS: Final = [
 ]
 TOOL_TOKENS: Final = 120
 
+TOOLS_CHECK = probes_check(__name__, "tools", "tool calling does what tools and tool_choice ask")
+
 
 def forcing(name: str) -> dict[str, Any]:
     return {"type": "function", "function": {"name": name}}
@@ -60,13 +62,32 @@ async def _control(ctx: CheckContext) -> Any:
     return await ctx.send(_body(ctx, tools=TOOLS))
 
 
-async def tools_probe(ctx: CheckContext) -> list[Record]:
+def _tools_documented(ctx: CheckContext) -> bool:
+    return documents(ctx, "tools", TOOLS)
+
+
+def _named(ctx: CheckContext) -> bool:
+    return _tools_documented(ctx) and documents(ctx, "tool_choice", forcing(next(iter(PARAMETERS))))
+
+
+def _documents_choice(value: str) -> Callable[[CheckContext], bool]:
+    return lambda ctx: _tools_documented(ctx) and documents(ctx, "tool_choice", value)
+
+
+def _calls_in_parallel(ctx: CheckContext) -> bool:
+    calls = _named(ctx) or _documents_choice("required")(ctx)
+    return calls and documents(ctx, "parallel_tool_calls", False)
+
+
+@probe(TOOLS_CHECK, "tools", "prompt", when=_tools_documented)
+async def tools_probe(ctx: CheckContext) -> Finding:
     with_tools, without = await asyncio.gather(_control(ctx), ctx.send(_body(ctx)))
     judgement = judge_tools_reach_prompt(with_tools, without, ctx.provider)
-    return [record(ctx, "tools", "tools", judgement, [without, with_tools], "prompt", TOOLS)]
+    return Finding(judgement, [without, with_tools], TOOLS)
 
 
-async def forced_probe(ctx: CheckContext) -> list[Record]:
+@probe(TOOLS_CHECK, "tool_choice", "function", when=_named)
+async def forced_probe(ctx: CheckContext) -> Finding:
     names = list(PARAMETERS)
     control, *answers = await asyncio.gather(
         _control(ctx), *(ctx.send(_body(ctx, tools=TOOLS, tool_choice=forcing(name))) for name in names)
@@ -74,19 +95,21 @@ async def forced_probe(ctx: CheckContext) -> list[Record]:
     judgement = judge_forced_function(
         dict(zip(names, answers, strict=True)), control, PARAMETERS, TOOL_TOKENS, ctx.provider
     )
-    return [record(ctx, "tools", "tool_choice", judgement, [control, *answers], "function", forcing(names[0]))]
+    return Finding(judgement, [control, *answers], forcing(names[0]))
 
 
-async def required_probe(ctx: CheckContext) -> list[Record]:
+@probe(TOOLS_CHECK, "tool_choice", "required", when=_documents_choice("required"))
+async def required_probe(ctx: CheckContext) -> Finding:
     control, required = await asyncio.gather(_control(ctx), ctx.send(_body(ctx, tools=TOOLS, tool_choice="required")))
     judgement = judge_required(required, control, PARAMETERS, TOOL_TOKENS, ctx.provider)
-    return [record(ctx, "tools", "tool_choice", judgement, [control, required], "required", "required")]
+    return Finding(judgement, [control, required], "required")
 
 
-async def none_probe(ctx: CheckContext) -> list[Record]:
+@probe(TOOLS_CHECK, "tool_choice", "none", when=_documents_choice("none"))
+async def none_probe(ctx: CheckContext) -> Finding:
     control, none = await asyncio.gather(_control(ctx), ctx.send(_body(ctx, tools=TOOLS, tool_choice="none")))
     judgement = judge_none(none, control, ctx.provider)
-    return [record(ctx, "tools", "tool_choice", judgement, [control, none], "none", "none")]
+    return Finding(judgement, [control, none], "none")
 
 
 def _call_forcing(ctx: CheckContext) -> Any:
@@ -96,42 +119,22 @@ def _call_forcing(ctx: CheckContext) -> Any:
     return forcing(next(iter(PARAMETERS)))
 
 
-async def parallel_probe(ctx: CheckContext) -> list[Record]:
+@probe(TOOLS_CHECK, "parallel_tool_calls", "effect", when=_calls_in_parallel)
+async def parallel_probe(ctx: CheckContext) -> Finding:
     choice = _call_forcing(ctx)
     single, multiple = await asyncio.gather(
         *(ctx.send(_body(ctx, tools=TOOLS, tool_choice=choice, parallel_tool_calls=flag)) for flag in (False, True))
     )
     judgement = judge_parallel(single, multiple, ctx.provider)
-    return [record(ctx, "tools", "parallel_tool_calls", judgement, [multiple, single], "effect", False)]
+    return Finding(judgement, [multiple, single], False)
 
 
-async def streamed_calls_probe(ctx: CheckContext) -> list[Record]:
+@probe(TOOLS_CHECK, "stream", "tool-calls", when=lambda ctx: _named(ctx) and documents(ctx, "stream", True))
+async def streamed_calls_probe(ctx: CheckContext) -> Finding:
     choice = forcing(next(iter(PARAMETERS)))
     plain, streamed = await asyncio.gather(
         ctx.send(_body(ctx, tools=TOOLS, tool_choice=choice)),
         ctx.send(_body(ctx, tools=TOOLS, tool_choice=choice, stream=True)),
     )
     judgement = judge_streamed_calls(plain, streamed, PARAMETERS, ctx.provider)
-    return [record(ctx, "tools", "stream", judgement, [plain, streamed], "tool-calls", True)]
-
-
-@check("tools", "tool calling does what tools and tool_choice ask")
-def tool_calling(ctx: CheckContext) -> list[Unit]:
-    if not documents(ctx, "tools", TOOLS):
-        return []
-    probes: list[tuple[str, str, Callable[[], Awaitable[list[Record]]]]] = [
-        ("tools.prompt", "tools", lambda: tools_probe(ctx))
-    ]
-    named = documents(ctx, "tool_choice", forcing(next(iter(PARAMETERS))))
-    if named:
-        probes.append(("tools.tool_choice.function", "tool_choice", lambda: forced_probe(ctx)))
-    if documents(ctx, "tool_choice", "required"):
-        probes.append(("tools.tool_choice.required", "tool_choice", lambda: required_probe(ctx)))
-    if documents(ctx, "tool_choice", "none"):
-        probes.append(("tools.tool_choice.none", "tool_choice", lambda: none_probe(ctx)))
-    calls = named or documents(ctx, "tool_choice", "required")
-    if calls and documents(ctx, "parallel_tool_calls", False):
-        probes.append(("tools.parallel_tool_calls", "parallel_tool_calls", lambda: parallel_probe(ctx)))
-    if named and documents(ctx, "stream", True):
-        probes.append(("tools.stream", "stream", lambda: streamed_calls_probe(ctx)))
-    return [Unit(uid, param, run) for uid, param, run in probes if ctx.wants(param)]
+    return Finding(judgement, [plain, streamed], True)

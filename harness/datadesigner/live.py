@@ -14,11 +14,13 @@ from typing import Any
 from harness.checks import CheckContext
 from harness.checks.determinism import determinism_probe
 from harness.checks.embeddings import dimensions_probe, encoding_probe
-from harness.checks.evidence import evidence
+from harness.checks.findings import Finding
+from harness.checks.judges import Judgement
 from harness.checks.passthrough import enum_passthrough
-from harness.checks.probing import EFFECTS, sampling_effect
+from harness.checks.plans.common import EFFECTS
+from harness.checks.plans.proofs import sampling_effect
 from harness.checks.ranges import range_acceptance
-from harness.checks.registry import Unit
+from harness.checks.registry import Unit, unit_of
 from harness.datadesigner.config import (
     DROPPED_KEYS,
     ConfigFile,
@@ -28,6 +30,7 @@ from harness.datadesigner.config import (
     sample,
 )
 from harness.datadesigner.requests import Target, built_request, health_check
+from harness.engine import build_record
 from harness.generation import OMITTED, Case
 from harness.generation.matrix import MatrixBuilder
 from harness.results import Record, Verdict
@@ -80,23 +83,13 @@ def units_for(ctx: CheckContext, config: ConfigFile, model: Any) -> list[tuple[s
     units: list[tuple[str, Unit]] = []
     if generation_type(model) == "embedding":
         if params.encoding_format == "base64":
+            make = partial(encoding_probe, ctx)
             units.append(
-                (
-                    "embeddings",
-                    Unit(f"{prefix}.encoding_format", "encoding_format", partial(encoding_probe, ctx)),
-                )
+                ("embeddings", unit_of(f"{prefix}.encoding_format", "embeddings", "encoding_format", "base64", make))
             )
         if params.dimensions is not None:
-            units.append(
-                (
-                    "embeddings",
-                    Unit(
-                        f"{prefix}.dimensions",
-                        "dimensions",
-                        partial(dimensions_probe, ctx, params.dimensions),
-                    ),
-                )
-            )
+            sized = partial(dimensions_probe, ctx, params.dimensions)
+            units.append(("embeddings", unit_of(f"{prefix}.dimensions", "embeddings", "dimensions", "effect", sized)))
         return units
     if generation_type(model) != "chat-completion":
         return units  # image generation: nothing a chat endpoint can probe
@@ -109,39 +102,33 @@ def units_for(ctx: CheckContext, config: ConfigFile, model: Any) -> list[tuple[s
             check = "effect" if param is not None and param.placement == "standard" else "passthrough"
             # The provider's own default cannot change anything: then prove the key another way.
             probe_value = None if param is not None and param.has_default and value == param.default else value
-            units.append((check, Unit(f"{prefix}.{key}", key, partial(_effect, ctx, check, key, probe_value))))
+            effect = partial(_effect, ctx, key, probe_value)
+            units.append((check, unit_of(f"{prefix}.{key}", check, key, "effect", effect)))
         elif param is not None and "enum" in param.schema:
-            units.append(("passthrough", Unit(f"{prefix}.{key}", key, partial(enum_passthrough, ctx, key, value))))
+            accepted = partial(enum_passthrough, ctx, key, value)
+            units.append(("passthrough", unit_of(f"{prefix}.{key}", "passthrough", key, "accepted", accepted)))
     if "seed" in ctx.surface.parameters:
-        units.append(("determinism", Unit(f"{prefix}.determinism", "seed", partial(determinism_probe, ctx))))
+        repeated = partial(determinism_probe, ctx)
+        units.append(("determinism", unit_of(f"{prefix}.determinism", "determinism", "seed", "repeat", repeated)))
     return units
 
 
-async def _effect(ctx: CheckContext, check: str, key: str, value: Any) -> list[Record]:
-    result = await sampling_effect(ctx, check, key, value)
-    if result.verdict is not Verdict.IGNORED or value is None:
-        return [result]
+async def _effect(ctx: CheckContext, key: str, value: Any) -> Finding:
+    result = await sampling_effect(ctx, key, value)
+    if result.judgement.verdict is not Verdict.IGNORED or value is None:
+        return result
     # No change at the config's value: is the key dropped, or is the value the server's default?
-    proof = await sampling_effect(ctx, check, key)
-    if proof.verdict is not Verdict.HONOURED:
-        return [result]
-    return [
-        Record(
-            provider=result.provider,
-            surface=result.surface,
-            case_id=result.case_id,
-            param=key,
-            check=check,
-            verdict=Verdict.INCONCLUSIVE,
-            detail=f"{key} is honoured ({proof.detail.split(',')[0]}), but the config's {key}={value} changes nothing: "
-            "it probably equals the provider's own default",
-            evidence={"config_value": result.evidence, "proof": proof.evidence},
-            label=result.label,
-            value=value,
-            requests=result.requests + proof.requests,
-            completion_tokens=result.completion_tokens + proof.completion_tokens,
-        )
-    ]
+    proof = await sampling_effect(ctx, key)
+    if proof.judgement.verdict is not Verdict.HONOURED:
+        return result
+    judgement = Judgement(
+        Verdict.INCONCLUSIVE,
+        f"{key} is honoured ({proof.judgement.detail.split(',')[0]}), but the config's {key}={value} changes "
+        "nothing: it probably equals the provider's own default",
+    )
+    spent = [*(result.exchanges if result.spent is None else result.spent)]
+    spent += proof.exchanges if proof.spent is None else proof.spent
+    return Finding(judgement, [*result.exchanges, *proof.exchanges], value, spent=spent)
 
 
 USABLE = "config-usable"
@@ -177,18 +164,15 @@ def health_record(config: ConfigFile, model: Any, target: Target, provider: str,
                 " (the embedding came back as a base64 string; Data Designer keeps an embedding only if it "
                 "is a JSON list, engine/models/clients/parsing.py, so every vector it reads is empty)"
             )
-    return Record(
-        provider=provider,
-        surface=surface.name,
-        case_id=f"{USABLE}.{model.alias}",
-        param="(health check)",
+    finding = Finding(
+        Judgement(verdict, f"[{model.alias}] {detail}"),
+        result.exchanges,
         check=USABLE,
-        verdict=verdict,
-        detail=f"[{model.alias}] {detail}",
-        evidence=evidence(result.exchanges, surface, target.base_url, ""),
+        param="(health check)",
         label=model.alias,
-        requests=len(result.exchanges),
+        case_id=f"{USABLE}.{model.alias}",
     )
+    return build_record(finding, provider=provider, surface=surface, base_url=target.base_url)
 
 
 def _string_embedding(exchange: Exchange) -> bool:

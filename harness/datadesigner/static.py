@@ -9,6 +9,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from harness.checks.findings import Finding
+from harness.checks.judges import Judgement
 from harness.datadesigner.config import (
     DROPPED_KEYS,
     ConfigFile,
@@ -18,6 +20,7 @@ from harness.datadesigner.config import (
     generation_type,
     merged_extra_body,
 )
+from harness.engine import build_record
 from harness.results import Record, Verdict
 from harness.schema import Surface
 from harness.schema.model import Parameter
@@ -45,17 +48,15 @@ def _record(
     value: Any = None,
     suffix: str = "",
 ) -> Record:
-    return Record(
-        provider=provider,
-        surface=surface.name,
-        case_id=f"{CHECK}.{alias}.{key}{suffix}",
-        param=key,
-        check=CHECK,
-        verdict=verdict,
-        detail=f"[{alias}] {detail}",
-        label=alias,
+    finding = Finding(
+        Judgement(verdict, f"[{alias}] {detail}"),
         value=value,
+        check=CHECK,
+        param=key,
+        label=alias,
+        case_id=f"{CHECK}.{alias}.{key}{suffix}",
     )
+    return build_record(finding, provider=provider, surface=surface)
 
 
 def _extra_key(

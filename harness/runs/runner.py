@@ -12,7 +12,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness import paths
 from harness.checks import CheckContext
-from harness.checks.judges.profile import Profile
 from harness.engine import DedupingSender, RunStats, plan, run_units
 from harness.errors import ConfigError
 from harness.generation import build_matrix
@@ -137,8 +136,5 @@ async def run_with_endpoints(
 
 def measured_profile(ctx: CheckContext) -> str:
     """The provider's profile, where a probe measured it during the run."""
-    task = ctx.memo.get("profile")
-    if task is None or not task.done() or task.cancelled() or task.exception():
-        return ""
-    profile: Profile = task.result()
-    return profile.describe()
+    profile = ctx.shared.profile.done(None)
+    return profile.describe() if profile is not None else ""

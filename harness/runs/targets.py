@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from harness.checks.findings import Finding
+from harness.checks.judges import Judgement
+from harness.engine import build_record
 from harness.errors import ConfigError
 from harness.providers import Provider, resolve_provider
 from harness.results import Record, Verdict
@@ -63,4 +66,5 @@ def conformance_targets(
 
 def not_run_record(target: Target, why: str) -> Record:
     """The one record of a column that was not run, saying why."""
-    return Record(target.column, target.surface.name, f"not-run.{target.column}", "*", "setup", Verdict.NOT_RUN, why)
+    finding = Finding(Judgement(Verdict.NOT_RUN, why), check="setup", param="*", case_id=f"not-run.{target.column}")
+    return build_record(finding, provider=target.column, surface=target.surface)

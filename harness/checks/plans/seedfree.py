@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
+from harness.checks.context import Arm, CheckContext
+from harness.checks.findings import Finding as ProbeFinding
 from harness.checks.judges import Judgement, probe_failure
 from harness.checks.judges.outcome import text_of
+from harness.checks.judges.profile import Profile
 from harness.checks.judges.sampled import (
     ArmComparison,
     judge_sampled_default,
@@ -29,7 +32,7 @@ from harness.checks.judges.sampled import (
 )
 from harness.checks.judges.sampling import Baseline, DefaultTrial, judge_default, judge_differential
 from harness.checks.judges.statistics import LOOKS, Finding, compare, compare_rates
-from harness.checks.probing import (
+from harness.checks.plans.common import (
     EFFECTS,
     INERT_EXTRA_TOKENS,
     NEUTRAL_KEYS,
@@ -38,13 +41,9 @@ from harness.checks.probing import (
     documents,
     neutral_key,
     probe_body,
-    provider_profile,
-    record,
-    shared,
 )
-from harness.checks.registry import CheckContext
 from harness.generation import canonical_json
-from harness.results import Record, Verdict
+from harness.results import Verdict
 from harness.transport import Exchange
 
 SAMPLE_TOKENS: Final = 64  # longer samples: a steadier per-sample statistic
@@ -66,28 +65,11 @@ def greedy_body(ctx: CheckContext, max_tokens: int, **params: Any) -> dict[str, 
     return probe_body(ctx, max_tokens=max_tokens, seed=OMIT, temperature=0.0, **params)
 
 
-class Arm:
-    """Unseeded samples of one request, shared by every probe of the run that needs them."""
-
-    def __init__(self, ctx: CheckContext, body: dict[str, Any]) -> None:
-        self.ctx, self.body = ctx, body
-        self.samples: list[Exchange] = []
-        self._lock = asyncio.Lock()
-
-    async def take(self, n: int) -> list[Exchange]:
-        async with self._lock:
-            missing = n - len(self.samples)
-            if missing > 0:
-                self.samples += await asyncio.gather(*(self.ctx.send(self.body, fresh=True) for _ in range(missing)))
-        return self.samples[:n]
-
-
 def arm(ctx: CheckContext, body: dict[str, Any]) -> Arm:
-    key = "arm:" + canonical_json(body)
-    found = ctx.memo.get(key)
+    key = canonical_json(body)
+    found = ctx.shared.arms.get(key)
     if found is None:
-        found = ctx.memo[key] = Arm(ctx, body)
-    assert isinstance(found, Arm)
+        found = ctx.shared.arms[key] = Arm(ctx.send, body)
     return found
 
 
@@ -183,7 +165,7 @@ async def _neutral(ctx: CheckContext, base: dict[str, Any], n: int, label: str) 
 
 
 async def greedy_baseline(ctx: CheckContext, param: str, tokens: int) -> Baseline:
-    """The seed-free counterpart of ``probing.baseline`` for a penalty: greedy decoding sent
+    """The seed-free counterpart of ``seeded.baseline`` for a penalty: greedy decoding sent
     twice, longer, with a neutral key, and with *another* penalty (which must change it, or an
     ignored penalty could not be seen)."""
     sibling = next((n for n in NEUTRAL_KEYS if n != param and documents(ctx, n, EFFECTS[n].value)), None)
@@ -208,19 +190,10 @@ async def greedy_baseline(ctx: CheckContext, param: str, tokens: int) -> Baselin
         shown = f"{key[0]}={key[1]!r}" if key else ""
         return Baseline(base, again, longer, other, with_key, shown, variation=variation, kind="greedy")
 
-    return await shared(ctx, f"greedy-baseline:{param}:{tokens}", make)
+    return await ctx.shared.greedy_baselines.get((param, tokens), make)
 
 
-async def effect(ctx: CheckContext, check: str, param: str, effect: Effect) -> Record:
-    profile = await provider_profile(ctx)
-    if param in PENALTIES and profile.greedy_reproduces:
-        return await _greedy_differential(ctx, check, param, effect)
-    if effect.greedy:
-        return await _greedy_equivalence(ctx, check, param, effect)
-    return await _sampled(ctx, check, param, effect)
-
-
-async def _greedy_differential(ctx: CheckContext, check: str, param: str, effect: Effect) -> Record:
+async def _greedy_differential(ctx: CheckContext, param: str, effect: Effect) -> ProbeFinding:
     tokens = effect.max_tokens
     baseline = await greedy_baseline(ctx, param, tokens)
     neutral = effect.neutral if effect.neutral is not None and documents(ctx, param, effect.neutral) else None
@@ -234,11 +207,10 @@ async def _greedy_differential(ctx: CheckContext, check: str, param: str, effect
         param, effect.value, neutral, baseline, control[0] if control else None, probe, ctx.provider
     )
     sent = [*baseline.exchanges(), *control, probe]
-    return record(ctx, check, param, judgement, sent, "effect", effect.value, mode="greedy")
+    return ProbeFinding(judgement, sent, effect.value, mode="greedy")
 
 
-async def _greedy_equivalence(ctx: CheckContext, check: str, param: str, effect: Effect) -> Record:
-    profile = await provider_profile(ctx)
+async def _greedy_equivalence(ctx: CheckContext, profile: Profile, param: str, effect: Effect) -> ProbeFinding:
     greedy = await ctx.send(greedy_body(ctx, SAMPLE_TOKENS))
     base = sample_body(ctx)
     probe = sample_body(ctx, **{param: effect.value})
@@ -248,13 +220,13 @@ async def _greedy_equivalence(ctx: CheckContext, check: str, param: str, effect:
             f"{param}={effect.value!r} must make sampling equal greedy decoding, but greedy decoding does not "
             f"reproduce here ({profile.describe()}), so there is no greedy output to compare with",
         )
-        return record(ctx, check, param, judgement, [greedy], "effect", effect.value, mode="statistical")
+        return ProbeFinding(judgement, [greedy], effect.value, mode="statistical")
     rates, result = None, None
     for n in LOOKS:
         without, with_value = await asyncio.gather(arm(ctx, base).take(n), arm(ctx, probe).take(n))
         problem = samples_problem(without, ctx.provider, [with_value, [greedy]])
         if problem:
-            return record(ctx, check, param, problem, [greedy, without[0], with_value[0]], "effect", effect.value)
+            return ProbeFinding(problem, [greedy, without[0], with_value[0]], effect.value)
         target = text_of(greedy)
         hits = sum(text_of(e) == target for e in with_value)
         rates = compare_rates(hits, n, sum(text_of(e) == target for e in without), n)
@@ -264,7 +236,7 @@ async def _greedy_equivalence(ctx: CheckContext, check: str, param: str, effect:
             # Not applied as documented: now, does it do anything at all?
             found = await sequential(ctx, base, probe, "without it", f"{param}={effect.value!r}")
             if isinstance(found, Unusable):
-                return record(ctx, check, param, found.judgement, found.exchanges, "effect", effect.value)
+                return ProbeFinding(found.judgement, found.exchanges, effect.value)
             result = found
             break
     assert rates is not None
@@ -274,13 +246,9 @@ async def _greedy_equivalence(ctx: CheckContext, check: str, param: str, effect:
     statistics = _statistics(result) | {"greedy": text_of(greedy), "equal_to_greedy": rates.describe("greedy")}
     shown = [greedy, without_samples[0], samples[0]]
     spent = [greedy, *without_samples, *samples, *_spent(result)]
-    return record(
-        ctx,
-        check,
-        param,
+    return ProbeFinding(
         judgement,
         shown,
-        "effect",
         effect.value,
         mode="statistical",
         spent=spent,
@@ -288,24 +256,20 @@ async def _greedy_equivalence(ctx: CheckContext, check: str, param: str, effect:
     )
 
 
-async def _sampled(ctx: CheckContext, check: str, param: str, effect: Effect) -> Record:
+async def _sampled(ctx: CheckContext, param: str, effect: Effect) -> ProbeFinding:
     base = sample_body(ctx)
     found = await sequential(
         ctx, base, sample_body(ctx, **{param: effect.value}), "without it", f"{param}={effect.value!r}"
     )
     if isinstance(found, Unusable):
-        return record(ctx, check, param, found.judgement, found.exchanges, "effect", effect.value, mode="statistical")
+        return ProbeFinding(found.judgement, found.exchanges, effect.value, mode="statistical")
     neutral = (
         await _neutral(ctx, base, found.comparison.n_a, "without it") if found.finding is Finding.DIFFERENT else None
     )
     judgement = judge_sampled_effect(param, effect.value, found, neutral, ctx.provider)
-    return record(
-        ctx,
-        check,
-        param,
+    return ProbeFinding(
         judgement,
         _shown(found, neutral),
-        "effect",
         effect.value,
         mode="statistical",
         spent=_spent(found, neutral),
@@ -313,14 +277,7 @@ async def _sampled(ctx: CheckContext, check: str, param: str, effect: Effect) ->
     )
 
 
-async def default(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any]) -> Record:
-    profile = await provider_profile(ctx)
-    if param in PENALTIES and profile.greedy_reproduces:
-        return await _greedy_default(ctx, param, documented, alternatives)
-    return await _sampled_default(ctx, param, documented, alternatives)
-
-
-async def _greedy_default(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any]) -> Record:
+async def _greedy_default(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any]) -> ProbeFinding:
     tokens = EFFECTS[param].max_tokens
     baseline = await greedy_baseline(ctx, param, tokens)
     omitted, explicit, *others = await asyncio.gather(
@@ -337,16 +294,16 @@ async def _greedy_default(ctx: CheckContext, param: str, documented: Any, altern
     )
     judgement = judge_default(param, documented, baseline, [trial], ctx.provider)
     sent = [*baseline.exchanges(), *trial.exchanges()]
-    return record(ctx, "default", param, judgement, sent, "default", documented, mode="greedy")
+    return ProbeFinding(judgement, sent, documented, mode="greedy")
 
 
-async def _sampled_default(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any]) -> Record:
+async def _sampled_default(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any]) -> ProbeFinding:
     omitted = sample_body(ctx, **({"temperature": OMIT} if param == "temperature" else {}))
     first = await sequential(
         ctx, omitted, sample_body(ctx, **{param: documented}), "omitted", f"{param}={documented!r}"
     )
     if isinstance(first, Unusable):
-        return record(ctx, "default", param, first.judgement, first.exchanges, "default", documented)
+        return ProbeFinding(first.judgement, first.exchanges, documented)
     tried: list[ArmComparison] = []
     neutral = None
     if first.finding is Finding.DIFFERENT:
@@ -358,20 +315,44 @@ async def _sampled_default(ctx: CheckContext, param: str, documented: Any, alter
             body = sample_body(ctx, **{param: alternative})
             found = await sequential(ctx, omitted, body, "omitted", f"{param}={alternative!r}", first.comparison.n_a)
             if isinstance(found, Unusable):
-                return record(ctx, "default", param, found.judgement, found.exchanges, "default", documented)
+                return ProbeFinding(found.judgement, found.exchanges, documented)
             tried.append(found)
             if found.finding is not Finding.DIFFERENT:
                 break
     judgement = judge_sampled_default(param, documented, first, tried, neutral, ctx.provider)
-    return record(
-        ctx,
-        "default",
-        param,
+    return ProbeFinding(
         judgement,
         _shown(first, *tried, neutral),
-        "default",
         documented,
         mode="statistical",
         spent=_spent(first, *tried, neutral),
         statistics=_statistics(first, *tried, neutral),
     )
+
+
+@dataclass(frozen=True)
+class SeedFreeProof:
+    """Greedy outputs where greedy decoding reproduces, else arms of unseeded samples judged
+    by tests whose false-positive rate is stated. Nothing here sends a seed."""
+
+    profile: Profile
+    name: Literal["seed-free"] = "seed-free"
+
+    def reproducible(self) -> dict[str, Any]:
+        """probe_body() arguments for a request whose output must reproduce: greedy decoding
+        without a seed."""
+        return {"seed": OMIT, "temperature": 0.0}
+
+    async def effect(self, ctx: CheckContext, param: str, effect: Effect) -> ProbeFinding:
+        if param in PENALTIES and self.profile.greedy_reproduces:
+            return await _greedy_differential(ctx, param, effect)
+        if effect.greedy:
+            return await _greedy_equivalence(ctx, self.profile, param, effect)
+        return await _sampled(ctx, param, effect)
+
+    async def default(
+        self, ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int
+    ) -> ProbeFinding:
+        if param in PENALTIES and self.profile.greedy_reproduces:
+            return await _greedy_default(ctx, param, documented, alternatives)
+        return await _sampled_default(ctx, param, documented, alternatives)

@@ -1,0 +1,100 @@
+"""What every check of a run sees (``CheckContext``) and what its units share (``RunShared``).
+
+Shared state is typed: each kind of shared result has its own table, keyed by what makes two
+requests for it the same, so a mistyped key cannot silently double the requests sent to a
+paid API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from harness.generation import Case
+from harness.generation.structure import STRUCTURE_BUDGET
+from harness.schema import Surface
+from harness.transport import Exchange
+
+if TYPE_CHECKING:
+    from harness.checks.findings import Finding
+    from harness.checks.judges.profile import Profile
+    from harness.checks.judges.sampling import Baseline
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Sender(Protocol):
+    async def __call__(self, body: dict[str, Any], path: str = ..., fresh: bool = ...) -> Exchange: ...
+
+    def observe(self, observer: Callable[[Exchange], None]) -> None: ...
+
+
+class Once(Generic[K, V]):
+    """Results computed once per run and key, whichever unit asks first (the others await
+    the same task)."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[K, asyncio.Future[V]] = {}
+
+    async def get(self, key: K, make: Callable[[], Awaitable[V]]) -> V:
+        task = self._tasks.get(key)
+        if task is None:
+            task = asyncio.ensure_future(make())
+            self._tasks[key] = task
+        return await task
+
+    def done(self, key: K) -> V | None:
+        """The result for ``key`` if it was computed and succeeded, else None (no waiting)."""
+        task = self._tasks.get(key)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        return task.result()
+
+
+class Arm:
+    """Unseeded samples of one request, shared by every probe of the run that needs them."""
+
+    def __init__(self, send: Sender, body: dict[str, Any]) -> None:
+        self.send, self.body = send, body
+        self.samples: list[Exchange] = []
+        self._lock = asyncio.Lock()
+
+    async def take(self, n: int) -> list[Exchange]:
+        async with self._lock:
+            missing = n - len(self.samples)
+            if missing > 0:
+                self.samples += await asyncio.gather(*(self.send(self.body, fresh=True) for _ in range(missing)))
+        return self.samples[:n]
+
+
+@dataclass
+class RunShared:
+    """Results shared by the units of one run (one provider held to one surface)."""
+
+    profile: Once[None, Profile] = field(default_factory=Once)
+    baselines: Once[int, Baseline] = field(default_factory=Once)  # by max_tokens
+    greedy_baselines: Once[tuple[str, int], Baseline] = field(default_factory=Once)  # by (penalty, max_tokens)
+    effects: Once[tuple[str, str], Finding] = field(default_factory=Once)  # by (parameter, repr(value))
+    arms: dict[str, Arm] = field(default_factory=dict)  # by the canonical JSON of the request
+
+
+@dataclass
+class CheckContext:
+    provider: str
+    surface: Surface
+    model: str
+    cases: list[Case]
+    send: Sender
+    api_key_env: str = ""
+    base_url: str = ""
+    params: list[str] | None = None  # --params: restrict probes to these
+    shared: RunShared = field(default_factory=RunShared)
+    send_seed: bool = True  # False: no request carries `seed` (providers.toml send_seed = false)
+    probe_mode: str = "auto"  # "auto", "seeded" or "seed-free" (see judges.profile)
+    structure_budget: int = STRUCTURE_BUDGET  # at most this many structural cases (requests)
+
+    def wants(self, param: str) -> bool:
+        return self.params is None or param in self.params

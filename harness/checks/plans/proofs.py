@@ -1,0 +1,85 @@
+"""The proof of a sampling parameter, chosen once per run from the provider's measured
+profile: seeded outputs where the seed reproduces, else the seed-free plans. This is the one
+place the choice is made; a third way to prove effects is one more class with these methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from harness.checks.context import CheckContext
+from harness.checks.findings import Finding
+from harness.checks.judges.outcome import is_validation_refusal
+from harness.checks.judges.profile import Profile
+from harness.checks.judges.ranges import judge_unknown_key
+from harness.checks.plans.common import EFFECTS, Effect, probe_body, provider_profile
+from harness.checks.plans.seeded import SeededProof
+from harness.checks.plans.seedfree import SeedFreeProof
+from harness.results import Verdict
+
+
+class Proof(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def profile(self) -> Profile: ...
+
+    def reproducible(self) -> dict[str, Any]:
+        """probe_body() arguments for a request whose output must reproduce."""
+        ...
+
+    async def effect(self, ctx: CheckContext, param: str, effect: Effect) -> Finding:
+        """Does ``param`` at ``effect.value`` do what ``effect`` says it must?"""
+        ...
+
+    async def default(
+        self, ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int
+    ) -> Finding:
+        """Does omitting ``param`` behave like ``documented``, and unlike ``alternatives``?"""
+        ...
+
+
+async def proof_for(ctx: CheckContext) -> Proof:
+    """The run's proof, from the provider's profile (measured once per run)."""
+    profile = await provider_profile(ctx)
+    return SeedFreeProof(profile) if profile.seed_free else SeededProof(profile)
+
+
+async def reproducible(ctx: CheckContext) -> dict[str, Any]:
+    """probe_body() arguments for a request whose output must reproduce under this run's proof."""
+    return (await proof_for(ctx)).reproducible()
+
+
+async def sampling_effect(ctx: CheckContext, param: str, value: Any = None) -> Finding:
+    """Prove ``param`` works by its effect (see ``EFFECTS``), or say why that is not proven.
+
+    ``value`` replaces the probe's own value (a config's exact value): it can only be judged
+    by a differential probe, since only the probe's values are known to be greedy-equivalent.
+    """
+    effect = EFFECTS[param]
+    if value is not None and value != effect.value:
+        # A config's own value: only a differential probe can judge it, against the neutral
+        # value where the parameter has one, else against an inert change.
+        effect = Effect(value, greedy=False, max_tokens=effect.max_tokens, neutral=effect.neutral)
+    tokens = effect.max_tokens
+
+    async def judged() -> Finding:
+        result = await (await proof_for(ctx)).effect(ctx, param, effect)
+        if param in ctx.surface.parameters or result.judgement.verdict is not Verdict.OVER_STRICT:
+            return result
+        # A key this surface does not document (a config's extra_body) may have been refused:
+        # that is the surface's unknown-keys policy at work, not a documented value refused.
+        # The request carrying the key was sent already (the engine answers it again at no cost).
+        keyed, plain = await asyncio.gather(
+            ctx.send(probe_body(ctx, max_tokens=tokens, **{param: effect.value})),
+            ctx.send(probe_body(ctx, max_tokens=tokens)),
+        )
+        if not is_validation_refusal(keyed, ctx.surface.refusal_statuses) or not plain.ok:
+            return result
+        statuses = ctx.surface.refusal_statuses
+        judgement = judge_unknown_key(ctx.surface.unknown_keys, keyed, plain, ctx.provider, statuses)
+        return Finding(judgement, [plain, keyed], effect.value)
+
+    return await ctx.shared.effects.get((param, repr(effect.value)), judged)
