@@ -289,18 +289,19 @@ def test_an_undocumented_key_refused_follows_the_unknown_keys_policy(
 ) -> None:
     # A config sends typical_p (not an OpenAI parameter) to a provider held to OpenAI's surface,
     # which documents that unknown keys are rejected: a refusal conforms, it is no OVER_STRICT.
-    from harness.checks.probing import sampling_effect
+    from harness.checks.findings import Finding
+    from harness.checks.plans.proofs import sampling_effect
 
-    async def go() -> Record:
+    async def go() -> Finding:
         provider = SyntheticProvider(Behaviour(reject_unknown=True))
         settings = ClientSettings(base_url="http://synthetic.test/v1", retries=0)
         async with ProviderClient(settings, transport=provider.transport()) as client:
             ctx = CheckContext("synthetic", catalogue["openai"], "m", [], DedupingSender(client))
             assert "typical_p" not in ctx.surface.parameters
-            return await sampling_effect(ctx, "passthrough", "typical_p", 0.5)
+            return await sampling_effect(ctx, "typical_p", 0.5)
 
-    record = asyncio.run(go())
-    assert record.verdict is Verdict.REJECTED, record.detail
+    finding = asyncio.run(go())
+    assert finding.judgement.verdict is Verdict.REJECTED, finding.judgement.detail
 
 
 def test_a_tool_error_outside_a_check_is_exit_2_not_a_verdict(tmp_path: Path, catalogue: dict[str, Surface]) -> None:

@@ -124,4 +124,4 @@ def test_the_forms_of_a_tagged_union_are_still_probed(catalogue: dict[str, Surfa
     for name in ("openai", "llamacpp"):
         ctx = CheckContext("p", catalogue[name], "m", [], DedupingSender(None))
         units = {unit.id for unit in load_families()["effect"].units(ctx)}
-        assert {"effect.response_format.json_object", "effect.response_format.json_schema"} <= units, name
+        assert {"effect.response_format.effect-json_object", "effect.response_format.effect-json_schema"} <= units, name
