@@ -55,3 +55,23 @@ def test_client_settings_are_built_in_one_place() -> None:
         if "ClientSettings(" in path.read_text() and "transport" not in path.parts
     )
     assert builders == ["harness/runs/setup.py"]
+
+
+def test_a_judge_importing_a_plan_breaks_them(tmp_path: Path) -> None:
+    """Judges stay pure: one that imports a probe plan (which sends) breaks the checks contract."""
+    tree = _copy(tmp_path)
+    judge = tree / "harness/checks/judges/effects.py"
+    judge.write_text(judge.read_text() + "\nimport harness.checks.plans.common  # noqa\n")
+    done = _lint(tree)
+    assert done.returncode != 0 and "Inside checks" in done.stdout and "BROKEN" in done.stdout, done.stdout[-2000:]
+    assert "harness.checks.judges.effects -> harness.checks.plans.common" in done.stdout
+
+
+def test_the_two_proofs_importing_each_other_breaks_them(tmp_path: Path) -> None:
+    """The seeded and seed-free plans meet only in plans.proofs: a cycle between them cannot return."""
+    tree = _copy(tmp_path)
+    seeded = tree / "harness/checks/plans/seeded.py"
+    seeded.write_text(seeded.read_text() + "\nimport harness.checks.plans.seedfree  # noqa\n")
+    done = _lint(tree)
+    assert done.returncode != 0 and "BROKEN" in done.stdout, done.stdout[-2000:]
+    assert "harness.checks.plans.seeded -> harness.checks.plans.seedfree" in done.stdout
