@@ -27,14 +27,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
+from types import ModuleType
 from typing import Final
 
-import numpy as np
-from scipy import stats
 
 ALPHA: Final = 0.01
 LOOKS: Final = (8, 16, 32, 64)  # samples per arm at each look; the last is the cap
 MARGIN: Final = 1.0  # the smallest effect that counts, in standard deviations of the statistic
+
+
+@cache
+def _stats() -> ModuleType:
+    """scipy.stats, imported the first time a test runs: most runs never sample (a seeded
+    provider), and importing it costs every process tens of megabytes and seconds."""
+    from scipy import stats
+
+    return stats
 
 
 class Finding(Enum):
@@ -52,11 +60,13 @@ def design_power(n: int, looks: int = len(LOOKS), margin: float = MARGIN) -> flo
     """The chance that a t-test at level ``alpha_per_look`` finds a difference of
     ``margin`` standard deviations with ``n`` samples per arm."""
     df = 2 * n - 2
+    stats = _stats()
     critical = float(stats.t.ppf(1 - alpha_per_look(looks) / 2, df))
     shift = margin * math.sqrt(n / 2)
     # (The lower tail underflows to nan for large shifts: it is 0 there.)
     upper, lower = (
-        float(np.nan_to_num(p)) for p in (stats.nct.sf(critical, df, shift), stats.nct.cdf(-critical, df, shift))
+        0.0 if math.isnan(p) else p
+        for p in (float(stats.nct.sf(critical, df, shift)), float(stats.nct.cdf(-critical, df, shift)))
     )
     return upper + lower
 
@@ -85,7 +95,7 @@ class Comparison:
 
 
 def _welch(a: Sequence[float], b: Sequence[float], alternative: str) -> float:
-    result = stats.ttest_ind(a, b, equal_var=False, alternative=alternative)  # type: ignore[call-overload]
+    result = _stats().ttest_ind(a, b, equal_var=False, alternative=alternative)
     return float(result.pvalue)
 
 
@@ -106,7 +116,7 @@ def compare(a: Sequence[float], b: Sequence[float], looks: int = len(LOOKS)) -> 
         )
     ties = len(set(a) | set(b)) < len(a) + len(b)
     p_difference = float(
-        stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic" if ties else "exact").pvalue
+        _stats().mannwhitneyu(a, b, alternative="two-sided", method="asymptotic" if ties else "exact").pvalue
     )
     margin = MARGIN * math.sqrt((var_a + var_b) / 2)
     p_above = _welch(a, [x - margin for x in b], "greater")  # mean_a - mean_b > -margin
@@ -149,6 +159,6 @@ class RateComparison:
 
 
 def compare_rates(hits_with: int, n_with: int, hits_without: int, n_without: int) -> RateComparison:
-    table = np.array([[hits_with, n_with - hits_with], [hits_without, n_without - hits_without]])
-    p = float(stats.fisher_exact(table, alternative="greater").pvalue)
+    table = [[hits_with, n_with - hits_with], [hits_without, n_without - hits_without]]
+    p = float(_stats().fisher_exact(table, alternative="greater").pvalue)
     return RateComparison(hits_with, n_with, hits_without, n_without, p, alpha_per_look())
