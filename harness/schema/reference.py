@@ -1,5 +1,5 @@
 """Write a surface schema from an entry of the shared reference (``provider-params.json``):
-``python -m harness.schema.reference [ENTRY ...]`` writes ``harness/schemas/<surface>.json``
+``python -m harness.schema.reference [ENTRY ...]`` writes ``schemas/<surface>.json``
 for each entry of ``SURFACES`` (default: all). Only what the entry documents becomes a
 keyword (a null is "not documented", never a guess); each parameter keeps the entry's notes
 and sources. The result
@@ -20,7 +20,7 @@ from harness.paths import BUILTIN_SCHEMAS
 
 def reference_file() -> Path:
     """The shared reference beside this checkout (it is not shipped in the package)."""
-    return BUILTIN_SCHEMAS.parents[2] / "shared/reference/provider-params.json"
+    return BUILTIN_SCHEMAS.parents[1] / "shared/reference/provider-params.json"
 
 
 _JSON_TYPES = {"number", "integer", "boolean", "string", "object", "array", "null"}

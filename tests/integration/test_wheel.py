@@ -3,33 +3,65 @@ environment (its dependencies from the package index) and run from an empty fold
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
+
+import pytest
 
 from harness import DISTRIBUTION, __version__
 from harness.schema import load_catalogue
 from tests.conftest import ROOT
 
+# Builds a wheel and installs it with its dependencies from the package index: a minute or two.
+pytestmark = pytest.mark.wheel
+
+
+def _env() -> dict[str, str]:
+    """This environment without PYTHONPATH: a checkout on it would stand in for the installed package."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
 
 def _run(args: list[str], cwd: Path) -> str:
-    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=900, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = subprocess.run(args, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done.stdout
 
 
-def test_a_wheel_installed_elsewhere_has_the_catalogue_and_init(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist), str(ROOT)], tmp_path)
-    (wheel,) = dist.glob("provider_compat_harness-*.whl")
-    venv.create(tmp_path / "venv", with_pip=True)  # no system site-packages: nothing of ours leaks in
-    bin_dir = tmp_path / "venv/bin"
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dist = tmp_path_factory.mktemp("dist")
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist), str(ROOT)], dist)
+    (built,) = dist.glob("provider_compat_harness-*.whl")
+    return built
+
+
+def _venv(folder: Path) -> Path:
+    """A new virtual environment (no system site-packages: nothing of ours leaks in); its bin/."""
+    venv.create(folder, with_pip=True)
+    return folder / "bin"
+
+
+def test_a_wheel_installed_elsewhere_has_the_catalogue_and_init(wheel: Path, tmp_path: Path) -> None:
+    # The catalogue is the repository's top-level schemas/, every file of it, inside the package.
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = {n.removeprefix("harness/_schemas/") for n in names if n.startswith("harness/_schemas/")}
+    in_repo = {p.relative_to(ROOT / "schemas").as_posix() for p in (ROOT / "schemas").rglob("*.json")}
+    assert shipped == in_repo and {"openai.json", "meta/annotations.schema.json"} <= shipped
+    assert not [n for n in names if n.startswith("schemas/")]  # nothing at the top of site-packages
+    bin_dir = _venv(tmp_path / "venv")
     _run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", str(wheel)], tmp_path)
     empty = tmp_path / "team-repo"
     empty.mkdir()
     harness = str(bin_dir / "harness")
     assert _run([harness, "--version"], empty).strip() == f"harness {__version__} ({DISTRIBUTION})"
+    # The installed tool reads the catalogue from inside itself, not from this checkout.
+    code = "from harness.paths import BUILTIN_SCHEMAS; print(BUILTIN_SCHEMAS)"
+    where = Path(_run([str(bin_dir / "python"), "-c", code], empty).strip())
+    assert where.parts[-3:] == ("site-packages", "harness", "_schemas") and where.is_relative_to(tmp_path.resolve())
     listed = _run([harness, "schemas", "--check"], empty)
     assert listed.strip() == f"{len(load_catalogue())} surfaces valid: {', '.join(sorted(load_catalogue()))}"
     _run([harness, "init"], empty)
@@ -38,6 +70,6 @@ def test_a_wheel_installed_elsewhere_has_the_catalogue_and_init(tmp_path: Path) 
     assert "harness conformance --live" in (empty / ".github/workflows/provider-compat.yml").read_text()
     # Every key unset: the gate runs, decides nothing, and says so (exit 1), from the catalogue inside.
     done = subprocess.run(
-        [harness, "conformance", "--out", "out"], cwd=empty, capture_output=True, text=True, check=False
+        [harness, "conformance", "--out", "out"], cwd=empty, env=_env(), capture_output=True, text=True, check=False
     )
     assert done.returncode == 1 and "NOT_RUN" in done.stdout, done.stdout[-1000:] + done.stderr[-1000:]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import paths
 from harness.cli import main
 from harness.errors import SchemaError
 from harness.schema import Surface, load_catalogue, load_surface
@@ -178,8 +179,8 @@ def test_schemas_check_passes_on_the_shipped_catalogue(capsys: pytest.CaptureFix
 def test_meta_schema_is_itself_valid_json_schema() -> None:
     from jsonschema import Draft202012Validator
 
-    Draft202012Validator.check_schema(json.loads((ROOT / "harness/schemas/meta/annotations.schema.json").read_text()))
-    for path in (ROOT / "harness/schemas/responses").glob("*.json"):
+    Draft202012Validator.check_schema(json.loads((ROOT / "schemas/meta/annotations.schema.json").read_text()))
+    for path in (ROOT / "schemas/responses").glob("*.json"):
         Draft202012Validator.check_schema(json.loads(path.read_text()))
 
 
@@ -188,7 +189,7 @@ def test_each_reference_surface_is_what_the_reference_documents(key: str) -> Non
     """The surfaces written from the shared reference (python -m harness.schema.reference) are
     exactly what it writes: regenerated, never edited."""
     name, unknown_keys = SURFACES[key]
-    shipped = json.loads((ROOT / f"harness/schemas/{name}.json").read_text())
+    shipped = json.loads((ROOT / f"schemas/{name}.json").read_text())
     assert shipped == surface_schema(key, name, unknown_keys)
 
 
@@ -204,3 +205,27 @@ def test_reference_bounds_become_the_right_keywords() -> None:
     assert groq["x-surface"]["unknown-keys"] == "reject"
     mistral = surface_schema("mistral", "mistral", "reject")
     assert "output_dimension" in mistral["$defs"]["embeddings"]["properties"]
+
+
+def test_the_checkout_catalogue_is_not_laid_over_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a checkout the built-in catalogue is the top-level schemas/ (a wheel ships it as
+    harness/_schemas/); this repository's own schemas/ is then that same folder, read once."""
+    assert paths.BUILTIN_SCHEMAS == ROOT / "schemas"
+    monkeypatch.setenv("HARNESS_ROOT", str(ROOT))
+    assert paths.schema_dirs() == [ROOT / "schemas"]
+
+
+def test_a_projects_schemas_add_and_replace_surfaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    own = tmp_path / "schemas"
+    own.mkdir()
+    openai = json.loads((ROOT / "schemas/openai.json").read_text())
+    openai["title"] = "our openai"
+    (own / "openai.json").write_text(json.dumps(openai))
+    openai["x-surface"]["name"] = "in-house"
+    (own / "in-house.json").write_text(json.dumps(openai))
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    assert paths.schema_dirs() == [ROOT / "schemas", own]
+    catalogue = load_catalogue()
+    assert catalogue["openai"].title == "our openai" and catalogue["openai"].path == own / "openai.json"
+    assert catalogue["in-house"].path == own / "in-house.json"
+    assert catalogue["vllm"].path == ROOT / "schemas/vllm.json"
