@@ -10,7 +10,7 @@ import pytest
 from harness.schema import Surface, load_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+REFERENCE = ROOT / "reference"  # what the catalogue was written from (copied from the shared reference)
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,9 @@ from harness.cli import main
 from harness.errors import SchemaError
 from harness.schema import Surface, load_catalogue, load_surface
 from harness.schema.reference import SURFACES, surface_schema
-from tests.conftest import ROOT, SHARED
+from tests.conftest import REFERENCE, ROOT
 
-SEEDS = SHARED / "seeds"
+SEEDS = REFERENCE / "seeds"
 
 
 def _seed(prefix: str) -> str:
@@ -186,8 +186,8 @@ def test_meta_schema_is_itself_valid_json_schema() -> None:
 
 @pytest.mark.parametrize("key", sorted(SURFACES))
 def test_each_reference_surface_is_what_the_reference_documents(key: str) -> None:
-    """The surfaces written from the shared reference (python -m harness.schema.reference) are
-    exactly what it writes: regenerated, never edited."""
+    """The surfaces written from the reference (reference/provider-params.json, by python -m
+    harness.schema.reference) are exactly what it writes: regenerated, never edited."""
     name, unknown_keys = SURFACES[key]
     shipped = json.loads((ROOT / f"schemas/{name}.json").read_text())
     assert shipped == surface_schema(key, name, unknown_keys)
@@ -229,3 +229,19 @@ def test_a_projects_schemas_add_and_replace_surfaces(tmp_path: Path, monkeypatch
     assert catalogue["openai"].title == "our openai" and catalogue["openai"].path == own / "openai.json"
     assert catalogue["in-house"].path == own / "in-house.json"
     assert catalogue["vllm"].path == ROOT / "schemas/vllm.json"
+
+
+def test_the_reference_is_in_the_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The converter reads the repository's copy unless told another file; nothing outside the
+    checkout is needed to regenerate or to test a surface."""
+    from harness.schema import reference
+
+    assert reference.REFERENCE == REFERENCE / "provider-params.json" and reference.REFERENCE.is_file()
+    other = json.loads(reference.REFERENCE.read_text())
+    other["groq"]["parameters"] = [p for p in other["groq"]["parameters"] if p["name"] != "seed"]
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    assert "seed" in surface_schema("groq", "groq")["properties"]
+    assert "seed" not in surface_schema("groq", "groq", reference=tmp_path / "other.json")["properties"]
+    with pytest.raises(SystemExit) as exited:
+        reference.main(["--from", str(tmp_path / "other.json"), "groq", "nope"])
+    assert exited.value.code == 2 and "no surface for entry 'nope'" in capsys.readouterr().err
