@@ -1,19 +1,47 @@
-"""Task runner: `nox -s tests`, `nox -s lint`, `nox -s conformance`, `nox -s record`, `nox -s bench`."""
+"""Task runner: `nox -s tests`, `nox -s lint`, `nox -s conformance`, `nox -s record`, `nox -s bench`,
+`nox -s docs`; `nox -s lock` regenerates the lock.
+
+Every session installs from the lock, constraints.txt: the exact version of every package it
+needs, direct or not, with the hashes of its files. pyproject.toml states ranges (what the code
+needs); the lock is what a run here uses, so runs are reproducible. Regenerate it after changing
+a requirement in pyproject.toml: `nox -s lock` (versions already locked stay; `nox -s lock --
+--upgrade-package NAME` moves one, `-- --upgrade` all of them).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import tomllib
+from pathlib import Path
 
 import nox
 
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["tests", "lint"]
 PYTHON = "3.11"
+LOCK = "constraints.txt"
+UV = "uv==0.13.8"  # writes the lock
+
+
+def _requirements(extras: str, project: bool = True) -> list[str]:
+    """What pyproject.toml requires (the project's own requirements unless ``project`` is false,
+    and those of each extra named), as it states them."""
+    spec = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = list(spec["dependencies"]) if project else []
+    for extra in filter(None, extras.split(",")):
+        wanted += spec["optional-dependencies"][extra]
+    return list(dict.fromkeys(wanted))
 
 
 def _install(session: nox.Session, extras: str = "local,test,data-designer") -> None:
-    session.install("-e", f".[{extras}]")
+    # The requirements, each at the lock's version: the hashes in the lock put pip in
+    # hash-checking mode, so every file is checked, and a package the lock lacks (a lock older
+    # than pyproject.toml) is refused, not resolved afresh.
+    session.install("-c", LOCK, *_requirements(extras))
+    # Then the project, editable: an editable install has no file to hash, so it cannot be part of
+    # a hash-checked install; everything it requires is installed already.
+    session.install("--no-deps", "-e", ".")
 
 
 def _install_local_servers(session: nox.Session) -> None:
@@ -84,3 +112,34 @@ def bench(session: nox.Session) -> None:
     _install_local_servers(session)
     _install_chromium(session)
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """The documentation site: `mkdocs build --strict` (plain MkDocs, from the lock) into site/."""
+    session.install("-c", LOCK, *_requirements("docs", project=False))
+    session.run("mkdocs", "build", "--strict", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lock(session: nox.Session) -> None:
+    """Regenerate constraints.txt from pyproject.toml: every extra, with hashes, for CPython 3.11 on
+    x86-64 Linux. Versions already in it stay unless asked (`-- --upgrade-package NAME`, `-- --upgrade`)."""
+    session.install(UV)
+    session.run(
+        "uv",
+        "pip",
+        "compile",
+        "pyproject.toml",
+        "--all-extras",
+        "--generate-hashes",
+        "--python-version",
+        PYTHON,
+        "--python-platform",
+        "x86_64-manylinux_2_28",
+        "--custom-compile-command",
+        "nox -s lock",
+        "--output-file",
+        LOCK,
+        *session.posargs,
+    )

@@ -1,5 +1,5 @@
 """Where the project's data lives: providers.toml, schemas/ (its own surfaces, over the
-built-in catalogue shipped in the package), cassettes/, reports/.
+built-in catalogue), cassettes/, reports/.
 
 The harness works on a project folder the way nox works on a noxfile: $HARNESS_ROOT, else the
 nearest folder at or above the current directory that has a ``providers.toml``, else the
@@ -23,8 +23,17 @@ def project_root() -> Path:
     return here
 
 
-# The surfaces and response schemas shipped in the package.
-BUILTIN_SCHEMAS = Path(__file__).resolve().parent / "schemas"
+def _builtin_schemas() -> Path:
+    """The built-in catalogue (surfaces, meta-schema, response schemas). It lives in the
+    repository's top-level schemas/; a wheel ships it as the package data ``harness/_schemas``
+    (setup.py maps the one to the other). From a checkout (an editable install, or the source
+    tree on sys.path) there is no ``_schemas`` beside this file: the checkout's schemas/ is it."""
+    package = Path(__file__).resolve().parent
+    shipped = package / "_schemas"
+    return shipped if shipped.is_dir() else package.parent / "schemas"
+
+
+BUILTIN_SCHEMAS = _builtin_schemas()
 
 
 def schemas_dir() -> Path:
@@ -33,7 +42,9 @@ def schemas_dir() -> Path:
 
 
 def schema_dirs() -> list[Path]:
-    """Where surfaces come from, later over earlier: the built-in catalogue, then the project's."""
+    """Where surfaces come from, later over earlier: the built-in catalogue, then the project's.
+    In this repository's own checkout the project's schemas/ is the built-in catalogue itself,
+    so it is read once, not laid over itself."""
     own = schemas_dir()
     return [BUILTIN_SCHEMAS] + ([own] if own.is_dir() and own.resolve() != BUILTIN_SCHEMAS else [])
 

@@ -1,6 +1,7 @@
-"""Write a surface schema from an entry of the shared reference (``provider-params.json``):
-``python -m harness.schema.reference [ENTRY ...]`` writes ``harness/schemas/<surface>.json``
-for each entry of ``SURFACES`` (default: all). Only what the entry documents becomes a
+"""Write a surface schema from an entry of the reference (``reference/provider-params.json``,
+this repository's copy of the shared one): ``python -m harness.schema.reference [--from FILE]
+[ENTRY ...]`` writes ``schemas/<surface>.json`` for each entry of ``SURFACES`` (default: all),
+from FILE if given. Only what the entry documents becomes a
 keyword (a null is "not documented", never a guess); each parameter keeps the entry's notes
 and sources. The result
 is a schema like any other here, checked against the meta-schema when loaded; a test holds
@@ -9,6 +10,7 @@ the shipped file to what this writes, so it is regenerated, never edited.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -17,10 +19,10 @@ from typing import Any
 
 from harness.paths import BUILTIN_SCHEMAS
 
-
-def reference_file() -> Path:
-    """The shared reference beside this checkout (it is not shipped in the package)."""
-    return BUILTIN_SCHEMAS.parents[2] / "shared/reference/provider-params.json"
+# The reference as this repository holds it (a maintainer's input: not shipped in the wheel).
+REFERENCE = Path(__file__).resolve().parents[2] / "reference/provider-params.json"
+# What a written parameter cites as its source: the reference, as this repository holds it.
+_CITED = "reference/provider-params.json"
 
 
 _JSON_TYPES = {"number", "integer", "boolean", "string", "object", "array", "null"}
@@ -81,10 +83,12 @@ def _properties(entries: list[dict[str, Any]], fixed: frozenset[str], source: st
     }
 
 
-def surface_schema(key: str, name: str, unknown_keys: str = "unspecified") -> dict[str, Any]:
-    entry = json.loads(reference_file().read_text())[key]
+def surface_schema(
+    key: str, name: str, unknown_keys: str = "unspecified", reference: Path = REFERENCE
+) -> dict[str, Any]:
+    entry = json.loads(reference.read_text(encoding="utf-8"))[key]
     sources = [str(s) for s in entry["source"]] if isinstance(entry["source"], list) else [str(entry["source"])]
-    cite = f"shared/reference/provider-params.json, entry {key}"
+    cite = f"{_CITED}, entry {key}"
     schema: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://harness.local/schemas/{name}.json",
@@ -121,11 +125,20 @@ SURFACES = {
 
 
 def main(argv: list[str]) -> int:
-    """Write the surface of each entry named (default: every entry in SURFACES)."""
-    for key in argv or list(SURFACES):
+    """Write the surface of each entry named (default: every entry in SURFACES), from the
+    reference in this repository or ``--from FILE``."""
+    parser = argparse.ArgumentParser(prog="python -m harness.schema.reference", description=main.__doc__)
+    parser.add_argument("--from", dest="reference", type=Path, default=REFERENCE, metavar="FILE")
+    parser.add_argument("entries", nargs="*", metavar="ENTRY", help=f"one of: {', '.join(SURFACES)}")
+    args = parser.parse_args(argv)
+    unknown = [key for key in args.entries if key not in SURFACES]
+    if unknown:
+        parser.error(f"no surface for entry {unknown[0]!r}; entries: {', '.join(SURFACES)}")
+    for key in args.entries or list(SURFACES):
         name, unknown_keys = SURFACES[key]
         path = BUILTIN_SCHEMAS / f"{name}.json"
-        path.write_text(json.dumps(surface_schema(key, name, unknown_keys), indent=2, ensure_ascii=False) + "\n")
+        schema = surface_schema(key, name, unknown_keys, args.reference)
+        path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
         print(path)
     return 0
 

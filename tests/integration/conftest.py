@@ -25,7 +25,7 @@ def require_local_servers(module: str) -> None:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A scratch project folder (its own providers.toml, cassettes and reports) sharing schemas/."""
-    (tmp_path / "schemas").symlink_to(ROOT / "harness/schemas")
+    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
     monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
     yield tmp_path
 

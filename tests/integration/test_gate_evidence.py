@@ -109,7 +109,7 @@ def test_a_broken_response_schema_is_a_tool_error_not_a_verdict(
 ) -> None:
     schemas = project_copy / "schemas"
     schemas.unlink()
-    shutil.copytree(ROOT / "harness/schemas", schemas)
+    shutil.copytree(ROOT / "schemas", schemas)
     (schemas / "responses/chat-completion.schema.json").write_text('{"type": "objekt"}')
     from harness.schema.catalogue import response_schema
 

@@ -27,7 +27,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     project = tmp_path_factory.mktemp("project")
     from tests.conftest import ROOT
 
-    (project / "schemas").symlink_to(ROOT / "harness/schemas")
+    (project / "schemas").symlink_to(ROOT / "schemas")
     write_providers(
         project,
         """

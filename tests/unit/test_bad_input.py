@@ -21,7 +21,7 @@ PROVIDER = '[providers.p]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\nsche
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "schemas").symlink_to(ROOT / "harness/schemas")
+    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
     (tmp_path / "providers.toml").write_text(PROVIDER)
     monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
     monkeypatch.delenv("HARNESS_DEBUG", raising=False)

@@ -88,7 +88,7 @@ def test_malformed_providers_toml(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], toml: str, words: str
 ) -> None:
     (tmp_path / "providers.toml").write_text(toml)
-    (tmp_path / "schemas").symlink_to(Path(__file__).resolve().parents[2] / "harness/schemas")
+    (tmp_path / "schemas").symlink_to(Path(__file__).resolve().parents[2] / "schemas")
     monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
     assert main(["matrix", "--provider", "x"]) == 2
     err = capsys.readouterr().err
@@ -108,7 +108,7 @@ def test_unreachable_server_is_one_line(
     (tmp_path / "providers.toml").write_text(
         '[providers.gone]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\nschema = "openai"\n'
     )
-    (tmp_path / "schemas").symlink_to(Path(__file__).resolve().parents[2] / "harness/schemas")
+    (tmp_path / "schemas").symlink_to(Path(__file__).resolve().parents[2] / "schemas")
     monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
     assert main(["run", "--provider", "gone", "--mode", "live", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err

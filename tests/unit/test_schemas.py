@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from harness import paths
 from harness.cli import main
 from harness.errors import SchemaError
 from harness.schema import Surface, load_catalogue, load_surface
 from harness.schema.reference import SURFACES, surface_schema
-from tests.conftest import ROOT, SHARED
+from tests.conftest import REFERENCE, ROOT
 
-SEEDS = SHARED / "seeds"
+SEEDS = REFERENCE / "seeds"
 
 
 def _seed(prefix: str) -> str:
@@ -178,17 +179,17 @@ def test_schemas_check_passes_on_the_shipped_catalogue(capsys: pytest.CaptureFix
 def test_meta_schema_is_itself_valid_json_schema() -> None:
     from jsonschema import Draft202012Validator
 
-    Draft202012Validator.check_schema(json.loads((ROOT / "harness/schemas/meta/annotations.schema.json").read_text()))
-    for path in (ROOT / "harness/schemas/responses").glob("*.json"):
+    Draft202012Validator.check_schema(json.loads((ROOT / "schemas/meta/annotations.schema.json").read_text()))
+    for path in (ROOT / "schemas/responses").glob("*.json"):
         Draft202012Validator.check_schema(json.loads(path.read_text()))
 
 
 @pytest.mark.parametrize("key", sorted(SURFACES))
 def test_each_reference_surface_is_what_the_reference_documents(key: str) -> None:
-    """The surfaces written from the shared reference (python -m harness.schema.reference) are
-    exactly what it writes: regenerated, never edited."""
+    """The surfaces written from the reference (reference/provider-params.json, by python -m
+    harness.schema.reference) are exactly what it writes: regenerated, never edited."""
     name, unknown_keys = SURFACES[key]
-    shipped = json.loads((ROOT / f"harness/schemas/{name}.json").read_text())
+    shipped = json.loads((ROOT / f"schemas/{name}.json").read_text())
     assert shipped == surface_schema(key, name, unknown_keys)
 
 
@@ -204,3 +205,43 @@ def test_reference_bounds_become_the_right_keywords() -> None:
     assert groq["x-surface"]["unknown-keys"] == "reject"
     mistral = surface_schema("mistral", "mistral", "reject")
     assert "output_dimension" in mistral["$defs"]["embeddings"]["properties"]
+
+
+def test_the_checkout_catalogue_is_not_laid_over_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a checkout the built-in catalogue is the top-level schemas/ (a wheel ships it as
+    harness/_schemas/); this repository's own schemas/ is then that same folder, read once."""
+    assert paths.BUILTIN_SCHEMAS == ROOT / "schemas"
+    monkeypatch.setenv("HARNESS_ROOT", str(ROOT))
+    assert paths.schema_dirs() == [ROOT / "schemas"]
+
+
+def test_a_projects_schemas_add_and_replace_surfaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    own = tmp_path / "schemas"
+    own.mkdir()
+    openai = json.loads((ROOT / "schemas/openai.json").read_text())
+    openai["title"] = "our openai"
+    (own / "openai.json").write_text(json.dumps(openai))
+    openai["x-surface"]["name"] = "in-house"
+    (own / "in-house.json").write_text(json.dumps(openai))
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    assert paths.schema_dirs() == [ROOT / "schemas", own]
+    catalogue = load_catalogue()
+    assert catalogue["openai"].title == "our openai" and catalogue["openai"].path == own / "openai.json"
+    assert catalogue["in-house"].path == own / "in-house.json"
+    assert catalogue["vllm"].path == ROOT / "schemas/vllm.json"
+
+
+def test_the_reference_is_in_the_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The converter reads the repository's copy unless told another file; nothing outside the
+    checkout is needed to regenerate or to test a surface."""
+    from harness.schema import reference
+
+    assert reference.REFERENCE == REFERENCE / "provider-params.json" and reference.REFERENCE.is_file()
+    other = json.loads(reference.REFERENCE.read_text())
+    other["groq"]["parameters"] = [p for p in other["groq"]["parameters"] if p["name"] != "seed"]
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    assert "seed" in surface_schema("groq", "groq")["properties"]
+    assert "seed" not in surface_schema("groq", "groq", reference=tmp_path / "other.json")["properties"]
+    with pytest.raises(SystemExit) as exited:
+        reference.main(["--from", str(tmp_path / "other.json"), "groq", "nope"])
+    assert exited.value.code == 2 and "no surface for entry 'nope'" in capsys.readouterr().err
