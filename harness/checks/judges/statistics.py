@@ -30,7 +30,6 @@ from functools import cache
 from types import ModuleType
 from typing import Final
 
-
 ALPHA: Final = 0.01
 LOOKS: Final = (8, 16, 32, 64)  # samples per arm at each look; the last is the cap
 MARGIN: Final = 1.0  # the smallest effect that counts, in standard deviations of the statistic
