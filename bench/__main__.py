@@ -9,6 +9,9 @@ each figure beside its goal and writes bench/results.json. Numbers, not pass/fai
    never committed), and the HTML report of 10 providers x 1,000 cases (size, open time);
 5. seed-free: llama.cpp held to openrouter, seeded once and five times with the seed withheld:
    cost per decisive verdict, and whether the seedless runs agree.
+
+``--against REV`` runs the chosen sections side by side with a checkout of REV instead
+(``bench.against``): medians of alternated runs and their ratio, measured in one run.
 """
 
 from __future__ import annotations
@@ -36,14 +39,26 @@ SECTIONS = {
 
 
 def main(argv: list[str]) -> int:
+    against = None
+    if "--against" in argv:
+        at = argv.index("--against")
+        if at + 1 >= len(argv):
+            print("bench: --against needs a commit (e.g. --against HEAD~1)")
+            return 2
+        against, argv = argv[at + 1], argv[:at] + argv[at + 2 :]
     only = set(argv)
     if only - SECTIONS.keys():
         print(f"bench: unknown section {sorted(only - SECTIONS.keys())[0]!r}; known: {', '.join(SECTIONS)}")
         return 2
     rows: list[dict[str, Any]] = []
     started = time.monotonic()
+    if against is not None:
+        from bench.against import compare
+
+        rows = compare(against, [name for name in SECTIONS if not only or name in only])
+        only = {row["section"] for row in rows}
     for name, section in SECTIONS.items():
-        if only and name not in only:
+        if against is not None or (only and name not in only):
             continue
         print(f"== {name}", flush=True)
         rows.extend({"section": name, **row} for row in section.run())
