@@ -72,7 +72,11 @@ def _check_live(target: Target, config: ConfigFile, writer: ResultsWriter, out: 
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = load_config_file(args.file or data_designer_home() / "model_configs.yaml", args.providers)
+    # --provider says where every alias goes: it stands in for a provider Data Designer's
+    # registry does not have. Without it, Data Designer's own resolution decides.
+    config = load_config_file(
+        args.file or data_designer_home() / "model_configs.yaml", args.providers, stand_in=bool(args.provider)
+    )
     groups = by_provider(config, load_providers(), args.provider)
     checked: list[tuple[Target, ConfigFile]] = []
     for entry, models in groups:
@@ -108,6 +112,15 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     console = make_console()
     print_table(records, read_run_log(out), console)
     for model in config.models:
+        if model.provider in config.stand_ins:
+            console.print(
+                f"[{model.alias}] Data Designer has no provider {model.provider!r} "
+                f"({config.providers_path or 'its built-in providers'}): checked against --provider {args.provider} "
+                "standing in for it, with no extra_body or headers of its own; Data Designer itself refuses "
+                "this config until that provider exists",
+                highlight=False,
+                markup=False,
+            )
         dropped = sorted(DROPPED_KEYS & set(merged_extra_body(model, config.providers)))
         if dropped:
             console.print(
@@ -149,8 +162,9 @@ def add_commands(sub: Any) -> None:
     )
     parser.add_argument(
         "--provider",
-        help="check every alias against this providers.toml entry (default: the entry at each Data Designer "
-        "provider's endpoint, else nvidia-nim / openai / openrouter for its built-in ones)",
+        help="send every alias to this providers.toml entry, whether or not Data Designer knows the config's "
+        "provider (default: the entry at each Data Designer provider's endpoint, else nvidia-nim / openai / "
+        "openrouter for its built-in ones)",
     )
     add_arguments(parser, "schema", "live", "out", "probe_mode", "no_seed")
     parser.set_defaults(func=cmd_check_config)

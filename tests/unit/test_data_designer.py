@@ -424,3 +424,43 @@ def test_no_seed_flag_of_check_config(tmp_path: Path, monkeypatch: pytest.Monkey
         args = ["check-config", str(models), "--providers", str(providers), "--provider", "synthetic", "--live"]
         assert main([*args, "--no-seed", "--out", str(tmp_path / "out")]) in (0, 1)
     assert provider.bodies and not [body for body in provider.bodies if "seed" in body]
+
+
+UNKNOWN_TO_DATA_DESIGNER = (
+    "model_configs:\n  - {alias: a, model: m, provider: nowhere, inference_parameters: {temperature: 0.5}}\n"
+)
+
+
+def test_provider_flag_stands_in_for_a_provider_data_designer_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--provider NAME says where every alias goes, whether or not Data Designer's registry
+    knows the config's provider: the config is checked (live too: its requests built by Data
+    Designer's own facade), with a line saying Data Designer itself would refuse it as it is."""
+    models = _write(tmp_path, "m.yaml", UNKNOWN_TO_DATA_DESIGNER)
+    providers = _write(tmp_path, "p.yaml", PROVIDERS)  # knows only `p`
+    out = tmp_path / "out"
+    with served(SyntheticProvider()) as provider:
+        _project(tmp_path, monkeypatch, provider.base_url)
+        args = ["check-config", str(models), "--providers", str(providers), "--provider", "synthetic", "--live"]
+        assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "[a] Data Designer has no provider 'nowhere'" in printed and "--provider synthetic" in printed
+    records = _records(out)
+    assert {r["provider"] for r in records} == {"synthetic"}
+    assert {r["verdict"] for r in records if r["check"] == "config-usable"} == {"ACCEPTED"}
+    assert any(body.get("model") == "m" and body.get("temperature") == 0.5 for body in provider.bodies)
+
+
+def test_without_provider_flag_data_designers_refusal_stands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --provider: Data Designer's own resolution decides, and it finds no `nowhere`."""
+    models = _write(tmp_path, "m.yaml", UNKNOWN_TO_DATA_DESIGNER)
+    providers = _write(tmp_path, "p.yaml", PROVIDERS)
+    _project(tmp_path, monkeypatch, "http://127.0.0.1:9/v1")
+    assert main(["check-config", str(models), "--providers", str(providers), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "model config 'a': Data Designer cannot resolve it against" in err
+    assert "No provider named 'nowhere' registered" in err and err.count("\n") == 1
+    assert not (tmp_path / "out" / "results.jsonl").exists()
