@@ -14,11 +14,12 @@ from typing import Any
 
 import httpx
 
+from harness.engine import plan
 from harness.generation import build_matrix, canonical_json
 from harness.local.launcher import launch
 from harness.providers import Endpoints, load_providers
 from harness.results import ResultsWriter
-from harness.runs import RunOptions, Target, run_with_endpoints
+from harness.runs import ColumnOptions, Target, open_column
 from harness.schema import load_catalogue
 
 # Server time varies from round to round, so: several rounds, each order alternated (ABBA),
@@ -88,13 +89,13 @@ def run() -> list[dict[str, Any]]:
         to_client_cpus()
         # Retries off: the bare loop does not retry the server's 500s, so both send exactly the
         # same requests (the harness otherwise retries a 500 once, after a backoff).
-        options = RunOptions(provider.name, mode="live", checks=["range"], progress=False, retries=0)
+        options = ColumnOptions(mode="live", retries=0, endpoints=Endpoints(server.base_url))
 
         def harness_round(i: int) -> tuple[float, float]:
             writer = ResultsWriter(Path(tmp) / f"r{i}.jsonl")
             started, cpu = time.perf_counter(), time.process_time()
-            target = Target(provider, surface)
-            asyncio.run(run_with_endpoints(target, Endpoints(server.base_url), options, writer, set()))
+            with open_column(Target(provider, surface), options) as column:
+                column.run_units(plan(column.ctx, ["range"]), writer)
             elapsed = time.perf_counter() - started, time.process_time() - cpu
             writer.close()
             return elapsed

@@ -1,7 +1,8 @@
 """pytest plugin (``pytest11`` entry point): conformance units as test items.
 
     pytest --harness-provider llamacpp-local [--harness-schema S] [--harness-hold P=S]
-           [--harness-mode replay] [--harness-out DIR] [-n 2 --dist loadgroup]
+           [--harness-mode replay] [--harness-out DIR] [--harness-probe-mode M]
+           [--harness-no-seed] [--harness-jobs N] [-n 2 --dist loadgroup]
 
 or, in the project's pytest configuration (the command line wins over it)::
 
@@ -22,7 +23,6 @@ end, into ``--harness-out`` or else a new ``reports/<time>-pytest`` folder.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import Iterator
@@ -31,7 +31,6 @@ from typing import Any
 
 import pytest
 
-from harness import paths
 from harness.checks import load_families
 from harness.checks.registry import Unit
 from harness.engine import DedupingSender, plan, unit_records
@@ -40,61 +39,61 @@ from harness.providers import load_providers, resolve_provider
 from harness.redaction import scrub_text
 from harness.reporting.reports import write_reports
 from harness.results import FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
-from harness.runs import Target, check_context, client_settings, new_run_dir, provider_endpoints, writable_folder
+from harness.runs import (
+    OPTIONS,
+    ColumnOptions,
+    Target,
+    check_context,
+    new_run_dir,
+    open_column,
+    with_overrides,
+    writable_folder,
+)
 from harness.runs.targets import conformance_targets, parse_hold
-from harness.transport import ProviderClient
-from harness.transport.cassettes import MODES, Mode, cassette, cassette_path
+from harness.transport.cassettes import Mode
 
 RECORDS_KEY = "harness_records"
 MARKER = "harness"
 
 
+# The run options the plugin takes (declared in harness.runs.options): --harness-<flag>, or
+# the ini name, the command line winning.
+PLUGIN_OPTIONS = ("provider", "schema", "hold", "mode", "out", "probe_mode", "no_seed", "jobs")
+INI_TYPES: dict[str, tuple[Any, Any]] = {"list": ("linelist", []), "flag": ("bool", False)}  # others: strings
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "provider conformance")
-    group.addoption(
-        "--harness-provider",
-        action="append",
-        default=None,
-        help="add this provider's conformance items (repeatable; ini: harness_providers)",
-    )
-    group.addoption("--harness-schema", default=None, help="hold the providers to this surface (ini: harness_schema)")
-    group.addoption(
-        "--harness-hold",
-        action="append",
-        default=None,
-        metavar="PROVIDER=SURFACE",
-        help="also hold PROVIDER to SURFACE (repeatable; ini: harness_hold)",
-    )
-    group.addoption(
-        "--harness-mode", default=None, choices=MODES, help="live, record or replay (default; ini: harness_mode)"
-    )
-    group.addoption(
-        "--harness-out",
-        default=None,
-        help="folder for results.jsonl and the reports (default: reports/<time>-pytest; ini: harness_out)",
-    )
-    parser.addini("harness_providers", "providers whose conformance items to add", type="linelist", default=[])
-    parser.addini("harness_schema", "hold the providers to this surface", default="")
-    parser.addini("harness_hold", "PROVIDER=SURFACE pairs to hold as well", type="linelist", default=[])
-    parser.addini("harness_mode", "live, record or replay", default="replay")
-    parser.addini("harness_out", "folder for results.jsonl and the reports", default="")
+    for spec in (OPTIONS[name] for name in PLUGIN_OPTIONS):
+        # No defaults on the command line: what is not given there comes from the ini file.
+        group.addoption(
+            spec.plugin_flag, dest=spec.plugin_dest, default=None, help=spec.described(ini=True), **spec.parsing()
+        )
+        kind, default = INI_TYPES.get(spec.kind, (None, ""))
+        parser.addini(spec.ini, spec.help, type=kind, default=default)
 
 
 class Settings:
-    """The plugin's options: the command line over the ini file, each option on its own."""
+    """The plugin's options: the command line over the ini file, each option on its own; a
+    bad value is a usage error (one line, exit 4)."""
 
     def __init__(self, config: pytest.Config) -> None:
-        def option(name: str, ini: str) -> Any:
-            given = config.getoption(name)
-            return given if given is not None else config.getini(ini)
+        def option(name: str) -> Any:
+            spec = OPTIONS[name]
+            given = config.getoption(spec.plugin_dest)
+            return given if given is not None else spec.from_ini(config.getini(spec.ini))
 
-        self.providers: list[str] = list(option("harness_provider", "harness_providers"))
-        self.schema: str = option("harness_schema", "harness_schema") or ""
-        self.holds: list[str] = list(option("harness_hold", "harness_hold"))
-        self.mode: Mode = option("harness_mode", "harness_mode")
-        self.out: str = option("harness_out", "harness_out") or ""
-        if self.mode not in MODES:
-            raise pytest.UsageError(f"harness_mode = {self.mode!r}: must be one of {', '.join(MODES)}")
+        try:
+            self.providers: list[str] = list(option("provider"))
+            self.schema: str = option("schema") or ""
+            self.holds: list[str] = list(option("hold"))
+            self.mode: Mode = option("mode")
+            self.out: str = str(option("out") or "")
+            self.probe_mode: str | None = option("probe_mode")
+            self.no_seed: bool = bool(option("no_seed"))
+            self.jobs: int | None = option("jobs")
+        except HarnessError as err:
+            raise pytest.UsageError(str(err)) from err
 
     def targets(self) -> list[Target]:
         """The columns asked for; a wrong name is a usage error (one line, exit 4)."""
@@ -103,31 +102,33 @@ class Settings:
         try:
             providers = load_providers()
             holds = [parse_hold(text) for text in self.holds]
-            chosen = [resolve_provider(name, providers) for name in self.providers]
+            chosen = [
+                with_overrides(resolve_provider(name, providers), self.probe_mode, self.no_seed)
+                for name in self.providers
+            ]
             return conformance_targets(providers, chosen, holds, self.schema or None)[0]
         except HarnessError as err:
             raise pytest.UsageError(str(err)) from err
 
+    def column_options(self) -> ColumnOptions:
+        return ColumnOptions(mode=self.mode, jobs=self.jobs)
+
 
 class ColumnRuntime:
-    """One column's client, loop and cassette inside one process (a worker or the only one)."""
+    """One open column (``runs.open_column``, as the CLI and check-config run theirs) inside
+    one process (a worker or the only one), and its planned units."""
 
-    def __init__(self, target: Target, mode: Mode) -> None:
-        provider, surface = target.provider, target.surface
+    def __init__(self, target: Target, options: ColumnOptions) -> None:
         self.target = target
-        self.loop = asyncio.new_event_loop()
-        self.stack = contextlib.ExitStack()
-        endpoints = self.stack.enter_context(provider_endpoints(provider, mode))
-        path = cassette_path(paths.cassettes_dir(), provider.name, surface.name)
-        self.stack.enter_context(cassette(path, mode, local=provider.is_local))
-        self.client = ProviderClient(client_settings(provider, endpoints, mode))
-        self.ctx = check_context(target, DedupingSender(self.client, provider.name, provider.api_key_env))
-        self.planned = {unit.id: (check, unit) for check, unit in plan(self.ctx)}
+        with contextlib.ExitStack() as stack:
+            self.column = stack.enter_context(open_column(target, options))
+            self.planned = {unit.id: (check, unit) for check, unit in plan(self.column.ctx)}
+            self.stack = stack.pop_all()
         self.done: dict[str, list[Record]] = {}
 
     def _run(self, unit: Unit) -> list[Record]:
         if unit.id not in self.done:
-            self.done[unit.id] = self.loop.run_until_complete(unit_records(self.ctx, unit))
+            self.done[unit.id] = self.column.run(unit_records(self.column.ctx, unit))
         return self.done[unit.id]
 
     def run(self, unit_id: str) -> list[Record]:
@@ -142,22 +143,29 @@ class ColumnRuntime:
         return self._run(unit)
 
     def close(self) -> None:
-        self.loop.run_until_complete(self.client.__aexit__())
-        self.loop.close()
         self.stack.close()
 
 
 class Runtimes:
-    """At most one column open at a time: cassettes patch httpx process-wide."""
+    """At most one column open at a time: cassettes patch httpx process-wide. A column that
+    cannot be opened (unreachable, a launch that failed) is tried once: its other items get
+    the same error."""
 
-    def __init__(self, mode: Mode) -> None:
-        self.mode = mode
+    def __init__(self, options: ColumnOptions) -> None:
+        self.options = options
         self.current: ColumnRuntime | None = None
+        self.failed: dict[str, HarnessError] = {}
 
     def get(self, target: Target) -> ColumnRuntime:
+        if target.column in self.failed:
+            raise self.failed[target.column]
         if self.current is None or self.current.target.column != target.column:
             self.close()
-            self.current = ColumnRuntime(target, self.mode)
+            try:
+                self.current = ColumnRuntime(target, self.options)
+            except HarnessError as err:
+                self.failed[target.column] = err
+                raise
         return self.current
 
     def close(self) -> None:
@@ -191,6 +199,8 @@ class ConformanceItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ConformanceFailure):
             return scrub_text("\n".join(f"{r.verdict.value}: {r.param}: {r.detail}" for r in excinfo.value.records))
+        if isinstance(excinfo.value, HarnessError):  # the setup's fault, not the provider's: one line
+            return scrub_text(f"harness: error: {excinfo.value}")
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[str, int, str]:
@@ -242,7 +252,7 @@ def pytest_configure(config: pytest.Config) -> None:
             writable_folder(Path(settings.out), "--harness-out")  # before the run, not after it
         except HarnessError as err:
             raise pytest.UsageError(str(err)) from err
-    config.stash[RUNTIMES] = Runtimes(settings.mode)
+    config.stash[RUNTIMES] = Runtimes(settings.column_options())
     config.stash[COLLECTED] = []
     config.stash[COLLECTOR] = RecordCollector(config)
     config.pluginmanager.register(config.stash[COLLECTOR], "harness-record-collector")

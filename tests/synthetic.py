@@ -4,7 +4,8 @@ A tiny but real sampler over a fixed vocabulary: seeded, with temperature, top_k
 min_p and the three penalties, stop strings, n, logprobs, JSON mode and SSE streaming. A
 ``Behaviour`` switches single aspects to misbehave (ignore a parameter, apply another default,
 reject a valid value, answer 500, break the stream ...), so every check can be tested against
-a provider that behaves and one that does not. Served through ``httpx.MockTransport``.
+a provider that behaves and one that does not. Served through ``httpx.MockTransport``, or over
+real HTTP on this machine (``served``) to code that opens its own connections (a whole command).
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ import json
 import math
 import random
 import struct
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -352,3 +357,54 @@ class SyntheticProvider:
         if not self.behaviour.stream_without_done:
             events.append("data: [DONE]\n\n")
         return httpx.Response(200, content="".join(events).encode(), headers={"content-type": "text/event-stream"})
+
+
+@dataclass
+class Served:
+    """A provider answering over HTTP: its ``base_url`` and every request body it received."""
+
+    base_url: str
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+
+
+@contextmanager
+def served(provider: SyntheticProvider) -> Iterator[Served]:
+    """``provider`` at ``http://127.0.0.1:PORT/v1`` until the block ends (GET answers a model
+    list, so a preflight passes); one request at a time, so its answers repeat."""
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self, status: int, content: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("content-type", content_type)
+            self.send_header("content-length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        def do_GET(self) -> None:
+            self._answer(200, b'{"object": "list", "data": [{"id": "m", "object": "model"}]}', "application/json")
+
+        def do_POST(self) -> None:
+            content = self.rfile.read(int(self.headers.get("content-length", "0")))
+            request = httpx.Request("POST", f"{running.base_url}{self.path.removeprefix('/v1')}", content=content)
+            with lock:
+                running.bodies.append(json.loads(content or b"{}"))
+                response = provider.handle(request)
+            self._answer(response.status_code, response.read(), response.headers.get("content-type", ""))
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    running = Served(f"http://127.0.0.1:{server.server_address[1]}/v1")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield running
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

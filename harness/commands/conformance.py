@@ -18,8 +18,10 @@ from harness.reporting.runlog import read_run_log
 from harness.reporting.summary import summarise
 from harness.results import FAILING, ResultsWriter, read_results
 from harness.runs import (
+    OPTIONS,
     RunOptions,
     Target,
+    add_arguments,
     conformance_targets,
     new_run_dir,
     not_run_record,
@@ -123,22 +125,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     conformance = sub.add_parser("conformance", help="the main job: all providers, every report, the gate")
-    conformance.add_argument("--live", action="store_true", help="send real requests (launching local servers)")
-    conformance.add_argument("--provider", action="append", help="only this provider (repeatable)")
-    conformance.add_argument("--schema", help="hold every chosen provider to this surface instead of its own")
-    conformance.add_argument(
-        "--hold",
-        action="append",
-        metavar="PROVIDER=SURFACE",
-        help="also hold PROVIDER to SURFACE, a column of its own (repeatable; as also_held_to in providers.toml)",
-    )
-    conformance.add_argument(
-        "--gate",
-        default="baseline",
-        choices=GATES,
-        help="strict: any non-conformance fails; baseline: only regressions (default); none: always exit 0",
-    )
-    conformance.add_argument("--out", type=Path, help="output folder (default: reports/<time>-conformance)")
+    add_arguments(conformance, "live", "provider", "schema", "hold", OPTIONS["gate"].defaulting("baseline"), "out")
     conformance.set_defaults(func=cmd_conformance)
     baseline = sub.add_parser("baseline", help="manage the committed baselines of the gate")
     baseline_sub = baseline.add_subparsers(dest="action", required=True)  # same parser class as its parent

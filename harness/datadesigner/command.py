@@ -4,13 +4,11 @@ one on request; the same records, reports and exit codes as `harness run`."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.checks import CheckContext
 from harness.datadesigner.config import (
     DROPPED_KEYS,
     ConfigFile,
@@ -20,19 +18,25 @@ from harness.datadesigner.config import (
 )
 from harness.datadesigner.live import USABLE, health_record, units_for
 from harness.datadesigner.mapping import by_provider
-from harness.datadesigner.requests import Target
+from harness.datadesigner.requests import Target as DataDesignerTarget
 from harness.datadesigner.static import CHECK, static_records
-from harness.engine import DedupingSender, RunStats, run_units
 from harness.errors import ConfigError
-from harness.providers import Endpoints, Provider, load_providers
+from harness.providers import load_providers
 from harness.reporting.console import make_console, print_table
 from harness.reporting.junit import write_junit
 from harness.reporting.reports import write_reports
-from harness.reporting.runlog import append_run_log, read_run_log
+from harness.reporting.runlog import read_run_log
 from harness.results import DECIDED, FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
-from harness.runs import client_settings, column_name, new_run_dir, preflight, provider_endpoints, writable_folder
-from harness.schema import Surface, surface_named
-from harness.transport import ProviderClient
+from harness.runs import (
+    ColumnOptions,
+    Target,
+    add_arguments,
+    new_run_dir,
+    open_column,
+    with_overrides,
+    writable_folder,
+)
+from harness.schema import surface_named
 
 
 def fails_the_config(record: Record) -> bool:
@@ -47,74 +51,52 @@ def fails_the_config(record: Record) -> bool:
     )
 
 
-async def _run_model(
-    provider: Provider,
-    surface: Surface,
-    endpoints: Endpoints,
-    config: ConfigFile,
-    model: Any,
-    writer: ResultsWriter,
-) -> RunStats:
-    params = model.inference_parameters
-    # The config's own concurrency and timeout: what Data Designer will use.
-    settings = client_settings(
-        provider,
-        endpoints,
-        "live",
-        max_parallel_requests=params.max_parallel_requests,
-        timeout=float(params.timeout) if params.timeout else None,
-    )
-    async with ProviderClient(settings) as client:
-        sender = DedupingSender(client, provider.name, provider.api_key_env)
-        ctx = CheckContext(
-            column_name(provider, surface),
-            surface,
-            model.model,
-            [],
-            sender,
-            api_key_env=provider.api_key_env,
-            base_url=provider.resolved_base_url(),
-        )
-        stats = await run_units(units_for(ctx, config, model), writer, ctx, set())
-        stats.requests = client.requests_sent
-        stats.completion_tokens = sender.completion_tokens
-    return stats
-
-
-def _check_live(provider: Provider, surface: Surface, config: ConfigFile, writer: ResultsWriter, out: Path) -> None:
-    """Data Designer's own health check, then the config's requests judged by the checks."""
-    with provider_endpoints(provider, "live") as endpoints:
-        preflight(endpoints.base_url, provider.timeout)
+def _check_live(target: Target, config: ConfigFile, writer: ResultsWriter, out: Path) -> None:
+    """Data Designer's own health check, then the config's requests judged by the checks, each
+    alias through the column's client narrowed to its own concurrency and timeout (what Data
+    Designer will use) and its own model name."""
+    provider = target.provider
+    with open_column(target, ColumnOptions(mode="live", run_log=out)) as column:
+        endpoints = column.endpoints
         embeddings = endpoints.embeddings_base_url or endpoints.base_url
-        target = Target(endpoints.base_url, embeddings, provider.api_key(), provider.timeout)
+        where = DataDesignerTarget(endpoints.base_url, embeddings, provider.api_key(), provider.timeout)
         for model in config.models:
-            writer.write(health_record(config, model, target, column_name(provider, surface), surface))
-            stats = asyncio.run(_run_model(provider, surface, endpoints, config, model, writer))
-            append_run_log(out, column_name(provider, surface), surface.name, "live", stats)
+            writer.write(health_record(config, model, where, target.column, target.surface))
+            params = model.inference_parameters
+            ctx = column.renew(
+                model=model.model,
+                max_parallel_requests=params.max_parallel_requests,
+                timeout=float(params.timeout) if params.timeout else None,
+            )
+            column.run_units(units_for(ctx, config, model), writer)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = load_config_file(args.file or data_designer_home() / "model_configs.yaml", args.providers)
+    # --provider says where every alias goes: it stands in for a provider Data Designer's
+    # registry does not have. Without it, Data Designer's own resolution decides.
+    config = load_config_file(
+        args.file or data_designer_home() / "model_configs.yaml", args.providers, stand_in=bool(args.provider)
+    )
     groups = by_provider(config, load_providers(), args.provider)
-    checked: list[tuple[Provider, Surface, ConfigFile]] = []
-    for provider, models in groups:
-        surface = surface_named(args.schema or provider.schema_name)
+    checked: list[tuple[Target, ConfigFile]] = []
+    for entry, models in groups:
+        provider = with_overrides(entry, args.probe_mode, args.no_seed)
         if args.live and provider.missing_key():
             raise ConfigError(
                 f"--live needs {provider.missing_key()} for provider {provider.name!r}: set it, or drop --live"
             )
-        checked.append((provider, surface, models))
-    names = "-".join(provider.name for provider, _, _ in checked)
+        checked.append((Target(provider, surface_named(args.schema or provider.schema_name)), models))
+    names = "-".join(target.provider.name for target, _ in checked)
     out: Path = writable_folder(args.out or new_run_dir(f"check-config-{names}"))
     for stale in ("results.jsonl", "runs.jsonl"):  # a check is always whole: no resume here
         (out / stale).unlink(missing_ok=True)
     writer = ResultsWriter(out / "results.jsonl")
     try:
-        for provider, surface, models in checked:
-            for record in static_records(models, column_name(provider, surface), surface):
+        for target, models in checked:
+            for record in static_records(models, target.column, target.surface):
                 writer.write(record)
             if args.live:
-                _check_live(provider, surface, models, writer, out)
+                _check_live(target, models, writer, out)
     finally:
         writer.close()
     meta: dict[str, Any] = {
@@ -130,6 +112,15 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     console = make_console()
     print_table(records, read_run_log(out), console)
     for model in config.models:
+        if model.provider in config.stand_ins:
+            console.print(
+                f"[{model.alias}] Data Designer has no provider {model.provider!r} "
+                f"({config.providers_path or 'its built-in providers'}): checked against --provider {args.provider} "
+                "standing in for it, with no extra_body or headers of its own; Data Designer itself refuses "
+                "this config until that provider exists",
+                highlight=False,
+                markup=False,
+            )
         dropped = sorted(DROPPED_KEYS & set(merged_extra_body(model, config.providers)))
         if dropped:
             console.print(
@@ -171,10 +162,9 @@ def add_commands(sub: Any) -> None:
     )
     parser.add_argument(
         "--provider",
-        help="check every alias against this providers.toml entry (default: the entry at each Data Designer "
-        "provider's endpoint, else nvidia-nim / openai / openrouter for its built-in ones)",
+        help="send every alias to this providers.toml entry, whether or not Data Designer knows the config's "
+        "provider (default: the entry at each Data Designer provider's endpoint, else nvidia-nim / openai / "
+        "openrouter for its built-in ones)",
     )
-    parser.add_argument("--schema", help="hold the provider to another documented surface")
-    parser.add_argument("--live", action="store_true", help="also send the config's requests (launching local servers)")
-    parser.add_argument("--out", type=Path, help="output folder (default: reports/<time>-check-config-<provider>)")
+    add_arguments(parser, "schema", "live", "out", "probe_mode", "no_seed")
     parser.set_defaults(func=cmd_check_config)

@@ -58,6 +58,7 @@ class ConfigFile:
     providers: dict[str, Any]  # name -> data_designer.config.models.ModelProvider
     providers_path: Path | None  # None: Data Designer's built-in providers
     registry: Any  # its ModelProviderRegistry of those providers
+    stand_ins: frozenset[str] = frozenset()  # provider names it lacks, added as bare entries (--provider)
 
 
 # pydantic names union branches in error locations; a person knows the field, not the branch.
@@ -158,25 +159,49 @@ def load_providers(path: Path | None) -> Any:
         raise
 
 
-def load_config_file(path: Path, providers_path: Path | None = None) -> ConfigFile:
+# The endpoint of a provider that stands in for one Data Designer lacks: never sent to (the
+# requests go to the --provider entry's endpoints), and it says so if it ever shows.
+STAND_IN_ENDPOINT = "http://stand-in-for-check-config-provider.invalid/v1"
+
+
+def load_config_file(path: Path, providers_path: Path | None = None, stand_in: bool = False) -> ConfigFile:
     """The model configs at ``path`` with their providers: ``providers_path``, else the
     providers file beside the configs in Data Designer's home, else its built-in ones. A
-    model whose provider is not among them is refused with Data Designer's message."""
+    model whose provider is not among them is refused with Data Designer's message, unless
+    ``stand_in`` (``check-config --provider NAME``: the user said where every alias goes):
+    then its registry gets a bare entry of that name (no extra_body, no headers) to build the
+    requests with, and ``stand_ins`` names it."""
     models = load_models(path)
     if providers_path is None:
         beside = data_designer_home() / "model_providers.yaml"
         providers_path = beside if beside.is_file() else None
     registry = load_providers(providers_path)
+    missing: dict[str, Any] = {}
     for model in models:
         try:
             registry.get_provider(model.provider)
         except Exception as err:
+            if stand_in:
+                bare = _modules().ModelProvider(name=model.provider, endpoint=STAND_IN_ENDPOINT)
+                missing.setdefault(model.provider, bare)
+                continue
             where = providers_path or Path("(built-in providers)")
             raise ConfigError(
                 f"{path}: model config {model.alias!r}: Data Designer cannot resolve it against {where}: {err}"
             ) from err
+    if missing:
+        from data_designer.engine.model_provider import resolve_model_provider_registry
+
+        registry = resolve_model_provider_registry([*registry.providers, *missing.values()])
     providers = {p.name: p for p in registry.providers}
-    return ConfigFile(path=path, models=models, providers=providers, providers_path=providers_path, registry=registry)
+    return ConfigFile(
+        path=path,
+        models=models,
+        providers=providers,
+        providers_path=providers_path,
+        registry=registry,
+        stand_ins=frozenset(missing),
+    )
 
 
 def generation_type(model: Any) -> str:

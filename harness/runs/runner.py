@@ -1,17 +1,25 @@
-"""Run every check against one provider held to one surface: launch it if it is local, set
-up record or replay, run the units concurrently, write the records and the run log."""
+"""One column's run, for every entry point: ``open_column`` launches the provider or resolves
+where it answers, checks it can be reached, records or replays, and gives the column its
+event loop, its client (from the provider's entry), its de-duplicating sender and the one
+``CheckContext`` (built from the provider's settings: send_seed, probe_mode,
+structure_budget). ``harness run``/``record``/``conformance`` (``run_provider``), the pytest
+plugin and ``check-config --live`` all run their units through it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness import paths
 from harness.checks import CheckContext
+from harness.checks.registry import Unit
 from harness.engine import DedupingSender, RunStats, plan, run_units
 from harness.errors import ConfigError
 from harness.generation import build_matrix
@@ -24,6 +32,131 @@ from harness.runs.targets import Target
 from harness.schema import surface_named
 from harness.transport import ProviderClient
 from harness.transport.cassettes import Mode, cassette, cassette_path
+
+T = TypeVar("T")
+
+
+def check_context(
+    target: Target, sender: DedupingSender, params: list[str] | None = None, model: str | None = None
+) -> CheckContext:
+    """What every check of a run sees: the column, the surface, the matrix and the sender
+    (``model``: another model name than the provider's, as a Data Designer alias sends)."""
+    provider = target.provider
+    model = model or provider.model
+    return CheckContext(
+        provider=target.column,
+        surface=target.surface,
+        model=model,
+        cases=build_matrix(target.surface, model, params),
+        send=sender,
+        api_key_env=provider.api_key_env,
+        base_url=provider.resolved_base_url(),
+        params=params,
+        send_seed=provider.send_seed,
+        probe_mode=provider.probe_mode,
+        structure_budget=provider.structure_budget,
+    )
+
+
+@dataclass(frozen=True)
+class ColumnOptions:
+    """How a column runs (the provider's own settings come from its entry)."""
+
+    mode: Mode = "replay"
+    params: list[str] | None = None  # --params: the matrix and the probes restricted to these
+    jobs: int | None = None  # -j: at most the provider's max_parallel_requests
+    retries: int = 2  # attempts after the first for transient failures (see ClientSettings)
+    fresh_cassette: bool = False  # record: the cassette starts empty (a full re-record)
+    run_log: Path | None = None  # a run folder: each run_units() adds its line to runs.jsonl there
+    endpoints: Endpoints | None = None  # a server already running there: launch nothing, check nothing
+
+
+class Column:
+    """An open column: its endpoints, its event loop, and the client, sender and context the
+    units run through. Made by ``open_column``."""
+
+    def __init__(self, target: Target, options: ColumnOptions, endpoints: Endpoints, runner: asyncio.Runner) -> None:
+        self.target, self.options, self.endpoints = target, options, endpoints
+        self._runner = runner
+        self._limit = parallel_requests(target.provider, options.jobs)
+        self.client: ProviderClient | None = None
+        self.renew()
+
+    def renew(
+        self, *, model: str | None = None, max_parallel_requests: int | None = None, timeout: float | None = None
+    ) -> CheckContext:
+        """A new client, sender and context for the units to come (the previous client is
+        closed): for another model name, concurrency limit or timeout, as each Data Designer
+        alias has its own."""
+        self.close()
+        provider = self.target.provider
+        settings = client_settings(
+            provider,
+            self.endpoints,
+            self.options.mode,
+            max_parallel_requests=max_parallel_requests or self._limit,
+            timeout=timeout,
+            retries=self.options.retries,
+        )
+        self.client = ProviderClient(settings)
+        self.sender = DedupingSender(self.client, provider.name, provider.api_key_env)
+        self.ctx = check_context(self.target, self.sender, self.options.params, model)
+        return self.ctx
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        """``awaitable``'s result, on the column's event loop."""
+
+        async def wait() -> T:
+            return await awaitable
+
+        return self._runner.run(wait())
+
+    def run_units(
+        self,
+        units: list[tuple[str, Unit]],
+        writer: ResultsWriter,
+        done: set[str] | None = None,
+        advance: Callable[[int], None] | None = None,
+    ) -> RunStats:
+        """``units`` (those not in ``done``), each record written as it finishes; what was
+        sent, and the provider's profile where a probe measured it, in the returned stats (and
+        in the run log when the options name one)."""
+        stats = self.run(run_units(units, writer, self.ctx, done or set(), advance, keep_records=False))
+        assert self.client is not None
+        stats.requests = self.client.requests_sent
+        stats.completion_tokens = self.sender.completion_tokens
+        stats.probes = measured_profile(self.ctx)
+        if self.options.run_log is not None:
+            append_run_log(self.options.run_log, self.target.column, self.target.surface.name, self.options.mode, stats)
+        return stats
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.run(self.client.__aexit__())
+            self.client = None
+
+
+@contextlib.contextmanager
+def open_column(target: Target, options: ColumnOptions) -> Iterator[Column]:
+    """The column, open: a local provider launched (not to replay), its reachability checked
+    (when sending), the cassette recorded or replayed, then its loop, client, sender and
+    context. On leaving: the client closed, the cassette written, the servers stopped."""
+    provider = target.provider
+    with contextlib.ExitStack() as stack:
+        endpoints = options.endpoints
+        if endpoints is None:
+            endpoints = stack.enter_context(provider_endpoints(provider, options.mode))
+            if options.mode != "replay":
+                preflight(endpoints.base_url, provider.timeout)
+        path = cassette_path(paths.cassettes_dir(), provider.name, target.surface.name)
+        if options.mode == "record" and options.fresh_cassette:
+            path.unlink(missing_ok=True)
+        stack.enter_context(cassette(path, options.mode, local=provider.is_local))
+        # Its own loop, never the thread's current one (a pytest session's other tests keep theirs).
+        runner = stack.enter_context(asyncio.Runner(loop_factory=asyncio.new_event_loop))
+        column = Column(target, options, endpoints, runner)
+        stack.callback(column.close)
+        yield column
 
 
 @dataclass
@@ -40,24 +173,6 @@ class RunOptions:
     no_seed: bool = False  # overrides providers.toml's send_seed with false
     progress: bool = True
     retries: int = 2  # attempts after the first for transient failures (see ClientSettings)
-
-
-def check_context(target: Target, sender: DedupingSender, params: list[str] | None = None) -> CheckContext:
-    """What every check of a run sees: the column, the surface, the matrix and the sender."""
-    provider = target.provider
-    return CheckContext(
-        provider=target.column,
-        surface=target.surface,
-        model=provider.model,
-        cases=build_matrix(target.surface, provider.model, params),
-        send=sender,
-        api_key_env=provider.api_key_env,
-        base_url=provider.resolved_base_url(),
-        params=params,
-        send_seed=provider.send_seed,
-        probe_mode=provider.probe_mode,
-        structure_budget=provider.structure_budget,
-    )
 
 
 def target_of(options: RunOptions) -> Target:
@@ -84,54 +199,39 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
             raise ConfigError(
                 f"provider {provider.name!r} needs {missing}: set it (export {missing}=...) or use --mode replay"
             )
-        with provider_endpoints(provider, options.mode) as endpoints:
-            if options.mode != "replay":
-                preflight(endpoints.base_url, provider.timeout)
-            cassette_file = cassette_path(paths.cassettes_dir(), provider.name, surface.name)
-            if options.mode == "record" and not options.params and not options.resume:
-                cassette_file.unlink(missing_ok=True)  # a full re-record starts clean
-            with cassette(cassette_file, options.mode, local=provider.is_local):
-                stats = asyncio.run(run_with_endpoints(target, endpoints, options, writer, done))
-            append_run_log(out, target.column, surface.name, options.mode, stats)
+        column_options = ColumnOptions(
+            mode=options.mode,
+            params=options.params,
+            jobs=options.jobs,
+            retries=options.retries,
+            fresh_cassette=not options.params and not options.resume,  # a full re-record starts clean
+            run_log=out,
+        )
+        with open_column(target, column_options) as column:
+            stats = _run_with_progress(column, options.checks, writer, done, options.progress)
     finally:
         writer.close()
     return out, stats
 
 
-async def run_with_endpoints(
-    target: Target, endpoints: Endpoints, options: RunOptions, writer: ResultsWriter, done: set[str]
+def _run_with_progress(
+    column: Column, checks: list[str] | None, writer: ResultsWriter, done: set[str], progress: bool
 ) -> RunStats:
-    """The units of every check, through one client at ``endpoints`` (already launched, and
-    already under a cassette when recording or replaying)."""
-    provider = target.provider
-    settings = client_settings(
-        provider,
-        endpoints,
-        options.mode,
-        max_parallel_requests=parallel_requests(provider, options.jobs),
-        retries=options.retries,
-    )
-    async with ProviderClient(settings) as client:
-        sender = DedupingSender(client, provider.name, provider.api_key_env)
-        ctx = check_context(target, sender, options.params)
-        units = plan(ctx, options.checks)
-        show = options.progress and sys.stderr.isatty()
-        with Progress(
-            TextColumn(target.column),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            disable=not show,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("run", total=len(units))
-            # (No callback when the bar is hidden: advancing it still takes its lock per unit.)
-            advance = (lambda n: bar.advance(task, n)) if show else None
-            stats = await run_units(units, writer, ctx, done, advance, keep_records=False)
-        stats.requests = client.requests_sent
-        stats.completion_tokens = sender.completion_tokens
-        stats.probes = measured_profile(ctx)
-    return stats
+    """Every check's units (or those of ``checks``), with a progress bar on a terminal."""
+    units = plan(column.ctx, checks)
+    show = progress and sys.stderr.isatty()
+    with Progress(
+        TextColumn(column.target.column),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not show,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("run", total=len(units))
+        # (No callback when the bar is hidden: advancing it still takes its lock per unit.)
+        advance = (lambda n: bar.advance(task, n)) if show else None
+        return column.run_units(units, writer, done, advance)
 
 
 def measured_profile(ctx: CheckContext) -> str:

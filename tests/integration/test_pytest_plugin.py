@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.pytest_plugin import PLUGIN_OPTIONS
+from harness.runs.options import OPTIONS
 from tests.conftest import ROOT
 from tests.integration.conftest import require_local_servers
 
@@ -145,6 +147,29 @@ def test_bad_plugin_options_are_one_line_usage_errors(user_project: Path) -> Non
     bad_out = _pytest(user_project, "--harness-mode", "replay", "--harness-out", "a-file", "-k", "nothing")
     assert bad_out.returncode == 4 and "exists and is not a folder" in bad_out.stderr
     assert (user_project / "a-file").read_text() == ""  # nothing lost
+
+
+def test_the_plugin_takes_the_run_options_as_the_command_line_does(user_project: Path) -> None:
+    """The run options are declared once (harness.runs.options): each the plugin takes is
+    --harness-<flag> and an ini name; --harness-no-seed, or harness_no_seed in the ini file,
+    keeps `seed` out of every request as `harness run --no-seed` does (its range cases go)."""
+    helped = _pytest(user_project, "--help").stdout
+    for spec in (OPTIONS[name] for name in PLUGIN_OPTIONS):
+        assert spec.plugin_flag in helped and spec.ini in helped, spec.dest
+
+    def seed_cases(*args: str) -> set[str]:
+        """The labels of the seed's range cases collected (``omitted`` sends no seed)."""
+        result = _pytest(user_project, "--harness-provider", "llamacpp-local", "-m", "harness", "--co", *args)
+        return {i.split("::seed.")[1].split(".")[0] for i in _collected(result) if "::seed." in i}
+
+    assert len(seed_cases()) > 3 and seed_cases("--harness-no-seed") == {"omitted"}
+    (user_project / "pytest.ini").write_text("[pytest]\nharness_no_seed = true\n")
+    assert seed_cases() == {"omitted"}
+    (user_project / "pytest.ini").write_text("[pytest]\nharness_providers = llamacpp-local\nharness_jobs = 0\n")
+    bad_jobs = _pytest(user_project, "--co")
+    assert bad_jobs.returncode == 4 and "harness_jobs = '0': 0 is less than 1" in bad_jobs.stderr
+    clash = _pytest(user_project, "--co", "--harness-jobs", "2", "--harness-probe-mode", "seeded", "--harness-no-seed")
+    assert clash.returncode == 4 and "--probe-mode seeded needs a seed" in clash.stderr
 
 
 def test_live_local_servers_serve_embeddings(user_project: Path) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from harness.cli import build_parser, main
+from harness.errors import ConfigError
+from harness.runs.options import OPTIONS
 
 
 def test_matrix_table_prints_counts(capsys: pytest.CaptureFixture[str]) -> None:
@@ -150,3 +153,50 @@ def test_run_follows_the_gate_it_is_given(tmp_path: Path, gate: str, code: int) 
     baseline already has: strict fails on it, the baseline knows it, none ignores it."""
     argv = ["run", "--provider", "llamacpp-local", "--params", "top_k", "--checks", "range", "--gate", gate]
     assert main([*argv, "--out", str(tmp_path / gate)]) == code
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+@pytest.mark.parametrize(
+    ("command", "flags"),
+    [
+        (
+            "run",
+            "--provider --schema --mode --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs",
+        ),
+        ("record", "--provider --schema --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs"),
+        ("conformance", "--live --provider --schema --hold --gate --out"),
+        ("check-config", "--providers --provider --schema --live --out --probe-mode --no-seed"),
+    ],
+)
+def test_each_command_renders_the_run_options_declared_once(command: str, flags: str) -> None:
+    """Every flag a command had, and each run option's flag, type and help as the one table
+    (harness.runs.options) declares it, wherever it is rendered."""
+    actions = [a for a in _commands()[command]._actions if a.option_strings and a.dest != "help"]
+    assert [s for a in actions for s in a.option_strings] == flags.split()
+    for action in actions:
+        spec = OPTIONS.get(action.dest)
+        if spec is None or (command == "check-config" and action.dest == "provider"):
+            continue  # check-config's own: its file, Data Designer's providers, where to send every alias
+        assert spec.flag in action.option_strings, action.dest
+        assert action.help in (spec.described(), spec.one().described()), action.dest  # one provider, or several
+        assert list(action.choices or ()) == list(spec.choices)
+
+
+def test_gate_defaults_per_command() -> None:
+    commands = _commands()
+    assert commands["run"].parse_args(["--provider", "x"]).gate == "strict"
+    assert commands["conformance"].parse_args([]).gate == "baseline"
+    assert commands["conformance"].parse_args(["--provider", "a", "--provider", "b"]).provider == ["a", "b"]
+
+
+def test_an_ini_value_is_checked_as_the_command_line_checks_it() -> None:
+    assert OPTIONS["mode"].from_ini("") == "replay" and OPTIONS["jobs"].from_ini("3") == 3
+    with pytest.raises(ConfigError, match="harness_mode = 'fast': must be one of live, record, replay"):
+        OPTIONS["mode"].from_ini("fast")
+    with pytest.raises(ConfigError, match="harness_jobs = '0': 0 is less than 1"):
+        OPTIONS["jobs"].from_ini("0")

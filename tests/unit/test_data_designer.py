@@ -34,7 +34,9 @@ from harness.datadesigner.static import static_records
 from harness.errors import ConfigError
 from harness.results import Verdict
 from harness.schema import Surface
+from tests.conftest import ROOT
 from tests.fault_server import fault_server
+from tests.synthetic import SyntheticProvider, served
 
 PROVIDERS = "providers:\n  - {name: p, endpoint: 'http://127.0.0.1:9/v1'}\n"
 
@@ -360,3 +362,105 @@ def test_without_the_package_check_config_says_how_to_install_it(
     assert main(["check-config", str(models), "--provider", "openai"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'provider-compat-harness[data-designer]'" in err and err.count("\n") == 1
+
+
+# --- check-config --live runs its column as every other entry point does --------------------------
+
+SYNTHETIC = """
+[providers.synthetic]
+base_url = "{url}"
+model = "m"
+api_key_env = ""
+schema = "llamacpp"
+max_parallel_requests = 4
+timeout = 30
+send_seed = {send_seed}
+"""
+
+
+def _project(folder: Path, monkeypatch: pytest.MonkeyPatch, url: str, send_seed: bool = True) -> None:
+    """A project whose one provider, ``synthetic``, answers at ``url``."""
+    (folder / "schemas").symlink_to(ROOT / "harness/schemas")
+    (folder / "providers.toml").write_text(SYNTHETIC.format(url=url, send_seed=str(send_seed).lower()))
+    monkeypatch.setenv("HARNESS_ROOT", str(folder))
+
+
+def _records(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("send_seed", [False, True], ids=["send_seed-false", "send_seed-true"])
+def test_check_config_live_sends_a_seed_only_to_a_provider_that_takes_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, send_seed: bool
+) -> None:
+    """providers.toml's send_seed = false holds for check-config --live as for `harness run`:
+    no request carries `seed` (its determinism probe says why it sent none). With send_seed
+    left on, the same config's probes do send one: the test can see a seed when there is one."""
+    models = _write(tmp_path, "m.yaml", CHAT.format(temperature=0.5, top_p=0.9, extra="{min_p: 0.1}"))
+    providers = _write(tmp_path, "p.yaml", PROVIDERS)
+    out = tmp_path / "out"
+    with served(SyntheticProvider()) as provider:
+        _project(tmp_path, monkeypatch, provider.base_url, send_seed)
+        args = ["check-config", str(models), "--providers", str(providers), "--provider", "synthetic", "--live"]
+        assert main([*args, "--out", str(out)]) in (0, 1)
+    chat = [body for body in provider.bodies if "messages" in body]
+    seeded = [body for body in chat if "seed" in body]
+    assert len(chat) > 10  # the health check, the config's own requests, the min_p probes
+    assert bool(seeded) is send_seed, seeded[:1]
+    determinism = [r for r in _records(out) if r["check"] == "determinism"]
+    assert len(determinism) == 1
+    if not send_seed:
+        assert determinism[0]["verdict"] == "INCONCLUSIVE" and "send_seed = false" in determinism[0]["detail"]
+    assert {r["provider"] for r in _records(out)} == {"synthetic"}
+    assert [json.loads(line)["provider"] for line in (out / "runs.jsonl").read_text().splitlines()] == ["synthetic"]
+
+
+def test_no_seed_flag_of_check_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--no-seed, as `harness run` takes it, over a provider whose entry sends a seed."""
+    models = _write(tmp_path, "m.yaml", CHAT.format(temperature=0.5, top_p=0.9, extra="{min_p: 0.1}"))
+    providers = _write(tmp_path, "p.yaml", PROVIDERS)
+    with served(SyntheticProvider()) as provider:
+        _project(tmp_path, monkeypatch, provider.base_url, send_seed=True)
+        args = ["check-config", str(models), "--providers", str(providers), "--provider", "synthetic", "--live"]
+        assert main([*args, "--no-seed", "--out", str(tmp_path / "out")]) in (0, 1)
+    assert provider.bodies and not [body for body in provider.bodies if "seed" in body]
+
+
+UNKNOWN_TO_DATA_DESIGNER = (
+    "model_configs:\n  - {alias: a, model: m, provider: nowhere, inference_parameters: {temperature: 0.5}}\n"
+)
+
+
+def test_provider_flag_stands_in_for_a_provider_data_designer_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--provider NAME says where every alias goes, whether or not Data Designer's registry
+    knows the config's provider: the config is checked (live too: its requests built by Data
+    Designer's own facade), with a line saying Data Designer itself would refuse it as it is."""
+    models = _write(tmp_path, "m.yaml", UNKNOWN_TO_DATA_DESIGNER)
+    providers = _write(tmp_path, "p.yaml", PROVIDERS)  # knows only `p`
+    out = tmp_path / "out"
+    with served(SyntheticProvider()) as provider:
+        _project(tmp_path, monkeypatch, provider.base_url)
+        args = ["check-config", str(models), "--providers", str(providers), "--provider", "synthetic", "--live"]
+        assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "[a] Data Designer has no provider 'nowhere'" in printed and "--provider synthetic" in printed
+    records = _records(out)
+    assert {r["provider"] for r in records} == {"synthetic"}
+    assert {r["verdict"] for r in records if r["check"] == "config-usable"} == {"ACCEPTED"}
+    assert any(body.get("model") == "m" and body.get("temperature") == 0.5 for body in provider.bodies)
+
+
+def test_without_provider_flag_data_designers_refusal_stands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --provider: Data Designer's own resolution decides, and it finds no `nowhere`."""
+    models = _write(tmp_path, "m.yaml", UNKNOWN_TO_DATA_DESIGNER)
+    providers = _write(tmp_path, "p.yaml", PROVIDERS)
+    _project(tmp_path, monkeypatch, "http://127.0.0.1:9/v1")
+    assert main(["check-config", str(models), "--providers", str(providers), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "model config 'a': Data Designer cannot resolve it against" in err
+    assert "No provider named 'nowhere' registered" in err and err.count("\n") == 1
+    assert not (tmp_path / "out" / "results.jsonl").exists()

@@ -75,3 +75,26 @@ def test_the_two_proofs_importing_each_other_breaks_them(tmp_path: Path) -> None
     done = _lint(tree)
     assert done.returncode != 0 and "BROKEN" in done.stdout, done.stdout[-2000:]
     assert "harness.checks.plans.seeded -> harness.checks.plans.seedfree" in done.stdout
+
+
+def _modules_containing(text: str) -> list[str]:
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "harness").rglob("*.py") if text in p.read_text())
+
+
+def test_every_entry_point_runs_its_columns_through_one_runner() -> None:
+    """`harness run`/`record`/`conformance` (through ``run_provider``), the pytest plugin and
+    check-config open their columns with ``runs.runner.open_column``: nothing else in the
+    package launches a provider, builds a client or a check context."""
+    assert _modules_containing("open_column(") == [
+        "harness/datadesigner/command.py",
+        "harness/pytest_plugin.py",
+        "harness/runs/runner.py",
+    ]
+    assert _modules_containing("run_provider(") == [
+        "harness/commands/conformance.py",
+        "harness/commands/run.py",
+        "harness/runs/runner.py",
+    ]
+    for built in ("CheckContext(", "ProviderClient(", "provider_endpoints(", "cassette("):
+        users = [m for m in _modules_containing(built) if "transport" not in m and "setup.py" not in m]
+        assert users == ["harness/runs/runner.py"], (built, users)
