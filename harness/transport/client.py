@@ -22,6 +22,7 @@ from harness.generation import canonical_json
 from harness.jsoncodec import loads
 from harness.redaction import scrub_url
 from harness.transport.exchange import Exchange, Outcome
+from harness.transport.failures import HANDLED, TRANSIENT_FAILURES, TransportFailure, classify, oversized
 from harness.transport.limits import limited_transport
 from harness.transport.sse import parse_sse
 
@@ -123,12 +124,7 @@ class ProviderClient:
                 exchange, retry_after = await self._attempt(body, content, path)
             exchange.attempts, exchange.waited_s = attempt, waited
             transient = (
-                exchange.status in RETRYABLE_STATUS
-                or exchange.status == 500
-                or (
-                    exchange.outcome is Outcome.TRANSPORT_ERROR
-                    and exchange.error.startswith(("connect", "timeout", "reset"))
-                )
+                exchange.status in RETRYABLE_STATUS or exchange.status == 500 or exchange.failure in TRANSIENT_FAILURES
             )
             limit = min(1, self.settings.retries) if exchange.status == 500 else self.settings.retries
             if not transient or attempt > limit:
@@ -173,28 +169,16 @@ class ProviderClient:
                     raw += chunk
                     if len(raw) > self.settings.max_body_bytes:
                         exchange.outcome = Outcome.TRANSPORT_ERROR
-                        cap = self.settings.max_body_bytes
-                        exchange.error = f"oversized body: more than {cap} bytes, not read further"
+                        exchange.failure = TransportFailure.OVERSIZED
+                        exchange.error = oversized(self.settings.max_body_bytes)
                         break
         except CannotOverwriteExistingCassetteException:
             exchange.outcome = Outcome.NOT_RECORDED
             exchange.error = "no recorded interaction matches this request"
             return exchange, None
-        except (httpx.TimeoutException, TimeoutError):
+        except HANDLED as err:
             exchange.outcome = Outcome.TRANSPORT_ERROR
-            exchange.error = f"timeout: no complete response within {self.settings.timeout:g}s"
-            raw = bytearray()
-        except (httpx.ConnectError, httpx.ConnectTimeout) as err:
-            exchange.outcome = Outcome.TRANSPORT_ERROR
-            exchange.error = f"connect: {err}"
-            raw = bytearray()
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as err:
-            exchange.outcome = Outcome.TRANSPORT_ERROR
-            exchange.error = f"reset: connection closed mid-response ({type(err).__name__}: {err})"
-            raw = bytearray()
-        except httpx.HTTPError as err:
-            exchange.outcome = Outcome.TRANSPORT_ERROR
-            exchange.error = f"http: {type(err).__name__}: {err}"
+            exchange.failure, exchange.error = classify(err, self.settings.timeout)
             raw = bytearray()
         exchange.elapsed_ms = (time.perf_counter() - started) * 1000
         _decode(exchange, raw, self.settings.max_body_bytes, marker)
