@@ -50,13 +50,29 @@ class ClientSettings:
 
 
 class _NoCookies(httpx.Cookies):
-    """Probes are independent: a provider's Set-Cookie (a load balancer's stickiness, a
-    session) must not make later requests differ from what their reproducers send. httpx has
-    no switch for it (encode/httpx#2992); ignoring responses' cookies here also skips wrapping
-    every response in urllib's cookie objects, a fifth of httpx's CPU per request."""
+    """A jar that stays empty: it ignores every response's cookies."""
 
     def extract_cookies(self, response: httpx.Response) -> None:
         pass
+
+
+_NO_COOKIES = _NoCookies()
+
+
+class _CookielessClient(httpx.AsyncClient):
+    """Probes are independent: a provider's Set-Cookie (a load balancer's stickiness, a
+    session) must not make later requests differ from what their reproducers send. httpx has
+    no switch for it (encode/httpx#2992), so the client's public ``cookies`` is a jar that
+    stays empty (a test checks no cookie goes back); ignoring responses' cookies also skips
+    wrapping every response in urllib's cookie objects, a fifth of httpx's CPU per request."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        pass  # (nothing to keep)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -87,16 +103,12 @@ class ProviderClient:
         )
         # Certificates matter only for https; loading them costs ~25 ms per client.
         verify = not settings.base_url.startswith("http://")
-        self._http = httpx.AsyncClient(
+        self._http = _CookielessClient(
             base_url=settings.base_url.rstrip("/") + "/",
             headers=headers,
             timeout=httpx.Timeout(settings.timeout),
             transport=transport or limited_transport(settings.max_body_bytes, limits, verify),
         )
-        # httpx.AsyncClient(cookies=...) copies whatever it is given into a plain Cookies, so
-        # the client's own jar is replaced (httpx is pinned; a test checks no cookie goes back).
-        assert isinstance(self._http._cookies, httpx.Cookies)
-        self._http._cookies = _NoCookies()
         self.requests_sent = 0
 
     async def __aenter__(self) -> ProviderClient:
