@@ -119,8 +119,8 @@ class ColumnRuntime:
         self.stack = contextlib.ExitStack()
         endpoints = self.stack.enter_context(provider_endpoints(provider, mode))
         path = cassette_path(paths.cassettes_dir(), provider.name, surface.name)
-        self.stack.enter_context(cassette(path, mode, local=provider.is_local))
-        self.client = ProviderClient(client_settings(provider, endpoints, mode))
+        tape = self.stack.enter_context(cassette(path, mode, local=provider.is_local))
+        self.client = ProviderClient(client_settings(provider, endpoints, mode), cassette=tape)
         self.ctx = check_context(target, DedupingSender(self.client, provider.name, provider.api_key_env))
         self.planned = {unit.id: (check, unit) for check, unit in plan(self.ctx)}
         self.done: dict[str, list[Record]] = {}

@@ -24,7 +24,7 @@ from harness.runs.setup import client_settings, parallel_requests, preflight, pr
 from harness.runs.targets import Target
 from harness.schema import surface_named
 from harness.transport import ProviderClient
-from harness.transport.cassettes import Mode, cassette, cassette_path
+from harness.transport.cassettes import Cassette, Mode, cassette, cassette_path
 
 
 @dataclass
@@ -91,8 +91,8 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
             cassette_file = cassette_path(paths.cassettes_dir(), provider.name, surface.name)
             if options.mode == "record" and not options.params and not options.resume:
                 cassette_file.unlink(missing_ok=True)  # a full re-record starts clean
-            with cassette(cassette_file, options.mode, local=provider.is_local):
-                stats = asyncio.run(run_with_endpoints(target, endpoints, options, writer, done))
+            with cassette(cassette_file, options.mode, local=provider.is_local) as tape:
+                stats = asyncio.run(run_with_endpoints(target, endpoints, options, writer, done, tape))
             append_run_log(out, target.column, surface.name, options.mode, stats)
     finally:
         writer.close()
@@ -100,10 +100,15 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
 
 
 async def run_with_endpoints(
-    target: Target, endpoints: Endpoints, options: RunOptions, writer: ResultsWriter, done: set[str]
+    target: Target,
+    endpoints: Endpoints,
+    options: RunOptions,
+    writer: ResultsWriter,
+    done: set[str],
+    tape: Cassette | None = None,
 ) -> RunStats:
-    """The units of every check, through one client at ``endpoints`` (already launched, and
-    already under a cassette when recording or replaying)."""
+    """The units of every check, through one client at ``endpoints`` (already launched), over
+    ``tape`` when recording or replaying."""
     provider = target.provider
     settings = client_settings(
         provider,
@@ -112,7 +117,7 @@ async def run_with_endpoints(
         max_parallel_requests=parallel_requests(provider, options.jobs),
         retries=options.retries,
     )
-    async with ProviderClient(settings) as client:
+    async with ProviderClient(settings, cassette=tape) as client:
         sender = DedupingSender(client, provider.name, provider.api_key_env)
         ctx = check_context(target, sender, options.params)
         units = plan(ctx, options.checks)

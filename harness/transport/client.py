@@ -1,7 +1,9 @@
-"""The live HTTP client of one provider: httpx (async) with connection reuse, at most
+"""The HTTP client of one provider: httpx (async) with connection reuse, at most
 ``max_parallel_requests`` requests in flight, timeouts, and bounded retries with exponential
-backoff and jitter that honour ``Retry-After``. Every way a request can go wrong ends as an
-``Exchange``; nothing here raises on a provider's misbehaviour."""
+backoff and jitter that honour ``Retry-After`` (the retries read the ``TransportFailure``
+kind, never the error text). Live, or over a cassette's transport (replay, record). Every
+way a request can go wrong ends as an ``Exchange``; nothing here raises on a provider's
+misbehaviour."""
 
 from __future__ import annotations
 
@@ -16,18 +18,17 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from vcr.errors import CannotOverwriteExistingCassetteException
 
 from harness.generation import canonical_json
 from harness.jsoncodec import loads
 from harness.redaction import scrub_url
+from harness.transport.cassettes import INVALID_UTF8_HEADER, Cassette
 from harness.transport.exchange import Exchange, Outcome
 from harness.transport.failures import HANDLED, TRANSIENT_FAILURES, TransportFailure, classify, oversized
 from harness.transport.limits import limited_transport
 from harness.transport.sse import parse_sse
+from harness.transport.transports import NotRecordedError, RecordingTransport, ReplayTransport
 
-# Set by recording on a body that is not valid UTF-8 (cassettes keep bodies as text).
-INVALID_UTF8_HEADER = "x-harness-invalid-utf8"
 # Transient by nature: retried up to ``retries`` times.
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 # A 500 is usually the same answer to the same input: one retry tells a flake from a bug
@@ -91,7 +92,14 @@ def _retry_after(value: str | None) -> float | None:
 class ProviderClient:
     """Sends requests to one provider; use as ``async with ProviderClient(settings) as c``."""
 
-    def __init__(self, settings: ClientSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: ClientSettings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        cassette: Cassette | None = None,
+    ) -> None:
+        """``transport`` in place of httpx's own (under the body cap), for tests; ``cassette``
+        (from ``cassettes.cassette``): replay from it, sending nothing, or record into it."""
         self.settings = settings
         self._slots = asyncio.Semaphore(settings.max_parallel_requests)
         headers = {"content-type": "application/json", **settings.headers}
@@ -101,13 +109,19 @@ class ProviderClient:
             max_connections=settings.max_parallel_requests,
             max_keepalive_connections=settings.max_parallel_requests,
         )
-        # Certificates matter only for https; loading them costs ~25 ms per client.
-        verify = not settings.base_url.startswith("http://")
+        if cassette is not None and cassette.mode == "replay":
+            transport = ReplayTransport(cassette)
+        else:
+            # Certificates matter only for https; loading them costs ~25 ms per client.
+            verify = not settings.base_url.startswith("http://")
+            transport = transport or limited_transport(settings.max_body_bytes, limits, verify)
+            if cassette is not None:
+                transport = RecordingTransport(transport, cassette)
         self._http = _CookielessClient(
             base_url=settings.base_url.rstrip("/") + "/",
             headers=headers,
             timeout=httpx.Timeout(settings.timeout),
-            transport=transport or limited_transport(settings.max_body_bytes, limits, verify),
+            transport=transport,
         )
         self.requests_sent = 0
 
@@ -184,7 +198,7 @@ class ProviderClient:
                         exchange.failure = TransportFailure.OVERSIZED
                         exchange.error = oversized(self.settings.max_body_bytes)
                         break
-        except CannotOverwriteExistingCassetteException:
+        except NotRecordedError:
             exchange.outcome = Outcome.NOT_RECORDED
             exchange.error = "no recorded interaction matches this request"
             return exchange, None
