@@ -23,7 +23,7 @@ from harness.providers import load_providers
 from harness.results import ResultsWriter
 from harness.schema import Surface, load_catalogue
 from harness.transport import ClientSettings, ProviderClient
-from harness.transport.cassettes import Mode, cassette
+from harness.transport.cassettes import Cassette, Mode, cassette
 
 N = 10_000
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -42,11 +42,11 @@ def scale_cases(surface: Surface, model: str) -> list[Case]:
     return cases
 
 
-async def _drive(base_url: str, mode: Mode, out: Path, parallel: int) -> int:
+async def _drive(base_url: str, mode: Mode, out: Path, parallel: int, tape: Cassette | None) -> int:
     provider = load_providers()["llamacpp-local"]
     surface = load_catalogue()[provider.schema_name]
     settings = ClientSettings(base_url=base_url, max_parallel_requests=parallel, wait=mode != "replay")
-    async with ProviderClient(settings) as client:
+    async with ProviderClient(settings, cassette=tape) as client:
         ctx = CheckContext(
             provider.name, surface, provider.model, scale_cases(surface, provider.model), DedupingSender(client)
         )
@@ -63,16 +63,16 @@ def record() -> None:
     CACHE.mkdir(exist_ok=True)
     partial = CASSETTE.with_suffix(".partial.json")
     partial.unlink(missing_ok=True)
-    with launch("llama-server", 4) as server, cassette(partial, "record", local=True):
-        asyncio.run(_drive(server.base_url, "record", CACHE / "record.jsonl", 4))
+    with launch("llama-server", 4) as server, cassette(partial, "record", local=True) as tape:
+        asyncio.run(_drive(server.base_url, "record", CACHE / "record.jsonl", 4, tape))
     partial.replace(CASSETTE)
 
 
 def child() -> None:
     """The measured replay (run as `python -m bench.scale child`)."""
     started = time.perf_counter()
-    with cassette(CASSETTE, "replay", local=True):
-        units = asyncio.run(_drive("http://127.0.0.1:0/v1", "replay", CACHE / "replay.jsonl", 4))
+    with cassette(CASSETTE, "replay", local=True) as tape:
+        units = asyncio.run(_drive("http://127.0.0.1:0/v1", "replay", CACHE / "replay.jsonl", 4, tape))
     print(f"{units} {time.perf_counter() - started:.3f}")
 
 

@@ -147,7 +147,8 @@ class ColumnRuntime:
 
 
 class Runtimes:
-    """At most one column open at a time: cassettes patch httpx process-wide. A column that
+    """At most one column open at a time: a local provider's servers (and its loop) are given
+    up before the next column's start, so two never compete for the machine. A column that
     cannot be opened (unreachable, a launch that failed) is tried once: its other items get
     the same error."""
 

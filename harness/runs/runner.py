@@ -31,7 +31,7 @@ from harness.runs.setup import client_settings, parallel_requests, preflight, pr
 from harness.runs.targets import Target
 from harness.schema import surface_named
 from harness.transport import ProviderClient
-from harness.transport.cassettes import Mode, cassette, cassette_path
+from harness.transport.cassettes import Cassette, Mode, cassette, cassette_path
 
 T = TypeVar("T")
 
@@ -75,8 +75,15 @@ class Column:
     """An open column: its endpoints, its event loop, and the client, sender and context the
     units run through. Made by ``open_column``."""
 
-    def __init__(self, target: Target, options: ColumnOptions, endpoints: Endpoints, runner: asyncio.Runner) -> None:
-        self.target, self.options, self.endpoints = target, options, endpoints
+    def __init__(
+        self,
+        target: Target,
+        options: ColumnOptions,
+        endpoints: Endpoints,
+        runner: asyncio.Runner,
+        tape: Cassette | None = None,
+    ) -> None:
+        self.target, self.options, self.endpoints, self.tape = target, options, endpoints, tape
         self._runner = runner
         self._limit = parallel_requests(target.provider, options.jobs)
         self.client: ProviderClient | None = None
@@ -98,7 +105,7 @@ class Column:
             timeout=timeout,
             retries=self.options.retries,
         )
-        self.client = ProviderClient(settings)
+        self.client = ProviderClient(settings, cassette=self.tape)
         self.sender = DedupingSender(self.client, provider.name, provider.api_key_env)
         self.ctx = check_context(self.target, self.sender, self.options.params, model)
         return self.ctx
@@ -151,10 +158,10 @@ def open_column(target: Target, options: ColumnOptions) -> Iterator[Column]:
         path = cassette_path(paths.cassettes_dir(), provider.name, target.surface.name)
         if options.mode == "record" and options.fresh_cassette:
             path.unlink(missing_ok=True)
-        stack.enter_context(cassette(path, options.mode, local=provider.is_local))
+        tape = stack.enter_context(cassette(path, options.mode, local=provider.is_local))
         # Its own loop, never the thread's current one (a pytest session's other tests keep theirs).
         runner = stack.enter_context(asyncio.Runner(loop_factory=asyncio.new_event_loop))
-        column = Column(target, options, endpoints, runner)
+        column = Column(target, options, endpoints, runner, tape)
         stack.callback(column.close)
         yield column
 

@@ -1,28 +1,36 @@
-"""Record and replay with vcrpy: one JSON cassette per provider and surface under
-``cassettes/<provider>/``, matched on method, path, query and the canonical JSON body, with
-credentials scrubbed before anything is written."""
+"""Cassettes: one JSON file per provider and surface under ``cassettes/<provider>/``, in
+vcrpy's format, read and written by vcrpy's own persister and serialization (so every
+cassette recorded through vcrpy stays valid). Requests match on method, path, query and the
+canonical JSON body, looked up by key; credentials are scrubbed before anything is written.
+Nothing here patches anything: ``transports`` replays from and records into a ``Cassette``
+as httpx transports, which the client is given."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-import vcr
+from vcr.filters import decode_response
+from vcr.persisters.filesystem import CassetteDecodeError, CassetteNotFoundError, FilesystemPersister
 from vcr.request import Request as VcrRequest
 
 from harness.errors import CassetteError
 from harness.redaction import SECRET_HEADERS, known_secrets, refresh_secrets, scrub_text, scrub_url
-from harness.transport.client import INVALID_UTF8_HEADER
 
 Mode = Literal["live", "record", "replay"]
 MODES: tuple[Mode, ...] = ("live", "record", "replay")
 LOCAL_HOST = "127.0.0.1:0"
 KEPT_REQUEST_HEADERS = frozenset({"content-type", "accept"})
+# Set by recording on a body that is not valid UTF-8 (cassettes keep bodies as text).
+INVALID_UTF8_HEADER = "x-harness-invalid-utf8"
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=4096)
@@ -38,17 +46,17 @@ def _body_bytes(request: VcrRequest) -> bytes:
     return body.encode() if isinstance(body, str) else bytes(body)
 
 
-def request_matcher(r1: VcrRequest, r2: VcrRequest) -> None:
-    """Same method, path, query and JSON body (whatever the key order or spacing).
-
-    One matcher instead of vcrpy's four: replay compares each request with every recorded
-    one, and a single cheap comparison (bytes first) keeps that fast on large cassettes.
-    """
-    b1, b2 = _body_bytes(r1), _body_bytes(r2)
-    if b1 != b2 and _canonical(b1) != _canonical(b2):
-        raise AssertionError("JSON bodies differ")
+def same_request(r1: VcrRequest, r2: VcrRequest) -> bool:
+    """Same method, path, query and JSON body (whatever the key order or spacing): the
+    matcher the cassettes were recorded and have always been replayed with."""
     if r1.method != r2.method or r1.path != r2.path or r1.query != r2.query:
-        raise AssertionError("method, path or query differ")
+        return False
+    b1, b2 = _body_bytes(r1), _body_bytes(r2)
+    return b1 == b2 or _canonical(b1) == _canonical(b2)
+
+
+def _key(request: VcrRequest) -> str:
+    return f"{request.method} {request.path}?{request.query} {_canonical(_body_bytes(request))}"
 
 
 def cassette_path(root: Path, provider: str, surface: str) -> Path:
@@ -56,10 +64,11 @@ def cassette_path(root: Path, provider: str, surface: str) -> Path:
 
 
 class CassetteSerializer:
-    """vcrpy's JSON format, checked as it loads: a malformed cassette is a one-line error
-    naming the file and the JSON pointer. (vcrpy itself treats an unreadable cassette as
-    empty, which in replay would report every case as not recorded.) JSON, not YAML: it
-    loads in a third of the memory and time, and one key per line still diffs well."""
+    """vcrpy's JSON format (a vcrpy serializer: given to its persister), checked as it loads:
+    a malformed cassette is a one-line error naming the file and the JSON pointer. (vcrpy
+    itself treats an unreadable cassette as empty, which in replay would report every case as
+    not recorded.) JSON, not YAML: it loads in a third of the memory and time, and one key per
+    line still diffs well."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -110,99 +119,163 @@ def validate_cassette_data(path: Path, data: Any) -> None:
                 )
 
 
-def _scrubber(local: bool) -> tuple[Any, Any]:
-    refresh_secrets()
+def scrub_request(request: VcrRequest, local: bool, secrets: list[str]) -> VcrRequest:
+    """The request as a cassette keeps it (in place): secrets go, and so does what changes per
+    run (host port, lengths), for diffable cassettes; the body is its canonical JSON."""
+    for name in list(request.headers):
+        if name.lower() in SECRET_HEADERS or name.lower() not in KEPT_REQUEST_HEADERS:
+            del request.headers[name]
+    uri = scrub_text(scrub_url(request.uri), secrets)
+    if local:
+        # A local server listens on a new port each launch; store one stable address.
+        parts = urlsplit(uri)
+        uri = urlunsplit((parts.scheme, LOCAL_HOST, parts.path, parts.query, parts.fragment))
+    request.uri = uri
+    body = _body_bytes(request)
+    if body:
+        request.body = scrub_text(_canonical(body), secrets).encode()
+    return request
 
-    def before_request(request: VcrRequest) -> VcrRequest:
-        secrets = known_secrets()  # (a key may be resolved after the cassette is opened)
-        for name in list(request.headers):
-            # Secrets must go; so does what changes per run (host port, lengths), for diffable cassettes.
-            if name.lower() in SECRET_HEADERS or name.lower() not in KEPT_REQUEST_HEADERS:
-                del request.headers[name]
-        uri = scrub_text(scrub_url(request.uri), secrets)
-        if local:
-            # A local server listens on a new port each launch; store one stable address.
-            parts = urlsplit(uri)
-            uri = urlunsplit((parts.scheme, LOCAL_HOST, parts.path, parts.query, parts.fragment))
-        request.uri = uri
-        body = _body_bytes(request)
-        if body:
-            request.body = scrub_text(_canonical(body), secrets).encode()
-        return request
 
-    def before_response(response: dict[str, Any]) -> dict[str, Any]:
+def scrub_response(response: dict[str, Any], secrets: list[str]) -> dict[str, Any]:
+    """The response as a cassette keeps it (in place): a compressed body decoded (vcrpy's
+    ``decode_response``), secret headers gone, secrets scrubbed from the other headers and the
+    body, the body as UTF-8 text (a bad byte recorded in ``INVALID_UTF8_HEADER``)."""
+    if any(name.lower() == "content-encoding" for name in response.get("headers", {})):
+        response = decode_response(response)
+    headers = response.get("headers", {})
+    for name in list(headers):
+        if name.lower() in SECRET_HEADERS:
+            del headers[name]
+        else:  # a provider may echo what it was sent in a header too
+            headers[name] = [scrub_text(str(value), secrets) for value in headers[name]]
+    body = response.get("body", {}).get("string")
+    if isinstance(body, bytes):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as err:
+            # Stored as text, the body loses its bad byte: record the fact so that replay
+            # judges the same broken body as the live run did.
+            headers[INVALID_UTF8_HEADER] = [f"{body[err.start]:02x}@{err.start}"]
+            text = body.decode("utf-8", errors="replace")
+        response["body"]["string"] = scrub_text(text, secrets).encode()
+    return response
+
+
+class Cassette:
+    """One cassette file, open for ``replay`` (serve each recorded interaction once, in the
+    order recorded) or ``record`` (keep what the provider answers; ``save`` writes it).
+
+    Interactions already in the file pass through the same scrubbing as new ones when it is
+    opened (with the secrets known then), as vcrpy did: a request is matched, and a response
+    served or written back, as it would be stored. Replay looks interactions up by key instead
+    of comparing a request with every recorded one (n^2 matches: minutes at 10,000 requests);
+    each candidate is still confirmed by ``same_request``.
+    """
+
+    def __init__(self, path: Path, mode: Literal["record", "replay"], local: bool) -> None:
+        self.path, self.mode, self.local = path, mode, local
+        refresh_secrets()
+        self._secrets = known_secrets()  # those known as the cassette opens
+        self._requests: list[VcrRequest] = []
+        self._responses: list[dict[str, Any]] = []
+        self._scrubbed: list[bool] = []  # responses are scrubbed when first needed
+        self._metadata: dict[str, Any] = {}
+        self._load()
+        self._loaded = len(self._requests)
+        self._played = [False] * self._loaded
+        self._positions: dict[str, list[int]] = {}
+        self._next: dict[str, int] = {}  # per key, where the first unplayed position may be
+        if mode == "replay":
+            for index, request in enumerate(self._requests):
+                self._positions.setdefault(_key(request), []).append(index)
+
+    def __len__(self) -> int:
+        return len(self._requests)
+
+    def _load(self) -> None:
+        try:
+            # Persisters return (requests, responses), and metadata third if the cassette has any.
+            requests, responses, *metadata = FilesystemPersister.load_cassette(
+                self.path, serializer=CassetteSerializer(self.path)
+            )
+        except CassetteNotFoundError:  # missing or empty: nothing recorded
+            return
+        except CassetteDecodeError:
+            log.warning("cassette %s is not UTF-8 text, so it is treated as empty", self.path, exc_info=True)
+            return
+        for request, response in zip(requests, responses, strict=True):
+            self._requests.append(scrub_request(request, self.local, self._secrets))
+            self._responses.append(response)
+            self._scrubbed.append(False)
+        self._metadata = metadata[0] if metadata else {}
+
+    def _response(self, index: int) -> dict[str, Any]:
+        if not self._scrubbed[index]:
+            self._responses[index] = scrub_response(self._responses[index], self._secrets)
+            self._scrubbed[index] = True
+        return self._responses[index]
+
+    def play(self, request: VcrRequest) -> dict[str, Any] | None:
+        """The response recorded for ``request`` and not served yet (the first in the order
+        recorded), or None: identical requests get the recorded answers one by one."""
+        request = scrub_request(request, self.local, known_secrets())
+        key = _key(request)
+        positions = self._positions.get(key, [])
+        start = self._next.get(key, 0)
+        for at in range(start, len(positions)):
+            index = positions[at]
+            if self._played[index] or not same_request(request, self._requests[index]):
+                continue
+            self._played[index] = True
+            while start < len(positions) and self._played[positions[start]]:
+                start += 1
+            self._next[key] = start
+            return self._response(index)
+        return None
+
+    def append(self, request: VcrRequest, response: dict[str, Any]) -> None:
+        """Keep one interaction, scrubbed with the secrets known now (a key may be resolved
+        after the cassette is opened)."""
         secrets = known_secrets()
-        headers = response.get("headers", {})
-        for name in list(headers):
-            if name.lower() in SECRET_HEADERS:
-                del headers[name]
-            else:  # a provider may echo what it was sent in a header too
-                headers[name] = [scrub_text(str(value), secrets) for value in headers[name]]
-        body = response.get("body", {}).get("string")
-        if isinstance(body, bytes):
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError as err:
-                # Stored as text, the body loses its bad byte: record the fact so that replay
-                # judges the same broken body as the live run did.
-                headers[INVALID_UTF8_HEADER] = [f"{body[err.start]:02x}@{err.start}"]
-                text = body.decode("utf-8", errors="replace")
-            response["body"]["string"] = scrub_text(text, secrets).encode()
-        return response
+        self._requests.append(scrub_request(request, self.local, secrets))
+        self._responses.append(scrub_response(response, secrets))
+        self._scrubbed.append(True)
 
-    return before_request, before_response
+    def save(self) -> None:
+        """Write the cassette when recording added to it: the interactions recorded now, after
+        those loaded that none of them re-recorded (vcrpy's ``all`` record mode)."""
+        if self.mode != "record" or len(self._requests) == self._loaded:
+            return
+        recorded = range(self._loaded, len(self._requests))
+        by_key: dict[str, list[VcrRequest]] = {}
+        for index in recorded:
+            by_key.setdefault(_key(self._requests[index]), []).append(self._requests[index])
+        kept = [
+            index
+            for index in range(self._loaded)
+            if not any(same_request(new, self._requests[index]) for new in by_key.get(_key(self._requests[index]), []))
+        ]
+        chosen = [*kept, *recorded]
+        data: dict[str, Any] = {
+            "requests": [self._requests[index] for index in chosen],
+            "responses": [self._response(index) for index in chosen],
+        }
+        if self._metadata:
+            data["metadata"] = self._metadata
+        FilesystemPersister.save_cassette(self.path, data, serializer=CassetteSerializer(self.path))
 
 
 @contextlib.contextmanager
-def cassette(path: Path, mode: Mode, local: bool) -> Iterator[None]:
-    """Patch httpx so requests replay from / record into ``path``. ``live`` does nothing."""
+def cassette(path: Path, mode: Mode, local: bool) -> Iterator[Cassette | None]:
+    """The cassette at ``path`` for ``mode``, saved (when recording) as the block ends, even
+    on an error; ``live`` has none. Give it to ``ProviderClient(settings, cassette=...)``."""
     if mode == "live":
-        yield
+        yield None
         return
-    before_request, before_response = _scrubber(local)
-    recorder = vcr.VCR(
-        serializer="harness-json",
-        record_mode="none" if mode == "replay" else "all",
-        match_on=["request"],
-        before_record_request=before_request,
-        before_record_response=before_response,
-        decode_compressed_response=True,
-    )
-    recorder.register_matcher("request", request_matcher)
-    recorder.register_serializer("harness-json", CassetteSerializer(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with recorder.use_cassette(str(path)) as loaded:
-        if mode == "replay":
-            _index(loaded)
-        else:
-            # Recording never plays back, but vcrpy still scans every recorded interaction
-            # before each request: n^2 work that made a 10,000-request recording CPU-bound.
-            loaded.can_play_response_for = lambda request: False
-        yield
-
-
-def _key(request: VcrRequest) -> str:
-    return f"{request.method} {request.path}?{request.query} {_canonical(_body_bytes(request))}"
-
-
-def _index(loaded: Any) -> None:
-    """Replace vcrpy's linear search for a recorded interaction with a lookup by key.
-
-    vcrpy compares a request with every recorded interaction, twice per request, so replaying
-    n requests costs n^2 matches: seconds at a few hundred, minutes at 10,000. Candidates are
-    still confirmed by vcrpy's own matcher, so matching means the same as without the index.
-    """
-    from vcr.matchers import requests_match
-
-    positions: dict[str, list[int]] = {}
-    for index, (stored, _) in enumerate(loaded.data):
-        positions.setdefault(_key(stored), []).append(index)
-
-    def responses(request: VcrRequest) -> Iterator[tuple[int, Any]]:
-        request = loaded._before_record_request(request)
-        for index in positions.get(_key(request), []):
-            stored, response = loaded.data[index]
-            if requests_match(request, stored, loaded._match_on):
-                yield index, response
-
-    loaded._responses = responses
+    tape = Cassette(path, mode, local)
+    try:
+        yield tape
+    finally:
+        tape.save()

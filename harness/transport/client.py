@@ -1,7 +1,9 @@
-"""The live HTTP client of one provider: httpx (async) with connection reuse, at most
+"""The HTTP client of one provider: httpx (async) with connection reuse, at most
 ``max_parallel_requests`` requests in flight, timeouts, and bounded retries with exponential
-backoff and jitter that honour ``Retry-After``. Every way a request can go wrong ends as an
-``Exchange``; nothing here raises on a provider's misbehaviour."""
+backoff and jitter that honour ``Retry-After`` (the retries read the ``TransportFailure``
+kind, never the error text). Live, or over a cassette's transport (replay, record). Every
+way a request can go wrong ends as an ``Exchange``; nothing here raises on a provider's
+misbehaviour."""
 
 from __future__ import annotations
 
@@ -16,17 +18,17 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from vcr.errors import CannotOverwriteExistingCassetteException
 
 from harness.generation import canonical_json
 from harness.jsoncodec import loads
 from harness.redaction import scrub_url
+from harness.transport.cassettes import INVALID_UTF8_HEADER, Cassette
 from harness.transport.exchange import Exchange, Outcome
+from harness.transport.failures import HANDLED, TRANSIENT_FAILURES, TransportFailure, classify, oversized
 from harness.transport.limits import limited_transport
 from harness.transport.sse import parse_sse
+from harness.transport.transports import NotRecordedError, RecordingTransport, ReplayTransport
 
-# Set by recording on a body that is not valid UTF-8 (cassettes keep bodies as text).
-INVALID_UTF8_HEADER = "x-harness-invalid-utf8"
 # Transient by nature: retried up to ``retries`` times.
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 # A 500 is usually the same answer to the same input: one retry tells a flake from a bug
@@ -49,13 +51,29 @@ class ClientSettings:
 
 
 class _NoCookies(httpx.Cookies):
-    """Probes are independent: a provider's Set-Cookie (a load balancer's stickiness, a
-    session) must not make later requests differ from what their reproducers send. httpx has
-    no switch for it (encode/httpx#2992); ignoring responses' cookies here also skips wrapping
-    every response in urllib's cookie objects, a fifth of httpx's CPU per request."""
+    """A jar that stays empty: it ignores every response's cookies."""
 
     def extract_cookies(self, response: httpx.Response) -> None:
         pass
+
+
+_NO_COOKIES = _NoCookies()
+
+
+class _CookielessClient(httpx.AsyncClient):
+    """Probes are independent: a provider's Set-Cookie (a load balancer's stickiness, a
+    session) must not make later requests differ from what their reproducers send. httpx has
+    no switch for it (encode/httpx#2992), so the client's public ``cookies`` is a jar that
+    stays empty (a test checks no cookie goes back); ignoring responses' cookies also skips
+    wrapping every response in urllib's cookie objects, a fifth of httpx's CPU per request."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        pass  # (nothing to keep)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -74,7 +92,14 @@ def _retry_after(value: str | None) -> float | None:
 class ProviderClient:
     """Sends requests to one provider; use as ``async with ProviderClient(settings) as c``."""
 
-    def __init__(self, settings: ClientSettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: ClientSettings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        cassette: Cassette | None = None,
+    ) -> None:
+        """``transport`` in place of httpx's own (under the body cap), for tests; ``cassette``
+        (from ``cassettes.cassette``): replay from it, sending nothing, or record into it."""
         self.settings = settings
         self._slots = asyncio.Semaphore(settings.max_parallel_requests)
         headers = {"content-type": "application/json", **settings.headers}
@@ -84,18 +109,20 @@ class ProviderClient:
             max_connections=settings.max_parallel_requests,
             max_keepalive_connections=settings.max_parallel_requests,
         )
-        # Certificates matter only for https; loading them costs ~25 ms per client.
-        verify = not settings.base_url.startswith("http://")
-        self._http = httpx.AsyncClient(
+        if cassette is not None and cassette.mode == "replay":
+            transport = ReplayTransport(cassette)
+        else:
+            # Certificates matter only for https; loading them costs ~25 ms per client.
+            verify = not settings.base_url.startswith("http://")
+            transport = transport or limited_transport(settings.max_body_bytes, limits, verify)
+            if cassette is not None:
+                transport = RecordingTransport(transport, cassette)
+        self._http = _CookielessClient(
             base_url=settings.base_url.rstrip("/") + "/",
             headers=headers,
             timeout=httpx.Timeout(settings.timeout),
-            transport=transport or limited_transport(settings.max_body_bytes, limits, verify),
+            transport=transport,
         )
-        # httpx.AsyncClient(cookies=...) copies whatever it is given into a plain Cookies, so
-        # the client's own jar is replaced (httpx is pinned; a test checks no cookie goes back).
-        assert isinstance(self._http._cookies, httpx.Cookies)
-        self._http._cookies = _NoCookies()
         self.requests_sent = 0
 
     async def __aenter__(self) -> ProviderClient:
@@ -123,12 +150,7 @@ class ProviderClient:
                 exchange, retry_after = await self._attempt(body, content, path)
             exchange.attempts, exchange.waited_s = attempt, waited
             transient = (
-                exchange.status in RETRYABLE_STATUS
-                or exchange.status == 500
-                or (
-                    exchange.outcome is Outcome.TRANSPORT_ERROR
-                    and exchange.error.startswith(("connect", "timeout", "reset"))
-                )
+                exchange.status in RETRYABLE_STATUS or exchange.status == 500 or exchange.failure in TRANSIENT_FAILURES
             )
             limit = min(1, self.settings.retries) if exchange.status == 500 else self.settings.retries
             if not transient or attempt > limit:
@@ -173,28 +195,16 @@ class ProviderClient:
                     raw += chunk
                     if len(raw) > self.settings.max_body_bytes:
                         exchange.outcome = Outcome.TRANSPORT_ERROR
-                        cap = self.settings.max_body_bytes
-                        exchange.error = f"oversized body: more than {cap} bytes, not read further"
+                        exchange.failure = TransportFailure.OVERSIZED
+                        exchange.error = oversized(self.settings.max_body_bytes)
                         break
-        except CannotOverwriteExistingCassetteException:
+        except NotRecordedError:
             exchange.outcome = Outcome.NOT_RECORDED
             exchange.error = "no recorded interaction matches this request"
             return exchange, None
-        except (httpx.TimeoutException, TimeoutError):
+        except HANDLED as err:
             exchange.outcome = Outcome.TRANSPORT_ERROR
-            exchange.error = f"timeout: no complete response within {self.settings.timeout:g}s"
-            raw = bytearray()
-        except (httpx.ConnectError, httpx.ConnectTimeout) as err:
-            exchange.outcome = Outcome.TRANSPORT_ERROR
-            exchange.error = f"connect: {err}"
-            raw = bytearray()
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as err:
-            exchange.outcome = Outcome.TRANSPORT_ERROR
-            exchange.error = f"reset: connection closed mid-response ({type(err).__name__}: {err})"
-            raw = bytearray()
-        except httpx.HTTPError as err:
-            exchange.outcome = Outcome.TRANSPORT_ERROR
-            exchange.error = f"http: {type(err).__name__}: {err}"
+            exchange.failure, exchange.error = classify(err, self.settings.timeout)
             raw = bytearray()
         exchange.elapsed_ms = (time.perf_counter() - started) * 1000
         _decode(exchange, raw, self.settings.max_body_bytes, marker)

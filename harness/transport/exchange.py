@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from harness.transport.failures import TransportFailure
+
 
 class Outcome(StrEnum):
     """How an exchange ended, before any judgement of the provider."""
@@ -30,7 +32,8 @@ class Exchange:
     chunks: list[Any] = field(default_factory=list)  # parsed SSE data events (stream: true)
     stream_done: bool = False  # the SSE stream ended with "data: [DONE]"
     problems: list[str] = field(default_factory=list)  # malformed JSON, wrong content type, ...
-    error: str = ""  # the transport error, for TRANSPORT_ERROR
+    error: str = ""  # the transport error, for TRANSPORT_ERROR (evidence: its text)
+    failure: TransportFailure | None = None  # its kind, for TRANSPORT_ERROR (what the retries read)
     attempts: int = 1
     waited_s: float = 0.0  # backoff slept between attempts (Retry-After when given)
     elapsed_ms: float = 0.0

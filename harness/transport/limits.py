@@ -1,27 +1,25 @@
-"""The body cap, held where every mode sees it: under httpx, at the connection pool.
+"""The body cap, as a transport wrapping httpx's own: under the client, and under recording.
 
 httpx decompresses a gzip body in whole network chunks (a 64 KiB chunk of a gzip bomb is
-64 MiB), and vcrpy, when recording, reads the whole body before the client sees a byte. So the
-pool's response stream is replaced by one that decompresses itself, in bounded steps, and
-ends after ``cap + 1`` bytes of decoded body: enough for the client to see that the body was
-over the cap, never more in memory or in a cassette.
+64 MiB), and recording reads the whole body before the client sees a byte. So the response
+stream is replaced by one that decompresses itself, in bounded steps, and ends after
+``cap + 1`` bytes of decoded body: enough for the client to see that the body was over the
+cap, never more in memory or in a cassette.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import Any
 
-import httpcore
 import httpx
 
-# Decoded here, so httpx and vcrpy see a plain body (and the header is dropped).
+# Decoded here, so httpx and recording see a plain body (and the header is dropped).
 _DECODED = {b"gzip": 16 + zlib.MAX_WBITS, b"x-gzip": 16 + zlib.MAX_WBITS, b"deflate": zlib.MAX_WBITS}
 _STEP = 64 * 1024  # the most one decompression step may produce
 
 
-class _LimitedStream:
+class _LimitedStream(httpx.AsyncByteStream):
     def __init__(self, stream: AsyncIterable[bytes], cap: int, wbits: int | None) -> None:
         self._stream, self._budget = stream, cap + 1
         self._decoder = zlib.decompressobj(wbits) if wbits is not None else None
@@ -61,30 +59,29 @@ class _LimitedStream:
             await close()
 
 
-class LimitedPool:
-    """An httpcore connection pool whose responses are decoded and cut at ``cap + 1`` bytes."""
+class BodyCapTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport: its responses are decoded here and cut at ``cap + 1`` bytes."""
 
-    def __init__(self, pool: Any, cap: int) -> None:
-        self._pool, self._cap = pool, cap
+    def __init__(self, inner: httpx.AsyncBaseTransport, cap: int) -> None:
+        self.inner, self.cap = inner, cap
 
-    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
-        response = await self._pool.handle_async_request(request)
-        encoding = next((v.strip().lower() for k, v in response.headers if k.lower() == b"content-encoding"), b"")
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        headers = response.headers.raw
+        encoding = next((v.strip().lower() for k, v in headers if k.lower() == b"content-encoding"), b"")
         wbits = _DECODED.get(encoding)
-        headers = response.headers
         if wbits is not None:
             dropped = (b"content-encoding", b"content-length")
-            headers = [(k, v) for k, v in response.headers if k.lower() not in dropped]
-        stream = _LimitedStream(response.stream, self._cap, wbits)
-        return httpcore.Response(response.status, headers=headers, content=stream, extensions=response.extensions)
+            headers = [(k, v) for k, v in headers if k.lower() not in dropped]
+        assert isinstance(response.stream, httpx.AsyncByteStream)  # (what an async transport returns)
+        stream = _LimitedStream(response.stream, self.cap, wbits)
+        return httpx.Response(response.status_code, headers=headers, stream=stream, extensions=response.extensions)
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        await self.inner.aclose()
 
 
-def limited_transport(cap: int, limits: httpx.Limits, verify: bool) -> httpx.AsyncHTTPTransport:
-    """httpx's own transport with ``LimitedPool`` in place of its pool (httpx is pinned; a
-    test checks a gzip bomb and an oversized body, live and while recording)."""
-    transport = httpx.AsyncHTTPTransport(limits=limits, verify=verify)
-    transport._pool = LimitedPool(transport._pool, cap)  # type: ignore[assignment]
-    return transport
+def limited_transport(cap: int, limits: httpx.Limits, verify: bool) -> BodyCapTransport:
+    """httpx's own transport under ``BodyCapTransport`` (a test checks a gzip bomb and an
+    oversized body, live and while recording)."""
+    return BodyCapTransport(httpx.AsyncHTTPTransport(limits=limits, verify=verify), cap)

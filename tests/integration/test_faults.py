@@ -18,6 +18,7 @@ from harness.generation.matrix import base_body
 from harness.results import ResultsWriter, Verdict, read_results
 from harness.schema import Surface
 from harness.transport import ClientSettings, Exchange, Outcome, ProviderClient
+from harness.transport.cassettes import Cassette, cassette
 from tests.fault_server import FaultServer, fault_server
 
 
@@ -27,7 +28,9 @@ def server() -> Iterator[FaultServer]:
         yield running
 
 
-def _send(server: FaultServer, fault: str, stream: bool = False, **settings: float) -> Exchange:
+def _send(
+    server: FaultServer, fault: str, stream: bool = False, tape: Cassette | None = None, **settings: float
+) -> Exchange:
     async def go() -> Exchange:
         options = {
             "timeout": 2.0,
@@ -36,7 +39,8 @@ def _send(server: FaultServer, fault: str, stream: bool = False, **settings: flo
             "max_body_bytes": 1024 * 1024,
             **settings,
         }
-        async with ProviderClient(ClientSettings(base_url=server.url(fault), **options)) as client:  # type: ignore[arg-type]
+        client_settings = ClientSettings(base_url=server.url(fault), **options)  # type: ignore[arg-type]
+        async with ProviderClient(client_settings, cassette=tape) as client:
             return await client.send({**base_body("fault"), "stream": stream})
 
     return asyncio.run(go())
@@ -137,13 +141,11 @@ def test_a_faulty_case_leaves_the_others_unaffected(
 
 
 def test_a_body_that_is_not_utf8_is_the_same_problem_in_replay(server: FaultServer, tmp_path: Path) -> None:
-    from harness.transport.cassettes import cassette
-
     path = tmp_path / "cassette.json"
-    with cassette(path, "record", local=True):
-        recorded = _send(server, "non-utf8")
-    with cassette(path, "replay", local=True):
-        replayed = _send(server, "non-utf8")
+    with cassette(path, "record", local=True) as tape:
+        recorded = _send(server, "non-utf8", tape=tape)
+    with cassette(path, "replay", local=True) as tape:
+        replayed = _send(server, "non-utf8", tape=tape)
     assert any("not valid UTF-8 (byte 0xff" in p for p in recorded.problems), recorded.problems
     assert replayed.problems == recorded.problems
 
@@ -163,12 +165,10 @@ def test_the_body_cap_holds_after_decompression_and_while_recording(
 ) -> None:
     """A gzip bomb (256 MiB of JSON in 1 MB) and a plain oversized body are cut at the cap,
     live and when recording, and the cassette keeps no more than the cap."""
-    from harness.transport.cassettes import cassette
-
     path = tmp_path / "cassette.json"
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with cassette(path, mode, local=True):  # type: ignore[arg-type]
-        bomb, oversized = _send(server, "gzip-bomb"), _send(server, "oversized")
+    with cassette(path, mode, local=True) as tape:  # type: ignore[arg-type]
+        bomb, oversized = _send(server, "gzip-bomb", tape=tape), _send(server, "oversized", tape=tape)
     grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
     for exchange in (bomb, oversized):
         assert exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.error.startswith("oversized"), exchange.error
@@ -176,6 +176,6 @@ def test_the_body_cap_holds_after_decompression_and_while_recording(
     assert grown_mib < 64, f"peak memory grew by {grown_mib:.0f} MiB"
     if mode == "record":
         assert path.stat().st_size < 3 * 1024 * 1024  # two capped bodies (1 MiB each) and their envelopes
-        with cassette(path, "replay", local=True):
-            replayed = _send(server, "gzip-bomb")
+        with cassette(path, "replay", local=True) as tape:
+            replayed = _send(server, "gzip-bomb", tape=tape)
         assert replayed.outcome is Outcome.TRANSPORT_ERROR and replayed.error.startswith("oversized")
