@@ -7,16 +7,19 @@ from typing import Any
 
 import pytest
 
+from harness.checks.findings import Finding
 from harness.checks.judges.determinism import SeedRepeats, judge_seed
 from harness.checks.judges.effects import (
+    StopProbe,
     judge_logprobs,
     judge_max_tokens,
     judge_n,
     judge_response_format,
+    judge_stop,
     judge_stream,
     judge_top_logprobs,
 )
-from harness.checks.judges.embeddings import judge_encoding
+from harness.checks.judges.embeddings import judge_dimensions, judge_encoding
 from harness.checks.judges.forms import (
     BiasProbe,
     Twins,
@@ -39,6 +42,7 @@ from harness.checks.judges.sampling import (
     judge_greedy,
 )
 from harness.checks.judges.shapes import Contrast, Pair, StreamPair
+from harness.engine import build_record
 from harness.results import Verdict
 from harness.transport import Exchange, Outcome
 
@@ -110,6 +114,72 @@ def test_naming_the_parameter_means_its_param_field_or_the_word(
 ) -> None:
     assert names_param(message, param, name) is names
     assert envelope_quality(error(400, message, param), name)["names_param"] is names
+
+
+def not_recorded() -> Exchange:
+    return Exchange("POST", CHAT, {"model": "m"}, Outcome.NOT_RECORDED, error="no recorded interaction matches")
+
+
+def test_the_record_builder_says_how_to_record_what_replay_did_not_find(catalogue: dict[str, Any]) -> None:
+    """A judge says only that nothing was recorded; the record names the command for its column."""
+    judged = judge_n(Pair(base=reply("x"), probe=not_recorded()), 2)
+    assert (judged.verdict, judged.detail) == (Verdict.NOT_RECORDED, "no recorded interaction")
+    record = build_record(Finding(judged, [not_recorded()], 2), provider="local@openai", surface=catalogue["openai"])
+    assert record.detail == "no recorded interaction; record it with: nox -s record -- --provider local@openai"
+
+
+# --- the shared guard -------------------------------------------------------------------
+
+
+def test_the_guard_reads_a_shape_in_its_order() -> None:
+    """The first exchange of ``exchanges()`` that failed decides, before the judge reads anything."""
+    broken, refused = reply(status=500, body=None), error(400)
+    assert judge_n(Pair(base=broken, probe=refused), 2).verdict is Verdict.SERVER_ERROR  # the base first
+    assert judge_top_logprobs(Contrast(probe=refused, control=broken), 3).verdict is Verdict.OVER_STRICT
+    assert judge_stream(StreamPair(plain=not_recorded(), streamed=broken)).verdict is Verdict.NOT_RECORDED
+    assert judge_stop(StopProbe(greedy=reply("a b c d e f g h"), stopped=refused)).verdict is Verdict.OVER_STRICT
+    assert judge_stop(StopProbe(greedy=reply("ab"), stopped=None)).verdict is Verdict.INCONCLUSIVE
+
+
+def test_shapes_take_named_fields_only() -> None:
+    with pytest.raises(TypeError):
+        Pair(reply("a"), reply("b"))  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Baseline(reply("a"), reply("a"), reply("a b"), None)  # type: ignore[call-arg]
+
+
+def test_a_shared_baseline_decides_before_the_probes_failures() -> None:
+    """Differential and default probes: the baseline is judged whole first (a seed that does not
+    reproduce), then the probe's own failures."""
+    unstable = baseline(again="c d")
+    probe = Differential(baseline=unstable, control=None, probe=error(400))
+    judged = judge_differential(probe, "top_a", 1.0, None)
+    assert judged.verdict is Verdict.INCONCLUSIVE and "different outputs" in judged.detail
+    stable = Differential(baseline=baseline(), control=None, probe=error(400))
+    assert judge_differential(stable, "top_a", 1.0, None).verdict is Verdict.OVER_STRICT
+    # The other seed is no part of the guard: where it failed, only IGNORED is out of reach.
+    lost = Baseline(base=reply("a b"), again=reply("a b"), longer=reply("a b c"), other_seed=error(400))
+    same = Differential(baseline=lost, control=None, probe=reply("a b"))
+    unseen = judge_differential(same, "top_a", 1.0, None)
+    assert unseen.verdict is Verdict.INCONCLUSIVE and "could be seen" in unseen.detail
+    search = DefaultSearch(baseline=unstable, trials=[trial("a", "a", **{"40": "b"})])
+    search.trials[0].omitted.status = 500
+    judged = judge_default(search, "top_k", 0)
+    assert judged.verdict is Verdict.INCONCLUSIVE and "different outputs" in judged.detail
+
+
+def test_embeddings_read_the_plain_request_first() -> None:
+    refused = Exchange("POST", "http://p.test/v1/embeddings", {}, Outcome.RESPONSE, status=400, json={})
+    judged = judge_encoding(Pair(base=refused, probe=embeddings([1.0])))
+    assert judged.verdict is Verdict.INCONCLUSIVE and "not served" in judged.detail
+    statuses = {400, 422}
+    undocumented = judge_dimensions(Pair(base=embeddings([1.0, 2.0]), probe=refused), 1, False, statuses)
+    assert undocumented.verdict is Verdict.REJECTED
+    documented = judge_dimensions(Pair(base=embeddings([1.0, 2.0]), probe=refused), 1, True, statuses)
+    assert documented.verdict is Verdict.OVER_STRICT
+    assert judge_dimensions(Pair(base=embeddings([1.0, 2.0]), probe=embeddings([1.0])), 1, True, statuses).verdict is (
+        Verdict.HONOURED
+    )
 
 
 # --- differential probes -----------------------------------------------------------------
