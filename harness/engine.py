@@ -18,7 +18,6 @@ from typing import Any
 from harness.checks import CheckContext, load_families
 from harness.checks.evidence import completion_tokens, evidence
 from harness.checks.findings import Finding
-from harness.checks.judges.outcome import record_command
 from harness.checks.registry import Unit
 from harness.errors import CheckError, ConfigError, HarnessError
 from harness.generation import canonical_json
@@ -122,6 +121,11 @@ def configuration_refusal(exchange: Exchange, provider: str, api_key_env: str) -
     )
 
 
+def record_command(provider: str) -> str:
+    """How to record what a replay did not find."""
+    return f"nox -s record -- --provider {provider}"
+
+
 def build_record(
     finding: Finding, *, provider: str, surface: Surface, base_url: str = "", api_key_env: str = "", unit_id: str = ""
 ) -> Record:
@@ -138,7 +142,7 @@ def build_record(
         data["statistics"] = dict(finding.statistics)
     data.update(finding.notes)
     detail = judgement.detail
-    if judgement.verdict is Verdict.NOT_RECORDED and "record it with" not in detail:
+    if judgement.verdict is Verdict.NOT_RECORDED:
         detail = f"{detail}; record it with: {record_command(provider)}"
     counted = list(finding.exchanges if finding.spent is None else finding.spent)
     return Record(

@@ -9,7 +9,7 @@ import asyncio
 
 from harness.checks.findings import Finding
 from harness.checks.judges import Judgement
-from harness.checks.judges.determinism import judge_seed
+from harness.checks.judges.determinism import SeedRepeats, judge_seed
 from harness.checks.plans.common import INERT_EXTRA_TOKENS, OMIT, OTHER_SEEDS, PROBE_SEED, PROBE_TOKENS, probe_body
 from harness.checks.registry import CheckContext, probe, probes_check
 from harness.results import Verdict
@@ -34,5 +34,5 @@ async def determinism_probe(ctx: CheckContext) -> Finding:
         asyncio.gather(ctx.send(free_body), *(ctx.send(free_body, fresh=True) for _ in range(UNSEEDED - 1))),
         ctx.send(probe_body(ctx, max_tokens=PROBE_TOKENS + INERT_EXTRA_TOKENS)),
     )
-    judgement = judge_seed(PROBE_SEED, repeats, others, unseeded, longer, ctx.provider)
-    return Finding(judgement, [*repeats, *others, *unseeded, longer], mode="seeded")
+    probe = SeedRepeats(repeats=repeats, other_seeds=others, unseeded=unseeded, longer=longer)
+    return Finding(judge_seed(probe, PROBE_SEED), probe.exchanges(), mode="seeded")

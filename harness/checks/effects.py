@@ -11,6 +11,7 @@ from typing import Any
 from harness.checks.findings import Finding
 from harness.checks.judges import text_of
 from harness.checks.judges.effects import (
+    StopProbe,
     judge_logprobs,
     judge_max_tokens,
     judge_n,
@@ -20,8 +21,9 @@ from harness.checks.judges.effects import (
     judge_top_logprobs,
     pick_stop,
 )
-from harness.checks.judges.forms import first_tokens, judge_logit_bias, judge_stream_usage
+from harness.checks.judges.forms import BiasProbe, first_tokens, judge_logit_bias, judge_stream_usage
 from harness.checks.judges.outcome import Judgement
+from harness.checks.judges.shapes import Contrast, Pair, StreamPair
 from harness.checks.plans.common import EFFECTS, OMIT, documents, probe_body
 from harness.checks.plans.proofs import reproducible, sampling_effect
 from harness.checks.registry import CheckContext, probe, probe_each, probes_check
@@ -55,7 +57,7 @@ async def max_tokens_probe(ctx: CheckContext) -> Finding:
     base, limited = await asyncio.gather(
         ctx.send(probe_body(ctx, **same)), ctx.send(probe_body(ctx, max_tokens=MAX_TOKENS_LIMIT, **same))
     )
-    judgement = judge_max_tokens(MAX_TOKENS_LIMIT, base, limited, ctx.provider)
+    judgement = judge_max_tokens(Pair(base=base, probe=limited), MAX_TOKENS_LIMIT)
     return Finding(judgement, [base, limited], MAX_TOKENS_LIMIT)
 
 
@@ -72,7 +74,7 @@ async def max_completion_tokens_probe(ctx: CheckContext) -> Finding:
         ctx.send(probe_body(ctx, **same)),
         ctx.send(probe_body(ctx, max_tokens=OMIT, max_completion_tokens=MAX_TOKENS_LIMIT, **same)),
     )
-    judgement = judge_max_tokens(MAX_TOKENS_LIMIT, base, limited, ctx.provider, "max_completion_tokens")
+    judgement = judge_max_tokens(Pair(base=base, probe=limited), MAX_TOKENS_LIMIT, "max_completion_tokens")
     return Finding(judgement, [base, limited], MAX_TOKENS_LIMIT)
 
 
@@ -89,7 +91,7 @@ async def stream_options_probe(ctx: CheckContext) -> Finding:
         ctx.send(probe_body(ctx, stream=True, stream_options=value, **same)),
         ctx.send(probe_body(ctx, stream=True, **same)),
     )
-    judgement = judge_stream_usage(with_option, without, ctx.provider)
+    judgement = judge_stream_usage(Contrast(probe=with_option, control=without))
     return Finding(judgement, [without, with_option], value)
 
 
@@ -112,16 +114,16 @@ async def logit_bias_probe(ctx: CheckContext) -> Finding:
     greedy, banned, promoted = await asyncio.gather(
         *(ctx.send(probe_body(ctx, temperature=0.0, **extra, **bias)) for bias in biases)
     )
-    spelling: list[Exchange] = []
+    spelling: tuple[Exchange, ...] = ()
     if extra.get("return_tokens_as_token_ids"):
         # The ids came as "token_id:N": the same requests with tokens as text show they spell it.
         words = {k: v for k, v in extra.items() if k != "return_tokens_as_token_ids"}
-        spelling = list(
+        spelling = tuple(
             await asyncio.gather(*(ctx.send(probe_body(ctx, temperature=0.0, **words, **bias)) for bias in biases))
         )
-    judgement = judge_logit_bias(greedy, banned, promoted, [first, other], ctx.provider, spelling)
+    bias_probe = BiasProbe(greedy=greedy, banned=banned, promoted=promoted, first=first, other=other, spelling=spelling)
     value = {str(first.id): -100, str(other.id): 100}
-    return Finding(judgement, [greedy, banned, promoted, *spelling], value)
+    return Finding(judge_logit_bias(bias_probe), bias_probe.exchanges(), value)
 
 
 @probe(EFFECT, "stop", "effect", when=lambda ctx: documents(ctx, "stop", ["abc"]))
@@ -129,15 +131,14 @@ async def stop_probe(ctx: CheckContext) -> Finding:
     greedy = await ctx.send(probe_body(ctx, temperature=0.0))
     chosen = pick_stop(text_of(greedy) or "") if greedy.ok else None
     stopped = await ctx.send(probe_body(ctx, temperature=0.0, stop=[chosen[0]])) if chosen else None
-    judgement = judge_stop(greedy, stopped, ctx.provider)
-    sent = [greedy] + ([stopped] if stopped else [])
-    return Finding(judgement, sent, [chosen[0]] if chosen else None)
+    stop = StopProbe(greedy=greedy, stopped=stopped)
+    return Finding(judge_stop(stop), stop.exchanges(), [chosen[0]] if chosen else None)
 
 
 @probe(EFFECT, "n", "effect", when=lambda ctx: documents(ctx, "n", 2))
 async def n_probe(ctx: CheckContext) -> Finding:
     base, two = await asyncio.gather(ctx.send(probe_body(ctx)), ctx.send(probe_body(ctx, n=2)))
-    return Finding(judge_n(2, base, two, ctx.provider), [base, two], 2)
+    return Finding(judge_n(Pair(base=base, probe=two), 2), [base, two], 2)
 
 
 def _logprobs_body(ctx: CheckContext) -> dict[str, Any]:
@@ -148,7 +149,7 @@ def _logprobs_body(ctx: CheckContext) -> dict[str, Any]:
 @probe(EFFECT, "logprobs", "effect", when=lambda ctx: documents(ctx, "logprobs", True))
 async def logprobs_probe(ctx: CheckContext) -> Finding:
     base, with_logprobs = await asyncio.gather(ctx.send(probe_body(ctx)), ctx.send(_logprobs_body(ctx)))
-    return Finding(judge_logprobs(base, with_logprobs, ctx.provider), [base, with_logprobs], True)
+    return Finding(judge_logprobs(Pair(base=base, probe=with_logprobs)), [base, with_logprobs], True)
 
 
 @probe(
@@ -162,7 +163,7 @@ async def top_logprobs_probe(ctx: CheckContext) -> Finding:
     three, one = await asyncio.gather(
         ctx.send(_logprobs_body(ctx)), ctx.send(probe_body(ctx, logprobs=True, top_logprobs=1))
     )
-    return Finding(judge_top_logprobs(3, three, one, ctx.provider), [one, three], 3)
+    return Finding(judge_top_logprobs(Contrast(probe=three, control=one), 3), [one, three], 3)
 
 
 def _response_format_types(ctx: CheckContext) -> list[str]:
@@ -179,7 +180,7 @@ async def response_format_probe(ctx: CheckContext, kind: str) -> Finding:
         ctx.send(probe_body(ctx, max_tokens=40, temperature=0.0)),
         ctx.send(probe_body(ctx, max_tokens=40, temperature=0.0, response_format=value)),
     )
-    judgement = judge_response_format(kind, PROBE_SCHEMA, control, formatted, ctx.provider)
+    judgement = judge_response_format(Pair(base=control, probe=formatted), kind, PROBE_SCHEMA)
     return Finding(judgement, [control, formatted], value)
 
 
@@ -206,4 +207,4 @@ async def stream_probe(ctx: CheckContext) -> Finding:
     plain, streamed = await asyncio.gather(
         ctx.send(probe_body(ctx, **same)), ctx.send(probe_body(ctx, stream=True, **same))
     )
-    return Finding(judge_stream(plain, streamed, ctx.provider), [plain, streamed], True)
+    return Finding(judge_stream(StreamPair(plain=plain, streamed=streamed)), [plain, streamed], True)

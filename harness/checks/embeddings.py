@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.checks.findings import Finding
 from harness.checks.judges.embeddings import judge_dimensions, judge_encoding
+from harness.checks.judges.shapes import Pair
 from harness.checks.registry import CheckContext, probe, probes_check
 
 PATH = "embeddings"
@@ -30,7 +31,7 @@ async def encoding_probe(ctx: CheckContext) -> Finding:
         ctx.send(embedding_body(ctx, encoding_format="float"), PATH),
         ctx.send(embedding_body(ctx, encoding_format="base64"), PATH),
     )
-    judgement = judge_encoding(floats, encoded, ctx.provider)
+    judgement = judge_encoding(Pair(base=floats, probe=encoded))
     return Finding(judgement, [floats, encoded], "base64")
 
 
@@ -47,5 +48,5 @@ async def dimensions_probe(ctx: CheckContext, size: int = DIMENSIONS) -> Finding
         ctx.send(embedding_body(ctx, dimensions=size), PATH),
     )
     documented = "dimensions" in ctx.surface.embeddings
-    judgement = judge_dimensions(size, documented, base, sized, ctx.provider, ctx.surface.refusal_statuses)
+    judgement = judge_dimensions(Pair(base=base, probe=sized), size, documented, ctx.surface.refusal_statuses)
     return Finding(judgement, [base, sized], size)

@@ -34,8 +34,7 @@ def _user(content: Any) -> list[dict[str, Any]]:
 
 async def _judged(ctx: CheckContext, twins: Twins, value: Any) -> Finding:
     profile = (await proof_for(ctx)).profile
-    judgement = judge_equivalent(twins, profile.greedy_reproduces, ctx.provider)
-    return Finding(judgement, [twins.first, twins.second, twins.control], value)
+    return Finding(judge_equivalent(twins, profile.greedy_reproduces), twins.exchanges(), value)
 
 
 @probe(EQUIVALENCE, "messages", "equivalence")
@@ -46,7 +45,13 @@ async def content_parts_probe(ctx: CheckContext) -> Finding:
         ctx.send(_greedy(ctx, messages=_user(parts))),
         ctx.send(_greedy(ctx, messages=_user(OTHER_PROMPT))),
     )
-    twins = Twins("content as a string and as text parts", text, as_parts, other, "another user message")
+    twins = Twins(
+        name="content as a string and as text parts",
+        first=text,
+        second=as_parts,
+        control=other,
+        control_name="another user message",
+    )
     return await _judged(ctx, twins, parts)
 
 
@@ -64,7 +69,13 @@ async def stop_forms_probe(ctx: CheckContext) -> Finding:
         return Finding(judgement, [greedy])
     stop = chosen[0]
     as_string, as_list = await asyncio.gather(ctx.send(_greedy(ctx, stop=stop)), ctx.send(_greedy(ctx, stop=[stop])))
-    twins = Twins(f"stop as {stop!r} and as [{stop!r}]", as_string, as_list, greedy, "the same request without stop")
+    twins = Twins(
+        name=f"stop as {stop!r} and as [{stop!r}]",
+        first=as_string,
+        second=as_list,
+        control=greedy,
+        control_name="the same request without stop",
+    )
     return await _judged(ctx, twins, stop)
 
 
@@ -80,5 +91,11 @@ async def max_completion_tokens_form_probe(ctx: CheckContext) -> Finding:
         ctx.send(_greedy(ctx, max_tokens=OMIT, max_completion_tokens=LIMIT)),
         ctx.send(_greedy(ctx)),
     )
-    twins = Twins(f"max_tokens={LIMIT} and max_completion_tokens={LIMIT}", old, new, unlimited, "a larger max_tokens")
+    twins = Twins(
+        name=f"max_tokens={LIMIT} and max_completion_tokens={LIMIT}",
+        first=old,
+        second=new,
+        control=unlimited,
+        control_name="a larger max_tokens",
+    )
     return await _judged(ctx, twins, LIMIT)

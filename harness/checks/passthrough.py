@@ -11,6 +11,7 @@ from typing import Any
 from harness.checks.findings import Finding
 from harness.checks.judges import Judgement, probe_failure
 from harness.checks.judges.ranges import judge_unknown_key
+from harness.checks.judges.shapes import Pair
 from harness.checks.plans.common import EFFECTS, probe_body
 from harness.checks.plans.proofs import sampling_effect
 from harness.checks.registry import CheckContext, probe, probe_each, probes_check
@@ -50,7 +51,7 @@ async def enum_passthrough(ctx: CheckContext, param: str, value: Any = None) -> 
     meaning = f" (documented: {spec['description']})" if spec.get("description") else ""
     # e.g. a service tier: it changes price or latency, which no response field shows.
     exchange = await ctx.send(probe_body(ctx, **{param: value}))
-    judgement = probe_failure([exchange], ctx.provider) or Judgement(
+    judgement = probe_failure([exchange]) or Judgement(
         Verdict.INCONCLUSIVE,
         f"{param}={value!r} accepted; no client-observable effect exists{meaning}: a server that "
         "drops it answers the same, so passthrough cannot be proven",
@@ -62,5 +63,6 @@ async def enum_passthrough(ctx: CheckContext, param: str, value: Any = None) -> 
 @probe(UNKNOWN, "(unknown key)", "probe", when=lambda ctx: ctx.params is None)
 async def unknown_key_probe(ctx: CheckContext) -> Finding:
     exchange, plain = await asyncio.gather(ctx.send(probe_body(ctx, **{UNKNOWN_KEY: 1})), ctx.send(probe_body(ctx)))
-    judgement = judge_unknown_key(ctx.surface.unknown_keys, exchange, plain, ctx.provider, ctx.surface.refusal_statuses)
+    pair = Pair(base=plain, probe=exchange)
+    judgement = judge_unknown_key(pair, ctx.surface.unknown_keys, ctx.surface.refusal_statuses)
     return Finding(judgement, [exchange, plain])

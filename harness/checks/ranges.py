@@ -23,7 +23,7 @@ def case_unit(ctx: CheckContext, case: Case, check_name: str = "range") -> Unit:
         # The plain request (one per run, shared by every case) decides whether a refusal counts.
         plain = await ctx.send(base_body(ctx.model)) if exchange.client_error else None
         judgement, quality = judge_case(
-            case.param, case.expect, case.reason, exchange, ctx.provider, ctx.surface.refusal_statuses, plain
+            case.param, case.expect, case.reason, exchange, refusal_statuses=ctx.surface.refusal_statuses, plain=plain
         )
         # The reproducer is built from the last exchange shown: the case's own request; only
         # the case's own request is counted as its cost.

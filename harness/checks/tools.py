@@ -9,7 +9,9 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from harness.checks.findings import Finding
+from harness.checks.judges.shapes import Contrast, StreamPair
 from harness.checks.judges.tools import (
+    Forced,
     judge_forced_function,
     judge_none,
     judge_parallel,
@@ -82,7 +84,7 @@ def _calls_in_parallel(ctx: CheckContext) -> bool:
 @probe(TOOLS_CHECK, "tools", "prompt", when=_tools_documented)
 async def tools_probe(ctx: CheckContext) -> Finding:
     with_tools, without = await asyncio.gather(_control(ctx), ctx.send(_body(ctx)))
-    judgement = judge_tools_reach_prompt(with_tools, without, ctx.provider)
+    judgement = judge_tools_reach_prompt(Contrast(probe=with_tools, control=without))
     return Finding(judgement, [without, with_tools], TOOLS)
 
 
@@ -92,23 +94,22 @@ async def forced_probe(ctx: CheckContext) -> Finding:
     control, *answers = await asyncio.gather(
         _control(ctx), *(ctx.send(_body(ctx, tools=TOOLS, tool_choice=forcing(name))) for name in names)
     )
-    judgement = judge_forced_function(
-        dict(zip(names, answers, strict=True)), control, PARAMETERS, TOOL_TOKENS, ctx.provider
-    )
+    forced = Forced(forced=dict(zip(names, answers, strict=True)), control=control)
+    judgement = judge_forced_function(forced, PARAMETERS, TOOL_TOKENS)
     return Finding(judgement, [control, *answers], forcing(names[0]))
 
 
 @probe(TOOLS_CHECK, "tool_choice", "required", when=_documents_choice("required"))
 async def required_probe(ctx: CheckContext) -> Finding:
     control, required = await asyncio.gather(_control(ctx), ctx.send(_body(ctx, tools=TOOLS, tool_choice="required")))
-    judgement = judge_required(required, control, PARAMETERS, TOOL_TOKENS, ctx.provider)
+    judgement = judge_required(Contrast(probe=required, control=control), PARAMETERS, TOOL_TOKENS)
     return Finding(judgement, [control, required], "required")
 
 
 @probe(TOOLS_CHECK, "tool_choice", "none", when=_documents_choice("none"))
 async def none_probe(ctx: CheckContext) -> Finding:
     control, none = await asyncio.gather(_control(ctx), ctx.send(_body(ctx, tools=TOOLS, tool_choice="none")))
-    judgement = judge_none(none, control, ctx.provider)
+    judgement = judge_none(Contrast(probe=none, control=control))
     return Finding(judgement, [control, none], "none")
 
 
@@ -125,7 +126,7 @@ async def parallel_probe(ctx: CheckContext) -> Finding:
     single, multiple = await asyncio.gather(
         *(ctx.send(_body(ctx, tools=TOOLS, tool_choice=choice, parallel_tool_calls=flag)) for flag in (False, True))
     )
-    judgement = judge_parallel(single, multiple, ctx.provider)
+    judgement = judge_parallel(Contrast(probe=single, control=multiple))
     return Finding(judgement, [multiple, single], False)
 
 
@@ -136,5 +137,5 @@ async def streamed_calls_probe(ctx: CheckContext) -> Finding:
         ctx.send(_body(ctx, tools=TOOLS, tool_choice=choice)),
         ctx.send(_body(ctx, tools=TOOLS, tool_choice=choice, stream=True)),
     )
-    judgement = judge_streamed_calls(plain, streamed, PARAMETERS, ctx.provider)
+    judgement = judge_streamed_calls(StreamPair(plain=plain, streamed=streamed), PARAMETERS)
     return Finding(judgement, [plain, streamed], True)

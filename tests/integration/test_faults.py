@@ -48,7 +48,7 @@ def _send(
 
 def _verdict(exchange: Exchange, catalogue: dict[str, Surface]) -> Verdict:
     case = build_matrix(catalogue["openai"], "fault", ["temperature"])[0]
-    return judge_case(case.param, case.expect, case.reason, exchange, "fault")[0].verdict
+    return judge_case(case.param, case.expect, case.reason, exchange)[0].verdict
 
 
 def test_429_honours_retry_after_then_succeeds(server: FaultServer, catalogue: dict[str, Surface]) -> None:

@@ -6,24 +6,33 @@ constant's, not the seed's."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from harness.checks.judges.outcome import Judgement, probe_failure, quote, text_of
+from harness.checks.judges.outcome import Judgement, quote, text_of
 from harness.checks.judges.sampling import inert_change_problem
+from harness.checks.judges.shapes import guarded
 from harness.results import Verdict
 from harness.transport import Exchange
 
 
-def judge_seed(
-    seed: int,
-    repeats: Sequence[Exchange],
-    other_seeds: Sequence[Exchange],
-    unseeded: Sequence[Exchange],
-    longer: Exchange,
-    provider: str,
-) -> Judgement:
-    failed = probe_failure([*repeats, *other_seeds, *unseeded, longer], provider)
-    if failed:
-        return failed
+@dataclass(frozen=True, kw_only=True)
+class SeedRepeats:
+    """``repeats``: one seeded request sent k times; ``other_seeds``: the same under other
+    seeds; ``unseeded``: the same without a seed, sent more than once; ``longer``: the seeded
+    request with a longer max_tokens."""
+
+    repeats: Sequence[Exchange]
+    other_seeds: Sequence[Exchange]
+    unseeded: Sequence[Exchange]
+    longer: Exchange
+
+    def exchanges(self) -> list[Exchange]:
+        return [*self.repeats, *self.other_seeds, *self.unseeded, self.longer]
+
+
+@guarded
+def judge_seed(probe: SeedRepeats, seed: int) -> Judgement:
+    repeats, other_seeds, unseeded, longer = probe.repeats, probe.other_seeds, probe.unseeded, probe.longer
     texts = [text_of(e) for e in repeats]
     if any(t is None for t in texts):
         return Judgement(Verdict.INCONCLUSIVE, "no generated text to compare (a repeat answered without content)")

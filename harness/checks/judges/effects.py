@@ -5,11 +5,13 @@ already shows is not the parameter's."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from harness.checks.judges.outcome import Judgement, extends, probe_failure, quote, text_of
+from harness.checks.judges.outcome import Judgement, extends, quote, text_of
+from harness.checks.judges.shapes import Contrast, Pair, StreamPair, guarded
 from harness.results import Verdict
 from harness.schema import response_schema
 from harness.transport import Exchange
@@ -38,12 +40,12 @@ def _choices(exchange: Exchange) -> int:
     return len(found) if isinstance(found, list) else 0
 
 
-def judge_max_tokens(limit: int, base: Exchange, probe: Exchange, provider: str, name: str = "max_tokens") -> Judgement:
-    """``base``: the same seeded request with a larger max_tokens. The limited output must be
-    a shorter prefix of it, and both must say so in usage and finish_reason."""
-    failed = probe_failure([base, probe], provider)
-    if failed:
-        return failed
+@guarded
+def judge_max_tokens(pair: Pair, limit: int, name: str = "max_tokens") -> Judgement:
+    """``pair.base``: the same seeded request with a larger max_tokens; ``pair.probe``: with
+    ``name=limit``. The limited output must be a shorter prefix of the base's, and both must
+    say so in usage and finish_reason."""
+    base, probe = pair.base, pair.probe
     used, finish, before = usage_tokens(probe), choice(probe).get("finish_reason"), usage_tokens(base)
     if used is None:
         return Judgement(Verdict.INCONCLUSIVE, "no usage.completion_tokens in the response")
@@ -93,12 +95,21 @@ def pick_stop(text: str) -> tuple[str, int] | None:
     return None
 
 
-def judge_stop(greedy: Exchange, stopped: Exchange | None, provider: str) -> Judgement:
+@dataclass(frozen=True, kw_only=True)
+class StopProbe:
     """``greedy``: greedy decoding without a stop; ``stopped``: the same with the stop string
     ``pick_stop`` chose from the greedy text (None when there was nothing to choose)."""
-    failed = probe_failure([greedy] + ([stopped] if stopped else []), provider)
-    if failed:
-        return failed
+
+    greedy: Exchange
+    stopped: Exchange | None
+
+    def exchanges(self) -> list[Exchange]:
+        return [self.greedy] + ([self.stopped] if self.stopped else [])
+
+
+@guarded
+def judge_stop(probe: StopProbe) -> Judgement:
+    greedy, stopped = probe.greedy, probe.stopped
     text = text_of(greedy)
     chosen = pick_stop(text or "")
     if text is None or chosen is None or stopped is None:
@@ -116,10 +127,10 @@ def judge_stop(greedy: Exchange, stopped: Exchange | None, provider: str) -> Jud
     return Judgement(Verdict.INCONCLUSIVE, f"stop={stop!r}: expected {quote(text[:at])}, got {quote(content)}")
 
 
-def judge_n(n: int, base: Exchange, probe: Exchange, provider: str) -> Judgement:
-    failed = probe_failure([base, probe], provider)
-    if failed:
-        return failed
+@guarded
+def judge_n(pair: Pair, n: int) -> Judgement:
+    """``pair.probe``: with ``n``; ``pair.base``: the same request without it."""
+    base, probe = pair.base, pair.probe
     count, before = _choices(probe), _choices(base)
     if count == n and before == 1:
         texts = [probe.content(i) for i in range(n)]
@@ -145,10 +156,10 @@ def _token_logprobs(exchange: Exchange) -> Any:
     return logprobs.get("content") if isinstance(logprobs, dict) else None
 
 
-def judge_logprobs(base: Exchange, probe: Exchange, provider: str) -> Judgement:
-    failed = probe_failure([base, probe], provider)
-    if failed:
-        return failed
+@guarded
+def judge_logprobs(pair: Pair) -> Judgement:
+    """``pair.probe``: with ``logprobs: true``; ``pair.base``: the same request without it."""
+    base, probe = pair.base, pair.probe
     content, used = _token_logprobs(probe), usage_tokens(probe)
     if not isinstance(content, list) or not content:
         return Judgement(Verdict.IGNORED, "logprobs=true returned no logprobs.content")
@@ -172,12 +183,11 @@ def _alternatives_per_token(exchange: Exchange) -> list[int]:
     return sorted({len(t["top_logprobs"]) if isinstance(t.get("top_logprobs"), list) else 0 for t in entries})
 
 
-def judge_top_logprobs(top: int, probe: Exchange, one: Exchange, provider: str) -> Judgement:
-    """``probe`` asks for ``top`` alternatives per token, ``one`` (the control) for 1: a fixed
-    count returned whatever is asked is not the parameter's effect."""
-    failed = probe_failure([probe, one], provider)
-    if failed:
-        return failed
+@guarded
+def judge_top_logprobs(contrast: Contrast, top: int) -> Judgement:
+    """``contrast.probe`` asks for ``top`` alternatives per token, ``contrast.control`` for 1: a
+    fixed count returned whatever is asked is not the parameter's effect."""
+    probe, one = contrast.probe, contrast.control
     counts, control = _alternatives_per_token(probe), _alternatives_per_token(one)
     detail = f"top_logprobs={top}: alternatives per token {counts or 'none'}"
     if counts != [top]:
@@ -206,15 +216,12 @@ def _conforms(kind: str, text: str | None, schema: dict[str, Any]) -> tuple[bool
     return True, quote(text)
 
 
-def judge_response_format(
-    kind: str, schema: dict[str, Any], control: Exchange, probe: Exchange, provider: str
-) -> Judgement:
-    """``probe``: with ``response_format: {type: kind}``; ``control``: the same request without
-    it. json_object must give a JSON object, json_schema an object that validates; and the
-    control must not, or the format cannot be credited."""
-    failed = probe_failure([control, probe], provider)
-    if failed:
-        return failed
+@guarded
+def judge_response_format(pair: Pair, kind: str, schema: dict[str, Any]) -> Judgement:
+    """``pair.probe``: with ``response_format: {type: kind}``; ``pair.base``: the same request
+    without it, the control. json_object must give a JSON object, json_schema an object that
+    validates; and the control must not, or the format cannot be credited."""
+    control, probe = pair.base, pair.probe
     text = text_of(probe)
     if text is None:
         return Judgement(Verdict.INCONCLUSIVE, f"type={kind}: the response has no content to check")
@@ -239,10 +246,10 @@ def judge_response_format(
     )
 
 
-def judge_stream(plain: Exchange, streamed: Exchange, provider: str) -> Judgement:
-    failed = probe_failure([plain, streamed], provider)
-    if failed:
-        return failed
+@guarded
+def judge_stream(pair: StreamPair) -> Judgement:
+    """The streamed answer must be well-framed SSE whose deltas reassemble to the plain one."""
+    plain, streamed = pair.plain, pair.streamed
     if not streamed.chunks and isinstance(streamed.json, dict):
         return Judgement(Verdict.IGNORED, "stream=true was answered with one JSON body, not server-sent events")
     chunk_schema = response_schema("chat-completion-chunk")

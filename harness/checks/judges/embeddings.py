@@ -11,7 +11,8 @@ import struct
 from collections.abc import Iterable
 from typing import Any
 
-from harness.checks.judges.outcome import Judgement, is_validation_refusal, probe_failure, unusable
+from harness.checks.judges.outcome import Judgement, is_validation_refusal, unusable
+from harness.checks.judges.shapes import Pair, guarded
 from harness.results import Verdict
 from harness.schema import response_schema
 from harness.transport import Exchange
@@ -49,10 +50,10 @@ def _schema_problem(exchange: Exchange) -> str | None:
     return f"{'/'.join(str(p) for p in error.absolute_path) or '(root)'}: {error.message}"[:200]
 
 
-def not_served(base: Exchange, provider: str) -> Judgement | None:
+def not_served(base: Exchange) -> Judgement | None:
     """The plain float request must be answered before any embeddings parameter can be judged:
     a server that does not serve embeddings for this model refuses every request alike."""
-    fixed = unusable(base, provider)
+    fixed = unusable(base)
     if fixed is not None:
         return fixed
     if base.client_error:
@@ -64,11 +65,16 @@ def not_served(base: Exchange, provider: str) -> Judgement | None:
     return None
 
 
-def judge_encoding(floats: Exchange, encoded: Exchange, provider: str) -> Judgement:
-    """``floats``: the plain request (``encoding_format: float``); ``encoded``: base64."""
-    failed = not_served(floats, provider) or probe_failure([encoded], provider)
-    if failed:
-        return failed
+def judge_encoding(pair: Pair) -> Judgement:
+    """``pair.base``: the plain request (``encoding_format: float``); ``pair.probe``: base64."""
+    # The plain request decides first (``not_served``: a refusal of it is no statement about a
+    # value); once it is served, the shared guard passes it and reads the probe.
+    return not_served(pair.base) or _encoding(pair)
+
+
+@guarded
+def _encoding(pair: Pair) -> Judgement:
+    floats, encoded = pair.base, pair.probe
     for exchange in (floats, encoded):
         problem = _schema_problem(exchange)
         if problem:
@@ -92,12 +98,14 @@ def judge_encoding(floats: Exchange, encoded: Exchange, provider: str) -> Judgem
     )
 
 
-def judge_dimensions(
-    size: int, documented: bool, base: Exchange, probe: Exchange, provider: str, statuses: Iterable[int]
-) -> Judgement:
-    """``base``: the same input without ``dimensions`` (its length must differ from ``size``);
-    ``statuses``: the surface's validation refusals."""
-    fixed = not_served(base, provider) or unusable(probe, provider)
+def judge_dimensions(pair: Pair, size: int, documented: bool, statuses: Iterable[int]) -> Judgement:
+    """``pair.base``: the same input without ``dimensions`` (its length must differ from
+    ``size``); ``pair.probe``: with it; ``statuses``: the surface's validation refusals."""
+    # Before the shared guard: the plain request decides first (``not_served``), and a
+    # validation refusal of the probe is a verdict here (REJECTED where dimensions is not
+    # documented, with the surface's own refusal statuses), not a probe failure.
+    base, probe = pair.base, pair.probe
+    fixed = not_served(base) or unusable(probe)
     if fixed is not None:
         return fixed
     if is_validation_refusal(probe, statuses):
@@ -108,9 +116,12 @@ def judge_dimensions(
             + ("" if documented else " (not documented)")
             + f": {probe.excerpt(160)}",
         )
-    failed = probe_failure([base, probe], provider)
-    if failed:
-        return failed
+    return _dimensions(pair, size)
+
+
+@guarded
+def _dimensions(pair: Pair, size: int) -> Judgement:
+    base, probe = pair.base, pair.probe
     vector, default = first_vector(probe), first_vector(base)
     length = len(vector) if _numbers(vector) else None
     default_length = len(default) if _numbers(default) else None

@@ -5,12 +5,12 @@ could have refuted it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harness.checks.judges.effects import choice
-from harness.checks.judges.outcome import Judgement, probe_failure, quote, text_of
+from harness.checks.judges.outcome import Judgement, quote, text_of
+from harness.checks.judges.shapes import Contrast, guarded
 from harness.results import Verdict
 from harness.transport import Exchange
 
@@ -24,12 +24,12 @@ def usage_chunk(exchange: Exchange) -> dict[str, Any] | None:
     return None
 
 
-def judge_stream_usage(with_option: Exchange, without: Exchange, provider: str) -> Judgement:
-    """``stream_options: {"include_usage": true}`` must add a chunk with usage; the same stream
-    without the option is the control (a server that always sends usage proves nothing)."""
-    failed = probe_failure([with_option, without], provider)
-    if failed:
-        return failed
+@guarded
+def judge_stream_usage(contrast: Contrast) -> Judgement:
+    """``stream_options: {"include_usage": true}`` (``contrast.probe``) must add a chunk with
+    usage; the same stream without the option is the control (a server that always sends usage
+    proves nothing)."""
+    with_option, without = contrast.probe, contrast.control
     if not with_option.chunks:
         return Judgement(Verdict.INCONCLUSIVE, "the request was not answered as a stream: no chunks to look in")
     usage, control = usage_chunk(with_option), usage_chunk(without)
@@ -54,7 +54,7 @@ def judge_stream_usage(with_option: Exchange, without: Exchange, provider: str) 
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Twins:
     """Two forms the documentation calls equivalent, and a control that must differ from the
     first (so the comparison could have seen a difference)."""
@@ -65,11 +65,12 @@ class Twins:
     control: Exchange
     control_name: str  # e.g. "another user message"
 
+    def exchanges(self) -> list[Exchange]:
+        return [self.first, self.second, self.control]
 
-def judge_equivalent(twins: Twins, greedy_reproduces: bool, provider: str) -> Judgement:
-    failed = probe_failure([twins.first, twins.second, twins.control], provider)
-    if failed:
-        return failed
+
+@guarded
+def judge_equivalent(twins: Twins, greedy_reproduces: bool) -> Judgement:
     a, b, control = text_of(twins.first), text_of(twins.second), text_of(twins.control)
     if a is None or b is None or control is None:
         return Judgement(Verdict.INCONCLUSIVE, "no generated text to compare (a response without content)")
@@ -139,29 +140,38 @@ def spelled(exchange: Exchange) -> bool:
     return joined == text or stopped
 
 
-def judge_logit_bias(
-    greedy: Exchange,
-    banned: Exchange,
-    promoted: Exchange,
-    chosen: Sequence[Token],
-    provider: str,
-    spelling: Sequence[Exchange] = (),
-) -> Judgement:
-    """``chosen``: greedy decoding's first token and an alternative. A bias of -100 on the first
-    must move greedy decoding off it, +100 on the alternative must make it the first token.
-    ``spelling``: where the ids came as ``token_id:N`` strings, the same three requests with the
-    tokens as text, which must spell the same texts (else the three exchanges themselves must)."""
-    spelling = spelling or [greedy, banned, promoted]
-    failed = probe_failure([greedy, banned, promoted, *spelling], provider)
-    if failed:
-        return failed
+@dataclass(frozen=True, kw_only=True)
+class BiasProbe:
+    """Greedy decoding (``greedy``), the same with -100 on its first token ``first`` (``banned``)
+    and with +100 on an alternative ``other`` (``promoted``). ``spelling``: where the ids came
+    as ``token_id:N`` strings, the same three requests with the tokens as text, in that order."""
+
+    greedy: Exchange
+    banned: Exchange
+    promoted: Exchange
+    first: Token  # greedy decoding's first token: the one banned
+    other: Token  # an alternative to it: the one promoted
+    spelling: tuple[Exchange, ...] = ()
+
+    def exchanges(self) -> list[Exchange]:
+        # Without spelling twins the three themselves spell: the guard has read them already.
+        return [self.greedy, self.banned, self.promoted, *self.spelling]
+
+
+@guarded
+def judge_logit_bias(probe: BiasProbe) -> Judgement:
+    """A bias of -100 on the first token must move greedy decoding off it, +100 on the
+    alternative must make it the first token. The spelling twins (else the three exchanges
+    themselves) must spell the same texts as the token ids."""
+    greedy, banned, promoted = probe.greedy, probe.banned, probe.promoted
+    spelling = probe.spelling or (greedy, banned, promoted)
     ids_and_text = zip([greedy, banned, promoted], spelling, strict=True)
     if not all(spelled(words) and text_of(words) == text_of(ids) for ids, words in ids_and_text):
         return Judgement(
             Verdict.INCONCLUSIVE,
             "the logprob tokens do not spell the generated text: token ids of another text prove nothing about it",
         )
-    first, other = chosen[0], chosen[1]
+    first, other = probe.first, probe.other
     base, without, with_other = first_tokens(greedy), first_tokens(banned), first_tokens(promoted)
     if not base or not without or not with_other:
         return Judgement(Verdict.INCONCLUSIVE, "a biased answer carries no token ids to compare first tokens")

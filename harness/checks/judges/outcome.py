@@ -27,10 +27,6 @@ class Judgement:
     control: str = ""  # the comparison that could have refuted the verdict, where one was made
 
 
-def record_command(provider: str) -> str:
-    return f"nox -s record -- --provider {provider}"
-
-
 def _body_problem(exchange: Exchange) -> str | None:
     """A 2xx a client cannot use: a chat completion without choices or messages, an embeddings
     list without vectors."""
@@ -53,10 +49,11 @@ def _body_problem(exchange: Exchange) -> str | None:
     return None
 
 
-def unusable(exchange: Exchange, provider: str) -> Judgement | None:
-    """Verdicts that do not depend on the documentation: nothing to judge, or a broken answer."""
+def unusable(exchange: Exchange) -> Judgement | None:
+    """Verdicts that do not depend on the documentation: nothing to judge, or a broken answer.
+    (Where replay found nothing, the record builder adds how to record it: ``engine.build_record``.)"""
     if exchange.outcome is Outcome.NOT_RECORDED:
-        return Judgement(Verdict.NOT_RECORDED, f"no recorded interaction; record it with: {record_command(provider)}")
+        return Judgement(Verdict.NOT_RECORDED, "no recorded interaction")
     if exchange.outcome is Outcome.TRANSPORT_ERROR:
         return Judgement(Verdict.TRANSPORT_ERROR, exchange.error)
     status = exchange.status or 0
@@ -84,12 +81,12 @@ def is_validation_refusal(exchange: Exchange, statuses: Iterable[int] = VALIDATI
     return exchange.client_error and exchange.status in frozenset(statuses)
 
 
-def probe_failure(exchanges: Iterable[Exchange], provider: str) -> Judgement | None:
+def probe_failure(exchanges: Iterable[Exchange]) -> Judgement | None:
     """The first exchange of a probe that did not succeed decides: probes send only values the
     surface documents as valid, so a validation refusal is OVER_STRICT; another 4xx is no
     statement about the value at all."""
     for exchange in exchanges:
-        fixed = unusable(exchange, provider)
+        fixed = unusable(exchange)
         if fixed is not None:
             return fixed
         if is_validation_refusal(exchange):

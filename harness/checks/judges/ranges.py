@@ -14,6 +14,7 @@ from harness.checks.judges.outcome import (
     names_param,
     unusable,
 )
+from harness.checks.judges.shapes import Pair
 from harness.results import Verdict
 from harness.schema import response_schema
 from harness.transport import Exchange
@@ -61,13 +62,15 @@ def judge_case(
     expect: str,
     reason: str,
     exchange: Exchange,
-    provider: str,
+    *,
     refusal_statuses: Iterable[int] = VALIDATION_STATUSES,
     plain: Exchange | None = None,
 ) -> tuple[Judgement, dict[str, Any]]:
     """The verdict of one matrix case, and the graded error envelope of a refusal. ``plain``:
     the plain request, which must be answered for a refusal to count."""
-    fixed = unusable(exchange, provider)
+    # No shared guard: a case may be documented as invalid, so a refusal is its verdict, not a
+    # probe failure; only an unusable answer is judged before the documentation.
+    fixed = unusable(exchange)
     if fixed is not None:
         return fixed, {}
     documented = DOCUMENTED[expect]
@@ -93,12 +96,14 @@ def judge_case(
     return Judgement(Verdict.REJECTED, f"HTTP {exchange.status}, {documented}{suffix}"), quality
 
 
-def judge_unknown_key(
-    documented: str, exchange: Exchange, plain: Exchange, provider: str, statuses: Iterable[int] = VALIDATION_STATUSES
-) -> Judgement:
-    """``documented``: what the surface says of unknown keys (reject, ignore, forward,
-    unspecified); ``plain``: the same request without the unknown key."""
-    fixed = unusable(exchange, provider)
+def judge_unknown_key(pair: Pair, documented: str, statuses: Iterable[int] = VALIDATION_STATUSES) -> Judgement:
+    """``pair.probe``: a request with a key the provider cannot know; ``pair.base``: the same
+    request without it; ``documented``: what the surface says of unknown keys (reject, ignore,
+    forward, unspecified)."""
+    # No shared guard: a refusal of the key is the verdict, not a probe failure; the plain
+    # request counts only where the key is refused (``refuses_everything``).
+    exchange, plain = pair.probe, pair.base
+    fixed = unusable(exchange)
     if fixed is not None:
         return fixed
     if exchange.client_error and not is_validation_refusal(exchange, statuses):

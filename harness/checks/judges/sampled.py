@@ -27,6 +27,7 @@ from typing import Any
 
 from harness.checks.judges.effects import choice
 from harness.checks.judges.outcome import Judgement, finish_reason, probe_failure, quote, text_of
+from harness.checks.judges.shapes import guarded
 from harness.checks.judges.statistics import MARGIN, Comparison, Finding, RateComparison
 from harness.results import Verdict
 from harness.transport import Exchange
@@ -105,13 +106,14 @@ class ArmComparison:
         return self.comparison.finding
 
 
-def samples_problem(
-    base: Sequence[Exchange], provider: str, arms: Sequence[Sequence[Exchange]] = ()
-) -> Judgement | None:
-    """Why samples cannot support a verdict: a failed request, no text, or no variation."""
-    failed = probe_failure([*base, *(e for arm in arms for e in arm)], provider)
-    if failed:
-        return failed
+def samples_problem(base: Sequence[Exchange], arms: Sequence[Sequence[Exchange]] = ()) -> Judgement | None:
+    """Why samples cannot support a verdict: a failed request (of the base arm or the others),
+    no text, or no variation in the base arm."""
+    return probe_failure([*base, *(e for arm in arms for e in arm)]) or unvaried(base)
+
+
+def unvaried(base: Sequence[Exchange]) -> Judgement | None:
+    """The base arm (temperature 1, no seed) must give texts, and different ones."""
     texts = [sample_text(e) for e in base]
     if any(t is None for t in texts):
         return Judgement(Verdict.INCONCLUSIVE, "a sample answered without content: no text to compare")
@@ -140,12 +142,28 @@ def neutral_problem(neutral: ArmComparison | None, what: str) -> tuple[Judgement
     return None, f"{neutral.b_name} (no effect by definition) is not told apart from the base ({neutral.describe()})"
 
 
-def judge_sampled_effect(
-    param: str, value: Any, result: ArmComparison, neutral: ArmComparison | None, provider: str
-) -> Judgement:
-    """``result.a``: the base arm (temperature 1, no seed); ``result.b``: the same with the value."""
+@dataclass(frozen=True, kw_only=True)
+class SampledEffect:
+    """``result``: the base arm (``a``: temperature 1, no seed) against the same with the value
+    (``b``); ``neutral``: the base arm against a parameter at its neutral default, where it was
+    compared (the parameter-set control)."""
+
+    result: ArmComparison
+    neutral: ArmComparison | None
+
+    @property
+    def base(self) -> list[Exchange]:
+        return self.result.a
+
+    def exchanges(self) -> list[Exchange]:
+        return [*self.result.a, *self.result.b]
+
+
+@guarded
+def judge_sampled_effect(arms: SampledEffect, param: str, value: Any) -> Judgement:
+    result, neutral = arms.result, arms.neutral
     shown = f"{param}={value!r}"
-    problem = samples_problem(result.a, provider, [result.b])
+    problem = unvaried(arms.base)
     if problem:
         return problem
     if result.finding is Finding.DIFFERENT:
@@ -166,21 +184,34 @@ def judge_sampled_effect(
     )
 
 
-def judge_sampled_greedy(
-    param: str,
-    value: Any,
-    greedy: Exchange,
-    rates: RateComparison,
-    base: Sequence[Exchange],
-    probes: Sequence[Exchange],
-    result: ArmComparison | None,
-    provider: str,
-) -> Judgement:
+@dataclass(frozen=True, kw_only=True)
+class SampledGreedy:
+    """``greedy``: greedy decoding (which reproduces: the profile's measurement); ``without``:
+    unseeded samples at temperature 1 (the base arm), ``with_value``: the same with the value;
+    ``rates``: how many of each equal greedy decoding; ``result``: the statistic compared,
+    where some sample with the value is not greedy."""
+
+    greedy: Exchange
+    without: Sequence[Exchange]
+    with_value: Sequence[Exchange]
+    rates: RateComparison
+    result: ArmComparison | None
+
+    @property
+    def base(self) -> Sequence[Exchange]:
+        return self.without
+
+    def exchanges(self) -> list[Exchange]:
+        return [*self.without, *self.with_value, self.greedy]
+
+
+@guarded
+def judge_sampled_greedy(arms: SampledGreedy, param: str, value: Any) -> Judgement:
     """A value that must make sampling equal greedy decoding, without a seed: every sample with
-    it must give the greedy text (``greedy``, which reproduces: the profile's measurement),
-    unlike the base arm. ``result`` compares the statistic where some sample is not greedy."""
+    it must give the greedy text, unlike the base arm."""
+    greedy, rates, probes, result = arms.greedy, arms.rates, arms.with_value, arms.result
     shown = f"{param}={value!r}"
-    problem = samples_problem(base, provider, [probes, [greedy]])
+    problem = unvaried(arms.base)
     if problem:
         return problem
     target = f"greedy decoding ({quote(text_of(greedy))})"
@@ -213,17 +244,28 @@ def judge_sampled_greedy(
     )
 
 
-def judge_sampled_default(
-    param: str,
-    documented: Any,
-    first: ArmComparison,
-    alternatives: Sequence[ArmComparison],
-    neutral: ArmComparison | None,
-    provider: str,
-) -> Judgement:
+@dataclass(frozen=True, kw_only=True)
+class SampledDefault:
     """``first``: omitted (a) vs the documented default sent (b); ``alternatives``: omitted vs
-    each alternative value, in order, the last one tried being the first not told apart."""
-    problem = samples_problem(first.a, provider, [first.b, *(x.b for x in alternatives)])
+    each alternative value, in order, the last one tried being the first not told apart;
+    ``neutral``: the parameter-set control, where it was compared."""
+
+    first: ArmComparison
+    alternatives: Sequence[ArmComparison]
+    neutral: ArmComparison | None
+
+    @property
+    def base(self) -> list[Exchange]:
+        return self.first.a
+
+    def exchanges(self) -> list[Exchange]:
+        return [*self.first.a, *self.first.b, *(e for x in self.alternatives for e in x.b)]
+
+
+@guarded
+def judge_sampled_default(arms: SampledDefault, param: str, documented: Any) -> Judgement:
+    first, alternatives, neutral = arms.first, arms.alternatives, arms.neutral
+    problem = unvaried(arms.base)
     if problem:
         return problem
     if first.finding is Finding.DIFFERENT:

@@ -30,11 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.checks.judges.outcome import Judgement, extends, finish_reason, probe_failure, quote, text_of
+from harness.checks.judges.shapes import guarded
 from harness.results import Verdict
 from harness.transport import Exchange
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Baseline:
     """The seeded base request of one length and its controls (see the module docstring)."""
 
@@ -50,8 +51,14 @@ class Baseline:
     kind: str = "seeded"  # "greedy" where the base request is greedy decoding without a seed
 
     def exchanges(self) -> list[Exchange]:
+        """What the guard checks. Not ``other_seed``: where it failed, an effect could not be
+        seen (``sampling_visible``), which decides only IGNORED."""
         extra = [self.neutral_key] if self.neutral_key is not None else []
-        return [self.base, self.again, self.longer, *extra, *([self.other_seed] if self.other_seed else [])]
+        return [self.base, self.again, self.longer, *extra]
+
+    def sent(self) -> list[Exchange]:
+        """Every request of the baseline (the evidence)."""
+        return [*self.exchanges(), *([self.other_seed] if self.other_seed else [])]
 
     @property
     def text(self) -> str | None:
@@ -89,12 +96,13 @@ def inert_change_problem(short: Exchange, longer: Exchange, what: str) -> Judgem
     )
 
 
-def baseline_problem(baseline: Baseline, provider: str) -> Judgement | None:
-    """Why the shared baseline cannot support a verdict, or None."""
-    used = [baseline.base, baseline.again, baseline.longer]
-    failed = probe_failure(used + ([baseline.neutral_key] if baseline.neutral_key else []), provider)
-    if failed:
-        return failed
+def baseline_problem(baseline: Baseline) -> Judgement | None:
+    """Why the shared baseline cannot support a verdict, or None: the guard over its
+    exchanges, then whether it reproduces, ignores a neutral key and extends."""
+    return probe_failure(baseline.exchanges()) or _unsettled(baseline)
+
+
+def _unsettled(baseline: Baseline) -> Judgement | None:
     empty = _no_text({"the base request": baseline.base, "its repeat": baseline.again})
     if empty:
         return empty
@@ -114,25 +122,32 @@ def baseline_problem(baseline: Baseline, provider: str) -> Judgement | None:
     return inert_change_problem(baseline.base, baseline.longer, f"the {baseline.kind} output")
 
 
-def judge_differential(
-    param: str,
-    value: Any,
-    neutral: Any,
-    baseline: Baseline,
-    control: Exchange | None,
-    probe: Exchange,
-    provider: str,
-) -> Judgement:
-    """``probe``: the base request with ``param=value``; ``control``: with ``param=neutral``,
-    which must leave the output unchanged (None where the parameter has no neutral value: the
-    baseline's inert control is then the only one)."""
+@dataclass(frozen=True, kw_only=True)
+class Differential:
+    """``probe``: the baseline's base request with the value; ``control``: with the parameter's
+    neutral value, which must leave the output unchanged (None where the parameter has no
+    neutral value: the baseline's inert control is then the only one)."""
+
+    baseline: Baseline
+    probe: Exchange
+    control: Exchange | None
+
+    def exchanges(self) -> list[Exchange]:
+        """The probe's own requests (the baseline is judged before them: ``judge_differential``)."""
+        return [self.probe] + ([self.control] if self.control else [])
+
+
+def judge_differential(probe: Differential, param: str, value: Any, neutral: Any) -> Judgement:
+    """``param=value`` against the shared baseline, ``param=neutral`` the control."""
+    # Not the shared guard alone: the shared baseline decides first, whole (its failures, then
+    # whether it reproduces, ignores a neutral key and extends), before the probe's failures.
+    return baseline_problem(probe.baseline) or _differential(probe, param, value, neutral)
+
+
+@guarded
+def _differential(differential: Differential, param: str, value: Any, neutral: Any) -> Judgement:
+    baseline, probe, control = differential.baseline, differential.probe, differential.control
     shown = f"{param}={value!r}"
-    problem = baseline_problem(baseline, provider)
-    if problem:
-        return problem
-    failed = probe_failure([probe] + ([control] if control else []), provider)
-    if failed:
-        return failed
     named = {"the probe": probe} | ({"the control": control} if control else {})
     empty = _no_text(named)
     if empty:
@@ -166,26 +181,30 @@ def judge_differential(
     )
 
 
-def judge_greedy(
-    param: str,
-    value: Any,
-    sampled: Sequence[Exchange],
-    greedy: Exchange,
-    greedy_longer: Exchange,
-    seeded: Sequence[Exchange],
-    seeds: Sequence[int],
-    provider: str,
-) -> Judgement:
+@dataclass(frozen=True, kw_only=True)
+class GreedyProbe:
     """Per seed in ``seeds``: ``sampled`` at temperature 1 without the value, ``seeded`` with
-    it; ``greedy``: temperature 0, and ``greedy_longer`` the same with a longer max_tokens.
-    The value must make every seed give the greedy text, and sampling without it must differ
-    from greedy decoding under some seed (else there is no room for an effect). Ignored
-    means: with the value, each seed gives what it gives without. For ``temperature=0`` the
-    greedy reference is the probe itself; the second seed decides."""
+    it; ``greedy``: temperature 0, and ``greedy_longer`` the same with a longer max_tokens."""
+
+    greedy: Exchange
+    greedy_longer: Exchange
+    sampled: Sequence[Exchange]
+    seeded: Sequence[Exchange]
+    seeds: Sequence[int]
+
+    def exchanges(self) -> list[Exchange]:
+        return [*self.sampled, self.greedy, self.greedy_longer, *self.seeded]
+
+
+@guarded
+def judge_greedy(probe: GreedyProbe, param: str, value: Any) -> Judgement:
+    """The value must make every seed give the greedy text, and sampling without it must
+    differ from greedy decoding under some seed (else there is no room for an effect).
+    Ignored means: with the value, each seed gives what it gives without. For
+    ``temperature=0`` the greedy reference is the probe itself; the second seed decides."""
+    greedy, greedy_longer = probe.greedy, probe.greedy_longer
+    sampled, seeded, seeds = probe.sampled, probe.seeded, probe.seeds
     shown = f"{param}={value!r}"
-    failed = probe_failure([*sampled, greedy, greedy_longer, *seeded], provider)
-    if failed:
-        return failed
     named = {"greedy decoding": greedy}
     named |= {f"sampling, seed {s}": e for s, e in zip(seeds, sampled, strict=True)}
     named |= {f"{shown}, seed {s}": e for s, e in zip(seeds, seeded, strict=True)}
@@ -224,7 +243,7 @@ def judge_greedy(
     )
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DefaultTrial:
     """One probe configuration of a default check and what each request gave."""
 
@@ -250,21 +269,30 @@ def undecided_alternatives(trials: Sequence[DefaultTrial]) -> list[str]:
     return left
 
 
-def judge_default(
-    param: str,
-    documented: Any,
-    baseline: Baseline,
-    trials: Sequence[DefaultTrial],
-    provider: str,
-) -> Judgement:
-    """``baseline``: the seeded base request and its controls; ``trials``: the probe
-    configurations tried, in order (a plan stops adding them once one decides)."""
-    problem = baseline_problem(baseline, provider)
-    if problem:
-        return problem
-    failed = probe_failure([e for t in trials for e in t.exchanges()], provider)
-    if failed:
-        return failed
+@dataclass(frozen=True, kw_only=True)
+class DefaultSearch:
+    """``baseline``: the base request and its controls; ``trials``: the probe configurations
+    tried, in order (a plan stops adding them once one decides)."""
+
+    baseline: Baseline
+    trials: Sequence[DefaultTrial]
+
+    def exchanges(self) -> list[Exchange]:
+        """The trials' requests (the baseline is judged before them: ``judge_default``)."""
+        return [e for t in self.trials for e in t.exchanges()]
+
+
+def judge_default(search: DefaultSearch, param: str, documented: Any) -> Judgement:
+    """Omitting ``param`` must behave like its ``documented`` default, and unlike every
+    alternative in some trial."""
+    # Not the shared guard alone: the shared baseline decides first, whole, before the trials'
+    # failures (as in ``judge_differential``).
+    return baseline_problem(search.baseline) or _default(search, param, documented)
+
+
+@guarded
+def _default(search: DefaultSearch, param: str, documented: Any) -> Judgement:
+    baseline, trials = search.baseline, search.trials
     for trial in trials:
         empty = _no_text({"omitted": trial.omitted, "explicit": trial.documented})
         if empty:

@@ -6,7 +6,7 @@ that tool's parameters; every verdict compares with the same request under anoth
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 
 from harness.checks.judges.effects import choice
 from harness.checks.judges.outcome import Judgement, finish_reason, probe_failure, quote, text_of
+from harness.checks.judges.shapes import Contrast, StreamPair, guarded_by
 from harness.results import Verdict
 from harness.transport import Exchange
 
@@ -84,15 +85,19 @@ def call_problem(call: Call, parameters: Mapping[str, dict[str, Any]]) -> str | 
     return None
 
 
-def _failed(exchanges: list[Exchange], provider: str) -> Judgement | None:
-    """probe_failure, and an answer with neither text nor a call: a control that says nothing
-    could refute nothing, and a probe that says nothing shows no effect."""
-    failed = probe_failure(exchanges, provider)
+def _failed(exchanges: Sequence[Exchange]) -> Judgement | None:
+    """The guard of every tools judge: probe_failure, and an answer with neither text nor a
+    call (a control that says nothing could refute nothing, and a probe that says nothing
+    shows no effect)."""
+    failed = probe_failure(exchanges)
     if failed:
         return failed
     if any(not text_of(e) and not tool_calls(e) for e in exchanges):
         return Judgement(Verdict.INCONCLUSIVE, "an answer with neither text nor a tool call: nothing to compare")
     return None
+
+
+tools_guarded = guarded_by(_failed)
 
 
 def _described(calls: list[Call]) -> str:
@@ -122,12 +127,11 @@ def _no_call(exchange: Exchange, control: Exchange, what: str, max_tokens: int) 
     )
 
 
-def judge_tools_reach_prompt(with_tools: Exchange, without: Exchange, provider: str) -> Judgement:
-    """Tool definitions must reach the model: more prompt tokens than the same request
-    without them (or a call that names one)."""
-    failed = _failed([with_tools, without], provider)
-    if failed:
-        return failed
+@tools_guarded
+def judge_tools_reach_prompt(contrast: Contrast) -> Judgement:
+    """Tool definitions (``contrast.probe``) must reach the model: more prompt tokens than the
+    same request without them (``contrast.control``)."""
+    with_tools, without = contrast.probe, contrast.control
     usages = [e.json.get("usage") if isinstance(e.json, dict) else None for e in (with_tools, without)]
     counts = [u.get("prompt_tokens") if isinstance(u, dict) else None for u in usages]
     if not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
@@ -147,20 +151,25 @@ def judge_tools_reach_prompt(with_tools: Exchange, without: Exchange, provider: 
     )
 
 
-def judge_forced_function(
-    forced: Mapping[str, Exchange],
-    control: Exchange,
-    parameters: Mapping[str, dict[str, Any]],
-    max_tokens: int,
-    provider: str,
-) -> Judgement:
+@dataclass(frozen=True, kw_only=True)
+class Forced:
+    """``forced``: per tool name, the answer with ``tool_choice`` naming it; ``control``: the
+    same request without tool_choice."""
+
+    forced: Mapping[str, Exchange]
+    control: Exchange
+
+    def exchanges(self) -> list[Exchange]:
+        return [*self.forced.values(), self.control]
+
+
+@tools_guarded
+def judge_forced_function(probe: Forced, parameters: Mapping[str, dict[str, Any]], max_tokens: int) -> Judgement:
     """``tool_choice`` naming a function, once per tool: each answer must be calls to exactly
     the named function with valid arguments. Two names each obeyed is the parameter's doing."""
-    failed = _failed([*forced.values(), control], provider)
-    if failed:
-        return failed
+    control = probe.control
     seen = []
-    for name, exchange in forced.items():
+    for name, exchange in probe.forced.items():
         calls = tool_calls(exchange)
         what = f"tool_choice forcing {name}"
         if not calls:
@@ -179,18 +188,12 @@ def judge_forced_function(
     )
 
 
-def judge_required(
-    required: Exchange,
-    control: Exchange,
-    parameters: Mapping[str, dict[str, Any]],
-    max_tokens: int,
-    provider: str,
-) -> Judgement:
-    """``tool_choice: "required"`` must produce a valid call, where the same request without it
-    does not (a model that calls anyway proves nothing about the value)."""
-    failed = _failed([required, control], provider)
-    if failed:
-        return failed
+@tools_guarded
+def judge_required(contrast: Contrast, parameters: Mapping[str, dict[str, Any]], max_tokens: int) -> Judgement:
+    """``tool_choice: "required"`` (``contrast.probe``) must produce a valid call, where the same
+    request without it (``contrast.control``) does not (a model that calls anyway proves nothing
+    about the value)."""
+    required, control = contrast.probe, contrast.control
     calls = tool_calls(required)
     if not calls:
         return _no_call(required, control, 'tool_choice "required"', max_tokens)
@@ -210,12 +213,12 @@ def judge_required(
     )
 
 
-def judge_none(none: Exchange, auto: Exchange, provider: str) -> Judgement:
-    """``tool_choice: "none"`` must suppress a call the same request makes without it; where
-    the model makes none anyway, there was nothing to suppress."""
-    failed = _failed([none, auto], provider)
-    if failed:
-        return failed
+@tools_guarded
+def judge_none(contrast: Contrast) -> Judgement:
+    """``tool_choice: "none"`` (``contrast.probe``) must suppress a call the same request makes
+    without it (``contrast.control``); where the model makes none anyway, there was nothing to
+    suppress."""
+    none, auto = contrast.probe, contrast.control
     suppressed, made = tool_calls(none), tool_calls(auto)
     if suppressed:
         return Judgement(Verdict.IGNORED, f'tool_choice "none", yet the answer calls {_described(suppressed)}')
@@ -232,11 +235,11 @@ def judge_none(none: Exchange, auto: Exchange, provider: str) -> Judgement:
     )
 
 
-def judge_parallel(single: Exchange, multiple: Exchange, provider: str) -> Judgement:
-    """``parallel_tool_calls: false`` must leave at most one call where ``true`` makes several."""
-    failed = _failed([single, multiple], provider)
-    if failed:
-        return failed
+@tools_guarded
+def judge_parallel(contrast: Contrast) -> Judgement:
+    """``parallel_tool_calls: false`` (``contrast.probe``) must leave at most one call where
+    ``true`` (``contrast.control``) makes several."""
+    single, multiple = contrast.probe, contrast.control
     one, many = tool_calls(single), tool_calls(multiple)
     if len(one) > 1:
         return Judgement(Verdict.IGNORED, f"parallel_tool_calls=false, yet {len(one)} calls: {_described(one)}")
@@ -261,15 +264,12 @@ def _comparable(call: Call) -> tuple[str, Any]:
         return call.name, call.arguments
 
 
-def judge_streamed_calls(
-    plain: Exchange, streamed: Exchange, parameters: Mapping[str, dict[str, Any]], provider: str
-) -> Judgement:
+@tools_guarded
+def judge_streamed_calls(pair: StreamPair, parameters: Mapping[str, dict[str, Any]]) -> Judgement:
     """The deltas of a streamed tool call must reassemble to the call of the same request
     unstreamed (greedy, so both must be the same answer). A reassembled name that is no tool's
     is a stream a client cannot use (a server that repeats the name in every delta)."""
-    failed = _failed([plain, streamed], provider)
-    if failed:
-        return failed
+    plain, streamed = pair.plain, pair.streamed
     expected = tool_calls(plain)
     if not expected:
         return Judgement(

@@ -13,6 +13,7 @@ from harness.checks.findings import Finding
 from harness.checks.judges.outcome import is_validation_refusal
 from harness.checks.judges.profile import Profile
 from harness.checks.judges.ranges import judge_unknown_key
+from harness.checks.judges.shapes import Pair
 from harness.checks.plans.common import EFFECTS, Effect, probe_body, provider_profile
 from harness.checks.plans.seeded import SeededProof
 from harness.checks.plans.seedfree import SeedFreeProof
@@ -79,7 +80,7 @@ async def sampling_effect(ctx: CheckContext, param: str, value: Any = None) -> F
         if not is_validation_refusal(keyed, ctx.surface.refusal_statuses) or not plain.ok:
             return result
         statuses = ctx.surface.refusal_statuses
-        judgement = judge_unknown_key(ctx.surface.unknown_keys, keyed, plain, ctx.provider, statuses)
+        judgement = judge_unknown_key(Pair(base=plain, probe=keyed), ctx.surface.unknown_keys, statuses)
         return Finding(judgement, [plain, keyed], effect.value)
 
     return await ctx.shared.effects.get((param, repr(effect.value)), judged)

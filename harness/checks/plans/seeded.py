@@ -20,7 +20,10 @@ from harness.checks.judges import text_of
 from harness.checks.judges.profile import Profile
 from harness.checks.judges.sampling import (
     Baseline,
+    DefaultSearch,
     DefaultTrial,
+    Differential,
+    GreedyProbe,
     judge_default,
     judge_differential,
     judge_greedy,
@@ -57,7 +60,14 @@ async def baseline(ctx: CheckContext, max_tokens: int = PROBE_TOKENS) -> Baselin
             *extra,
         )
         shown = f"{key[0]}={key[1]!r}" if key else ""
-        return Baseline(base, again, longer, other, with_key[0] if with_key else None, shown)
+        return Baseline(
+            base=base,
+            again=again,
+            longer=longer,
+            other_seed=other,
+            neutral_key=with_key[0] if with_key else None,
+            neutral_key_name=shown,
+        )
 
     return await ctx.shared.baselines.get(max_tokens, make)
 
@@ -72,7 +82,8 @@ async def greedy_equivalence(ctx: CheckContext, param: str, effect: Effect) -> F
         *(ctx.send(probe_body(ctx, max_tokens=tokens, seed=s, **{param: effect.value})) for s in seeds),
     )
     sampled, seeded = rest[: len(seeds)], rest[len(seeds) :]
-    judgement = judge_greedy(param, effect.value, sampled, greedy, greedy_longer, seeded, seeds, ctx.provider)
+    probe = GreedyProbe(greedy=greedy, greedy_longer=greedy_longer, sampled=sampled, seeded=seeded, seeds=seeds)
+    judgement = judge_greedy(probe, param, effect.value)
     return Finding(judgement, [greedy, greedy_longer, *sampled, *seeded], effect.value, mode="seeded")
 
 
@@ -91,8 +102,9 @@ async def differential(ctx: CheckContext, param: str, effect: Effect) -> Finding
         probe, control = await asyncio.gather(
             probe_request, ctx.send(probe_body(ctx, max_tokens=tokens, **{param: neutral}))
         )
-    judgement = judge_differential(param, effect.value, neutral, shared_baseline, control, probe, ctx.provider)
-    sent = [*shared_baseline.exchanges(), *([control] if control else []), probe]
+    differential = Differential(baseline=shared_baseline, probe=probe, control=control)
+    judgement = judge_differential(differential, param, effect.value, neutral)
+    sent = [*shared_baseline.sent(), *([control] if control else []), probe]
     return Finding(judgement, sent, effect.value, mode="seeded")
 
 
@@ -135,7 +147,12 @@ async def _trial(
     omitted, explicit, *others = await asyncio.gather(
         ctx.send(body(OMIT)), ctx.send(body(documented)), *(ctx.send(body(a)) for a in alternatives)
     )
-    trial = DefaultTrial(c.label, omitted, explicit, {repr(a): e for a, e in zip(alternatives, others, strict=True)})
+    trial = DefaultTrial(
+        label=c.label,
+        omitted=omitted,
+        documented=explicit,
+        alternatives={repr(a): e for a, e in zip(alternatives, others, strict=True)},
+    )
     if text_of(omitted) != text_of(explicit) and not any(text_of(e) == text_of(omitted) for e in others):
         # The inert control, sent only when it can matter: does any change of the request
         # change this provider's output, or only the parameter?
@@ -176,6 +193,7 @@ class SeededProof:
             trials.append(await _trial(ctx, param, documented, pending, config))
             if shared_baseline.text != text_of(shared_baseline.again) or _settled(trials):
                 break
-        judgement = judge_default(param, documented, shared_baseline, trials, ctx.provider)
-        sent = [*shared_baseline.exchanges(), *(e for t in trials for e in t.exchanges())]
+        search = DefaultSearch(baseline=shared_baseline, trials=trials)
+        judgement = judge_default(search, param, documented)
+        sent = [*shared_baseline.sent(), *search.exchanges()]
         return Finding(judgement, sent, documented, mode="seeded")

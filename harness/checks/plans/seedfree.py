@@ -24,13 +24,23 @@ from harness.checks.judges.outcome import text_of
 from harness.checks.judges.profile import Profile
 from harness.checks.judges.sampled import (
     ArmComparison,
+    SampledDefault,
+    SampledEffect,
+    SampledGreedy,
     judge_sampled_default,
     judge_sampled_effect,
     judge_sampled_greedy,
     samples_problem,
     statistic,
 )
-from harness.checks.judges.sampling import Baseline, DefaultTrial, judge_default, judge_differential
+from harness.checks.judges.sampling import (
+    Baseline,
+    DefaultSearch,
+    DefaultTrial,
+    Differential,
+    judge_default,
+    judge_differential,
+)
 from harness.checks.judges.statistics import LOOKS, Finding, compare, compare_rates
 from harness.checks.plans.common import (
     EFFECTS,
@@ -91,7 +101,7 @@ async def sequential(
         if up_to is not None and n > up_to and result is not None:
             break
         first, second = await asyncio.gather(arm(ctx, a).take(n), arm(ctx, b).take(n))
-        problem = samples_problem(first, ctx.provider, [second])
+        problem = samples_problem(first, [second])
         found = statistic([first, second])
         if problem or found is None:
             why = problem or Judgement(Verdict.INCONCLUSIVE, "some samples have neither log-probabilities nor text")
@@ -188,7 +198,16 @@ async def greedy_baseline(ctx: CheckContext, param: str, tokens: int) -> Baselin
         with_key = extra.pop(0) if key else None
         variation = f"{sibling}={EFFECTS[sibling].value!r} (another penalty)" if sibling else "another penalty"
         shown = f"{key[0]}={key[1]!r}" if key else ""
-        return Baseline(base, again, longer, other, with_key, shown, variation=variation, kind="greedy")
+        return Baseline(
+            base=base,
+            again=again,
+            longer=longer,
+            other_seed=other,
+            neutral_key=with_key,
+            neutral_key_name=shown,
+            variation=variation,
+            kind="greedy",
+        )
 
     return await ctx.shared.greedy_baselines.get((param, tokens), make)
 
@@ -203,10 +222,9 @@ async def _greedy_differential(ctx: CheckContext, param: str, effect: Effect) ->
     if neutral is not None:
         sends.append(ctx.send(greedy_body(ctx, tokens, **{param: neutral})))
     probe, *control = await asyncio.gather(*sends)
-    judgement = judge_differential(
-        param, effect.value, neutral, baseline, control[0] if control else None, probe, ctx.provider
-    )
-    sent = [*baseline.exchanges(), *control, probe]
+    differential = Differential(baseline=baseline, probe=probe, control=control[0] if control else None)
+    judgement = judge_differential(differential, param, effect.value, neutral)
+    sent = [*baseline.sent(), *control, probe]
     return ProbeFinding(judgement, sent, effect.value, mode="greedy")
 
 
@@ -215,7 +233,7 @@ async def _greedy_equivalence(ctx: CheckContext, profile: Profile, param: str, e
     base = sample_body(ctx)
     probe = sample_body(ctx, **{param: effect.value})
     if not profile.greedy_reproduces:
-        judgement = probe_failure([greedy], ctx.provider) or Judgement(
+        judgement = probe_failure([greedy]) or Judgement(
             Verdict.INCONCLUSIVE,
             f"{param}={effect.value!r} must make sampling equal greedy decoding, but greedy decoding does not "
             f"reproduce here ({profile.describe()}), so there is no greedy output to compare with",
@@ -224,7 +242,7 @@ async def _greedy_equivalence(ctx: CheckContext, profile: Profile, param: str, e
     rates, result = None, None
     for n in LOOKS:
         without, with_value = await asyncio.gather(arm(ctx, base).take(n), arm(ctx, probe).take(n))
-        problem = samples_problem(without, ctx.provider, [with_value, [greedy]])
+        problem = samples_problem(without, [with_value, [greedy]])
         if problem:
             return ProbeFinding(problem, [greedy, without[0], with_value[0]], effect.value)
         target = text_of(greedy)
@@ -242,7 +260,8 @@ async def _greedy_equivalence(ctx: CheckContext, profile: Profile, param: str, e
     assert rates is not None
     samples = arm(ctx, probe).samples
     without_samples = arm(ctx, base).samples[: len(samples)]
-    judgement = judge_sampled_greedy(param, effect.value, greedy, rates, without_samples, samples, result, ctx.provider)
+    arms = SampledGreedy(greedy=greedy, without=without_samples, with_value=samples, rates=rates, result=result)
+    judgement = judge_sampled_greedy(arms, param, effect.value)
     statistics = _statistics(result) | {"greedy": text_of(greedy), "equal_to_greedy": rates.describe("greedy")}
     shown = [greedy, without_samples[0], samples[0]]
     spent = [greedy, *without_samples, *samples, *_spent(result)]
@@ -266,7 +285,7 @@ async def _sampled(ctx: CheckContext, param: str, effect: Effect) -> ProbeFindin
     neutral = (
         await _neutral(ctx, base, found.comparison.n_a, "without it") if found.finding is Finding.DIFFERENT else None
     )
-    judgement = judge_sampled_effect(param, effect.value, found, neutral, ctx.provider)
+    judgement = judge_sampled_effect(SampledEffect(result=found, neutral=neutral), param, effect.value)
     return ProbeFinding(
         judgement,
         _shown(found, neutral),
@@ -286,14 +305,14 @@ async def _greedy_default(ctx: CheckContext, param: str, documented: Any, altern
         *(ctx.send(greedy_body(ctx, tokens, **{param: a})) for a in alternatives),
     )
     trial = DefaultTrial(
-        f"greedy decoding, no seed, {tokens} tokens",
-        omitted,
-        explicit,
-        {repr(a): e for a, e in zip(alternatives, others, strict=True)},
-        baseline.longer,
+        label=f"greedy decoding, no seed, {tokens} tokens",
+        omitted=omitted,
+        documented=explicit,
+        alternatives={repr(a): e for a, e in zip(alternatives, others, strict=True)},
+        inert=baseline.longer,
     )
-    judgement = judge_default(param, documented, baseline, [trial], ctx.provider)
-    sent = [*baseline.exchanges(), *trial.exchanges()]
+    judgement = judge_default(DefaultSearch(baseline=baseline, trials=[trial]), param, documented)
+    sent = [*baseline.sent(), *trial.exchanges()]
     return ProbeFinding(judgement, sent, documented, mode="greedy")
 
 
@@ -319,7 +338,8 @@ async def _sampled_default(ctx: CheckContext, param: str, documented: Any, alter
             tried.append(found)
             if found.finding is not Finding.DIFFERENT:
                 break
-    judgement = judge_sampled_default(param, documented, first, tried, neutral, ctx.provider)
+    arms = SampledDefault(first=first, alternatives=tried, neutral=neutral)
+    judgement = judge_sampled_default(arms, param, documented)
     return ProbeFinding(
         judgement,
         _shown(first, *tried, neutral),
