@@ -26,13 +26,13 @@ from tests.synthetic import WORDS, Behaviour, SyntheticProvider, tool_calls
 
 TextLie = Literal["honest", "constant", "null", "null-when-extra", "hash", "random"]
 StatusLie = Literal[401, 403, 404, 302, 301, 405, 418] | None
-BodyLie = Literal["ok", "no-choices", "non-utf8", "not-json"]
+BodyLie = Literal["ok", "no-choices", "non-utf8", "not-json", "error-in-200"]
 JsonModeLie = Literal["honest", "always-42"]
 ToolLie = Literal["honest", "always-call", "bad-arguments", "wrong-name"]
 
 TEXT_LIES: tuple[TextLie, ...] = ("honest", "constant", "null", "null-when-extra", "hash", "random")
 STATUS_LIES: tuple[StatusLie, ...] = (None, 401, 403, 404, 302, 301, 405, 418)
-BODY_LIES: tuple[BodyLie, ...] = ("ok", "no-choices", "non-utf8", "not-json")
+BODY_LIES: tuple[BodyLie, ...] = ("ok", "no-choices", "non-utf8", "not-json", "error-in-200")
 JSON_MODE_LIES: tuple[JsonModeLie, ...] = ("honest", "always-42")
 TOOL_LIES: tuple[ToolLie, ...] = ("honest", "always-call", "bad-arguments", "wrong-name")
 
@@ -44,6 +44,10 @@ LIE_WORDS = 8
 # (oruel documents max_tokens up to 131072, which would take minutes to sample).
 CONTEXT_TOKENS = 256
 CONSTANT_TEXT = "".join(WORDS[:LIE_WORDS])
+# An error sent inside a 200: OpenRouter's non-streamed envelope (upstream 429), and Groq's last
+# frame of a stream (``event: error``), shapes from tests/data/hosted*.
+ERROR_IN_200 = {"error": {"code": 429, "message": "Provider returned error"}, "user_id": "user_lying"}
+ERROR_FRAME = b'event: error\ndata: {"error": {"message": "Service Unavailable", "type": "internal_server_error"}}\n\n'
 # A JSON body cut short: what a proxy that drops the connection mid-body hands on.
 TRUNCATED_JSON = b'{"id": "chatcmpl-lying", "object": "chat.completion", "choices": [{"index": 0, "mess'
 
@@ -175,6 +179,11 @@ class LyingProvider:
     @staticmethod
     def _unusable(kind: BodyLie, honest: httpx.Response) -> httpx.Response:
         json_type = {"content-type": "application/json"}
+        if kind == "error-in-200":
+            if "text/event-stream" in honest.headers.get("content-type", ""):
+                frames = honest.content.replace(b"data: [DONE]\n\n", b"")
+                return httpx.Response(200, content=frames + ERROR_FRAME, headers={"content-type": "text/event-stream"})
+            return httpx.Response(200, json=ERROR_IN_200)
         if kind == "not-json":
             return httpx.Response(200, content=TRUNCATED_JSON, headers=json_type)
         data = json.loads(honest.content) if "json" in honest.headers.get("content-type", "") else {}

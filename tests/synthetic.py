@@ -74,6 +74,7 @@ class Behaviour:
     error_shape: str = "openai"  # or "flat"
     drop_created: bool = False  # a response body missing a required field
     drop_refusal: bool = False  # a body clients read, missing a field OpenAI documents as required
+    content_parts: bool = False  # message.content as a list of text parts (Mistral's thinking replies)
     calls_unforced: bool = False  # with tool_choice "auto" the model calls a tool (ours never does)
     stream_name_every_delta: bool = False  # repeats a tool call's name in each streamed delta
     # A request schema it enforces (400 naming the first error's path), as a strict server does.
@@ -272,6 +273,8 @@ class SyntheticProvider:
             calls = tool_calls(body, b.ignore, b.calls_unforced)
             if calls:
                 choice["message"] = {"role": "assistant", "content": None, "refusal": None, "tool_calls": calls}
+            if b.content_parts and isinstance(choice["message"]["content"], str):
+                choice["message"]["content"] = [{"type": "text", "text": choice["message"]["content"]}]
             if b.drop_refusal:
                 del choice["message"]["refusal"]
                 choice["finish_reason"] = "tool_calls"

@@ -1,9 +1,11 @@
 """Response schemas, at two levels reported apart: every 2xx body and every error body of the
-run, validated against what clients need to read it (``response-schema``: the fields the
-OpenAI SDK and its users read, ``responses/<name>.schema.json``) and against the letter of
-OpenAI's documented schema (``response-letter``: every required field, even where nullable,
-``responses/<name>.letter.schema.json``). A body that clients read but that breaks the letter
-is its own finding, not a pass. Both run after every other unit, over all their exchanges."""
+run, read by the reference client (``response-schema``: the official openai SDK reads the
+recorded bytes, ``judges.client_level``; ``responses/<name>.schema.json`` documents that level
+and still judges embeddings lists) and held to the letter of OpenAI's documented schema
+(``response-letter``: every required field, even where nullable,
+``responses/<name>.letter.schema.json``). A body that clients read but that breaks the
+letter is its own finding, not a pass. An error inside a 200 is neither: its own group,
+failed. Both run after every other unit, over all their exchanges."""
 
 from __future__ import annotations
 
@@ -11,10 +13,14 @@ from dataclasses import dataclass, field
 
 from harness.checks.findings import Finding
 from harness.checks.judges import Judgement
+from harness.checks.judges.client_level import read_chat
+from harness.checks.judges.outcome import in_band_error
 from harness.checks.registry import CheckContext, Unit, check
 from harness.results import Verdict
 from harness.schema import response_schema
 from harness.transport import Exchange
+
+ERROR_IN_200 = "error-in-200"
 
 
 @dataclass
@@ -27,10 +33,10 @@ class _Group:
 
 @dataclass
 class SchemaTally:
-    """Validates each exchange as it completes (O(1) memory however long the run)."""
+    """Judges each exchange as it completes (O(1) memory however long the run)."""
 
     level: str = ""  # "" (what clients read) or ".letter" (the documented schema)
-    groups: dict[str, _Group] = field(default_factory=dict)
+    groups: dict[str, _Group] = field(default_factory=dict)  # by schema
 
     def add(self, exchange: Exchange) -> None:
         if exchange.json is None and not exchange.chunks:
@@ -43,31 +49,68 @@ class SchemaTally:
             schema = "error-envelope"
         else:
             return
-        group = self.groups.setdefault(schema, _Group())
-        group.total += 1
-        validator = response_schema(schema + self.level)
-        bodies = exchange.chunks if schema == "chat-completion-chunk" else [exchange.json]
-        error = next((e for body in bodies for e in validator.iter_errors(body)), None)
+        error = in_band_error(exchange)
         if error is not None:
-            group.bad += 1
-            if group.bad == 1:
-                where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-                group.example, group.reason = exchange, f"{where}: {error.message}"[:300]
-        elif group.example is None:
-            group.example = exchange
+            _count(self.groups.setdefault(ERROR_IN_200, _Group()), exchange, error.describe())
+            return
+        group = self.groups.setdefault(schema, _Group())
+        if self.level or schema == "embedding-list":
+            validator = response_schema(schema + self.level)
+            bodies = exchange.chunks if schema == "chat-completion-chunk" else [exchange.json]
+            found = next((e for body in bodies for e in validator.iter_errors(body)), None)
+            where = "/".join(str(p) for p in found.absolute_path) or "(root)" if found is not None else ""
+            _count(group, exchange, f"{where}: {found.message}" if found is not None else "")
+        else:
+            read = read_chat(exchange)
+            _count(group, exchange, "" if read.usable else read.reason)
+
+
+def _count(group: _Group, exchange: Exchange, reason: str) -> None:
+    group.total += 1
+    if reason:
+        group.bad += 1
+        if group.bad == 1:
+            group.example, group.reason = exchange, reason[:300]
+    elif group.example is None:
+        group.example = exchange
+
+
+def _client_level(schema: str, group: _Group) -> Judgement:
+    if schema == ERROR_IN_200:
+        return Judgement(
+            Verdict.SERVER_ERROR,
+            f"{group.bad} 2xx replies carry an error (the SDK raises APIError on a streamed one; no client "
+            f"can use any), e.g. {group.reason}",
+        )
+    if schema == "embedding-list":
+        if not group.bad:
+            return Judgement(Verdict.ACCEPTED, f"all {group.total} bodies match the {schema} schema")
+        return Judgement(
+            Verdict.SERVER_ERROR, f"{group.bad} of {group.total} bodies break the {schema} schema, e.g. {group.reason}"
+        )
+    if not group.bad:
+        return Judgement(Verdict.ACCEPTED, f"the OpenAI SDK reads all {group.total} {schema} bodies")
+    return Judgement(
+        Verdict.SERVER_ERROR,
+        f"{group.bad} of {group.total} {schema} bodies break what the OpenAI SDK's users read, e.g. {group.reason}",
+    )
 
 
 async def validate_all(tally: SchemaTally, check_name: str) -> list[Finding]:
-    what = "the letter of OpenAI's documented" if tally.level else "the"
     findings = []
     for schema, group in sorted(tally.groups.items()):
         example = [group.example] if group.example is not None else []
-        if not group.bad:
-            judgement = Judgement(Verdict.ACCEPTED, f"all {group.total} bodies match {what} {schema} schema")
+        if not tally.level or schema == ERROR_IN_200:
+            judgement = _client_level(schema, group)
+        elif not group.bad:
+            judgement = Judgement(
+                Verdict.ACCEPTED, f"all {group.total} bodies match the letter of OpenAI's documented {schema} schema"
+            )
         else:
             judgement = Judgement(
                 Verdict.SERVER_ERROR,
-                f"{group.bad} of {group.total} bodies break {what} {schema} schema, e.g. {group.reason}",
+                f"{group.bad} of {group.total} bodies break the letter of OpenAI's documented {schema} schema, "
+                f"e.g. {group.reason}",
             )
         findings.append(Finding(judgement, example, check=check_name, param=f"({schema})", label="all"))
     return findings
@@ -79,7 +122,7 @@ def _units(ctx: CheckContext, check_name: str, level: str) -> list[Unit]:
     return [Unit(check_name, "(responses)", lambda: validate_all(tally, check_name))]
 
 
-@check("response-schema", "every response body has what OpenAI's SDK and its users read", after_others=True)
+@check("response-schema", "every response body is read by OpenAI's SDK as its users need", after_others=True)
 def response_schemas(ctx: CheckContext) -> list[Unit]:
     return _units(ctx, "response-schema", "")
 

@@ -249,7 +249,7 @@ def _parse_body(exchange: Exchange, streamed: bool) -> None:
         if media != "text/event-stream":
             exchange.problems.append(f"wrong content type for a stream: {media or 'none'}")
         parsed = parse_sse(exchange.text)
-        exchange.chunks, exchange.stream_done = parsed.events, parsed.done
+        exchange.chunks, exchange.stream_done, exchange.error_events = parsed.events, parsed.done, parsed.error_events
         exchange.problems += parsed.problems
         return
     if not exchange.text:

@@ -31,6 +31,7 @@ class Exchange:
     text: str = ""  # the body as text, capped (see ClientSettings.max_body_bytes)
     chunks: list[Any] = field(default_factory=list)  # parsed SSE data events (stream: true)
     stream_done: bool = False  # the SSE stream ended with "data: [DONE]"
+    error_events: list[int] = field(default_factory=list)  # indices in chunks sent as "event: error"
     problems: list[str] = field(default_factory=list)  # malformed JSON, wrong content type, ...
     error: str = ""  # the transport error, for TRANSPORT_ERROR (evidence: its text)
     failure: TransportFailure | None = None  # its kind, for TRANSPORT_ERROR (what the retries read)
@@ -76,6 +77,12 @@ class Exchange:
     def excerpt(self, limit: int = 600) -> str:
         return self.text if len(self.text) <= limit else self.text[:limit] + f"... ({len(self.text)} chars)"
 
+    @property
+    def raw(self) -> bytes:
+        """The body's bytes as received (cassettes store the body as text; a body that was not
+        UTF-8 is already a problem of the exchange, and its replaced text is what is kept)."""
+        return self.text.encode("utf-8", errors="surrogatepass")
+
     def to_json(self, full: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
             "method": self.method,
@@ -95,5 +102,7 @@ class Exchange:
         if self.chunks:
             data["chunks"] = len(self.chunks)
             data["stream_done"] = self.stream_done
+            if self.error_events:
+                data["error_events"] = self.error_events
             data["streamed_content"] = self.content()
         return data

@@ -1,4 +1,13 @@
-"""Server-sent events, as OpenAI-compatible servers stream chat completions."""
+"""Server-sent events, as OpenAI-compatible servers stream chat completions, framed as the
+WHATWG specification says, by the official OpenAI SDK's own decoder (``openai._streaming``):
+what the harness reads is what the SDK's users read. Comment lines (``: OPENROUTER
+PROCESSING``), ``event:``/``id:``/``retry:`` fields, LF, CRLF and CR line endings; a leading
+byte-order mark is dropped (the specification's decoding step; the SDK leaves it on the first
+field name); a last event without its blank line is not dispatched (the specification's rule,
+and the SDK's), so a stream cut there lost it: a problem, unless it was ``[DONE]``.
+
+A missing ``data: [DONE]`` is no problem of the body: the SDK reads until the connection
+closes. The response-letter check reports it by kind."""
 
 from __future__ import annotations
 
@@ -6,7 +15,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from openai._streaming import SSEDecoder
+
 from harness.jsoncodec import loads
+
+_BOM = "\ufeff"
 
 
 @dataclass
@@ -14,26 +27,52 @@ class SSEResult:
     events: list[Any] = field(default_factory=list)
     done: bool = False  # saw the "[DONE]" terminator
     problems: list[str] = field(default_factory=list)
+    error_events: list[int] = field(default_factory=list)  # indices in events of ``event: error`` frames
+    comments: int = 0  # comment lines (keep-alives), counted for the evidence
 
 
 def parse_sse(raw: str) -> SSEResult:
-    """Split a complete SSE body into its JSON data events (per the WHATWG framing:
-    events end at a blank line; multi-line ``data:`` fields join with newlines)."""
+    """Split a complete SSE body into its JSON data events."""
     result = SSEResult()
-    for block in raw.replace("\r\n", "\n").split("\n\n"):
-        data_lines = [line[5:].removeprefix(" ") for line in block.split("\n") if line.startswith("data:")]
-        if not data_lines:
-            continue
-        data = "\n".join(data_lines)
-        if data == "[DONE]":
+    decoder = SSEDecoder()
+    text = raw.removeprefix(_BOM)
+    for sse in decoder.iter_bytes(iter([text.encode("utf-8", errors="surrogatepass")])):
+        data = sse.data
+        if not data:
+            continue  # an event without data (id:, retry: or event: alone): nothing to read
+        if data.startswith("[DONE]"):  # the SDK stops at it too
             result.done = True
-            continue
+            break
         try:
             result.events.append(loads(data))
         except json.JSONDecodeError:
             result.problems.append(f"malformed SSE event: {data[:80]!r}")
-    if not raw.endswith("\n\n") and raw.strip():
-        result.problems.append("SSE stream truncated mid-event")
+            continue
+        if sse.event == "error":
+            result.error_events.append(len(result.events) - 1)
+    result.comments = sum(1 for line in text.splitlines() if line.startswith(":"))
     if not result.done:
-        result.problems.append("SSE stream ended without the [DONE] terminator")
+        tail = _pending_data(text)
+        if tail == "[DONE]":
+            result.done = True  # "data: [DONE]" and one newline: nothing lost
+        elif tail:
+            result.problems.append(f"SSE stream truncated mid-event (not dispatched): {tail[:80]!r}")
     return result
+
+
+def _pending_data(text: str) -> str:
+    """The data of a last event the stream ended before dispatching (no blank line after it)."""
+    for end in ("\r\n", "\n", "\r"):
+        if text.endswith(end):
+            rest = text[: -len(end)]
+            if not rest or rest.endswith(("\n", "\r")):
+                return ""
+            break
+    data: list[str] = []
+    for line in reversed(text.splitlines()):
+        if not line:
+            break
+        name, _, value = line.partition(":")
+        if name == "data":
+            data.append(value.removeprefix(" "))
+    return "\n".join(reversed(data))

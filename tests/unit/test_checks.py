@@ -205,9 +205,12 @@ def test_effects_ignored(tmp_path: Path, catalogue: dict[str, Surface], param: s
     assert Verdict.HONOURED not in verdicts(records, param)
 
 
-def test_stream_without_terminator_is_a_server_error(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+def test_stream_without_terminator_is_read_to_the_end(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    """The SDK reads a stream until the connection closes: no ``[DONE]`` is no broken stream."""
     records = run_checks(tmp_path, catalogue["openai"], Behaviour(stream_without_done=True), ["effect"], ["stream"])
-    assert verdicts(records, "stream") == {Verdict.SERVER_ERROR}
+    assert verdicts(records, "stream") == {Verdict.HONOURED}
+    (record,) = [r for r in records if r.param == "stream"]
+    assert "no [DONE]" in record.detail
 
 
 # --- embeddings -------------------------------------------------------------------------
@@ -231,13 +234,19 @@ def test_embeddings_ignored(tmp_path: Path, catalogue: dict[str, Surface]) -> No
 
 
 def test_response_schema_accepted_and_broken(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
-    good = run_checks(tmp_path, catalogue["oruel"], Behaviour(), ["range", "response-schema"], ["top_k"])
-    bad = run_checks(
-        tmp_path, catalogue["oruel"], Behaviour(drop_created=True), ["range", "response-schema"], ["top_k"]
-    )
+    """The client level is the SDK's reading: content as a list of parts is no string for its
+    users; a body without ``created`` the SDK reads (only the letter requires it)."""
+    checks = ["range", "response-schema", "response-letter"]
+    good = run_checks(tmp_path, catalogue["oruel"], Behaviour(), checks[:2], ["top_k"])
+    parts = run_checks(tmp_path, catalogue["oruel"], Behaviour(content_parts=True), checks[:2], ["top_k"])
+    no_created = run_checks(tmp_path, catalogue["oruel"], Behaviour(drop_created=True), checks, ["top_k"])
     assert verdicts(good, "(chat-completion)") == {Verdict.ACCEPTED}
-    (broken,) = [r for r in bad if r.param == "(chat-completion)"]
-    assert broken.verdict is Verdict.SERVER_ERROR and "'created' is a required property" in broken.detail
+    (broken,) = [r for r in parts if r.param == "(chat-completion)"]
+    assert broken.verdict is Verdict.SERVER_ERROR and "content is a list, not a string or null" in broken.detail
+    read, letter = (
+        next(r for r in no_created if r.param == "(chat-completion)" and r.check == check) for check in checks[1:]
+    )
+    assert read.verdict is Verdict.ACCEPTED and letter.verdict is Verdict.SERVER_ERROR
 
 
 def test_response_letter_is_its_own_finding(tmp_path: Path, catalogue: dict[str, Surface]) -> None:

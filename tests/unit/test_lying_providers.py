@@ -315,6 +315,19 @@ def test_a_body_without_choices_is_a_server_error(catalogue: dict[str, Surface])
     assert verdicts(records, "temperature", "effect") == {Verdict.SERVER_ERROR}, [r.detail for r in records]
 
 
+@pytest.mark.parametrize("param", ["temperature", "stream"])
+def test_an_error_inside_a_200_is_a_failed_reply(catalogue: dict[str, Surface], param: str) -> None:
+    """OpenRouter's error envelope as a 200 body, Groq's ``event: error`` ending a 200 stream:
+    never usable, never an effect; the detail names the error's message, code and where."""
+    records = run_lying(Lie(body="error-in-200"), catalogue["openai"], [param], ["effect", "response-schema"])
+    effects = [r for r in records if r.param == param]
+    assert effects and {r.verdict for r in effects} == {Verdict.SERVER_ERROR}, [r.detail for r in effects]
+    assert all("an error inside the 200" in r.detail for r in effects), [r.detail for r in effects]
+    assert all("'Provider returned error' (code 429)" in r.detail for r in effects)  # the plain reply fails first
+    (group,) = [r for r in records if r.param == "(error-in-200)"]
+    assert group.verdict is Verdict.SERVER_ERROR
+
+
 # --- properties over drawn lies ---------------------------------------------------------------
 
 # derandomize: the same examples on every run and in every xdist worker; no example database,

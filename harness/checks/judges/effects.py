@@ -10,10 +10,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from harness.checks.judges.client_level import read_chat
 from harness.checks.judges.outcome import Judgement, extends, quote, text_of
 from harness.checks.judges.shapes import Contrast, Pair, StreamPair, guarded
 from harness.results import Verdict
-from harness.schema import response_schema
 from harness.transport import Exchange
 
 
@@ -248,23 +248,25 @@ def judge_response_format(pair: Pair, kind: str, schema: dict[str, Any]) -> Judg
 
 @guarded
 def judge_stream(pair: StreamPair) -> Judgement:
-    """The streamed answer must be well-framed SSE whose deltas reassemble to the plain one."""
+    """The streamed answer must be server-sent events the OpenAI SDK reads, whose deltas
+    reassemble to the plain one. A missing ``[DONE]`` is the letter's finding, not this one: the
+    SDK reads until the connection closes."""
     plain, streamed = pair.plain, pair.streamed
     if not streamed.chunks and isinstance(streamed.json, dict):
         return Judgement(Verdict.IGNORED, "stream=true was answered with one JSON body, not server-sent events")
-    chunk_schema = response_schema("chat-completion-chunk")
-    bad = [e.message for c in streamed.chunks for e in chunk_schema.iter_errors(c)][:1]
     media = streamed.content_type.split(";")[0].strip()
-    if media != "text/event-stream" or not streamed.stream_done or bad:
-        problem = bad[0] if bad else ("no [DONE] terminator" if not streamed.stream_done else f"content type {media}")
-        return Judgement(Verdict.SERVER_ERROR, f"broken SSE framing: {problem}")
+    read = read_chat(streamed)
+    if media != "text/event-stream" or not read.usable:
+        problem = read.reason if not read.usable else f"content type {media}"
+        return Judgement(Verdict.SERVER_ERROR, f"a stream the OpenAI SDK cannot use: {problem}")
+    framing = "[DONE]" if streamed.stream_done else "no [DONE] (the SDK reads to the end; response-letter reports it)"
     text, reassembled = text_of(plain), text_of(streamed)
     if text is None or reassembled is None:
         return Judgement(Verdict.INCONCLUSIVE, "no generated text to compare the streamed deltas with")
     if reassembled == text:
         return Judgement(
             Verdict.HONOURED,
-            f"{len(streamed.chunks)} chunks and [DONE]; the deltas reassemble to the non-streamed output",
+            f"{len(streamed.chunks)} chunks and {framing}; the deltas reassemble to the non-streamed output",
             "the same seeded request without stream gives the same text in one body",
         )
     return Judgement(

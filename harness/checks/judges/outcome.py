@@ -49,6 +49,50 @@ def _body_problem(exchange: Exchange) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class InBandError:
+    """An error sent inside a 2xx: an ``event: error`` frame, a chunk carrying ``error``, or a
+    non-streamed body that is an error envelope. The SDK raises ``APIError`` on the first two."""
+
+    message: str
+    code: object
+    where: str
+
+    def describe(self) -> str:
+        code = f"code {self.code!r}" if self.code is not None else "no code"
+        return f"an error inside the 200: {self.message!r} ({code}), {self.where}"
+
+
+def _error_of(data: object) -> tuple[str, object]:
+    error = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(error, dict):
+        message, code = error.get("message"), error.get("code")
+        return (message if isinstance(message, str) and message else "(no message)"), code
+    return (error if isinstance(error, str) and error else "(no message)"), None
+
+
+def in_band_error(exchange: Exchange) -> InBandError | None:
+    """The error a 2xx carries, where it came; None for an ordinary reply."""
+    if not exchange.ok:
+        return None
+    if exchange.chunks:
+        total = len(exchange.chunks)
+        for i, chunk in enumerate(exchange.chunks):
+            framed = i in exchange.error_events
+            if not framed and not (isinstance(chunk, dict) and chunk.get("error")):
+                continue
+            message, code = _error_of(chunk)
+            how = "an event: error frame" if framed else "a chunk carrying error"
+            return InBandError(message, code, f"in {how}, chunk {i + 1} of {total} (after {i} chunks of reply)")
+        return None
+    body = exchange.json
+    if isinstance(body, dict) and body.get("error"):
+        message, code = _error_of(body)
+        beside = "beside choices" if "choices" in body else "the whole body, no choices"
+        return InBandError(message, code, f"in the non-streamed body ({beside})")
+    return None
+
+
 def unusable(exchange: Exchange) -> Judgement | None:
     """Verdicts that do not depend on the documentation: nothing to judge, or a broken answer.
     (Where replay found nothing, the record builder adds how to record it: ``engine.build_record``.)"""
@@ -68,6 +112,9 @@ def unusable(exchange: Exchange) -> Judgement | None:
     if exchange.server_error:
         return Judgement(Verdict.SERVER_ERROR, f"HTTP {status}: {exchange.excerpt(160)}")
     if exchange.ok:
+        error = in_band_error(exchange)
+        if error is not None:
+            return Judgement(Verdict.SERVER_ERROR, f"HTTP {status} carrying {error.describe()}")
         problems = list(exchange.problems)
         shape = _body_problem(exchange) if not problems else None
         if shape:

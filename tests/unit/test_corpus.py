@@ -1,0 +1,228 @@
+"""The judges held to real bodies of hosted providers (tests/data/hosted/, each file's source in
+its MANIFEST.json): the client level is what the official openai SDK reads, errors inside a 200
+are errors, SSE is framed as specified. tests/data/hosted-heldout/ is checked by one test of the
+issue's properties over every body there, written without looking at them one by one.
+
+Bodies written here by hand are the smallest test of one rule and named so (``HAND_WRITTEN``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx2
+import openai
+import pytest
+
+from harness.checks.judges.client_level import read_chat
+from harness.checks.judges.effects import judge_stream
+from harness.checks.judges.outcome import in_band_error, probe_failure, unusable
+from harness.checks.judges.shapes import StreamPair
+from harness.results import Verdict
+from harness.transport import Exchange
+from harness.transport.recorded import RecordedBody, exchange_from_body, recorded_bodies
+from harness.transport.sse import parse_sse
+from tests.conftest import ROOT
+
+HOSTED = recorded_bodies(ROOT / "tests" / "data" / "hosted")
+HELD_OUT = recorded_bodies(ROOT / "tests" / "data" / "hosted-heldout")
+BY_FILE = {body.entry["file"]: body for body in HOSTED}
+
+# What the client level finds on the main corpus, by file (every other body reads clean).
+CLIENT_LEVEL_FINDINGS = {
+    "mistral/completion-magistral-content-parts.json": "content is a list, not a string or null",
+    "mistral/tool-call-stream-mistral-small.chunks.txt": "a tool-call delta without an integer index",
+    "openrouter/stream-error-in-200-token-limit.sse": "the SDK raises APIError: Token limit reached",
+}
+
+
+def _ids(bodies: list[RecordedBody]) -> list[str]:
+    return [body.entry["file"] for body in bodies]
+
+
+def _reads_directly(body: RecordedBody) -> tuple[bool, list[Any]]:
+    """The SDK's own reading, written here apart from the judge: does it raise, and what does
+    it yield (the completion, or the stream's chunks)?"""
+    exchange = body.exchange
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(
+            exchange.status or 0, headers={"content-type": exchange.content_type}, content=exchange.raw
+        )
+
+    client = openai.OpenAI(
+        api_key="x",
+        base_url="http://held-out.invalid/v1",
+        max_retries=0,
+        http_client=httpx2.Client(transport=httpx2.MockTransport(answer)),
+    )
+    try:
+        if body.framing != "json":
+            return True, list(client.chat.completions.create(model="m", messages=[], stream=True))
+        return True, [client.chat.completions.create(model="m", messages=[])]
+    except openai.APIStatusError:
+        return not exchange.ok, []
+    except Exception:
+        return False, []
+
+
+def _types_clients_rely_on(read: list[Any]) -> bool:
+    """Content a string or null; in a whole completion, every tool call's arguments a string
+    (a streamed call's arguments come in fragments, some without any)."""
+    for item in read:
+        whole = getattr(item, "object", "") != "chat.completion.chunk"
+        for choice in getattr(item, "choices", None) or []:
+            message = getattr(choice, "message", None) if whole else getattr(choice, "delta", None)
+            content = getattr(message, "content", None)
+            if content is not None and not isinstance(content, str):
+                return False
+            for call in (getattr(message, "tool_calls", None) or []) if whole else []:
+                if not isinstance(getattr(getattr(call, "function", None), "arguments", None), str):
+                    return False
+    return True
+
+
+# --- 1. the client level is the reference client ------------------------------------------
+
+
+@pytest.mark.parametrize("body", HOSTED, ids=_ids(HOSTED))
+def test_the_client_level_is_what_the_sdk_reads(body: RecordedBody) -> None:
+    read = read_chat(body.exchange)
+    expected = CLIENT_LEVEL_FINDINGS.get(body.entry["file"])
+    if expected is None:
+        assert read.usable, read.reason
+    else:
+        assert not read.usable and expected in read.reason, read.reason
+
+
+def test_what_the_old_schemas_broke_the_sdk_reads() -> None:
+    """Mistral's tool_calls: null, Azure's first chunk ("object": "", "choices": []), a stream
+    without [DONE], finish_reason outside the enum: read, as the SDK reads them."""
+    for name in (
+        "mistral/completion-tool-calls-null.json",
+        "azure/stream-model-router-gpt-5-nano.chunks.txt",
+        "anthropic/tool-call-stream-claude-haiku-4.5.sse",
+        "xai/stream-grok-3-mini.chunks.txt",
+    ):
+        body = BY_FILE[name]
+        assert read_chat(body.exchange).usable and unusable(body.exchange) is None, name
+
+
+def test_a_tool_call_without_string_arguments_is_a_client_level_finding() -> None:
+    """HAND_WRITTEN from openrouter/tool-call-mistral-small.json with its arguments dropped (the
+    OpenRouter reply the issue names had none): every client that parses arguments breaks."""
+    body = BY_FILE["openrouter/tool-call-mistral-small.json"].exchange
+    data = body.json
+    del data["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+    exchange = exchange_from_body(200, "application/json", json.dumps(data).encode())
+    read = read_chat(exchange)
+    assert not read.usable and "function.arguments is missing or null, not a string" in read.reason
+
+
+def test_an_error_body_is_read_for_its_message() -> None:
+    for name in ("mistral/error-400-context-too-large.json", "openrouter/error-404-no-endpoints.json"):
+        assert read_chat(BY_FILE[name].exchange).usable, name
+    no_message = exchange_from_body(400, "application/json", b'{"detail": "bad"}')  # HAND_WRITTEN
+    assert "no message from the body" in read_chat(no_message).reason
+
+
+# --- 2. errors inside a 200 -----------------------------------------------------------------
+
+
+def test_openrouters_error_chunk_is_an_error_reply() -> None:
+    exchange = BY_FILE["openrouter/stream-error-in-200-token-limit.sse"].exchange
+    error = in_band_error(exchange)
+    assert error is not None and error.message == "Token limit reached" and error.code == 400
+    total = len(exchange.chunks)
+    assert error.where == f"in a chunk carrying error, chunk {total} of {total} (after {total - 1} chunks of reply)"
+    judged = unusable(exchange)
+    assert judged is not None and judged.verdict is Verdict.SERVER_ERROR and "Token limit reached" in judged.detail
+    assert probe_failure([exchange]) == judged
+    assert judge_stream(StreamPair(plain=exchange, streamed=exchange)).verdict is Verdict.SERVER_ERROR
+
+
+GROQ_ERROR_FRAME = (  # HAND_WRITTEN: the shape of Groq's last frame of a failing 200 stream
+    'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m",'
+    '"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}\n\n'
+    'event: error\ndata: {"error":{"message":"Service Unavailable","type":"internal_server_error"}}\n\n'
+)
+
+
+def test_groqs_event_error_frame_is_an_error_reply() -> None:
+    exchange = exchange_from_body(200, "text/event-stream", GROQ_ERROR_FRAME.encode(), {"stream": True})
+    assert exchange.error_events == [1] and not exchange.problems  # no [DONE]: not the finding
+    error = in_band_error(exchange)
+    assert error is not None and error.message == "Service Unavailable" and error.code is None
+    assert "event: error frame, chunk 2 of 2" in error.where
+    assert read_chat(exchange).raised == "APIError: Service Unavailable"
+    # an error frame without an error object is still one
+    bare = exchange_from_body(
+        200, "text/event-stream", b'event: error\ndata: {"message": "overloaded"}\n\n', {"stream": True}
+    )
+    assert (found := in_band_error(bare)) is not None and found.message == "overloaded"
+
+
+def test_a_reply_without_an_error_has_none() -> None:
+    assert all(in_band_error(body.exchange) is None for body in HOSTED if "error-in-200" not in str(body.entry["kind"]))
+
+
+# --- 3. SSE as specified ------------------------------------------------------------------
+
+
+def test_comments_and_a_last_event_without_a_blank_line() -> None:
+    bedrock = BY_FILE["openrouter/stream-bedrock-claude.sse"].exchange
+    assert len(bedrock.chunks) == 3 and bedrock.stream_done and not bedrock.problems
+    anthropic = BY_FILE["anthropic/tool-call-stream-claude-haiku-4.5.sse"].exchange
+    assert anthropic.text.endswith("data: [DONE]\n") and anthropic.stream_done and not anthropic.problems
+
+
+@pytest.mark.parametrize(
+    ("name", "transform"),
+    [
+        ("crlf", lambda text: text.replace("\n", "\r\n")),
+        ("cr", lambda text: text.replace("\n", "\r")),
+        ("bom", lambda text: "\ufeff" + text),
+        ("event-id-retry", lambda text: text.replace("data: ", "event: message\nid: 7\nretry: 100\ndata: ")),
+        ("no-last-blank-line", lambda text: text.rstrip("\n")),
+    ],
+)
+def test_line_endings_fields_and_a_bom_frame_the_same_events(name: str, transform: Any) -> None:
+    """A real stream (api.openai.com) rewritten in each framing the specification allows."""
+    text = BY_FILE["openai/stream-text-gpt-4o-mini.sse"].exchange.text
+    plain, other = parse_sse(text), parse_sse(transform(text))
+    assert other.events == plain.events and other.done and not other.problems, name
+
+
+def test_whitespace_before_a_json_body() -> None:
+    padded = BY_FILE["openrouter/completion-whitespace-padding.json"].exchange
+    assert padded.text.startswith("\n") and isinstance(padded.json, dict) and not padded.problems
+    assert read_chat(padded).usable
+
+
+def test_a_stream_cut_mid_event_is_a_problem() -> None:
+    text = BY_FILE["openai/stream-text-gpt-4o-mini.sse"].exchange.text
+    cut = text[: text.index("data: [DONE]") - 40]
+    assert any("truncated mid-event" in p for p in parse_sse(cut).problems)
+
+
+# --- the held-out bodies --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", HELD_OUT, ids=_ids(HELD_OUT))
+def test_held_out_bodies_hold_the_issues_properties(body: RecordedBody) -> None:
+    """No crash; every error inside a 200 is an error; no client-level finding on a body the SDK
+    reads; every body that breaks the SDK's reader, or gives a client a non-string content or a
+    tool call without string arguments, is a client-level finding."""
+    exchange: Exchange = body.exchange
+    read = read_chat(exchange)
+    judged = unusable(exchange)
+    if "error-in-200" in str(body.entry["kind"]):
+        assert in_band_error(exchange) is not None
+        assert judged is not None and judged.verdict is Verdict.SERVER_ERROR
+        assert not read.usable
+        return
+    reads, what = _reads_directly(body)
+    fine = reads and _types_clients_rely_on(what)
+    assert read.usable is fine, read.reason
+    if fine and exchange.ok:
+        assert judged is None, judged
