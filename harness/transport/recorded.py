@@ -53,7 +53,9 @@ def recorded_bodies(folder: Path) -> list[RecordedBody]:
             raw = b"".join(b"data: " + line + b"\n\n" for line in raw.splitlines() if line.strip())
         streamed = framing != "json"
         content_type = entry.get("content_type") or ("text/event-stream" if streamed else "application/json")
-        request = {"model": entry.get("model", "recorded"), "messages": []} | ({"stream": True} if streamed else {})
+        # The request is not recorded: a stream is taken to have asked for usage (include_usage).
+        stream = {"stream": True, "stream_options": {"include_usage": True}} if streamed else {}
+        request = {"model": entry.get("model", "recorded"), "messages": []} | stream
         bodies.append(
             RecordedBody(entry, exchange_from_body(int(entry.get("status", 200)), content_type, raw, request))
         )

@@ -16,8 +16,10 @@ import pytest
 
 from harness.checks.judges.client_level import read_chat
 from harness.checks.judges.effects import judge_stream
+from harness.checks.judges.letter import KINDS, deviations, fails, schema_of
 from harness.checks.judges.outcome import in_band_error, probe_failure, unusable
 from harness.checks.judges.shapes import StreamPair
+from harness.checks.response_schemas import _Group, letter_judgement
 from harness.results import Verdict
 from harness.transport import Exchange
 from harness.transport.recorded import RecordedBody, exchange_from_body, recorded_bodies
@@ -226,3 +228,113 @@ def test_held_out_bodies_hold_the_issues_properties(body: RecordedBody) -> None:
     assert read.usable is fine, read.reason
     if fine and exchange.ok:
         assert judged is None, judged
+    schema = schema_of(exchange)
+    assert schema is not None
+    kinds = [d.kind for d in deviations(exchange, schema)]  # the letter reads every body too
+    if body.entry["provider"] == "openai":
+        assert [kind for kind in kinds if fails(kind)] == [], "api.openai.com's own body fails the letter"
+
+
+# --- 4. the letter, by kind -------------------------------------------------------------------
+
+LETTER_KINDS = {  # file -> kinds the letter must find there (others may be found too)
+    "mistral/completion-tool-calls-null.json": {"tool-calls-null", "no-refusal", "no-logprobs"},
+    "mistral/completion-magistral-content-parts.json": {"content-not-string"},
+    "azure/stream-model-router-gpt-5-nano.chunks.txt": {"header", "vendor"},
+    "anthropic/tool-call-stream-claude-haiku-4.5.sse": {"header"},
+    "openrouter/error-404-no-endpoints.json": {"error-code-type", "error-fields"},
+    "mistral/error-400-context-too-large.json": {"error-not-enveloped"},
+    "moonshot/error-400-temperature.json": {"error-fields"},
+    "xai/stream-grok-3-mini.chunks.txt": {"finish-reason"},
+    "google-gemini/tool-call-gemini-2.5-pro.json": {"no-content"},
+    "cerebras/completion-llama-3.3-70b.json": {"vendor"},
+    "openai/completion-gpt-5.6-luna.json": {"no-logprobs"},
+}
+
+
+def _kinds(body: RecordedBody) -> dict[str, str]:
+    schema = schema_of(body.exchange)
+    assert schema is not None
+    found = {d.kind: d.where for d in deviations(body.exchange, schema)}
+    if body.framing == "chunk-lines":
+        found.pop("no-done", None)  # whether [DONE] came was not recorded
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(LETTER_KINDS))
+def test_each_kind_is_found_where_it_is(name: str) -> None:
+    found = _kinds(BY_FILE[name])
+    assert LETTER_KINDS[name] <= set(found), found
+
+
+@pytest.mark.parametrize("body", HOSTED + HELD_OUT, ids=_ids(HOSTED + HELD_OUT))
+def test_what_the_sdk_does_not_tolerate_is_a_client_level_finding(body: RecordedBody) -> None:
+    """A kind said not to be tolerated is one the client level finds (so a body the client level
+    reads shows none)."""
+    if in_band_error(body.exchange) is not None:
+        return
+    untolerated = [kind for kind in _kinds(body) if not KINDS[kind].tolerated]
+    if untolerated:
+        assert not read_chat(body.exchange).usable, untolerated
+
+
+@pytest.mark.parametrize("body", [b for b in HOSTED + HELD_OUT if b.entry["provider"] == "openai"], ids=str)
+def test_the_reference_raises_no_failing_letter_finding(body: RecordedBody) -> None:
+    assert [kind for kind in _kinds(body) if fails(kind)] == []
+
+
+def test_the_reference_does_it_too_is_not_a_failure() -> None:
+    group = _Group(total=1, bad=1, reason="choices/0: 'logprobs' is a required property")
+    judged = letter_judgement("chat-completion", "no-logprobs", group, 1)
+    assert judged.verdict is Verdict.ACCEPTED and "the reference does this too" in judged.detail
+    refusal = letter_judgement("chat-completion", "no-refusal", group, 1)
+    assert refusal.verdict is Verdict.SERVER_ERROR and "the OpenAI SDK tolerates it" in refusal.detail
+    parts = letter_judgement("chat-completion", "content-not-string", group, 1)
+    assert parts.verdict is Verdict.SERVER_ERROR and "cannot read it" in parts.detail
+    vendor = letter_judgement("chat-completion", "vendor", group, 1)
+    assert vendor.verdict is Verdict.ACCEPTED and vendor.detail.startswith("informational")
+
+
+def _with(name: str, change: Any) -> Exchange:
+    """A corpus body with one change (HAND_WRITTEN from it: the smallest test of one rule)."""
+    body = BY_FILE[name].exchange
+    data = json.loads(body.text)
+    change(data)
+    return exchange_from_body(200, "application/json", json.dumps(data).encode())
+
+
+@pytest.mark.parametrize("reason", ["eos", "end_turn", ""])
+def test_finish_reason_outside_the_enum(reason: str) -> None:
+    exchange = _with("openai/tool-call-gpt-4o.json", lambda d: d["choices"][0].update(finish_reason=reason))
+    assert {d.kind for d in deviations(exchange, "chat-completion")} == {"finish-reason"}
+    assert read_chat(exchange).usable  # the SDK reads it
+
+
+def test_an_integer_past_64_bits() -> None:
+    exchange = _with("openai/tool-call-gpt-4o.json", lambda d: d.update(seed=2**64 + 1))
+    kinds = {d.kind: d.where for d in deviations(exchange, "chat-completion")}
+    assert "int64" in kinds and "seed" in kinds["int64"] and read_chat(exchange).usable
+
+
+def test_usage_before_the_last_chunk_and_unasked() -> None:
+    """HAND_WRITTEN from api.openai.com's stream: its usage chunk moved first."""
+    stream = BY_FILE["openai/stream-text-gpt-4o-mini.sse"].exchange
+    frames = stream.text.split("\n\n")
+    usage = next(i for i, f in enumerate(frames) if '"usage":{' in f.replace(" ", ""))
+    moved = [frames[usage], *frames[:usage], *frames[usage + 1 :]]
+    text = "\n\n".join(moved).encode()
+    early = exchange_from_body(
+        200, "text/event-stream", text, {"stream": True, "stream_options": {"include_usage": True}}
+    )
+    assert "usage-early" in {d.kind for d in deviations(early, "chat-completion-chunk")}
+    unasked = exchange_from_body(200, "text/event-stream", stream.raw, {"stream": True})
+    assert "usage-unasked" in {d.kind for d in deviations(unasked, "chat-completion-chunk")}
+
+
+def test_a_stream_without_done_is_a_letter_finding_only() -> None:
+    exchange = BY_FILE["openai/stream-text-gpt-4o-mini.sse"].exchange
+    cut = exchange.text[: exchange.text.index("data: [DONE]")]
+    request = {"stream": True, "stream_options": {"include_usage": True}}
+    without = exchange_from_body(200, "text/event-stream", cut.encode(), request)
+    assert {d.kind for d in deviations(without, "chat-completion-chunk")} == {"no-done"}
+    assert read_chat(without).usable and unusable(without) is None
