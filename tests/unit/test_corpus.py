@@ -13,6 +13,7 @@ from typing import Any
 import httpx2
 import openai
 import pytest
+from openai._streaming import SSEDecoder
 
 from harness.checks.judges.client_level import read_chat
 from harness.checks.judges.effects import judge_stream
@@ -338,3 +339,78 @@ def test_a_stream_without_done_is_a_letter_finding_only() -> None:
     without = exchange_from_body(200, "text/event-stream", cut.encode(), request)
     assert {d.kind for d in deviations(without, "chat-completion-chunk")} == {"no-done"}
     assert read_chat(without).usable and unusable(without) is None
+
+
+# --- 5. the stream spec -------------------------------------------------------------------------
+
+STREAM_KINDS = {  # real streams that break one rule of the stream spec
+    "anthropic/tool-call-stream-claude-haiku-4.5.sse": "tool-call-index",  # its first call is index 1
+    "openrouter/stream-bedrock-claude.sse": "role-repeated",  # role on every delta
+    "xai/stream-grok-3-mini.chunks.txt": "stream-header-varies",  # created changes
+    "azure/stream-model-router-gpt-5-nano.chunks.txt": "stream-header-varies",  # the empty first chunk
+}
+SPEC = {
+    "stream-header-varies",
+    "role-repeated",
+    "finish-reason-count",
+    "tool-call-index",
+    "tool-call-fragments",
+    "utf8-split",
+}
+
+
+@pytest.mark.parametrize("name", sorted(STREAM_KINDS))
+def test_real_streams_that_break_the_stream_spec(name: str) -> None:
+    found = _kinds(BY_FILE[name])
+    assert STREAM_KINDS[name] in found, found
+
+
+def test_the_references_streams_keep_the_stream_spec() -> None:
+    for body in HOSTED + HELD_OUT:
+        if body.entry["provider"] == "openai" and body.framing != "json":
+            assert not SPEC & set(_kinds(body)), body.entry["file"]
+
+
+def _frames(name: str) -> list[dict[str, Any]]:
+    return [c for c in BY_FILE[name].exchange.chunks if isinstance(c, dict)]
+
+
+def _stream_of(chunks: list[dict[str, Any]]) -> Exchange:
+    text = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    request = {"stream": True, "stream_options": {"include_usage": True}}
+    return exchange_from_body(200, "text/event-stream", text.encode(), request)
+
+
+def test_finish_reason_twice() -> None:
+    """HAND_WRITTEN from api.openai.com's stream: its finish chunk sent twice."""
+    chunks = _frames("openai/stream-text-gpt-4o-mini.sse")
+    last = max(i for i, c in enumerate(chunks) if c["choices"] and c["choices"][0].get("finish_reason"))
+    doubled = [*chunks[: last + 1], chunks[last], *chunks[last + 1 :]]
+    assert "finish-reason-count" in {d.kind for d in deviations(_stream_of(doubled), "chat-completion-chunk")}
+
+
+def test_a_name_sent_again_is_doubled_by_the_sdk_helper() -> None:
+    """HAND_WRITTEN from api.openai.com's tool-call stream: the name repeated in a later fragment
+    (what llama-cpp-python does): the SDK's stream helper concatenates it."""
+    chunks = _frames("openai/stream-tool-call-gpt-4o-mini.sse")
+    later = next(
+        i for i, c in enumerate(chunks) if i > 0 and c["choices"] and c["choices"][0]["delta"].get("tool_calls")
+    )
+    chunks[later]["choices"][0]["delta"]["tool_calls"][0].setdefault("function", {})["name"] = "get_capital"
+    exchange = _stream_of(chunks)
+    assert "tool-call-fragments" in {d.kind for d in deviations(exchange, "chat-completion-chunk")}
+    read = read_chat(exchange)
+    assert not read.usable and "'get_capitalget_capital'" in read.reason
+
+
+def test_a_character_split_across_reads_reassembles() -> None:
+    """The SDK's decoder over the bytes of a stream cut inside a character, one byte a read."""
+    text = 'data: {"choices":[{"index":0,"delta":{"content":"caf\u00e9 \u2014 \U0001f600"}}]}\n\n'  # HAND_WRITTEN
+    whole = parse_sse(text).events
+    decoded = list(SSEDecoder().iter_bytes(iter([bytes([b]) for b in text.encode()])))
+    assert [json.loads(e.data) for e in decoded] == whole
+    halves = [  # a server that decoded each half of a character with replacement
+        {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "caf\ufffd"}, "finish_reason": None}]},
+        {"choices": [{"index": 0, "delta": {"content": "\ufffd"}, "finish_reason": "stop"}]},
+    ]
+    assert "utf8-split" in {d.kind for d in deviations(_stream_of(halves), "chat-completion-chunk")}

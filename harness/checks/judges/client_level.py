@@ -166,7 +166,8 @@ def _call_problems(where: str, call_id: object, kind: object, name: object, argu
 
 def _stream_problems(chunks: list[Any]) -> list[str]:
     """Each chunk's choices have a delta; the tool calls reassembled by index, as the SDK's
-    stream helper does (string fields concatenated), have what a call must have."""
+    stream helper does (string fields concatenated), have what a call must have: an id and a
+    name sent once (again, the helper doubles them)."""
     problems: list[str] = []
     calls: dict[tuple[int, int], dict[str, object]] = {}
     for n, chunk in enumerate(chunks):
@@ -198,6 +199,13 @@ def _stream_problems(chunks: list[Any]) -> list[str]:
                 call = calls.setdefault((index if isinstance(index, int) else 0, position), {})
                 _merge(call, fragment)
     for (choice_index, position), call in calls.items():
+        for key in ("name", "id"):
+            times = call.get(key + "#", 0)
+            if isinstance(times, int) and times > 1:
+                problems.append(
+                    f"choices[{choice_index}] tool call {position}: its {key} comes in {times} fragments, and the "
+                    f"SDK's stream helper concatenates them ({str(call.get(key))[:80]!r})"
+                )
         problems += _call_problems(
             f"choices[{choice_index}] tool call {position}",
             call.get("id"),
@@ -209,8 +217,9 @@ def _stream_problems(chunks: list[Any]) -> list[str]:
 
 
 def _merge(call: dict[str, object], fragment: Any) -> None:
-    """One tool-call delta into its call: id and type as given, the name from its first fragment,
-    arguments concatenated (a fragment's non-string value replaces the whole, so it shows)."""
+    """One tool-call delta into its call, as the SDK's stream helper (``accumulate_delta``) does:
+    ``type`` replaced, string fields concatenated, so an id or a name sent again is doubled;
+    ``fragments`` counts the fragments that carried each."""
     function = getattr(fragment, "function", None)
     given = {
         "id": getattr(fragment, "id", None),
@@ -222,10 +231,12 @@ def _merge(call: dict[str, object], fragment: Any) -> None:
         if value is None:
             continue
         before = call.get(key)
-        if key == "arguments" and isinstance(value, str) and isinstance(before, str):
+        if key != "type" and isinstance(value, str) and isinstance(before, str):
             call[key] = before + value
-        elif key != "name" or not isinstance(before, str) or not before:
+        else:
             call[key] = value
+        if key in ("id", "name") and value:
+            call[key + "#"] = int(str(call.get(key + "#", 0))) + 1
 
 
 def _kind(value: object) -> str:

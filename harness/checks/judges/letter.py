@@ -48,6 +48,17 @@ KINDS = {
         Kind("error-not-enveloped", 'an error not wrapped in {"error": ...}', True),
         Kind("int64", "an integer that does not fit in 64 bits (clients in typed languages overflow)", True),
         Kind("other", "another departure from the documented schema", True),
+        # The stream spec: what holds across the frames of one stream.
+        Kind("stream-header-varies", "id, model, created or object not constant across the frames", True),
+        Kind("role-repeated", "a role in a delta after the first of its choice", True),
+        Kind("finish-reason-count", "finish_reason not exactly once per choice index", True),
+        Kind("tool-call-index", "tool-call deltas whose index does not start at 0 (or has gaps)", True),
+        Kind(
+            "tool-call-fragments",
+            "a tool call's id or name again after its first fragment (the SDK's stream helper concatenates them)",
+            False,
+        ),
+        Kind("utf8-split", "a character split across frames that does not reassemble (U+FFFD)", True),
         Kind("vendor", "vendor fields (informational)", True, failing=False),
     )
 }
@@ -200,6 +211,7 @@ def _big_integer(value: Any, where: str) -> str:
 
 
 def _stream(exchange: Exchange, add: Any) -> None:
+    _stream_spec([c for c in exchange.chunks if isinstance(c, dict)], add)
     if not exchange.stream_done:
         add("no-done", f"after chunk {len(exchange.chunks) - 1}")
     chunks = exchange.chunks
@@ -211,6 +223,67 @@ def _stream(exchange: Exchange, add: Any) -> None:
     asked = isinstance(options, dict) and options.get("include_usage") is True
     if with_usage and not asked:
         add("usage-unasked", f"chunk {with_usage[0]} of {len(chunks)}")
+
+
+_HEADER = ("id", "model", "created", "object")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _stream_spec(chunks: list[dict[str, Any]], add: Any) -> None:
+    """The frames of one stream, together: a constant header, a role only in a choice's first
+    delta, finish_reason once per choice, tool-call deltas indexed from 0 with id and name only
+    in a call's first fragment, and text that reassembles."""
+    first = {key: chunks[0].get(key) for key in _HEADER} if chunks else {}
+    roles: dict[object, int] = {}
+    finishes: dict[object, int] = {}
+    calls: dict[tuple[object, object], int] = {}
+    texts: dict[object, list[str]] = {}
+    for n, chunk in enumerate(chunks):
+        changed = [key for key in _HEADER if chunk.get(key) != first[key]]
+        if changed:
+            add("stream-header-varies", f"chunk {n}: {', '.join(changed)} differ from chunk 0")
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else []:
+            if not isinstance(choice, dict):
+                continue
+            index = choice.get("index", 0)
+            given = choice.get("delta")
+            delta: dict[str, Any] = given if isinstance(given, dict) else {}
+            seen = roles.get(index, 0)
+            if delta.get("role") is not None and seen:
+                add("role-repeated", f"chunk {n}: choices[{index}].delta.role again")
+            roles[index] = seen + 1
+            if choice.get("finish_reason") is not None:
+                finishes[index] = finishes.get(index, 0) + 1
+            if isinstance(delta.get("content"), str):
+                texts.setdefault(index, []).append(delta["content"])
+            _tool_fragments(n, index, delta.get("tool_calls"), calls, add)
+    for index in roles:
+        if finishes.get(index, 0) != 1:
+            add("finish-reason-count", f"choices[{index}]: finish_reason {finishes.get(index, 0)} times")
+    for index, parts in texts.items():
+        text = "".join(parts)
+        if "\ufffd" in text or _SURROGATE.search(text):
+            add("utf8-split", f"choices[{index}]: U+FFFD or a lone surrogate in the reassembled text")
+
+
+def _tool_fragments(
+    n: int, index: object, fragments: object, calls: dict[tuple[object, object], int], add: Any
+) -> None:
+    for fragment in fragments if isinstance(fragments, list) else []:
+        if not isinstance(fragment, dict):
+            continue
+        position = fragment.get("index")
+        if isinstance(position, int):
+            known = sorted(p for (i, p) in calls if i == index and isinstance(p, int))
+            if (index, position) not in calls and position != (known[-1] + 1 if known else 0):
+                add("tool-call-index", f"chunk {n}: choices[{index}] tool call index {position} after {known}")
+        key = (index, position)
+        given = fragment.get("function")
+        function: dict[str, Any] = given if isinstance(given, dict) else {}
+        if key in calls and (fragment.get("id") or function.get("name")):
+            add("tool-call-fragments", f"chunk {n}: choices[{index}] tool call {position}: id or name again")
+        calls[key] = calls.get(key, 0) + 1
 
 
 def fails(kind: str) -> bool:
