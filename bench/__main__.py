@@ -8,7 +8,9 @@ each figure beside its goal and writes bench/results.json. Numbers, not pass/fai
 4. scale: peak RSS and wall time of a 10,000-case replay (recorded here from the real server,
    never committed), and the HTML report of 10 providers x 1,000 cases (size, open time);
 5. seed-free: llama.cpp held to openrouter, seeded once and five times with the seed withheld:
-   cost per decisive verdict, and whether the seedless runs agree.
+   cost per decisive verdict, and whether the seedless runs agree;
+6. bodies: 500 real hosted bodies (tests/data/hosted/, cycled) read through the client level
+   (the OpenAI SDK) and the letter by kind.
 
 ``--against REV`` runs the chosen sections side by side with a checkout of REV instead
 (``bench.against``): medians of alternated runs and their ratio, measured in one run.
@@ -23,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import economy, overhead, replay, report_scale, scale, seedfree
+from bench import bodies, economy, overhead, replay, report_scale, scale, seedfree
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -35,6 +37,7 @@ SECTIONS = {
     "scale": scale,
     "report": report_scale,
     "seedfree": seedfree,
+    "bodies": bodies,
 }
 
 
