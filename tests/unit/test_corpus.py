@@ -14,6 +14,7 @@ import httpx2
 import openai
 import pytest
 from openai._streaming import SSEDecoder
+from openai.types.chat import ChatCompletion
 
 from harness.checks.judges.client_level import read_chat
 from harness.checks.judges.effects import judge_stream
@@ -114,8 +115,7 @@ def test_what_the_old_schemas_broke_the_sdk_reads() -> None:
 def test_a_tool_call_without_string_arguments_is_a_client_level_finding() -> None:
     """HAND_WRITTEN from openrouter/tool-call-mistral-small.json with its arguments dropped (the
     OpenRouter reply the issue names had none): every client that parses arguments breaks."""
-    body = BY_FILE["openrouter/tool-call-mistral-small.json"].exchange
-    data = body.json
+    data = json.loads(BY_FILE["openrouter/tool-call-mistral-small.json"].exchange.text)
     del data["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
     exchange = exchange_from_body(200, "application/json", json.dumps(data).encode())
     read = read_chat(exchange)
@@ -279,7 +279,10 @@ def test_what_the_sdk_does_not_tolerate_is_a_client_level_finding(body: Recorded
         assert not read_chat(body.exchange).usable, untolerated
 
 
-@pytest.mark.parametrize("body", [b for b in HOSTED + HELD_OUT if b.entry["provider"] == "openai"], ids=str)
+REFERENCE = [b for b in HOSTED + HELD_OUT if b.entry["provider"] == "openai"]
+
+
+@pytest.mark.parametrize("body", REFERENCE, ids=_ids(REFERENCE))
 def test_the_reference_raises_no_failing_letter_finding(body: RecordedBody) -> None:
     assert [kind for kind in _kinds(body) if fails(kind)] == []
 
@@ -414,3 +417,16 @@ def test_a_character_split_across_reads_reassembles() -> None:
         {"choices": [{"index": 0, "delta": {"content": "\ufffd"}, "finish_reason": "stop"}]},
     ]
     assert "utf8-split" in {d.kind for d in deviations(_stream_of(halves), "chat-completion-chunk")}
+
+
+JSON_2XX = [b for b in HOSTED + HELD_OUT if b.framing == "json" and b.exchange.ok]
+
+
+@pytest.mark.parametrize("body", JSON_2XX, ids=_ids(JSON_2XX))
+def test_the_fast_path_is_what_create_returns(body: RecordedBody) -> None:
+    """read_chat reads a JSON 2xx by the SDK's construction without a request cycle: the same
+    object create() returns."""
+    reads, what = _reads_directly(body)
+    assert reads and len(what) == 1
+    fast = ChatCompletion.construct(**body.exchange.json)
+    assert what[0].to_dict(warnings=False) == fast.to_dict(warnings=False)
