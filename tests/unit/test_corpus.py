@@ -21,6 +21,7 @@ from harness.checks.judges.effects import judge_stream
 from harness.checks.judges.letter import KINDS, deviations, fails, schema_of
 from harness.checks.judges.outcome import in_band_error, probe_failure, unusable
 from harness.checks.judges.shapes import StreamPair
+from harness.checks.judges.stream_twins import judge_stream_twins, replies
 from harness.checks.response_schemas import _Group, letter_judgement
 from harness.results import Verdict
 from harness.transport import Exchange
@@ -375,7 +376,9 @@ def test_the_references_streams_keep_the_stream_spec() -> None:
 
 
 def _frames(name: str) -> list[dict[str, Any]]:
-    return [c for c in BY_FILE[name].exchange.chunks if isinstance(c, dict)]
+    """A copy of a corpus stream's frames, to change one (the corpus stays as recorded)."""
+    chunks: list[dict[str, Any]] = json.loads(json.dumps(BY_FILE[name].exchange.chunks))
+    return [c for c in chunks if isinstance(c, dict)]
 
 
 def _stream_of(chunks: list[dict[str, Any]]) -> Exchange:
@@ -430,3 +433,92 @@ def test_the_fast_path_is_what_create_returns(body: RecordedBody) -> None:
     assert reads and len(what) == 1
     fast = ChatCompletion.construct(**body.exchange.json)
     assert what[0].to_dict(warnings=False) == fast.to_dict(warnings=False)
+
+
+# --- 5. streamed twins (the judge; its probes need recordings: see docs/checks.md) -------------
+
+
+def _plain(choices: list[dict[str, Any]]) -> Exchange:
+    body = {"id": "x", "object": "chat.completion", "created": 1, "model": "m", "choices": choices}
+    return exchange_from_body(200, "application/json", json.dumps(body).encode())
+
+
+def _twin_of_the_tool_call_stream() -> tuple[Exchange, Exchange]:
+    """api.openai.com's tool-call stream, and the non-streamed reply it reassembles to (built
+    from it: HAND_WRITTEN as the twin OpenAI would send)."""
+    streamed = BY_FILE["openai/stream-tool-call-gpt-4o-mini.sse"].exchange
+    (reply,) = replies(streamed).values()
+    calls = [
+        {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": arguments}}
+        for i, (name, arguments) in enumerate(reply.calls)
+    ]
+    message = {"role": "assistant", "content": reply.content or None, "tool_calls": calls}
+    return _plain([{"index": 0, "message": message, "finish_reason": reply.finish_reason}]), streamed
+
+
+def test_a_streamed_twin_that_reassembles_is_honoured() -> None:
+    plain, streamed = _twin_of_the_tool_call_stream()
+    judged = judge_stream_twins(StreamPair(plain=plain, streamed=streamed), "a forced tool call", True)
+    assert judged.verdict is Verdict.HONOURED and judged.control
+
+
+def test_a_streamed_twin_that_differs() -> None:
+    plain, _ = _twin_of_the_tool_call_stream()
+    chunks = _frames("openai/stream-tool-call-gpt-4o-mini.sse")
+    later = next(
+        i for i, c in enumerate(chunks) if i > 0 and c["choices"] and c["choices"][0]["delta"].get("tool_calls")
+    )
+    chunks[later]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] = "get_capital"  # llama-cpp-python's
+    doubled = _stream_of(chunks)
+    pair = StreamPair(plain=plain, streamed=doubled)
+    judged = judge_stream_twins(pair, "a forced tool call", True)
+    assert judged.verdict is Verdict.SERVER_ERROR and "get_capitalget_capital" in judged.detail
+    assert judge_stream_twins(pair, "a forced tool call", False).verdict is Verdict.INCONCLUSIVE
+
+
+def _n2_stream(first: str, second: str) -> Exchange:  # HAND_WRITTEN: two choices interleaved
+    chunks: list[dict[str, Any]] = [
+        {"choices": [{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+        for i in (0, 1)
+    ]
+    for i, text in ((0, first), (1, second)):
+        chunks.append({"choices": [{"index": i, "delta": {"content": text}, "finish_reason": "stop"}]})
+    return _stream_of([{"id": "x", "object": "chat.completion.chunk", "created": 1, "model": "m"} | c for c in chunks])
+
+
+def test_n2_twins_choice_by_choice() -> None:
+    plain = _plain(
+        [
+            {"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            for i, text in enumerate(("one", "two"))
+        ]
+    )
+    assert (
+        judge_stream_twins(StreamPair(plain=plain, streamed=_n2_stream("one", "two")), "n=2", True).verdict
+        is Verdict.HONOURED
+    )
+    swapped = judge_stream_twins(StreamPair(plain=plain, streamed=_n2_stream("two", "one")), "n=2", True)
+    assert swapped.verdict is Verdict.SERVER_ERROR and "choices[0].content" in swapped.detail
+
+
+def test_logprob_tokens_are_compared() -> None:
+    logprobs = {"content": [{"token": "Hel", "logprob": -0.1}, {"token": "lo", "logprob": -0.2}]}
+    message = {"role": "assistant", "content": "Hello"}
+    plain = _plain([{"index": 0, "message": message, "finish_reason": "stop", "logprobs": logprobs}])
+    chunks = [  # HAND_WRITTEN: the same reply streamed, one token a chunk
+        {"choices": [{"index": 0, "delta": {"content": t["token"]}, "logprobs": {"content": [t]}, "finish_reason": f}]}
+        for t, f in zip(logprobs["content"], (None, "stop"), strict=True)
+    ]
+    assert (
+        judge_stream_twins(StreamPair(plain=plain, streamed=_stream_of(chunks)), "logprobs", True).verdict
+        is Verdict.HONOURED
+    )
+    chunks[1]["choices"][0]["logprobs"] = None
+    judged = judge_stream_twins(StreamPair(plain=plain, streamed=_stream_of(chunks)), "logprobs", True)
+    assert judged.verdict is Verdict.SERVER_ERROR and "tokens" in judged.detail
+
+
+def test_a_twin_answered_in_one_body_is_ignored() -> None:
+    plain, _ = _twin_of_the_tool_call_stream()
+    as_json = exchange_from_body(200, "application/json", plain.raw, {"stream": True})
+    assert judge_stream_twins(StreamPair(plain=plain, streamed=as_json), "json_object", True).verdict is Verdict.IGNORED
