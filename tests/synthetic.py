@@ -77,6 +77,7 @@ class Behaviour:
     content_parts: bool = False  # message.content as a list of text parts (Mistral's thinking replies)
     calls_unforced: bool = False  # with tool_choice "auto" the model calls a tool (ours never does)
     stream_name_every_delta: bool = False  # repeats a tool call's name in each streamed delta
+    stream_first_choice_only: bool = False  # streams choice 0's text alone: no other choice, no logprobs
     # A request schema it enforces (400 naming the first error's path), as a strict server does.
     validates: dict[str, Any] | None = None
 
@@ -332,34 +333,53 @@ class SyntheticProvider:
         )
 
     def _stream(self, response: dict[str, Any], usage: bool = False) -> httpx.Response:
-        message = response["choices"][0]["message"]
-        text = message["content"] or ""
-        deltas: list[dict[str, Any]] = [{"content": text[i : i + 4]} for i in range(0, len(text), 4)]
-        for index, call in enumerate(message.get("tool_calls") or []):
-            name, arguments = call["function"]["name"], call["function"]["arguments"]
-            first = {"index": index, "id": call["id"], "type": "function", "function": {"name": name}}
-            deltas.append({"tool_calls": [first]})
-            for i in range(0, len(arguments), 5):
-                function = {"arguments": arguments[i : i + 5]}
-                if self.behaviour.stream_name_every_delta:
-                    function["name"] = name
-                deltas.append({"tool_calls": [{"index": index, "function": function}]})
         events = []
-        for delta in deltas or [{"content": ""}]:
-            chunk = {
-                "id": response["id"],
-                "object": "chat.completion.chunk",
-                "created": 1,
-                "model": response["model"],
-                "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
-            }
-            events.append(f"data: {json.dumps(chunk)}\n\n")
+        for choice in response["choices"]:
+            if self.behaviour.stream_first_choice_only and choice["index"] != 0:
+                continue
+            for delta, logprobs, finish in self._deltas(choice):
+                streamed: dict[str, Any] = {"index": choice["index"], "delta": delta, "finish_reason": finish}
+                if logprobs is not None and not self.behaviour.stream_first_choice_only:
+                    streamed["logprobs"] = {"content": logprobs}
+                chunk = {
+                    "id": response["id"],
+                    "object": "chat.completion.chunk",
+                    "created": 1,
+                    "model": response["model"],
+                    "choices": [streamed],
+                }
+                events.append(f"data: {json.dumps(chunk)}\n\n")
         if usage:
             last = {"id": response["id"], "object": "chat.completion.chunk", "created": 1, "model": response["model"]}
             events.append(f"data: {json.dumps(last | {'choices': [], 'usage': response['usage']})}\n\n")
         if not self.behaviour.stream_without_done:
             events.append("data: [DONE]\n\n")
         return httpx.Response(200, content="".join(events).encode(), headers={"content-type": "text/event-stream"})
+
+    def _deltas(self, choice: dict[str, Any]) -> list[tuple[dict[str, Any], list[Any] | None, Any]]:
+        """(delta, log-probabilities, finish_reason) per frame: the text four characters a frame
+        (the first frame carries every token's log-probability), then each tool call's id and
+        name, and its arguments five characters at a time; the last frame ends the choice."""
+        message = choice["message"]
+        text = message["content"] or ""
+        frames: list[tuple[dict[str, Any], list[Any] | None, Any]] = [
+            ({"content": text[i : i + 4]}, None, None) for i in range(0, len(text), 4)
+        ]
+        for index, call in enumerate(message.get("tool_calls") or []):
+            name, arguments = call["function"]["name"], call["function"]["arguments"]
+            first = {"index": index, "id": call["id"], "type": "function", "function": {"name": name}}
+            frames.append(({"tool_calls": [first]}, None, None))
+            for i in range(0, len(arguments), 5):
+                function = {"arguments": arguments[i : i + 5]}
+                if self.behaviour.stream_name_every_delta:
+                    function["name"] = name
+                frames.append(({"tool_calls": [{"index": index, "function": function}]}, None, None))
+        frames = frames or [({"content": ""}, None, None)]
+        tokens = (choice.get("logprobs") or {}).get("content")
+        if tokens:
+            frames[0] = (frames[0][0], tokens, None)
+        frames[-1] = (frames[-1][0], frames[-1][1], choice.get("finish_reason"))
+        return frames
 
 
 @dataclass

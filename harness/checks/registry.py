@@ -75,6 +75,7 @@ FAMILIES = (
     "effects",
     "equivalence",
     "tools",
+    "streams",
     "embeddings",
     "response_schemas",
 )

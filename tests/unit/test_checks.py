@@ -329,3 +329,35 @@ def test_a_tool_error_outside_a_check_is_exit_2_not_a_verdict(tmp_path: Path, ca
 
     with pytest.raises(CheckError, match="No space left"):
         asyncio.run(go())
+
+
+# --- streamed twins ----------------------------------------------------------------------
+
+
+def test_streamed_twins_equal_the_unstreamed_reply(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    records = run_checks(tmp_path, catalogue["openai"], Behaviour(), ["stream-twins"])
+    found = {r.param: r for r in records}
+    assert set(found) == {"logprobs", "n", "response_format"}
+    for param in ("logprobs", "n"):
+        assert found[param].verdict is Verdict.HONOURED, found[param].detail
+        assert found[param].evidence["control"]
+    # The synthetic model answers json_object with a JSON object, streamed the same way.
+    assert found["response_format"].verdict is Verdict.HONOURED, found["response_format"].detail
+    assert found["n"].case_id == "stream-twins.n.stream"
+
+
+def test_a_stream_of_the_first_choice_alone_is_caught(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    """A server that streams choice 0's text and nothing else (no second choice, no logprobs)."""
+    records = run_checks(tmp_path, catalogue["openai"], Behaviour(stream_first_choice_only=True), ["stream-twins"])
+    found = {r.param: r for r in records}
+    assert found["n"].verdict is Verdict.IGNORED, found["n"].detail
+    assert found["logprobs"].verdict is Verdict.IGNORED, found["logprobs"].detail
+
+
+def test_equal_twins_without_the_feature_prove_nothing(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    """A server that ignores n and logprobs streams the same one plain choice it answers: the
+    twins are equal, but there was nothing of the feature to compare."""
+    records = run_checks(tmp_path, catalogue["openai"], Behaviour(ignore={"n", "logprobs"}), ["stream-twins"])
+    found = {r.param: r for r in records}
+    assert found["n"].verdict is Verdict.INCONCLUSIVE, found["n"].detail
+    assert found["logprobs"].verdict is Verdict.INCONCLUSIVE, found["logprobs"].detail

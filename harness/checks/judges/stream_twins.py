@@ -7,8 +7,9 @@ evidence."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from harness.checks.judges.outcome import Judgement
 from harness.checks.judges.shapes import StreamPair, guarded
@@ -93,16 +94,46 @@ def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+Feature = Literal["logprobs", "n", "tool_call", "json_object"]
+
+
+def _json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def shows(plain: dict[int, Reply], feature: Feature) -> bool:
+    """Does the non-streamed reply show the feature at all (log-probability tokens, two
+    choices, a tool call, a JSON object)? If not, equal twins say nothing about it."""
+    if feature == "logprobs":
+        return any(reply.tokens for reply in plain.values())
+    if feature == "n":
+        return len(plain) >= 2
+    if feature == "tool_call":
+        return any(reply.calls for reply in plain.values())
+    return any(_json_object(reply.content) for reply in plain.values())
+
+
 @guarded
-def judge_stream_twins(pair: StreamPair, what: str, reproduces: bool) -> Judgement:
+def judge_stream_twins(pair: StreamPair, what: str, reproduces: bool, feature: Feature | None = None) -> Judgement:
     """``what``: the probe's feature ("logprobs", "n=2", "a forced tool call", "json_object");
     ``reproduces``: the provider's profile says the request reproduces (seeded or greedy), so a
-    difference is the stream's doing."""
+    difference is the stream's doing; ``feature``: what the non-streamed reply must show for
+    equal twins to be evidence about it (the control: a reply without it would make any
+    stream of the same text "equal")."""
     plain, streamed = replies(pair.plain), replies(pair.streamed)
     if not pair.streamed.chunks:
         return Judgement(Verdict.IGNORED, f"stream=true with {what} was answered with one JSON body, not events")
     if not plain:
         return Judgement(Verdict.INCONCLUSIVE, f"the non-streamed reply with {what} has no choice to compare")
+    if feature is not None and not shows(plain, feature):
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"the non-streamed reply with {what} does not show it (no {feature.replace('_', ' ')} in it), so "
+            "equal twins would say nothing about it in a stream",
+        )
     differences = _differences(plain, streamed)
     if not differences:
         return Judgement(
@@ -114,7 +145,9 @@ def judge_stream_twins(pair: StreamPair, what: str, reproduces: bool) -> Judgeme
     said = f"with {what}, the stream differs from the non-streamed reply: {differences[0]}"
     if not reproduces:
         return Judgement(Verdict.INCONCLUSIVE, f"{said}; the request does not reproduce, so it may be sampling")
-    return Judgement(Verdict.SERVER_ERROR, f"{said} (the request reproduces unstreamed)")
+    # Each frame is usable on its own: what fails is the parameter's effect under stream=true
+    # (a choice, its tokens or its text lost or changed), so IGNORED, not a broken body.
+    return Judgement(Verdict.IGNORED, f"{said} (the request reproduces unstreamed)")
 
 
 def _differences(plain: dict[int, Reply], streamed: dict[int, Reply]) -> list[str]:
