@@ -116,6 +116,14 @@ def shows(plain: dict[int, Reply], feature: Feature) -> bool:
     return any(_json_object(reply.content) for reply in plain.values())
 
 
+_SHOWN: dict[Feature, str] = {
+    "logprobs": "log-probability tokens",
+    "n": "second choice",
+    "tool_call": "tool call",
+    "json_object": "JSON object",
+}
+
+
 @guarded
 def judge_stream_twins(pair: StreamPair, what: str, reproduces: bool, feature: Feature | None = None) -> Judgement:
     """``what``: the probe's feature ("logprobs", "n=2", "a forced tool call", "json_object");
@@ -131,8 +139,8 @@ def judge_stream_twins(pair: StreamPair, what: str, reproduces: bool, feature: F
     if feature is not None and not shows(plain, feature):
         return Judgement(
             Verdict.INCONCLUSIVE,
-            f"the non-streamed reply with {what} does not show it (no {feature.replace('_', ' ')} in it), so "
-            "equal twins would say nothing about it in a stream",
+            f"the non-streamed reply with {what} does not show it (no {_SHOWN[feature]} in it), so equal "
+            "twins would say nothing about it in a stream",
         )
     differences = _differences(plain, streamed)
     if not differences:
