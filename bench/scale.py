@@ -74,7 +74,7 @@ def child() -> None:
     with cassette(CASSETTE, "replay", local=True) as tape:
         units = asyncio.run(_drive("http://127.0.0.1:0/v1", "replay", CACHE / "replay.jsonl", 4, tape))
     # Its own peak: the parent's RUSAGE_CHILDREN is the largest of every child it waited for
-    # (llama-server, vLLM, the browser of the report section), not this replay's.
+    # (the servers earlier sections launched among them), not this replay's.
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"{units} {time.perf_counter() - started:.3f} {peak_kib}")
 
