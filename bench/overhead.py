@@ -136,4 +136,9 @@ def run() -> list[dict[str, Any]]:
             "figure": "live: bare-loop client CPU per request (ms)",
             "value": statistics.median(bare_cpu) * 1000 / len(bodies),
         },
+        {
+            "figure": "live: client CPU per request, harness / bare loop (medians)",
+            "value": statistics.median(harness_cpu) / statistics.median(bare_cpu),
+            "goal": "<= 1.05",
+        },
     ]

@@ -73,7 +73,10 @@ def child() -> None:
     started = time.perf_counter()
     with cassette(CASSETTE, "replay", local=True) as tape:
         units = asyncio.run(_drive("http://127.0.0.1:0/v1", "replay", CACHE / "replay.jsonl", 4, tape))
-    print(f"{units} {time.perf_counter() - started:.3f}")
+    # Its own peak: the parent's RUSAGE_CHILDREN is the largest of every child it waited for
+    # (the servers earlier sections launched among them), not this replay's.
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{units} {time.perf_counter() - started:.3f} {peak_kib}")
 
 
 def run() -> list[dict[str, Any]]:
@@ -81,7 +84,6 @@ def run() -> list[dict[str, Any]]:
         started = time.perf_counter()
         record()
         print(f"   recorded {N} interactions from llama-server in {time.perf_counter() - started:.1f}s")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = subprocess.run(
         [sys.executable, "-m", "bench.scale", "child"],
         capture_output=True,
@@ -89,13 +91,10 @@ def run() -> list[dict[str, Any]]:
         check=True,
         cwd=Path(__file__).resolve().parent.parent,
     )
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    units, seconds = result.stdout.split()
-    if peak_kib <= before:
-        print("   (peak RSS of this child not above an earlier child's; figure is an upper bound)")
+    units, seconds, peak_kib = result.stdout.split()
     return [
         {"figure": f"scale: {int(units):,}-case replay wall time (s)", "value": float(seconds)},
-        {"figure": f"scale: {int(units):,}-case replay peak RSS (MB)", "value": peak_kib / 1024, "goal": "<= 250"},
+        {"figure": f"scale: {int(units):,}-case replay peak RSS (MB)", "value": int(peak_kib) / 1024, "goal": "< 200"},
     ]
 
 

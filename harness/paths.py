@@ -23,6 +23,12 @@ def project_root() -> Path:
     return here
 
 
+def harness_cache() -> Path:
+    """$XDG_CACHE_HOME/harness (default ~/.cache/harness): what the harness keeps between runs."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "harness"
+
+
 def _builtin_schemas() -> Path:
     """The built-in catalogue (surfaces, meta-schema, response schemas). It lives in the
     repository's top-level schemas/; a wheel ships it as the package data ``harness/_schemas``

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 SECRET_HEADERS = frozenset(
@@ -69,18 +70,22 @@ def known_secrets() -> list[str]:
     return _CACHE[0]
 
 
-def _forms(secret: str) -> list[str]:
+@lru_cache(maxsize=256)  # every text of every record is scrubbed: the forms once per secret
+def _forms(secret: str) -> tuple[str, ...]:
     """The secret as text, and as it appears inside a JSON string and a URL."""
     escaped = json.dumps(secret, ensure_ascii=False)[1:-1]
     ascii_escaped = json.dumps(secret)[1:-1]
-    return list(dict.fromkeys([secret, escaped, ascii_escaped, quote(secret, safe=""), quote(secret)]))
+    return tuple(dict.fromkeys([secret, escaped, ascii_escaped, quote(secret, safe=""), quote(secret)]))
+
+
+_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}")
 
 
 def scrub_text(text: str, secrets: list[str] | None = None) -> str:
     for secret in secrets if secrets is not None else known_secrets():
         for form in _forms(secret) if secret else ():
             text = text.replace(form, REDACTED)
-    return re.sub(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}", r"\1" + REDACTED, text)
+    return _BEARER.sub(r"\1" + REDACTED, text)
 
 
 def scrub_bytes(data: bytes, secrets: list[str] | None = None) -> bytes:

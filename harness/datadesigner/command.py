@@ -6,20 +6,9 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import __version__
-from harness.datadesigner.config import (
-    DROPPED_KEYS,
-    ConfigFile,
-    data_designer_home,
-    load_config_file,
-    merged_extra_body,
-)
-from harness.datadesigner.live import USABLE, health_record, units_for
-from harness.datadesigner.mapping import by_provider
-from harness.datadesigner.requests import Target as DataDesignerTarget
-from harness.datadesigner.static import CHECK, static_records
 from harness.errors import ConfigError
 from harness.providers import load_providers
 from harness.reporting.console import make_console, print_table
@@ -38,12 +27,21 @@ from harness.runs import (
 )
 from harness.schema import surface_named
 
+if TYPE_CHECKING:
+    from harness.datadesigner.config import ConfigFile
+
+# Data Designer's modules (its package, YAML, pydantic, every check family) are imported when
+# check-config runs: every other command builds this parser too and should not pay for them.
+
 
 def fails_the_config(record: Record) -> bool:
     """A failing verdict; REJECTED on the static check (the config sends a value the provider
     documents as invalid, so it will not work there) or by Data Designer's own health check
     (it cannot use the answers); or a live request with no evidence (not answered, or not
     recorded). The exit code and junit.xml both follow this rule."""
+    from harness.datadesigner.live import USABLE
+    from harness.datadesigner.static import CHECK
+
     return (
         record.verdict in FAILING
         or record.verdict in MISSING_EVIDENCE
@@ -55,6 +53,9 @@ def _check_live(target: Target, config: ConfigFile, writer: ResultsWriter, out: 
     """Data Designer's own health check, then the config's requests judged by the checks, each
     alias through the column's client narrowed to its own concurrency and timeout (what Data
     Designer will use) and its own model name."""
+    from harness.datadesigner.live import health_record, units_for
+    from harness.datadesigner.requests import Target as DataDesignerTarget
+
     provider = target.provider
     with open_column(target, ColumnOptions(mode="live", run_log=out)) as column:
         endpoints = column.endpoints
@@ -72,6 +73,10 @@ def _check_live(target: Target, config: ConfigFile, writer: ResultsWriter, out: 
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from harness.datadesigner.config import DROPPED_KEYS, data_designer_home, load_config_file, merged_extra_body
+    from harness.datadesigner.mapping import by_provider
+    from harness.datadesigner.static import CHECK, static_records
+
     # --provider says where every alias goes: it stands in for a provider Data Designer's
     # registry does not have. Without it, Data Designer's own resolution decides.
     config = load_config_file(

@@ -113,15 +113,33 @@ def case_id(param: str, label: str, body: dict[str, Any], encoded: str | None = 
     return f"{param}.{label}.{digest}"
 
 
+_Verdicts = dict[tuple[str, bool], tuple[Expectation, str]]
+# Per surface (the catalogue's own object, held here so its id stays its own): its compiled
+# validator and the expectation of every request validated against it. An expectation is the
+# surface's answer for a body, so every builder of the surface shares them: the "omitted" case
+# of every parameter is one base request, and the columns (and rounds) held to one surface
+# validate each request once. The few surfaces used last are kept.
+_SHARED: dict[int, tuple[Surface, Any, _Verdicts]] = {}
+_SHARED_SURFACES = 16
+
+
+def _shared_by(surface: Surface) -> tuple[Any, _Verdicts]:
+    entry = _SHARED.pop(id(surface), None)
+    if entry is None or entry[0] is not surface:
+        entry = (surface, surface_validator(surface.schema), {})
+    _SHARED[id(surface)] = entry  # the most recently used last
+    while len(_SHARED) > _SHARED_SURFACES:
+        del _SHARED[next(iter(_SHARED))]
+    return entry[1], entry[2]
+
+
 class MatrixBuilder:
     """Turns one surface into cases for one model name."""
 
     def __init__(self, surface: Surface, model: str) -> None:
         self.surface = surface
         self.model = model
-        self.validator = surface_validator(surface.schema)
-        # Every parameter's "omitted" case is the same base request: validated once.
-        self._verdicts: dict[tuple[str, bool], tuple[Expectation, str]] = {}
+        self.validator, self._verdicts = _shared_by(surface)
 
     def expectation(self, body: dict[str, Any], label: str, encoded: str | None = None) -> tuple[Expectation, str]:
         key = (encoded if encoded is not None else canonical_json(body), label == "null")

@@ -16,12 +16,18 @@ taken round-robin over the parameters so each keeps some.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import hashlib
+import json
+import os
 from collections.abc import Iterator
 from functools import cache
+from importlib.metadata import version
 from itertools import zip_longest
 from typing import Any
 
+from harness import paths
 from harness.generation.matrix import Case, MatrixBuilder, canonical_json
 from harness.generation.values import UNKNOWN_ENUM, wrong_type
 from harness.schema.model import Surface
@@ -45,10 +51,27 @@ def _clean(schema: Any) -> Any:
 @cache
 def _generated(schema_text: str) -> Any:
     """The first instance hypothesis-jsonschema generates for the schema: derandomized, with
-    no example database, so it is the same on every machine and every run. (Imported here:
-    Hypothesis must not load before its own pytest plugin in a user's test session.)"""
-    import json
+    no example database, so it is the same on every machine and every run; so it is kept, per
+    schema and versions of the two, in the harness's cache, and a later process reads it
+    instead of starting Hypothesis (a fixed cost of every column with structural cases)."""
+    key = f"{schema_text}\nhypothesis {version('hypothesis')} hypothesis-jsonschema {version('hypothesis-jsonschema')}"
+    kept = paths.harness_cache() / "generated" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads(kept.read_text(encoding="utf-8"))
+    value = _first_instance(schema_text)
+    text = json.dumps(value)
+    if repr(json.loads(text)) == repr(value):  # what JSON keeps exactly, and only that
+        with contextlib.suppress(OSError):
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            partial = kept.with_suffix(f".{os.getpid()}.partial")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(kept)
+    return value
 
+
+def _first_instance(schema_text: str) -> Any:
+    """(Hypothesis is imported here: it must not load before its own pytest plugin in a
+    user's test session.)"""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis_jsonschema import from_schema
 

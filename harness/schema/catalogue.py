@@ -4,8 +4,11 @@ against ``schemas/meta/annotations.schema.json``. A broken file is a one-line
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 from functools import cache, lru_cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +60,24 @@ def _first_error(errors: list[ValidationError]) -> ValidationError:
     return sorted(errors, key=lambda e: (-len(e.absolute_path), str(e.absolute_path)))[0]
 
 
+@cache
+def _checked_stamps(schemas: Path) -> Path:
+    """Where a file that passed both checks leaves a stamp named by what was checked (its bytes,
+    the meta-schema's, jsonschema's version): the next process loads it without checking again
+    (checking is the catalogue's main cost, paid by every command). A file that fails is
+    checked every time, so its error is always shown."""
+    meta = hashlib.sha256((schemas / META_SCHEMA).read_bytes()).hexdigest()
+    with_version = hashlib.sha256(f"{meta} jsonschema {version('jsonschema')}".encode()).hexdigest()
+    return paths.harness_cache() / "checked-schemas" / with_version[:32]
+
+
 def _check(path: Path, data: Any, schemas: Path) -> None:
     shown = _display(path)
     if not isinstance(data, dict):
         raise SchemaError(shown, "", "a surface schema must be a JSON object")
+    stamp = _checked_stamps(schemas) / hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+    if stamp.is_file():
+        return
     meta_errors = list(_meta_validator(schemas).iter_errors(data))
     if meta_errors:
         err = _first_error(meta_errors)
@@ -69,6 +86,9 @@ def _check(path: Path, data: Any, schemas: Path) -> None:
     if json_schema_errors:
         err = _first_error(json_schema_errors)
         raise SchemaError(shown, _pointer(err.absolute_path), err.message)
+    with contextlib.suppress(OSError):  # a read-only cache only costs the next process the check
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
 
 
 def _parameters(props: dict[str, Any]) -> dict[str, Parameter]:

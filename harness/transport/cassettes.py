@@ -162,6 +162,11 @@ def scrub_response(response: dict[str, Any], secrets: list[str]) -> dict[str, An
     return response
 
 
+# In replay, the place of an interaction already served.
+_SERVED: dict[str, Any] = {}
+_SERVED_REQUEST = VcrRequest("GET", "http://served.invalid/", b"", {})
+
+
 class Cassette:
     """One cassette file, open for ``replay`` (serve each recorded interaction once, in the
     order recorded) or ``record`` (keep what the provider answers; ``save`` writes it).
@@ -231,7 +236,12 @@ class Cassette:
             while start < len(positions) and self._played[positions[start]]:
                 start += 1
             self._next[key] = start
-            return self._response(index)
+            response = self._response(index)
+            if self.mode == "replay":
+                # Served once and never written back: what a long replay keeps is only what
+                # it has still to serve.
+                self._requests[index], self._responses[index] = _SERVED_REQUEST, _SERVED
+            return response
         return None
 
     def append(self, request: VcrRequest, response: dict[str, Any]) -> None:
