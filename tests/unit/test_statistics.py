@@ -3,7 +3,6 @@ false-positive rates hold, the stated power is reached, and sequential stopping 
 
 from __future__ import annotations
 
-import math
 import random
 
 import pytest
@@ -112,44 +111,3 @@ def test_rates_every_sample_greedy_with_the_value_none_without() -> None:
     assert found.all_hit and found.significant
     assert not compare_rates(8, 8, 8, 8).significant  # sampling was greedy anyway: no evidence
     assert not compare_rates(7, 8, 0, 8).all_hit
-
-
-def test_the_arithmetic_gives_scipy_stats_p_values() -> None:
-    """The tests are computed in the standard library (importing scipy.stats cost every run
-    seconds and tens of megabytes): the p-values, the critical value and the power agree with
-    scipy.stats' to rounding, on arms with and without ties and every size a probe looks at."""
-    stats = pytest.importorskip("scipy.stats")
-    from harness.checks.judges import statistics as arithmetic
-
-    def close(mine: float, theirs: float) -> bool:
-        return abs(mine - theirs) <= 1e-9 * max(abs(theirs), 1e-300)
-
-    rng = random.Random(21)
-    for _ in range(120):
-        n_a, n_b = rng.choice(LOOKS), rng.choice([*LOOKS, 5])
-        digits = rng.choice([1, 12])  # one decimal: ties, so the asymptotic test with its correction
-        shift = rng.choice([0.0, 0.3, 1.0, 4.0])
-        a = [round(rng.gauss(0.0, 1.0), digits) for _ in range(n_a)]
-        b = [round(rng.gauss(shift, 1.0), digits) for _ in range(n_b)]
-        ties = len(set(a) | set(b)) < n_a + n_b
-        method = "asymptotic" if ties else "exact"
-        expected = stats.mannwhitneyu(a, b, alternative="two-sided", method=method).pvalue
-        assert close(arithmetic._mann_whitney(a, b, exact=not ties), float(expected))
-        for alternative in ("greater", "less"):
-            expected = stats.ttest_ind(a, b, equal_var=False, alternative=alternative).pvalue
-            assert close(arithmetic._welch(a, b, alternative), float(expected))
-    for n_with, n_without in ((8, 8), (16, 8), (64, 64)):
-        for hits_with in range(0, n_with + 1, 3):
-            for hits_without in range(0, n_without + 1, 5):
-                table = [[hits_with, n_with - hits_with], [hits_without, n_without - hits_without]]
-                expected = stats.fisher_exact(table, alternative="greater").pvalue
-                assert close(compare_rates(hits_with, n_with, hits_without, n_without).p, float(expected))
-    for n in LOOKS:
-        df = 2 * n - 2
-        critical = float(stats.t.ppf(1 - arithmetic.alpha_per_look() / 2, df))
-        assert abs(arithmetic._t_isf(arithmetic.alpha_per_look() / 2, df) - critical) < 1e-9
-        shift = MARGIN * (n / 2) ** 0.5
-        # (scipy's lower tail underflows to nan for large shifts: it is 0 there.)
-        tails = (float(stats.nct.sf(critical, df, shift)), float(stats.nct.cdf(-critical, df, shift)))
-        power = sum(0.0 if math.isnan(tail) else tail for tail in tails)
-        assert abs(design_power(n) - power) < 1e-9
