@@ -70,7 +70,17 @@ PARAMS = [
     "tool_choice",
     "parallel_tool_calls",
 ]
-CHECKS = ["range", "default", "determinism", "passthrough", "effect", "equivalence", "embeddings", "tools", "stream-twins"]
+CHECKS = [
+    "range",
+    "default",
+    "determinism",
+    "passthrough",
+    "effect",
+    "equivalence",
+    "embeddings",
+    "tools",
+    "stream-twins",
+]
 SURFACES = ("openai", "openrouter", "oruel", "vllm", "llamacpp", "data-designer")
 # The synthetic provider's own misbehaviours that matter here: validating (so REJECTED and
 # OVER_STRICT happen at all), and a seed it ignores.
