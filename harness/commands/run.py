@@ -31,6 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         checks=args.checks.split(",") if args.checks else None,
         probe_mode=args.probe_mode,
         no_seed=args.no_seed,
+        new_only=getattr(args, "new_only", False),
     )
     if options.resume is not None and not (options.resume / "results.jsonl").exists():
         raise ConfigError(f"--resume {options.resume}: no results.jsonl there to resume from")
@@ -56,5 +57,5 @@ def add_commands(sub: Any) -> None:
     add_arguments(run, OPTIONS["provider"].one(required=True), *RUN_FLAGS)
     run.set_defaults(func=cmd_run)
     record = sub.add_parser("record", help="re-record a provider's cassettes (live, then written to cassettes/)")
-    add_arguments(record, OPTIONS["provider"].one(required=True), *(f for f in RUN_FLAGS if f != "mode"))
+    add_arguments(record, OPTIONS["provider"].one(required=True), *(f for f in RUN_FLAGS if f != "mode"), "new_only")
     record.set_defaults(func=cmd_record)

@@ -157,6 +157,13 @@ OPTIONS: dict[str, Option] = {
             ini="harness_probe_mode",
             choices=PROBE_MODES,
         ),
+        Option(
+            "new_only",
+            "--new-only",
+            "record: keep every answer the cassette has and send only the requests it lacks "
+            "(adds a check without moving a recorded verdict)",
+            "flag",
+        ),
         Option("no_seed", "--no-seed", "never send `seed` (overrides providers.toml)", "flag", ini="harness_no_seed"),
         Option(
             "gate",

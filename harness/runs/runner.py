@@ -67,6 +67,7 @@ class ColumnOptions:
     jobs: int | None = None  # -j: at most the provider's max_parallel_requests
     retries: int = 2  # attempts after the first for transient failures (see ClientSettings)
     fresh_cassette: bool = False  # record: the cassette starts empty (a full re-record)
+    new_only: bool = False  # record: serve what the cassette has, send only what it lacks
     run_log: Path | None = None  # a run folder: each run_units() adds its line to runs.jsonl there
     endpoints: Endpoints | None = None  # a server already running there: launch nothing, check nothing
 
@@ -158,7 +159,9 @@ def open_column(target: Target, options: ColumnOptions) -> Iterator[Column]:
         path = cassette_path(paths.cassettes_dir(), provider.name, target.surface.name)
         if options.mode == "record" and options.fresh_cassette:
             path.unlink(missing_ok=True)
-        tape = stack.enter_context(cassette(path, options.mode, local=provider.is_local))
+        tape = stack.enter_context(
+            cassette(path, options.mode, local=provider.is_local, keep_recorded=options.new_only)
+        )
         # Its own loop, never the thread's current one (a pytest session's other tests keep theirs).
         runner = stack.enter_context(asyncio.Runner(loop_factory=asyncio.new_event_loop))
         column = Column(target, options, endpoints, runner, tape)
@@ -178,6 +181,7 @@ class RunOptions:
     checks: list[str] | None = None
     probe_mode: str | None = None  # overrides providers.toml's probe_mode
     no_seed: bool = False  # overrides providers.toml's send_seed with false
+    new_only: bool = False  # record: keep the cassette's answers, send only what it lacks
     progress: bool = True
     retries: int = 2  # attempts after the first for transient failures (see ClientSettings)
 
@@ -211,7 +215,10 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
             params=options.params,
             jobs=options.jobs,
             retries=options.retries,
-            fresh_cassette=not options.params and not options.resume,  # a full re-record starts clean
+            # A full re-record starts clean; a partial one replaces what it sends again, or with
+            # --new-only keeps every recorded answer and adds what is missing.
+            fresh_cassette=not options.params and not options.checks and not options.resume and not options.new_only,
+            new_only=options.new_only,
             run_log=out,
         )
         with open_column(target, column_options) as column:

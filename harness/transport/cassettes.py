@@ -178,8 +178,12 @@ class Cassette:
     each candidate is still confirmed by ``same_request``.
     """
 
-    def __init__(self, path: Path, mode: Literal["record", "replay"], local: bool) -> None:
+    def __init__(self, path: Path, mode: Literal["record", "replay"], local: bool, keep_recorded: bool = False) -> None:
+        # keep_recorded (record only): what the file already answers is served from it, and only
+        # requests it lacks are sent (vcrpy's ``new_episodes``), so adding a check to a cassette
+        # moves no answer recorded before.
         self.path, self.mode, self.local = path, mode, local
+        self.keep_recorded = mode == "record" and keep_recorded
         refresh_secrets()
         self._secrets = known_secrets()  # those known as the cassette opens
         self._requests: list[VcrRequest] = []
@@ -191,7 +195,7 @@ class Cassette:
         self._played = [False] * self._loaded
         self._positions: dict[str, list[int]] = {}
         self._next: dict[str, int] = {}  # per key, where the first unplayed position may be
-        if mode == "replay":
+        if mode == "replay" or self.keep_recorded:
             for index, request in enumerate(self._requests):
                 self._positions.setdefault(_key(request), []).append(index)
 
@@ -264,7 +268,9 @@ class Cassette:
         kept = [
             index
             for index in range(self._loaded)
-            if not any(same_request(new, self._requests[index]) for new in by_key.get(_key(self._requests[index]), []))
+            # keeping what was recorded, a request asked once more than recorded adds its answer
+            if self.keep_recorded
+            or not any(same_request(new, self._requests[index]) for new in by_key.get(_key(self._requests[index]), []))
         ]
         chosen = [*kept, *recorded]
         data: dict[str, Any] = {
@@ -277,14 +283,14 @@ class Cassette:
 
 
 @contextlib.contextmanager
-def cassette(path: Path, mode: Mode, local: bool) -> Iterator[Cassette | None]:
+def cassette(path: Path, mode: Mode, local: bool, keep_recorded: bool = False) -> Iterator[Cassette | None]:
     """The cassette at ``path`` for ``mode``, saved (when recording) as the block ends, even
     on an error; ``live`` has none. Give it to ``ProviderClient(settings, cassette=...)``."""
     if mode == "live":
         yield None
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tape = Cassette(path, mode, local)
+    tape = Cassette(path, mode, local, keep_recorded)
     try:
         yield tape
     finally:

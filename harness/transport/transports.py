@@ -65,13 +65,18 @@ class ReplayTransport(httpx.AsyncBaseTransport):
 class RecordingTransport(httpx.AsyncBaseTransport):
     """Sends through ``inner`` and appends each answered interaction to the cassette (scrubbed
     there). The body is read whole here, so ``inner`` must hold the cap (``BodyCapTransport``);
-    a request that fails is not recorded."""
+    a request that fails is not recorded. A cassette that keeps what it has recorded serves
+    those requests itself, sending nothing."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, cassette: Cassette) -> None:
         self.inner, self.cassette = inner, cassette
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
+        if self.cassette.keep_recorded:
+            stored = self.cassette.play(_vcr_request(request, body))
+            if stored is not None:
+                return _replayed_response(stored)
         response = await self.inner.handle_async_request(request)
         stream = response.stream
         assert isinstance(stream, httpx.AsyncByteStream)  # (what an async transport returns)

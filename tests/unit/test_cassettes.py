@@ -254,6 +254,28 @@ def test_a_partial_re_record_keeps_what_it_did_not_send_again(tmp_path: Path) ->
     ]
 
 
+def test_recording_new_only_keeps_every_recorded_answer_and_adds_what_is_missing(tmp_path: Path) -> None:
+    first, second = _bodies("a", "b")
+    path = _write(tmp_path / "c.json", [_interaction(first, _completion("old a"))])
+    before = json.loads(path.read_text())["interactions"][0]
+    provider = _Provider()
+
+    async def go() -> list[Exchange]:
+        with cassette(path, "record", local=True, keep_recorded=True) as tape:
+            async with ProviderClient(_settings(), transport=httpx.MockTransport(provider), cassette=tape) as client:
+                # `first` twice: once served from the cassette, once more than recorded (sent).
+                return [await client.send(body) for body in (first, second, first)]
+
+    assert [e.content() for e in asyncio.run(go())] == ["old a", "b #1", "a #2"]
+    assert provider.calls == 2  # the recorded answer was served, not sent again
+    interactions = json.loads(path.read_text())["interactions"]
+    assert interactions[0] == before  # byte for byte what was recorded
+    assert [e.content() for e in _run(path, "replay", [first, second, first])] == ["old a", "b #1", "a #2"]
+    # The control: a plain partial re-record replaces the recorded answer.
+    _run(path, "record", [first], transport=httpx.MockTransport(_Provider()))
+    assert _run(path, "replay", [first])[0].content() == "a #1"
+
+
 def test_a_request_that_fails_is_not_recorded_and_nothing_unchanged_is_written(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused")
