@@ -168,7 +168,10 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
             "run",
             "--provider --schema --mode --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs",
         ),
-        ("record", "--provider --schema --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs --new-only"),
+        (
+            "record",
+            "--provider --schema --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs --new-only",
+        ),
         ("conformance", "--live --provider --schema --hold --gate --out"),
         ("check-config", "--providers --provider --schema --live --out --probe-mode --no-seed"),
     ],
