@@ -16,6 +16,7 @@ from harness.generation import Case
 from harness.generation.structure import STRUCTURE_BUDGET
 from harness.schema import Surface
 from harness.transport import Exchange
+from harness.transport.tap import Forwarded
 
 if TYPE_CHECKING:
     from harness.checks.findings import Finding
@@ -70,6 +71,22 @@ class Arm:
         return self.samples[:n]
 
 
+class Through(Protocol):
+    """Requests to a gateway with what it forwarded (``transport.tap.TapRoute``)."""
+
+    async def through(self, body: dict[str, Any], path: str = ...) -> tuple[Exchange, Forwarded | None]: ...
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """A gateway's upstream, sent to directly: its name, model name and sender (its own
+    client and cassette, in the column's mode)."""
+
+    name: str
+    model: str
+    send: Sender
+
+
 @dataclass
 class RunShared:
     """Results shared by the units of one run (one provider held to one surface)."""
@@ -79,6 +96,8 @@ class RunShared:
     greedy_baselines: Once[tuple[str, int], Baseline] = field(default_factory=Once)  # by (penalty, max_tokens)
     effects: Once[tuple[str, str], Finding] = field(default_factory=Once)  # by (parameter, repr(value))
     arms: dict[str, Arm] = field(default_factory=dict)  # by the canonical JSON of the request
+    # A gateway column's requests through the gateway with what it forwarded, by canonical body.
+    passages: Once[str, tuple[Exchange, Forwarded | None]] = field(default_factory=Once)
 
 
 @dataclass
@@ -95,6 +114,8 @@ class CheckContext:
     send_seed: bool = True  # False: no request carries `seed` (providers.toml send_seed = false)
     probe_mode: str = "auto"  # "auto", "seeded" or "seed-free" (see judges.profile)
     structure_budget: int = STRUCTURE_BUDGET  # at most this many structural cases (requests)
+    upstream: Upstream | None = None  # a gateway's upstream (providers.toml upstream = "...")
+    tap: Through | None = None  # the recording tap between the gateway and its upstream, if any
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params
