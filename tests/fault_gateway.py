@@ -73,10 +73,10 @@ class FaultGateway:
                 self.end_headers()
                 self.wfile.write(content)
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 self._forward(None)
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length") or 0))
                 self._forward(raw)
 

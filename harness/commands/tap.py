@@ -5,6 +5,7 @@ is one JSON line in ``--out``, credentials scrubbed (``transport.tap``)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
 from pathlib import Path
@@ -49,10 +50,8 @@ def cmd_tap(args: argparse.Namespace, stop: threading.Event | None = None) -> in
             f"each forwarded request is a line in {args.out}; Ctrl-C stops\n"
         )
         sys.stdout.flush()
-        try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it ends
             (stop or threading.Event()).wait()
-        except KeyboardInterrupt:
-            pass
     sys.stdout.write(f"harness tap: {len(tap.entries)} requests forwarded\n")
     return 0
 
