@@ -167,8 +167,8 @@ async def stream_added_probe(ctx: CheckContext) -> Finding:
     """A streamed request: a gateway may add ``stream_options`` (and hide the usage frame)."""
     sent = probe_body(ctx, stream=True, **await reproducible(ctx))
     (tx, fwd), dx = await asyncio.gather(through(ctx, sent), direct(ctx, sent))
-    finding = judge_injected(PlainPassage(sent=sent, through=tx, forwarded=fwd, direct=dx))
-    return Finding(finding, [dx, tx], True, notes=_tap_notes(fwd))
+    plain = PlainPassage(sent=sent, through=tx, forwarded=fwd, direct=dx, watch="stream_options")
+    return Finding(judge_injected(plain), [dx, tx], True, notes=_tap_notes(fwd))
 
 
 @probe(GATEWAY, "stream", "through", when=_has_upstream)

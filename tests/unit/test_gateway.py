@@ -275,3 +275,33 @@ def test_gateway_verdicts_are_declared_conforming_or_failing() -> None:
     for verdict in EXPECTED.values():
         assert (verdict in CONFORMING) != (verdict in FAILING), verdict
     assert Verdict.PASSED in CONFORMING and Verdict.DROPPED in FAILING
+
+
+def test_a_translation_into_a_new_key_is_told_from_an_injected_one() -> None:
+    """transformers-style frequency_penalty -> repeat_penalty = 1 + fp, beside a key injected
+    into every request (not the value's doing)."""
+    sent = {**PLAIN, "frequency_penalty": 2.5}
+    forwarded = {**PLAIN, "repeat_penalty": 3.5, "repeat_last_n": 64}
+    without = {**PLAIN, "repeat_last_n": 64}
+    fate = forwarded_fate(sent, "frequency_penalty", 2.5, forwarded, 2.0, without)
+    assert (
+        fate.verdict is Verdict.TRANSLATED
+        and "repeat_penalty=3.5" in fate.detail
+        and "repeat_last_n" not in fate.detail
+    )
+    dropped = forwarded_fate(sent, "frequency_penalty", 2.5, without, 2.0, without)
+    assert dropped.verdict is Verdict.DROPPED
+
+
+def test_a_watched_key_alone() -> None:
+    """LiteLLM adds stream_options.include_usage to a streamed request; nothing else is judged."""
+    sent = {**PLAIN, "stream": True}
+    base = upstream(sent, "honours")
+    litellm = Forwarded([{**sent, "stream_options": {"include_usage": True}, "repeat_last_n": 64}], [200])
+    added = judge_injected(
+        PlainPassage(sent=sent, through=base, forwarded=litellm, direct=base, watch="stream_options")
+    )
+    assert added.verdict is Verdict.ADDED and "include_usage" in added.detail and "repeat_last_n" not in added.detail
+    other = Forwarded([{**sent, "repeat_last_n": 64}], [200])
+    clean = judge_injected(PlainPassage(sent=sent, through=base, forwarded=other, direct=base, watch="stream_options"))
+    assert clean.verdict is Verdict.PASSED

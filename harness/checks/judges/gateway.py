@@ -122,9 +122,18 @@ def _same(a: Any, b: Any) -> bool:
     return bool(json.loads(json.dumps(a)) == json.loads(json.dumps(b)))
 
 
-def forwarded_fate(sent: dict[str, Any], param: str, value: Any, forwarded: dict[str, Any], bound: Any) -> Judgement:
+def forwarded_fate(
+    sent: dict[str, Any],
+    param: str,
+    value: Any,
+    forwarded: dict[str, Any],
+    bound: Any,
+    forwarded_without: dict[str, Any] | None = None,
+) -> Judgement:
     """What the forwarded body shows of ``param``: there as sent, at the bound, another value,
-    under another key (a key the gateway added that carries the value), or missing."""
+    under other keys, or missing. Other keys: those not sent that the request without the
+    parameter was not forwarded with (so the value brought them), or, with no such request to
+    compare, those that carry the value itself."""
     evidence = "the body the gateway forwarded (recording tap)"
     if param in forwarded:
         got = forwarded[param]
@@ -134,7 +143,11 @@ def forwarded_fate(sent: dict[str, Any], param: str, value: Any, forwarded: dict
             return Judgement(Verdict.CLAMPED, f"{param}={value!r} forwarded as {got!r}, its bound", evidence)
         return Judgement(Verdict.TRANSLATED, f"{param}={value!r} forwarded as {param}={got!r}", evidence)
     new = {k: v for k, v in forwarded.items() if k not in sent and k not in ROUTING_KEYS}
-    carried = {k: v for k, v in new.items() if _same(v, value) or (isinstance(value, dict) and k in value)}
+    if forwarded_without is not None:
+        evidence += ", beside the body forwarded for the request without it"
+        carried = {k: v for k, v in new.items() if k not in forwarded_without or not _same(forwarded_without[k], v)}
+    else:
+        carried = {k: v for k, v in new.items() if _same(v, value) or (isinstance(value, dict) and k in value)}
     if carried:
         names = ", ".join(f"{k}={v!r}" for k, v in sorted(carried.items()))
         return Judgement(Verdict.TRANSLATED, f"{param}={value!r} forwarded as {names}", evidence)
@@ -187,7 +200,8 @@ def judge_passage(passage: Passage) -> Judgement:
                 Verdict.INCONCLUSIVE,
                 f"{what}: the tap saw no chat request forwarded for it (answered by the gateway itself?)",
             )
-        fate = forwarded_fate(passage.sent, passage.param, passage.value, body, passage.bound)
+        without = passage.forwarded_without.body if passage.forwarded_without is not None else None
+        fate = forwarded_fate(passage.sent, passage.param, passage.value, body, passage.bound, without)
         return Judgement(fate.verdict, f"{fate.detail}; {effect_note(passage)}", fate.control)
     return _by_effect(passage, what)
 
@@ -261,11 +275,12 @@ class PlainPassage:
     through: Exchange
     forwarded: Forwarded | None
     direct: Exchange
+    watch: str | None = None  # judge this key alone (``stream_options`` on a streamed request)
 
 
 def judge_injected(passage: PlainPassage) -> Judgement:
-    """Keys the gateway adds to (or changes in) every request, by the forwarded body; the
-    effect says whether they change this output."""
+    """Keys the gateway adds to (or changes in) every request (or the one key watched), by
+    the forwarded body; the effect says whether they change this output."""
     decided = judge_status(passage.through, passage.direct, "the plain request")
     if decided is not None:
         return decided
@@ -277,22 +292,26 @@ def judge_injected(passage: PlainPassage) -> Judgement:
             Verdict.INCONCLUSIVE,
             f"what the gateway adds is in the forwarded body only ({why}); {effect}",
         )
-    body = passage.forwarded.body
-    added = {k: v for k, v in body.items() if k not in passage.sent and k not in ROUTING_KEYS}
-    changed = {
-        k: v for k, v in body.items() if k in passage.sent and k not in ROUTING_KEYS and not _same(v, passage.sent[k])
-    }
-    missing = sorted(k for k in passage.sent if k not in body and k not in ROUTING_KEYS)
+    body, sent = passage.forwarded.body, passage.sent
+    what = "the plain request"
+    if passage.watch is not None:
+        key = passage.watch
+        body = {key: body[key]} if key in body else {}
+        sent = {key: sent[key]} if key in sent else {}
+        what = f"{key} on this request"
+    added = {k: v for k, v in body.items() if k not in sent and k not in ROUTING_KEYS}
+    changed = {k: v for k, v in body.items() if k in sent and k not in ROUTING_KEYS and not _same(v, sent[k])}
+    missing = sorted(k for k in sent if k not in body and k not in ROUTING_KEYS)
     evidence = "the body the gateway forwarded for the plain request (recording tap)"
     if added:
         shown = ", ".join(f"{k}={v!r}" for k, v in sorted(added.items()))
-        return Judgement(Verdict.ADDED, f"added to the plain request: {shown}; {effect}", evidence)
+        return Judgement(Verdict.ADDED, f"added to {what}: {shown}; {effect}", evidence)
     if changed or missing:
-        parts = [f"{k}: {passage.sent[k]!r} -> {v!r}" for k, v in sorted(changed.items())]
+        parts = [f"{k}: {sent[k]!r} -> {v!r}" for k, v in sorted(changed.items())]
         parts += [f"{k} dropped" for k in missing]
         verdict = Verdict.TRANSLATED if changed else Verdict.DROPPED
-        return Judgement(verdict, f"the plain request forwarded changed: {'; '.join(parts)}; {effect}", evidence)
-    return Judgement(Verdict.PASSED, f"the plain request forwarded as sent; {effect}", evidence)
+        return Judgement(verdict, f"{what} forwarded changed: {'; '.join(parts)}; {effect}", evidence)
+    return Judgement(Verdict.PASSED, f"{what} forwarded as sent, nothing added; {effect}", evidence)
 
 
 def _finishes(exchange: Exchange) -> dict[int, list[object]]:
