@@ -40,11 +40,20 @@ def mutate(body: dict[str, Any], faults: frozenset[str]) -> tuple[dict[str, Any]
         body.pop("top_k", None)
     if "clamp" in faults and isinstance(body.get("temperature"), int | float):
         body["temperature"] = min(body["temperature"], 2.0)
-    if "translate" in faults and "frequency_penalty" in body:
+    if "translate" in faults and isinstance(body.get("frequency_penalty"), int | float):
         body["repeat_penalty"] = 1 + body.pop("frequency_penalty")
     if "inject" in faults:
         body.setdefault("repeat_last_n", 64)
     return body, None
+
+
+def _json_object(raw: bytes | None) -> dict[str, Any] | None:
+    """The request body when it is a JSON object (a broken one is forwarded as it came)."""
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 class FaultGateway:
@@ -83,8 +92,9 @@ class FaultGateway:
             def _forward(self, raw: bytes | None) -> None:
                 path = self.path.removeprefix("/v1")
                 content = raw
-                if raw and path.startswith("/chat/completions"):
-                    forwarded, refusal = mutate(json.loads(raw), gateway.faults)
+                parsed = _json_object(raw)
+                if parsed is not None and path.startswith("/chat/completions"):
+                    forwarded, refusal = mutate(parsed, gateway.faults)
                     if refusal is not None:
                         self._answer(400, [("content-type", "application/json")], json.dumps(refusal).encode())
                         return
