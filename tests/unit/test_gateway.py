@@ -305,3 +305,30 @@ def test_a_watched_key_alone() -> None:
     other = Forwarded([{**sent, "repeat_last_n": 64}], [200])
     clean = judge_injected(PlainPassage(sent=sent, through=base, forwarded=other, direct=base, watch="stream_options"))
     assert clean.verdict is Verdict.PASSED
+
+
+# The gateways of issue 28 as direct probes showed them, in hand-built exchanges: the shapes each
+# verdict must name (the recorded gateways replay through the same judges).
+
+
+def test_portkey_drops_top_k_and_clamps_temperature_by_the_forwarded_body() -> None:
+    dropped = forwarded_fate({**PLAIN, "top_k": 1}, "top_k", 1, dict(PLAIN), NO_BOUND, dict(PLAIN))
+    assert dropped.verdict is Verdict.DROPPED
+    clamped = forwarded_fate({**PLAIN, "top_p": 1.5}, "top_p", 1.5, {**PLAIN, "top_p": 1}, 1.0, dict(PLAIN))
+    assert clamped.verdict is Verdict.CLAMPED
+    # And by effect alone: temperature 2.5 through equals 2 direct, which differs from 2.5 direct.
+    assert judge_passage(passage("clamp", "honours", tap=False, meddles=False)).verdict is Verdict.CLAMPED
+
+
+def test_smg_refuses_before_the_backend_and_rounds_to_32_bit_floats() -> None:
+    refused = judge_passage(passage("refuse", "honours", tap=True, meddles=False))
+    assert refused.verdict is Verdict.REFUSED and "the upstream accepts" in refused.control
+    sent = {**PLAIN, "temperature": 2.0000000000000004}
+    rounded = forwarded_fate(sent, "temperature", 2.0000000000000004, {**PLAIN, "temperature": 2.0}, NO_BOUND)
+    assert rounded.verdict is Verdict.TRANSLATED
+
+
+def test_litellm_without_a_key_answers_a_text_plain_500() -> None:
+    """Where the upstream answers, a 500 with a body no OpenAI client reads is BROKEN."""
+    broken = judge_passage(passage("break", "honours", tap=True, meddles=False))
+    assert broken.verdict is Verdict.BROKEN and "500" in broken.detail
