@@ -157,9 +157,21 @@ class TapServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: gateways pool their connections
 
-            def _relay(self) -> None:
+            def _body(self) -> bytes:
+                if "chunked" in self.headers.get("transfer-encoding", "").lower():
+                    # (A client streaming its request body: sizes in hex, each chunk then CRLF.)
+                    parts = []
+                    while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                        parts.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(parts)
                 length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
+                return self.rfile.read(length) if length else b""
+
+            def _relay(self) -> None:
+                body = self._body()
                 status, headers, content = tap.forward(self.command, self.path, dict(self.headers.items()), body)
                 self.send_response(status)
                 for name, value in headers:

@@ -89,3 +89,17 @@ def test_harness_tap_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: py
         assert main(["tap", *args]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
+
+
+def test_a_chunked_request_body_is_forwarded_whole(server: FaultServer) -> None:
+    """Some gateways stream the request body (Transfer-Encoding: chunked, no length)."""
+    body = {**base_body("m"), "top_k": 1}
+    raw = json.dumps(body).encode()
+
+    def pieces() -> Iterator[bytes]:
+        yield raw[:10]
+        yield raw[10:]
+
+    with TapServer(server.url("ok")) as tap:
+        answer = httpx.post(tap.base_url + "/chat/completions", content=pieces(), timeout=10)
+    assert answer.status_code == 200 and tap.entries[0].body == body
