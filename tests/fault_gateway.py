@@ -12,7 +12,9 @@ and only the gateway's mutations are synthetic:
 - refuses ``top_p`` above 1 with an OpenAI-style 400 before the upstream sees it (SMG).
 
 Everything else is forwarded as sent. ``faults`` chooses which of these it commits (a gateway
-committing none is transparent).
+committing none is transparent). With ``key``, it needs that key: it answers a request without
+one with a text/plain 500 and one with a wrong key with a 400 (LiteLLM's proxy), or, with
+``fault "auth"`` left out, with the 401 and OpenAI error envelope a client expects.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 import httpx
 
-FAULTS = ("drop", "clamp", "translate", "inject", "refuse")
+FAULTS = ("drop", "clamp", "translate", "inject", "refuse", "auth")
 HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host", "content-encoding"})
 
 
@@ -56,9 +58,21 @@ def _json_object(raw: bytes | None) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
+def key_refusal(key: str | None, authorization: str | None, faults: frozenset[str]) -> tuple[int, str, bytes] | None:
+    """The gateway's answer to a request whose key is missing or wrong, or None."""
+    if key is None or authorization == f"Bearer {key}":
+        return None
+    if "auth" not in faults:
+        error = {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}
+        return 401, "application/json", json.dumps({"error": error}).encode()
+    if authorization is None:
+        return 500, "text/plain", b"Internal Server Error"
+    return 400, "application/json", json.dumps({"error": {"message": "Authentication Error, invalid key"}}).encode()
+
+
 class FaultGateway:
-    def __init__(self, upstream: str, faults: frozenset[str] = frozenset(FAULTS)) -> None:
-        self.upstream, self.faults = upstream.rstrip("/"), faults
+    def __init__(self, upstream: str, faults: frozenset[str] = frozenset(FAULTS), key: str | None = None) -> None:
+        self.upstream, self.faults, self.key = upstream.rstrip("/"), faults, key
         self._client = httpx.Client(timeout=120)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -91,6 +105,10 @@ class FaultGateway:
 
             def _forward(self, raw: bytes | None) -> None:
                 path = self.path.removeprefix("/v1")
+                refused = key_refusal(gateway.key, self.headers.get("authorization"), gateway.faults)
+                if refused is not None and path.startswith("/chat/completions"):
+                    self._answer(refused[0], [("content-type", refused[1])], refused[2])
+                    return
                 content = raw
                 parsed = _json_object(raw)
                 if parsed is not None and path.startswith("/chat/completions"):
@@ -121,6 +139,8 @@ class FaultGateway:
 
 
 @contextlib.contextmanager
-def fault_gateway(upstream: str, faults: frozenset[str] = frozenset(FAULTS)) -> Iterator[FaultGateway]:
-    with FaultGateway(upstream, faults) as running:
+def fault_gateway(
+    upstream: str, faults: frozenset[str] = frozenset(FAULTS), key: str | None = None
+) -> Iterator[FaultGateway]:
+    with FaultGateway(upstream, faults, key) as running:
         yield running

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -76,6 +77,16 @@ class Through(Protocol):
 
     async def through(self, body: dict[str, Any], path: str = ...) -> tuple[Exchange, Forwarded | None]: ...
 
+    def alone(self) -> AbstractAsyncContextManager[None]:
+        """Nothing goes through the tap's route meanwhile."""
+        ...
+
+
+class KeySender(Protocol):
+    """Sends to the gateway with ``key`` in place of the provider's (None: no key at all)."""
+
+    async def __call__(self, body: dict[str, Any], key: str | None) -> Exchange: ...
+
 
 @dataclass(frozen=True)
 class Upstream:
@@ -98,6 +109,8 @@ class RunShared:
     arms: dict[str, Arm] = field(default_factory=dict)  # by the canonical JSON of the request
     # A gateway column's requests through the gateway with what it forwarded, by canonical body.
     passages: Once[str, tuple[Exchange, Forwarded | None]] = field(default_factory=Once)
+    # A gateway's answers without its key and with a wrong one, sent one after the other.
+    credentials: Once[None, tuple[Exchange, Exchange]] = field(default_factory=Once)
 
 
 @dataclass
@@ -116,6 +129,7 @@ class CheckContext:
     structure_budget: int = STRUCTURE_BUDGET  # at most this many structural cases (requests)
     upstream: Upstream | None = None  # a gateway's upstream (providers.toml upstream = "...")
     tap: Through | None = None  # the recording tap between the gateway and its upstream, if any
+    keys: KeySender | None = None  # a gateway that needs a key, sent without it or with a wrong one
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params

@@ -12,15 +12,18 @@ through the gateway, so what the tap saw meanwhile is that request's (``transpor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
 from harness.checks.findings import Finding
 from harness.checks.judges.gateway import (
     NO_BOUND,
+    KeyPassage,
     Passage,
     PlainPassage,
     StreamPassage,
+    judge_credentials,
     judge_injected,
     judge_passage,
     judge_stream_passage,
@@ -179,3 +182,38 @@ async def stream_probe(ctx: CheckContext) -> Finding:
     (tx, fwd), dx = await asyncio.gather(through(ctx, sent), direct(ctx, sent))
     finding = judge_stream_passage(StreamPassage(through=tx, direct=dx, n=n))
     return Finding(finding, [dx, tx], True, notes=_tap_notes(fwd))
+
+
+WRONG_KEY = "sk-harness-wrong-key-0000"
+
+
+def _needs_key(ctx: CheckContext) -> bool:
+    return ctx.upstream is not None and ctx.keys is not None
+
+
+async def _credentials(ctx: CheckContext, wrong: bool) -> Finding:
+    keys = ctx.keys
+    assert keys is not None
+    sent = probe_body(ctx, **await reproducible(ctx))
+
+    async def both() -> tuple[Exchange, Exchange]:
+        # One after the other, always in this order: both are the same request to a cassette;
+        # and none through the tap meanwhile (a gateway checking no key forwards them).
+        async with ctx.tap.alone() if ctx.tap is not None else contextlib.nullcontext():
+            return await keys(sent, None), await keys(sent, WRONG_KEY)
+
+    (keyed, _), (missing, mistaken) = await asyncio.gather(through(ctx, sent), ctx.shared.credentials.get(None, both))
+    refused, how = (mistaken, "a wrong key") if wrong else (missing, "no key")
+    return Finding(judge_credentials(KeyPassage(keyed=keyed, refused=refused, how=how)), [keyed, refused])
+
+
+@probe(GATEWAY, "(api key)", "missing", when=_needs_key)
+async def missing_key_probe(ctx: CheckContext) -> Finding:
+    """A missing key must be a 401 with an OpenAI error envelope."""
+    return await _credentials(ctx, wrong=False)
+
+
+@probe(GATEWAY, "(api key)", "wrong", when=_needs_key)
+async def wrong_key_probe(ctx: CheckContext) -> Finding:
+    """So must a wrong one."""
+    return await _credentials(ctx, wrong=True)

@@ -12,7 +12,7 @@ import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harness import paths
 from harness.checks import CheckContext
-from harness.checks.context import Upstream
+from harness.checks.context import KeySender, Upstream
 from harness.checks.registry import Unit
 from harness.engine import DedupingSender, RunStats, plan, run_units
 from harness.errors import ConfigError
@@ -106,6 +106,7 @@ class Column:
         self._limit = parallel_requests(target.provider, options.jobs)
         self.client: ProviderClient | None = None
         self.upstream_client: ProviderClient | None = None
+        self.key_clients: dict[str | None, ProviderClient] = {}
         self.renew()
 
     def renew(
@@ -145,6 +146,24 @@ class Column:
 
         if side.tap is not None or (side.tap_tape is not None and side.tap_tape.mode == "replay"):
             self.ctx.tap = TapRoute(fresh, side.tap, side.tap_tape)
+        if self.target.provider.api_key_env:
+            self.ctx.keys = self._key_sender(side)
+
+    def _key_sender(self, side: GatewaySide) -> KeySender:
+        """The gateway without its key or with another (a client each, no de-duplication: a
+        401 here is the answer probed, not a configuration to stop at)."""
+        provider, mode = self.target.provider, self.options.mode
+        base = client_settings(provider, self.endpoints, mode, retries=0)
+        clients: dict[str | None, ProviderClient] = {}
+        self.key_clients = clients
+
+        async def send(body: dict[str, Any], key: str | None) -> Exchange:
+            client = clients.get(key)
+            if client is None:
+                client = clients[key] = ProviderClient(replace(base, api_key=key), cassette=side.keys_tape)
+            return await client.send(body)
+
+        return send
 
     def run(self, awaitable: Awaitable[T]) -> T:
         """``awaitable``'s result, on the column's event loop."""
@@ -166,7 +185,8 @@ class Column:
         in the run log when the options name one)."""
         stats = self.run(run_units(units, writer, self.ctx, done or set(), advance, keep_records=False))
         assert self.client is not None
-        stats.requests = self.client.requests_sent + (self.upstream_client.requests_sent if self.upstream_client else 0)
+        others = [self.upstream_client] if self.upstream_client else []
+        stats.requests = sum(c.requests_sent for c in [self.client, *others, *self.key_clients.values()])
         stats.completion_tokens = self.sender.completion_tokens
         stats.probes = measured_profile(self.ctx)
         if self.options.run_log is not None:
@@ -180,6 +200,9 @@ class Column:
         if self.upstream_client is not None:
             self.run(self.upstream_client.__aexit__())
             self.upstream_client = None
+        for client in self.key_clients.values():
+            self.run(client.__aexit__())
+        self.key_clients = {}
 
 
 @contextlib.contextmanager
@@ -226,7 +249,11 @@ def _gateway_side(target: Target, options: ColumnOptions) -> AbstractContextMana
     return gateway_side(
         upstream,
         options.mode,
-        (folder / f"{target.surface.name}.upstream.json", folder / f"{target.surface.name}.tap.json"),
+        (
+            folder / f"{target.surface.name}.upstream.json",
+            folder / f"{target.surface.name}.tap.json",
+            folder / f"{target.surface.name}.keys.json" if provider.api_key_env else None,
+        ),
         options.upstream_endpoints,
         with_tap=launches_gateway and runs_upstream,
         fresh=options.fresh_cassette,

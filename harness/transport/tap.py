@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -229,6 +229,13 @@ class TapRoute:
             raise ValueError("a tap route needs a running tap, or a tap cassette to replay")
         self._send, self._tap, self._tape = send, tap, tape
         self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def alone(self) -> AsyncIterator[None]:
+        """No request goes through meanwhile (for other requests to the gateway, which the tap
+        must not take for one of these)."""
+        async with self._lock:
+            yield
 
     async def through(self, body: dict[str, Any], path: str = "chat/completions") -> tuple[Exchange, Forwarded | None]:
         """``body`` sent to the gateway, and what it forwarded (None: replay has no record of it)."""

@@ -73,10 +73,10 @@ def llama() -> Iterator[RunningServer]:
         yield running
 
 
-def _synthetic(faults: frozenset[str]) -> object:
+def _synthetic(faults: frozenset[str], key: str | None = None) -> object:
     @contextlib.contextmanager
     def start(upstream_url: str) -> Iterator[Endpoints]:
-        with fault_gateway(upstream_url, faults) as gateway:
+        with fault_gateway(upstream_url, faults, key) as gateway:
             yield Endpoints(gateway.base_url)
 
     return start
@@ -93,11 +93,13 @@ def _run(project: Path, options: ColumnOptions, name: str) -> tuple[dict[str, Ve
     return {r.case_id: r.verdict for r in records}, stats.requests, {r.case_id: r.detail for r in records}
 
 
-def _options(mode: Mode, llama: RunningServer, faults: frozenset[str], **more: object) -> ColumnOptions:
+def _options(
+    mode: Mode, llama: RunningServer, faults: frozenset[str], key: str | None = None, **more: object
+) -> ColumnOptions:
     return ColumnOptions(
         mode=mode,
         upstream_endpoints=Endpoints(llama.base_url),
-        launch_gateway=_synthetic(faults),  # type: ignore[arg-type]
+        launch_gateway=_synthetic(faults, key),  # type: ignore[arg-type]
         fresh_cassette=True,
         **more,  # type: ignore[arg-type]
     )
@@ -145,3 +147,36 @@ def test_a_transparent_gateway_passes_everything(project: Path, llama: RunningSe
     for case, verdict in verdicts.items():
         if case != "gateway.stream.through":
             assert verdict is Verdict.PASSED, (case, details[case])
+
+
+KEY = "sk-fault-gateway-key-0123456789"
+
+
+@pytest.mark.parametrize(
+    ("faults", "verdicts"),
+    [
+        (frozenset(FAULTS), {"missing": Verdict.BROKEN, "wrong": Verdict.BROKEN}),
+        (frozenset(), {"missing": Verdict.PASSED, "wrong": Verdict.PASSED}),
+    ],
+    ids=["litellm-like", "401"],
+)
+def test_a_missing_or_wrong_key_must_be_a_401(
+    project: Path,
+    llama: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+    faults: frozenset[str],
+    verdicts: dict[str, Verdict],
+) -> None:
+    """A 500 (text/plain) without a key and a 400 with a wrong one, where a 401 belongs; recorded
+    and replayed (the key never reaches a cassette)."""
+    monkeypatch.setenv("FAULT_GATEWAY_KEY", KEY)
+    keyed = 'api_key_env = "FAULT_GATEWAY_KEY"\nschema = "openai"'
+    write_providers(project, PROVIDERS.replace('api_key_env = ""\nschema = "openai"', keyed, 1))
+    found, _, details = _run(project, _options("record", llama, faults, KEY), "keys")
+    for label, verdict in verdicts.items():
+        assert found[f"gateway.(api key).{label}"] is verdict, details[f"gateway.(api key).{label}"]
+    assert "500" in details["gateway.(api key).missing"] or verdicts["missing"] is Verdict.PASSED
+    cassettes = project / "cassettes" / "fault-gateway"
+    assert all(KEY not in path.read_text() for path in cassettes.iterdir())
+    replayed, _, _ = _run(project, ColumnOptions(mode="replay"), "keys-replay")
+    assert replayed == found

@@ -332,3 +332,22 @@ def test_litellm_without_a_key_answers_a_text_plain_500() -> None:
     """Where the upstream answers, a 500 with a body no OpenAI client reads is BROKEN."""
     broken = judge_passage(passage("break", "honours", tap=True, meddles=False))
     assert broken.verdict is Verdict.BROKEN and "500" in broken.detail
+
+
+def test_a_missing_or_wrong_key_must_be_a_401_with_an_envelope() -> None:
+    from harness.checks.judges.gateway import KeyPassage, judge_credentials
+
+    keyed = upstream(PLAIN, "honours")
+    envelope = '{"error": {"message": "Incorrect API key provided"}}'
+
+    def judged(refused: Exchange, control: Exchange = keyed) -> Verdict:
+        return judge_credentials(KeyPassage(keyed=control, refused=refused, how="no key")).verdict
+
+    assert judged(failure(PLAIN, 401, "application/json", envelope)) is Verdict.PASSED
+    assert judged(failure(PLAIN, 500, "text/plain", "Internal Server Error")) is Verdict.BROKEN  # LiteLLM, no key
+    assert judged(failure(PLAIN, 400, "application/json", envelope)) is Verdict.BROKEN  # LiteLLM, a wrong key
+    assert judged(failure(PLAIN, 401, "text/plain", "Unauthorized")) is Verdict.BROKEN
+    assert judged(keyed) is Verdict.INCONCLUSIVE  # it checks no key
+    # Without a working keyed request there is no control: nothing is credited.
+    down = failure(PLAIN, 500, "text/plain", "down")
+    assert judged(failure(PLAIN, 401, "application/json", envelope), down) is Verdict.INCONCLUSIVE

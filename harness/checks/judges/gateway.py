@@ -378,3 +378,35 @@ def judge_stream_passage(passage: StreamPassage) -> Judgement:
         shown = ", ".join(f"choice {i}: {quote(texts[i][0])} vs {quote(texts[i][1])}" for i in differ)
         return Judgement(Verdict.INCONCLUSIVE, f"{what}: whole, but the text differs from direct ({shown})")
     return Judgement(Verdict.PASSED, f"{what}: every choice whole and equal to the direct stream", control)
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyPassage:
+    """The plain request to a gateway that needs a key: with its key (the control), and with
+    none or a wrong one (``how``)."""
+
+    keyed: Exchange
+    refused: Exchange
+    how: str  # "no key", "a wrong key"
+
+
+def judge_credentials(passage: KeyPassage) -> Judgement:
+    """A missing or wrong key must be a 401 with an OpenAI error envelope (what the SDK reads as
+    ``AuthenticationError``); a 400 or a 500 there is read as another error entirely."""
+    what = f"the plain request with {passage.how}"
+    failure = unusable(passage.keyed)
+    if failure is not None or not passage.keyed.ok:
+        why = failure.detail if failure else _shown(passage.keyed)
+        return Judgement(Verdict.INCONCLUSIVE, f"{what}: the same request with the key fails too ({why})")
+    refused = passage.refused
+    broken = unusable(refused)
+    if broken is not None and broken.verdict in (Verdict.NOT_RECORDED, Verdict.TRANSPORT_ERROR):
+        return broken
+    control = "the same request with the gateway's key answers 200; OpenAI answers 401 for a missing or wrong key"
+    if refused.ok:
+        return Judgement(Verdict.INCONCLUSIVE, f"{what}: answered {refused.status}: this gateway checks no key")
+    if refused.status == 401 and is_error_envelope(refused):
+        return Judgement(Verdict.PASSED, f"{what}: HTTP 401 with an OpenAI error envelope", control)
+    return Judgement(
+        Verdict.BROKEN, f"{what}: {_shown(refused)} where a 401 with an OpenAI error envelope belongs", control
+    )
