@@ -239,11 +239,14 @@ class TapRoute:
 
     async def through(self, body: dict[str, Any], path: str = "chat/completions") -> tuple[Exchange, Forwarded | None]:
         """``body`` sent to the gateway, and what it forwarded (None: replay has no record of it)."""
-        if self._tap is None:
+        # Replaying, or recording only what the cassettes lack (``--new-only``: the gateway's
+        # cassette then answers this request itself, so the tap would see nothing of it).
+        if self._tap is None or (self._tape is not None and self._tape.keep_recorded):
             assert self._tape is not None
-            exchange = await self._send(body)
             stored = self._tape.play(_tap_request(body, path))
-            return exchange, (None if stored is None else _from_stored(stored))
+            if stored is not None or self._tap is None:
+                exchange = await self._send(body)
+                return exchange, (None if stored is None else _from_stored(stored))
         async with self._lock:
             mark = len(self._tap.entries)
             exchange = await self._send(body)
