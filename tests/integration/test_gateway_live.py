@@ -180,3 +180,37 @@ def test_a_missing_or_wrong_key_must_be_a_401(
     assert all(KEY not in path.read_text() for path in cassettes.iterdir())
     replayed, _, _ = _run(project, ColumnOptions(mode="replay"), "keys-replay")
     assert replayed == found
+
+
+def test_the_set_up_points_a_launched_gateway_at_the_tap(
+    project: Path, llama: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gateway with a `launch` table: the set-up starts the tap in front of the upstream and
+    then the gateway through the launcher's ``start_gateway(server, upstream_base_url, model)``,
+    pointed at the tap (here a stand-in starting the fault-injecting gateway)."""
+    from harness.local import launcher
+
+    calls: list[tuple[str, str, str]] = []
+
+    @contextlib.contextmanager
+    def start_gateway(server: str, upstream_base_url: str, model: str) -> Iterator[object]:
+        calls.append((server, upstream_base_url, model))
+        with fault_gateway(upstream_base_url) as gateway:
+
+            class Running:
+                base_url = gateway.base_url
+
+            yield Running()
+
+    monkeypatch.setattr(launcher, "start_gateway", start_gateway, raising=False)
+    launched = PROVIDERS.replace(
+        'upstream = "llamacpp-local"', 'upstream = "llamacpp-local"\nlaunch = { server = "llama-server" }', 1
+    )
+    write_providers(project, launched)
+    options = ColumnOptions(mode="live", upstream_endpoints=Endpoints(llama.base_url), params=["top_k"])
+    verdicts, _, details = _run(project, options, "launched")
+    ((server, aimed_at, model),) = calls
+    assert server == "llama-server" and model == "tiny-llama"
+    assert aimed_at.startswith("http://127.0.0.1:") and aimed_at != llama.base_url  # the tap, not the upstream
+    assert verdicts == {"gateway.top_k.through": Verdict.DROPPED}, details
+    assert "forwarded body" in details["gateway.top_k.through"]
