@@ -9,7 +9,8 @@ and only the gateway's mutations are synthetic:
   ``transformers serve`` makes of it, under llama-server's name);
 - injects ``repeat_last_n: 64`` into every request (llama-server's own default: harmless to the
   output, visible only in the forwarded body);
-- refuses ``top_p`` above 1 with an OpenAI-style 400 before the upstream sees it (SMG).
+- refuses ``top_p`` above 1 with an OpenAI-style 400 before the upstream sees it (SMG);
+- answers a model other than ``tiny-llama`` with a 404 (SMG; llama-server serves any name).
 
 Everything else is forwarded as sent. ``faults`` chooses which of these it commits (a gateway
 committing none is transparent). With ``key``, it needs that key: it answers a request without
@@ -28,13 +29,16 @@ from typing import Any
 
 import httpx
 
-FAULTS = ("drop", "clamp", "translate", "inject", "refuse", "auth")
+FAULTS = ("drop", "clamp", "translate", "inject", "refuse", "auth", "model")
+SERVED_MODEL = "tiny-llama"
 HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host", "content-encoding"})
 
 
 def mutate(body: dict[str, Any], faults: frozenset[str]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(the body to forward, or None) and (a refusal to answer instead, or None)."""
     body = dict(body)
+    if "model" in faults and body.get("model") != SERVED_MODEL:
+        return None, {"error": {"message": f"model {body.get('model')!r} not found", "type": "invalid_request_error"}}
     if "refuse" in faults and isinstance(body.get("top_p"), int | float) and body["top_p"] > 1:
         error = {"message": "top_p must be at most 1", "type": "invalid_request_error", "param": "top_p"}
         return None, {"error": error}
@@ -114,7 +118,8 @@ class FaultGateway:
                 if parsed is not None and path.startswith("/chat/completions"):
                     forwarded, refusal = mutate(parsed, gateway.faults)
                     if refusal is not None:
-                        self._answer(400, [("content-type", "application/json")], json.dumps(refusal).encode())
+                        status = 404 if "not found" in refusal["error"]["message"] else 400
+                        self._answer(status, [("content-type", "application/json")], json.dumps(refusal).encode())
                         return
                     content = json.dumps(forwarded).encode()
                 url = gateway.upstream + path

@@ -88,14 +88,19 @@ class KeySender(Protocol):
     async def __call__(self, body: dict[str, Any], key: str | None) -> Exchange: ...
 
 
+RawSend = Callable[[dict[str, Any]], Awaitable[Exchange]]
+
+
 @dataclass(frozen=True)
 class Upstream:
     """A gateway's upstream, sent to directly: its name, model name and sender (its own
-    client and cassette, in the column's mode)."""
+    client and cassette, in the column's mode); ``raw`` sends without de-duplication and
+    without stopping the run on a 404 (an unknown model is a probe here)."""
 
     name: str
     model: str
     send: Sender
+    raw: RawSend | None = None
 
 
 @dataclass
@@ -129,7 +134,8 @@ class CheckContext:
     structure_budget: int = STRUCTURE_BUDGET  # at most this many structural cases (requests)
     upstream: Upstream | None = None  # a gateway's upstream (providers.toml upstream = "...")
     tap: Through | None = None  # the recording tap between the gateway and its upstream, if any
-    keys: KeySender | None = None  # a gateway that needs a key, sent without it or with a wrong one
+    keys: KeySender | None = None  # the gateway sent without the provider's key, or with another
+    raw: RawSend | None = None  # the gateway, with its key, without de-duplication or a stop on 401/404
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params

@@ -26,12 +26,15 @@ from harness.checks.judges.gateway import (
     judge_credentials,
     judge_injected,
     judge_passage,
+    judge_status,
     judge_stream_passage,
 )
+from harness.checks.judges.outcome import Judgement
 from harness.checks.plans.common import OMIT, PROBE_TOKENS, documents, probe_body
 from harness.checks.plans.proofs import reproducible
 from harness.checks.registry import CheckContext, probe, probe_each, probes_check
 from harness.generation import canonical_json
+from harness.results import Verdict
 from harness.transport import Exchange
 from harness.transport.tap import Forwarded
 
@@ -188,7 +191,7 @@ WRONG_KEY = "sk-harness-wrong-key-0000"
 
 
 def _needs_key(ctx: CheckContext) -> bool:
-    return ctx.upstream is not None and ctx.keys is not None
+    return ctx.upstream is not None and ctx.keys is not None and bool(ctx.api_key_env)
 
 
 async def _credentials(ctx: CheckContext, wrong: bool) -> Finding:
@@ -217,3 +220,28 @@ async def missing_key_probe(ctx: CheckContext) -> Finding:
 async def wrong_key_probe(ctx: CheckContext) -> Finding:
     """So must a wrong one."""
     return await _credentials(ctx, wrong=True)
+
+
+UNKNOWN_MODEL = "harness-unknown-model"
+
+
+@probe(GATEWAY, "model", "unknown", when=lambda ctx: ctx.raw is not None and ctx.upstream is not None)
+async def unknown_model_probe(ctx: CheckContext) -> Finding:
+    """A model name neither knows: the gateway's status must be the upstream's (llama-server
+    serves its one model whatever the name; a gateway answering 404 refuses what it accepts)."""
+    assert ctx.raw is not None and ctx.upstream is not None and ctx.upstream.raw is not None
+    sent = {**probe_body(ctx, **await reproducible(ctx)), "model": UNKNOWN_MODEL}
+    direct_answer = await ctx.upstream.raw(sent)
+    async with ctx.tap.alone() if ctx.tap is not None else contextlib.nullcontext():
+        through_answer = await ctx.raw(sent)
+    judgement = judge_status(through_answer, direct_answer, f"model={UNKNOWN_MODEL!r}") or Judgement(
+        Verdict.PASSED,
+        f"model={UNKNOWN_MODEL!r}: answered {through_answer.status} through the gateway as directly",
+        f"the upstream answers the same request with HTTP {direct_answer.status}",
+    )
+    if judgement.verdict is Verdict.PASSED and direct_answer.ok != through_answer.ok:
+        judgement = Judgement(
+            Verdict.INCONCLUSIVE,
+            f"model={UNKNOWN_MODEL!r}: HTTP {through_answer.status} through, {direct_answer.status} direct",
+        )
+    return Finding(judgement, [direct_answer, through_answer], UNKNOWN_MODEL)

@@ -138,7 +138,12 @@ class Column:
         settings = client_settings(upstream, side.endpoints, self.options.mode, retries=self.options.retries)
         self.upstream_client = ProviderClient(settings, cassette=side.tape)
         sender = DedupingSender(self.upstream_client, upstream.name, upstream.api_key_env)
-        self.ctx.upstream = Upstream(upstream.name, upstream.model, sender)
+        direct = self.upstream_client
+
+        async def raw_direct(body: dict[str, Any]) -> Exchange:
+            return await direct.send(body)
+
+        self.ctx.upstream = Upstream(upstream.name, upstream.model, sender, raw_direct)
         gateway = self.sender
 
         async def fresh(body: dict[str, Any]) -> Exchange:
@@ -146,12 +151,17 @@ class Column:
 
         if side.tap is not None or (side.tap_tape is not None and side.tap_tape.mode == "replay"):
             self.ctx.tap = TapRoute(fresh, side.tap, side.tap_tape)
-        if self.target.provider.api_key_env:
-            self.ctx.keys = self._key_sender(side)
+        keys = self.ctx.keys = self._key_sender(side)
+        own = self.target.provider.api_key()
+
+        async def raw(body: dict[str, Any]) -> Exchange:
+            return await keys(body, own)
+
+        self.ctx.raw = raw
 
     def _key_sender(self, side: GatewaySide) -> KeySender:
-        """The gateway without its key or with another (a client each, no de-duplication: a
-        401 here is the answer probed, not a configuration to stop at)."""
+        """The gateway with a key of our choosing (a client each, no de-duplication: a 401 or a
+        404 here is the answer probed, not a configuration to stop at)."""
         provider, mode = self.target.provider, self.options.mode
         base = client_settings(provider, self.endpoints, mode, retries=0)
         clients: dict[str | None, ProviderClient] = {}
@@ -160,7 +170,7 @@ class Column:
         async def send(body: dict[str, Any], key: str | None) -> Exchange:
             client = clients.get(key)
             if client is None:
-                client = clients[key] = ProviderClient(replace(base, api_key=key), cassette=side.keys_tape)
+                client = clients[key] = ProviderClient(replace(base, api_key=key), cassette=side.raw_tape)
             return await client.send(body)
 
         return send
@@ -252,7 +262,7 @@ def _gateway_side(target: Target, options: ColumnOptions) -> AbstractContextMana
         (
             folder / f"{target.surface.name}.upstream.json",
             folder / f"{target.surface.name}.tap.json",
-            folder / f"{target.surface.name}.keys.json" if provider.api_key_env else None,
+            folder / f"{target.surface.name}.raw.json",
         ),
         options.upstream_endpoints,
         with_tap=launches_gateway and runs_upstream,

@@ -56,14 +56,15 @@ class GatewaySide:
     tap: TapServer | None = None
     tape: Cassette | None = None
     tap_tape: Cassette | None = None
-    keys_tape: Cassette | None = None  # the gateway's answers without its key, or with a wrong one
+    # The gateway's raw requests: without its key, with a wrong one, for an unknown model.
+    raw_tape: Cassette | None = None
 
 
 @contextlib.contextmanager
 def gateway_side(
     upstream: Provider,
     mode: Mode,
-    cassettes: tuple[Path, Path, Path | None] | None,
+    cassettes: tuple[Path, Path, Path] | None,
     endpoints: Endpoints | None = None,
     with_tap: bool = False,
     fresh: bool = False,
@@ -71,8 +72,8 @@ def gateway_side(
 ) -> Iterator[GatewaySide]:
     """The upstream launched (unless ``endpoints`` says where it runs), a tap started in front
     of it with ``with_tap`` (the gateway is then pointed at ``tap.base_url``; never in replay),
-    and the upstream's, the tap's and (for a gateway that needs a key) the key probes'
-    cassettes (``cassettes``: their paths) open."""
+    and the upstream's, the tap's and the gateway's raw requests' cassettes (``cassettes``:
+    their paths) open."""
     with contextlib.ExitStack() as stack:
         if endpoints is None:
             endpoints = stack.enter_context(provider_endpoints(upstream, mode))
@@ -81,20 +82,19 @@ def gateway_side(
         tap = None
         if with_tap and mode != "replay":
             tap = stack.enter_context(running_tap(endpoints.base_url))
-        tape = tap_tape = keys_tape = None
+        tape = tap_tape = raw_tape = None
         if cassettes is not None:
-            up_path, tap_path, keys_path = cassettes
+            up_path, tap_path, raw_path = cassettes
             if mode == "record" and fresh:
-                for path in (up_path, tap_path, keys_path):
+                for path in (up_path, tap_path, raw_path):
                     if path is not None:
                         path.unlink(missing_ok=True)
             tape = stack.enter_context(cassette(up_path, mode, local=upstream.is_local, keep_recorded=keep_recorded))
             # Replay reads the tap's record where one was made; without it, effects alone decide.
             if tap is not None or tap_path.is_file():
                 tap_tape = stack.enter_context(cassette(tap_path, mode, local=True, keep_recorded=keep_recorded))
-            if keys_path is not None:
-                keys_tape = stack.enter_context(cassette(keys_path, mode, local=True, keep_recorded=keep_recorded))
-        yield GatewaySide(upstream, endpoints, tap, tape, tap_tape, keys_tape)
+            raw_tape = stack.enter_context(cassette(raw_path, mode, local=True, keep_recorded=keep_recorded))
+        yield GatewaySide(upstream, endpoints, tap, tape, tap_tape, raw_tape)
 
 
 def preflight(base_url: str, timeout: float) -> None:

@@ -52,6 +52,7 @@ ACTS = {
     "gateway.frequency_penalty.through": Verdict.TRANSLATED,
     "gateway.(request).added": Verdict.ADDED,
     "gateway.top_p.through": Verdict.REFUSED,
+    "gateway.model.unknown": Verdict.REFUSED,
 }
 PASSING = (
     "gateway.min_p.through",
@@ -117,7 +118,12 @@ def test_every_act_of_a_fault_injecting_gateway_is_named_and_replays(project: Pa
     # llama-server streams one choice whatever n says: no control, so nothing is credited.
     assert verdicts["gateway.stream.through"] in (Verdict.PASSED, Verdict.INCONCLUSIVE)
     folder = project / "cassettes" / "fault-gateway"
-    assert sorted(p.name for p in folder.iterdir()) == ["openai.json", "openai.tap.json", "openai.upstream.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "openai.json",
+        "openai.raw.json",
+        "openai.tap.json",
+        "openai.upstream.json",
+    ]
     # Replayed from the three cassettes: nothing launched, nothing sent, the same verdicts.
     replayed, _, _ = _run(project, ColumnOptions(mode="replay"), "replay")
     assert replayed == verdicts
