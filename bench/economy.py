@@ -1,6 +1,8 @@
 """Request economy: what a full conformance run costs per column (a local provider held to
 each of its surfaces), from its run log: requests, of which structural cases, completion
-tokens, and the replayed run's wall time."""
+tokens, and the replayed run's wall time. For a gateway (an entry naming an ``upstream``): its
+column with the through-gateway differential and the upstream's direct requests, against the
+gateway's requests alone (every other check)."""
 
 from __future__ import annotations
 
@@ -50,4 +52,19 @@ def run() -> list[dict[str, Any]]:
                 rows.append(
                     {"figure": f"economy: {name} replayed wall time (s)", "value": round(elapsed, 2), "goal": "-"}
                 )
+                if provider.upstream is not None:
+                    rows.append(_gateway_ratio(provider.name, target.surface.name, name, stats.requests))
     return rows
+
+
+def _gateway_ratio(provider: str, surface: str, column: str, with_upstream: int) -> dict[str, Any]:
+    """The column's requests (gateway and upstream) over the gateway's alone: the same replay
+    without the ``gateway`` check."""
+    from harness.checks import load_families
+
+    others = [name for name in load_families() if name != "gateway"]
+    with tempfile.TemporaryDirectory() as tmp:
+        options = RunOptions(provider, schema=surface, mode="replay", out=Path(tmp), checks=others, progress=False)
+        _, alone = run_provider(options)
+    ratio = round(with_upstream / alone.requests, 2) if alone.requests else None
+    return {"figure": f"economy: {column} with its upstream / the gateway alone", "value": ratio, "goal": "<= 1.5"}

@@ -30,10 +30,24 @@ class Verdict(StrEnum):
     NOT_RECORDED = "NOT_RECORDED"  # replay found no interaction: record it first
     NOT_RUN = "NOT_RUN"  # not run: a key or URL is missing
     TRANSPORT_ERROR = "TRANSPORT_ERROR"  # no usable HTTP response (refused, reset, timeout)
+    # What a gateway does to a parameter on its way to the upstream (check `gateway`): by the
+    # body it forwarded (the recording tap) first, then by the effect, through against direct.
+    PASSED = "PASSED"  # forwarded as sent (through equals direct)
+    DROPPED = "DROPPED"  # not forwarded (through with the value equals direct without it)
+    CLAMPED = "CLAMPED"  # forwarded at a bound (through equals direct at the bound)
+    TRANSLATED = "TRANSLATED"  # forwarded as another parameter or value (named in the detail)
+    ADDED = "ADDED"  # forwarded although not sent: an injected default
+    REFUSED = "REFUSED"  # the gateway answers 4xx where the upstream accepts
+    BROKEN = "BROKEN"  # the gateway answers 5xx or an unusable body where the upstream answers
 
 
-CONFORMING = frozenset({Verdict.HONOURED, Verdict.ACCEPTED, Verdict.REJECTED})
-FAILING = frozenset({Verdict.LENIENT, Verdict.OVER_STRICT, Verdict.IGNORED, Verdict.SERVER_ERROR})
+# A gateway is held to transparency: what it forwards is what was sent. A refusal is not
+# silent (the client is told, and the column's range checks judge whether the value was
+# documented as valid); every silent change of the request, and a broken answer, fails.
+GATEWAY_CONFORMING = frozenset({Verdict.PASSED, Verdict.REFUSED})
+GATEWAY_FAILING = frozenset({Verdict.DROPPED, Verdict.CLAMPED, Verdict.TRANSLATED, Verdict.ADDED, Verdict.BROKEN})
+CONFORMING = frozenset({Verdict.HONOURED, Verdict.ACCEPTED, Verdict.REJECTED}) | GATEWAY_CONFORMING
+FAILING = frozenset({Verdict.LENIENT, Verdict.OVER_STRICT, Verdict.IGNORED, Verdict.SERVER_ERROR}) | GATEWAY_FAILING
 # A verdict about the provider (either way); the rest are about the run.
 DECIDED = CONFORMING | FAILING
 # Nothing was observed: a strict gate fails on these, a baseline gate when a cell had evidence.
@@ -41,15 +55,22 @@ MISSING_EVIDENCE = frozenset({Verdict.NOT_RECORDED, Verdict.TRANSPORT_ERROR})
 # Worst first: a cell that mixes verdicts shows the worst one.
 SEVERITY = [
     Verdict.SERVER_ERROR,
+    Verdict.BROKEN,
     Verdict.OVER_STRICT,
     Verdict.IGNORED,
+    Verdict.DROPPED,
     Verdict.LENIENT,
+    Verdict.TRANSLATED,
+    Verdict.CLAMPED,
+    Verdict.ADDED,
     Verdict.TRANSPORT_ERROR,
     Verdict.INCONCLUSIVE,
     Verdict.NOT_RECORDED,
     Verdict.NOT_RUN,
+    Verdict.REFUSED,
     Verdict.REJECTED,
     Verdict.ACCEPTED,
+    Verdict.PASSED,
     Verdict.HONOURED,
 ]
 

@@ -70,6 +70,8 @@ PROVIDERS_HEADER = """\
 #   headers                extra HTTP headers (values may use ${ENV_VAR})
 #   also_held_to           other surfaces to hold it to as well, each a column of the report
 #                          ("provider@surface"): e.g. ["openai"] for code written against OpenAI
+#   upstream               for a gateway: the provider it forwards to (the `gateway` check sends
+#                          the same probe through it and directly there)
 """
 
 WORKFLOW = """\

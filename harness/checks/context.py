@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -16,6 +17,7 @@ from harness.generation import Case
 from harness.generation.structure import STRUCTURE_BUDGET
 from harness.schema import Surface
 from harness.transport import Exchange
+from harness.transport.tap import Forwarded
 
 if TYPE_CHECKING:
     from harness.checks.findings import Finding
@@ -70,6 +72,37 @@ class Arm:
         return self.samples[:n]
 
 
+class Through(Protocol):
+    """Requests to a gateway with what it forwarded (``transport.tap.TapRoute``)."""
+
+    async def through(self, body: dict[str, Any], path: str = ...) -> tuple[Exchange, Forwarded | None]: ...
+
+    def alone(self) -> AbstractAsyncContextManager[None]:
+        """Nothing goes through the tap's route meanwhile."""
+        ...
+
+
+class KeySender(Protocol):
+    """Sends to the gateway with ``key`` in place of the provider's (None: no key at all)."""
+
+    async def __call__(self, body: dict[str, Any], key: str | None) -> Exchange: ...
+
+
+RawSend = Callable[[dict[str, Any]], Awaitable[Exchange]]
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """A gateway's upstream, sent to directly: its name, model name and sender (its own
+    client and cassette, in the column's mode); ``raw`` sends without de-duplication and
+    without stopping the run on a 404 (an unknown model is a probe here)."""
+
+    name: str
+    model: str
+    send: Sender
+    raw: RawSend | None = None
+
+
 @dataclass
 class RunShared:
     """Results shared by the units of one run (one provider held to one surface)."""
@@ -79,6 +112,10 @@ class RunShared:
     greedy_baselines: Once[tuple[str, int], Baseline] = field(default_factory=Once)  # by (penalty, max_tokens)
     effects: Once[tuple[str, str], Finding] = field(default_factory=Once)  # by (parameter, repr(value))
     arms: dict[str, Arm] = field(default_factory=dict)  # by the canonical JSON of the request
+    # A gateway column's requests through the gateway with what it forwarded, by canonical body.
+    passages: Once[str, tuple[Exchange, Forwarded | None]] = field(default_factory=Once)
+    # A gateway's answers without its key and with a wrong one, sent one after the other.
+    credentials: Once[None, tuple[Exchange, Exchange]] = field(default_factory=Once)
 
 
 @dataclass
@@ -95,6 +132,10 @@ class CheckContext:
     send_seed: bool = True  # False: no request carries `seed` (providers.toml send_seed = false)
     probe_mode: str = "auto"  # "auto", "seeded" or "seed-free" (see judges.profile)
     structure_budget: int = STRUCTURE_BUDGET  # at most this many structural cases (requests)
+    upstream: Upstream | None = None  # a gateway's upstream (providers.toml upstream = "...")
+    tap: Through | None = None  # the recording tap between the gateway and its upstream, if any
+    keys: KeySender | None = None  # the gateway sent without the provider's key, or with another
+    raw: RawSend | None = None  # the gateway, with its key, without de-duplication or a stop on 401/404
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params

@@ -80,6 +80,7 @@ FAMILIES = (
     "tools",
     "streams",
     "response_schemas",
+    "gateway",
 )
 
 UnitsFactory = Callable[[CheckContext], list[Unit]]

@@ -57,6 +57,10 @@ class Provider(BaseModel):
     send_seed: bool = True  # false: no request carries `seed` (for providers that refuse it)
     # At most this many structural cases (one request each) per surface it is held to.
     structure_budget: int = Field(default=150, ge=0, le=2000)
+    # A gateway: the provider it forwards to. The `gateway` check sends the same probe through
+    # it and to this provider directly (and, where the harness launches this provider, reads
+    # what the gateway forwarded through a recording tap in between).
+    upstream: str | None = None
 
     @model_validator(mode="after")
     def _seeded_needs_seed(self) -> Provider:
@@ -135,7 +139,23 @@ def load_providers(path: Path | None = None) -> dict[str, Provider]:
             first = err.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise ConfigError(f"{path}: providers.{name}.{where}: {first['msg']}") from err
+    for name, provider in providers.items():
+        _check_upstream(path, name, provider, providers)
     return providers
+
+
+def _check_upstream(path: Path, name: str, provider: Provider, providers: dict[str, Provider]) -> None:
+    """An upstream names another provider, which is no gateway itself (one layer is judged at a time)."""
+    upstream = provider.upstream
+    if upstream is None:
+        return
+    where = f"{path}: providers.{name}.upstream"
+    if upstream == name:
+        raise ConfigError(f"{where}: a provider cannot be its own upstream")
+    if upstream not in providers:
+        raise ConfigError(f"{where}: unknown provider {upstream!r}; known providers: {', '.join(sorted(providers))}")
+    if providers[upstream].upstream is not None:
+        raise ConfigError(f"{where}: {upstream!r} names an upstream itself; a gateway's upstream must be a server")
 
 
 def resolve_provider(name: str, providers: dict[str, Provider]) -> Provider:

@@ -11,14 +11,16 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness import paths
 from harness.checks import CheckContext
+from harness.checks.context import KeySender, Upstream
 from harness.checks.registry import Unit
 from harness.engine import DedupingSender, RunStats, plan, run_units
 from harness.errors import ConfigError
@@ -27,11 +29,20 @@ from harness.providers import Endpoints, load_providers, resolve_provider
 from harness.reporting.runlog import append_run_log
 from harness.results import ResultsWriter, read_results
 from harness.runs.folders import new_run_dir, writable_folder
-from harness.runs.setup import client_settings, parallel_requests, preflight, provider_endpoints, with_overrides
+from harness.runs.setup import (
+    GatewaySide,
+    client_settings,
+    gateway_side,
+    parallel_requests,
+    preflight,
+    provider_endpoints,
+    with_overrides,
+)
 from harness.runs.targets import Target
 from harness.schema import surface_named
-from harness.transport import ProviderClient
+from harness.transport import Exchange, ProviderClient
 from harness.transport.cassettes import Cassette, Mode, cassette, cassette_path
+from harness.transport.tap import TapRoute
 
 T = TypeVar("T")
 
@@ -70,6 +81,10 @@ class ColumnOptions:
     new_only: bool = False  # record: serve what the cassette has, send only what it lacks
     run_log: Path | None = None  # a run folder: each run_units() adds its line to runs.jsonl there
     endpoints: Endpoints | None = None  # a server already running there: launch nothing, check nothing
+    # A gateway's upstream already running there (launch nothing), and how to start the gateway
+    # pointed at an address (in place of the launcher's start_gateway: a test's own gateway).
+    upstream_endpoints: Endpoints | None = None
+    launch_gateway: Callable[[str], AbstractContextManager[Endpoints]] | None = None
 
 
 class Column:
@@ -83,11 +98,15 @@ class Column:
         endpoints: Endpoints,
         runner: asyncio.Runner,
         tape: Cassette | None = None,
+        side: GatewaySide | None = None,
     ) -> None:
         self.target, self.options, self.endpoints, self.tape = target, options, endpoints, tape
+        self.side = side
         self._runner = runner
         self._limit = parallel_requests(target.provider, options.jobs)
         self.client: ProviderClient | None = None
+        self.upstream_client: ProviderClient | None = None
+        self.key_clients: dict[str | None, ProviderClient] = {}
         self.renew()
 
     def renew(
@@ -109,7 +128,52 @@ class Column:
         self.client = ProviderClient(settings, cassette=self.tape)
         self.sender = DedupingSender(self.client, provider.name, provider.api_key_env)
         self.ctx = check_context(self.target, self.sender, self.options.params, model)
+        if self.side is not None:
+            self._renew_upstream(self.side)
         return self.ctx
+
+    def _renew_upstream(self, side: GatewaySide) -> None:
+        """The upstream's own client and sender, and the route through the tap, in the context."""
+        upstream = side.upstream
+        settings = client_settings(upstream, side.endpoints, self.options.mode, retries=self.options.retries)
+        self.upstream_client = ProviderClient(settings, cassette=side.tape)
+        sender = DedupingSender(self.upstream_client, upstream.name, upstream.api_key_env)
+        direct = self.upstream_client
+
+        async def raw_direct(body: dict[str, Any]) -> Exchange:
+            return await direct.send(body)
+
+        self.ctx.upstream = Upstream(upstream.name, upstream.model, sender, raw_direct)
+        gateway = self.sender
+
+        async def fresh(body: dict[str, Any]) -> Exchange:
+            return await gateway(body, fresh=True)
+
+        if side.tap is not None or (side.tap_tape is not None and side.tap_tape.mode == "replay"):
+            self.ctx.tap = TapRoute(fresh, side.tap, side.tap_tape)
+        keys = self.ctx.keys = self._key_sender(side)
+        own = self.target.provider.api_key()
+
+        async def raw(body: dict[str, Any]) -> Exchange:
+            return await keys(body, own)
+
+        self.ctx.raw = raw
+
+    def _key_sender(self, side: GatewaySide) -> KeySender:
+        """The gateway with a key of our choosing (a client each, no de-duplication: a 401 or a
+        404 here is the answer probed, not a configuration to stop at)."""
+        provider, mode = self.target.provider, self.options.mode
+        base = client_settings(provider, self.endpoints, mode, retries=0)
+        clients: dict[str | None, ProviderClient] = {}
+        self.key_clients = clients
+
+        async def send(body: dict[str, Any], key: str | None) -> Exchange:
+            client = clients.get(key)
+            if client is None:
+                client = clients[key] = ProviderClient(replace(base, api_key=key), cassette=side.raw_tape)
+            return await client.send(body)
+
+        return send
 
     def run(self, awaitable: Awaitable[T]) -> T:
         """``awaitable``'s result, on the column's event loop."""
@@ -131,7 +195,8 @@ class Column:
         in the run log when the options name one)."""
         stats = self.run(run_units(units, writer, self.ctx, done or set(), advance, keep_records=False))
         assert self.client is not None
-        stats.requests = self.client.requests_sent
+        others = [self.upstream_client] if self.upstream_client else []
+        stats.requests = sum(c.requests_sent for c in [self.client, *others, *self.key_clients.values()])
         stats.completion_tokens = self.sender.completion_tokens
         stats.probes = measured_profile(self.ctx)
         if self.options.run_log is not None:
@@ -142,6 +207,12 @@ class Column:
         if self.client is not None:
             self.run(self.client.__aexit__())
             self.client = None
+        if self.upstream_client is not None:
+            self.run(self.upstream_client.__aexit__())
+            self.upstream_client = None
+        for client in self.key_clients.values():
+            self.run(client.__aexit__())
+        self.key_clients = {}
 
 
 @contextlib.contextmanager
@@ -151,9 +222,15 @@ def open_column(target: Target, options: ColumnOptions) -> Iterator[Column]:
     context. On leaving: the client closed, the cassette written, the servers stopped."""
     provider = target.provider
     with contextlib.ExitStack() as stack:
+        side = stack.enter_context(_gateway_side(target, options)) if provider.upstream else None
         endpoints = options.endpoints
         if endpoints is None:
-            endpoints = stack.enter_context(provider_endpoints(provider, options.mode))
+            # A gateway is pointed at the tap in front of its upstream, where there is one.
+            aim = None if side is None else (side.tap.base_url if side.tap else side.endpoints.base_url)
+            if options.launch_gateway is not None and aim is not None and options.mode != "replay":
+                endpoints = stack.enter_context(options.launch_gateway(aim))
+            else:
+                endpoints = stack.enter_context(provider_endpoints(provider, options.mode, aim))
             if options.mode != "replay":
                 preflight(endpoints.base_url, provider.timeout)
         path = cassette_path(paths.cassettes_dir(), provider.name, target.surface.name)
@@ -164,9 +241,34 @@ def open_column(target: Target, options: ColumnOptions) -> Iterator[Column]:
         )
         # Its own loop, never the thread's current one (a pytest session's other tests keep theirs).
         runner = stack.enter_context(asyncio.Runner(loop_factory=asyncio.new_event_loop))
-        column = Column(target, options, endpoints, runner, tape)
+        column = Column(target, options, endpoints, runner, tape, side)
         stack.callback(column.close)
         yield column
+
+
+def _gateway_side(target: Target, options: ColumnOptions) -> AbstractContextManager[GatewaySide]:
+    """A gateway column's upstream (launched unless running already), the tap in front of it
+    where the harness launches both the gateway and the upstream, and their cassettes beside
+    the column's: ``<surface>.upstream.json`` and ``<surface>.tap.json``."""
+    provider = target.provider
+    assert provider.upstream is not None
+    upstream = resolve_provider(provider.upstream, load_providers())
+    launches_gateway = options.endpoints is None and (provider.launch is not None or options.launch_gateway is not None)
+    runs_upstream = upstream.is_local or options.upstream_endpoints is not None
+    folder = cassette_path(paths.cassettes_dir(), provider.name, target.surface.name).parent
+    return gateway_side(
+        upstream,
+        options.mode,
+        (
+            folder / f"{target.surface.name}.upstream.json",
+            folder / f"{target.surface.name}.tap.json",
+            folder / f"{target.surface.name}.raw.json",
+        ),
+        options.upstream_endpoints,
+        with_tap=launches_gateway and runs_upstream,
+        fresh=options.fresh_cassette,
+        keep_recorded=options.new_only,
+    )
 
 
 @dataclass

@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,13 +16,25 @@ import httpx
 from harness.errors import ConfigError
 from harness.providers import Endpoints, Provider
 from harness.transport import ClientSettings
-from harness.transport.cassettes import Mode
+from harness.transport.cassettes import Cassette, Mode, cassette
+from harness.transport.tap import TapServer, running_tap
 
 
 @contextlib.contextmanager
-def provider_endpoints(provider: Provider, mode: Mode) -> Iterator[Endpoints]:
+def provider_endpoints(provider: Provider, mode: Mode, upstream_base_url: str | None = None) -> Iterator[Endpoints]:
     """Where to send: freshly launched local servers (with /embeddings when the entry asks for
-    it), or the configured URLs. Replay launches nothing."""
+    it), or the configured URLs. Replay launches nothing. A gateway the harness launches is
+    pointed at ``upstream_base_url`` (its upstream, or the tap in front of it)."""
+    if provider.launch is not None and provider.upstream is not None and mode != "replay":
+        if upstream_base_url is None:
+            raise ConfigError(f"{provider.name}: a launched gateway needs its upstream's address")
+        try:
+            from harness.local.launcher import start_gateway  # type: ignore[attr-defined,unused-ignore]
+        except ImportError as err:
+            raise ConfigError(f"{provider.name}: this harness cannot launch gateways (no start_gateway)") from err
+        with start_gateway(provider.launch.server, upstream_base_url, provider.model) as running:
+            yield Endpoints(running.base_url)
+        return
     if provider.launch is not None and mode != "replay":
         from harness.local.launcher import launch_provider
 
@@ -29,6 +43,58 @@ def provider_endpoints(provider: Provider, mode: Mode) -> Iterator[Endpoints]:
             yield endpoints
         return
     yield Endpoints(provider.resolved_base_url(), provider.resolved_embeddings_base_url())
+
+
+@dataclass
+class GatewaySide:
+    """A gateway column's other side: its upstream's entry and endpoints, the recording tap in
+    front of the upstream (where the harness launched it, and not in replay), and the upstream's
+    and the tap's cassettes."""
+
+    upstream: Provider
+    endpoints: Endpoints
+    tap: TapServer | None = None
+    tape: Cassette | None = None
+    tap_tape: Cassette | None = None
+    # The gateway's raw requests: without its key, with a wrong one, for an unknown model.
+    raw_tape: Cassette | None = None
+
+
+@contextlib.contextmanager
+def gateway_side(
+    upstream: Provider,
+    mode: Mode,
+    cassettes: tuple[Path, Path, Path] | None,
+    endpoints: Endpoints | None = None,
+    with_tap: bool = False,
+    fresh: bool = False,
+    keep_recorded: bool = False,
+) -> Iterator[GatewaySide]:
+    """The upstream launched (unless ``endpoints`` says where it runs), a tap started in front
+    of it with ``with_tap`` (the gateway is then pointed at ``tap.base_url``; never in replay),
+    and the upstream's, the tap's and the gateway's raw requests' cassettes (``cassettes``:
+    their paths) open."""
+    with contextlib.ExitStack() as stack:
+        if endpoints is None:
+            endpoints = stack.enter_context(provider_endpoints(upstream, mode))
+            if mode != "replay":
+                preflight(endpoints.base_url, upstream.timeout)
+        tap = None
+        if with_tap and mode != "replay":
+            tap = stack.enter_context(running_tap(endpoints.base_url))
+        tape = tap_tape = raw_tape = None
+        if cassettes is not None:
+            up_path, tap_path, raw_path = cassettes
+            if mode == "record" and fresh:
+                for path in (up_path, tap_path, raw_path):
+                    if path is not None:
+                        path.unlink(missing_ok=True)
+            tape = stack.enter_context(cassette(up_path, mode, local=upstream.is_local, keep_recorded=keep_recorded))
+            # Replay reads the tap's record where one was made; without it, effects alone decide.
+            if tap is not None or tap_path.is_file():
+                tap_tape = stack.enter_context(cassette(tap_path, mode, local=True, keep_recorded=keep_recorded))
+            raw_tape = stack.enter_context(cassette(raw_path, mode, local=True, keep_recorded=keep_recorded))
+        yield GatewaySide(upstream, endpoints, tap, tape, tap_tape, raw_tape)
 
 
 def preflight(base_url: str, timeout: float) -> None:

@@ -165,3 +165,19 @@ def test_the_pytest_plugin_with_an_unknown_provider_is_a_usage_error(project: Pa
     )
     assert done.returncode == 4, done.stdout + done.stderr  # pytest's usage error, not INTERNALERROR (3)
     assert "unknown provider 'nope'" in done.stderr and "INTERNALERROR" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("upstream", "message"),
+    [
+        ("nowhere", "providers.p.upstream: unknown provider 'nowhere'"),
+        ("p", "providers.p.upstream: a provider cannot be its own upstream"),
+        ("q", "providers.p.upstream: 'q' names an upstream itself"),
+    ],
+)
+def test_an_upstream_that_is_no_server(
+    project: Path, capsys: pytest.CaptureFixture[str], upstream: str, message: str
+) -> None:
+    other = '[providers.q]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "m"\nschema = "openai"\nupstream = "p"\n'
+    (project / "providers.toml").write_text(PROVIDER + f'upstream = "{upstream}"\n' + other)
+    assert message in one_line(capsys, ["matrix", "--provider", "p"])

@@ -211,3 +211,39 @@ def test_an_injected_regression_fails_the_gate_and_is_named(
     assert main(["conformance"]) == 1
     out = capsys.readouterr().out
     assert "regression: llamacpp-local: repeat_penalty [default] was HONOURED, now IGNORED" in out
+
+
+def test_gateway_verdicts_appear_in_every_report_under_the_gateways_column(tmp_path: Path) -> None:
+    from harness.reporting.reports import write_reports
+    from harness.results import ResultsWriter
+
+    acts = {
+        "top_k": Verdict.DROPPED,
+        "temperature": Verdict.CLAMPED,
+        "frequency_penalty": Verdict.TRANSLATED,
+        "(request)": Verdict.ADDED,
+        "top_p": Verdict.REFUSED,
+        "stream": Verdict.BROKEN,
+        "min_p": Verdict.PASSED,
+    }
+    writer = ResultsWriter(tmp_path / "results.jsonl")
+    for param, verdict in acts.items():
+        writer.write(_record("my-gateway", param, "gateway", verdict, f"{param}: the gateway's act"))
+    writer.close()
+    write_reports(tmp_path, {"mode": "replay", "date": "today", "harness": "test", "versions": {}})
+    summary = {(c["provider"], c["param"]): c["verdict"] for c in json.loads((tmp_path / "summary.json").read_text())}
+    assert summary == {("my-gateway", param): verdict.value for param, verdict in acts.items()}
+    markdown = (tmp_path / "summary.md").read_text()
+    failing = [
+        p
+        for p, v in acts.items()
+        if v in (Verdict.DROPPED, Verdict.CLAMPED, Verdict.TRANSLATED, Verdict.ADDED, Verdict.BROKEN)
+    ]
+    for param in failing:
+        assert f"| my-gateway | {param.replace('_', chr(92) + '_')} | gateway | **{acts[param].value}** |" in markdown
+    junit = ET.parse(tmp_path / "junit.xml")
+    failed = {f.get("type") for f in junit.iter("failure")}
+    assert failed == {acts[p].value for p in failing}
+    html = (tmp_path / "report.html").read_text()
+    for verdict in acts.values():
+        assert verdict.value in html and f".v-{verdict.value}" in html
