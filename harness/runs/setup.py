@@ -25,7 +25,9 @@ def provider_endpoints(provider: Provider, mode: Mode) -> Iterator[Endpoints]:
         from harness.local.launcher import launch_provider
 
         spec = provider.launch
-        with launch_provider(spec.server, provider.max_parallel_requests, spec.embeddings) as endpoints:
+        with launch_provider(
+            spec.server, provider.max_parallel_requests, spec.embeddings, upstream_server=spec.upstream_server
+        ) as endpoints:
             yield endpoints
         return
     yield Endpoints(provider.resolved_base_url(), provider.resolved_embeddings_base_url())
@@ -58,7 +60,7 @@ def client_settings(
         base_url=endpoints.base_url,
         embeddings_base_url=endpoints.embeddings_base_url,
         api_key=provider.api_key(),
-        headers=provider.resolved_headers(),
+        headers={**provider.resolved_headers(), **endpoints.headers},
         max_parallel_requests=max_parallel_requests or provider.max_parallel_requests,
         timeout=timeout or provider.timeout,
         wait=mode != "replay",
