@@ -364,9 +364,12 @@ def launch_provider(
     if server in GATEWAYS:
         if upstream_server is None:
             raise ConfigError(f"the gateway {server!r} needs an upstream_server in its launch table")
-        with launch_provider(upstream_server, parallel, False, start_timeout) as upstream:
-            with start_gateway(server, upstream.base_url, MODEL_NAME, start_timeout=start_timeout) as gateway:
-                yield Endpoints(gateway.base_url, None, gateway.headers)
+        with contextlib.ExitStack() as stack:
+            upstream = stack.enter_context(launch_provider(upstream_server, parallel, False, start_timeout))
+            gateway = stack.enter_context(
+                start_gateway(server, upstream.base_url, MODEL_NAME, start_timeout=start_timeout)
+            )
+            yield Endpoints(gateway.base_url, None, gateway.headers)
         return
     with contextlib.ExitStack() as stack:
         chat = _start(stack, server, parallel, embeddings and server != "vllm")
