@@ -142,6 +142,9 @@ class Environment:
     lock: Path
     hashed: bool = True  # the lock carries hashes: pip checks every file against them
     npm: bool = False
+    # A Python environment layered on another: its own packages first, then the base's (a .pth
+    # file), so a few packages can be added without copying or touching the base.
+    base: Environment | None = None
 
     @property
     def dir(self) -> Path:
@@ -159,6 +162,8 @@ class Environment:
         digest = hashlib.sha256(self.lock.read_bytes())
         if self.npm:
             digest.update(self.lock.with_name("package.json").read_bytes())
+        if self.base is not None:
+            digest.update(self.base._digest().encode())
         return digest.hexdigest()
 
     def installed(self) -> bool:
@@ -185,6 +190,9 @@ class Environment:
             )
         else:
             venv.create(self.dir / "venv", with_pip=True)
+            if self.base is not None:
+                self.base.install()
+                _layer(self.python, self.base.python)
             pip = [str(self.python), "-m", "pip", "install", "--quiet", "--no-deps"]
             if self.hashed:
                 pip.append("--require-hashes")
@@ -192,7 +200,26 @@ class Environment:
         (self.dir / "installed-from").write_text(self._digest() + "\n")
 
 
+def _site_packages(python: Path) -> Path:
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    return Path(subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True).stdout.strip())
+
+
+def _layer(python: Path, base_python: Path) -> None:
+    """Put the base environment's packages after ``python``'s own on its path."""
+    (_site_packages(python) / "_harness_base.pth").write_text(f"{_site_packages(base_python)}\n")
+
+
 VLLM_ENV = Environment(VLLM.replace("==", "-"), VLLM_LOCK, hashed=False)
+
+# `transformers serve` runs on vLLM's environment (transformers 5.19.0, torch, fastapi,
+# uvicorn, openai: all it imports) plus accelerate, which it needs to place the model on a
+# device and vLLM's environment lacks: a small environment layered on vLLM's, so torch is
+# neither copied nor downloaded again, and vLLM's own environment stays as its lock says.
+TRANSFORMERS = "transformers==5.19.0"
+TRANSFORMERS_ENV = Environment(
+    "transformers-serve-5.19.0", Path(__file__).with_name("transformers-serve.lock"), base=VLLM_ENV
+)
 
 # The gateways, each pinned exactly with every file's hash. LiteLLM: 1.106.12, the newest
 # whose `proxy` extra installs here; several other releases were compromised on the index
@@ -235,6 +262,7 @@ def main() -> int:
         for pkg in PACKAGES:
             install(pkg)
         install_vllm()
+        TRANSFORMERS_ENV.install()  # seconds, once vLLM's environment is there
         for future in pending:
             future.result()
     return 0

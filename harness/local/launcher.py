@@ -159,15 +159,17 @@ def vllm_command(port: int, pooling: bool) -> list[str]:
 
 
 def transformers_command(port: int) -> list[str]:
-    """``transformers serve`` from vLLM's environment (transformers 5.19.0 with fastapi,
-    uvicorn and openai, all it needs), pinned to the sampling copy of the model: started in
-    the folder's parent, it is given the bare name the requests carry (it refuses any other)."""
-    from harness.local.build import vllm_dir, vllm_installed
+    """``transformers serve`` (transformers 5.19.0 of vLLM's environment, with accelerate over
+    it), pinned to the sampling copy of the model: started in the folder's parent, it is given
+    the bare name the requests carry (it refuses any other)."""
+    from harness.local.build import TRANSFORMERS_ENV
 
-    if not vllm_installed():
-        raise ConfigError("transformers (in vLLM's environment) is not installed; run: python -m harness.local.build")
+    if not TRANSFORMERS_ENV.installed():
+        raise ConfigError("transformers serve is not installed; run: python -m harness.local.build")
     return [
-        str(vllm_dir() / "venv" / "bin" / "transformers"),
+        str(TRANSFORMERS_ENV.python),
+        "-m",
+        "transformers.cli.transformers",
         "serve",
         MODEL_NAME,
         "--host",

