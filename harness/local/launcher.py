@@ -489,5 +489,20 @@ def start_gateway(
         running = start(server, command, env, port=port, cwd=scratch)
         running.headers = headers
         stack.callback(stop, running)
-        _wait_healthy(running, time.monotonic() + start_timeout, _GATEWAY_HEALTH[server])
+        deadline = time.monotonic() + start_timeout
+        _wait_healthy(running, deadline, _GATEWAY_HEALTH[server])
+        if server == "smg":
+            # Live before it routes: it finds its worker's model in the background, and until
+            # then answers 404 "No worker available for model" to every request.
+            _wait_listed(running, model, deadline)
         yield running
+
+
+def _wait_listed(running: RunningServer, model: str, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
+            listed = httpx.get(f"{running.base_url}/models", headers=running.headers, timeout=1.0).json()["data"]
+            if any(entry.get("id") == model for entry in listed):
+                return
+        time.sleep(0.1)
+    raise ConfigError(f"{running.server} never listed the model {model!r} (log: {running.log})")
