@@ -298,3 +298,80 @@ def test_smg_answers_404_for_a_model_the_backend_would_serve(
     through = httpx.post(f"{gateway.base_url}/chat/completions", json=body, timeout=60)
     assert through.status_code == 404 and through.json()["error"]["code"] == "model_not_found"
     assert forwarded(tap) == []
+
+
+@pytest.fixture(scope="module")
+def litellm(llama_server: RunningServer) -> Iterator[tuple[RunningServer, Tap]]:
+    from harness.local.build import LITELLM_ENV
+
+    require(LITELLM_ENV)
+    with recording_tap(llama_server.base_url) as tap, start_gateway("litellm", tap.base_url, "tiny-llama") as gateway:
+        yield gateway, tap
+
+
+def frames(response: httpx.Response) -> list[dict[str, Any]]:
+    lines = [line.removeprefix("data: ") for line in response.text.splitlines() if line.startswith("data: ")]
+    return [json.loads(line) for line in lines if line != "[DONE]"]
+
+
+def test_litellm_listens_on_loopback_only(litellm: tuple[RunningServer, Tap]) -> None:
+    gateway, _ = litellm
+    assert listening_addresses(gateway.process.pid) == {"127.0.0.1"}
+
+
+def test_litellm_injects_include_usage_upstream_and_hides_the_usage_frame(
+    litellm: tuple[RunningServer, Tap], llama_server: RunningServer
+) -> None:
+    gateway, tap = litellm
+    tap.seen.clear()
+    through = chat(gateway.base_url, {"stream": True, "seed": 7}, gateway.headers)
+    (sent,) = forwarded(tap)
+    assert sent["stream_options"] == {"include_usage": True}  # added: the client asked for none
+    assert not any(frame.get("usage") for frame in frames(through))  # and its usage frame is not passed on
+    asked = chat(llama_server.base_url, {"stream": True, "seed": 7, "stream_options": {"include_usage": True}})
+    assert any(frame.get("usage") for frame in frames(asked))  # the control: upstream sends one when asked
+
+
+def test_litellm_corrupts_streams_with_two_choices(
+    litellm: tuple[RunningServer, Tap], llama_server: RunningServer
+) -> None:
+    gateway, _ = litellm
+    body = {"stream": True, "n": 2, "temperature": 1.0, "seed": 7}
+
+    def endings(response: httpx.Response) -> dict[int, int]:
+        count: dict[int, int] = {0: 0, 1: 0}
+        for frame in frames(response):
+            for choice in frame["choices"]:
+                count[choice["index"]] += choice.get("finish_reason") is not None
+        return count
+
+    assert endings(chat(llama_server.base_url, body)) == {0: 1, 1: 1}  # the control: direct, each ends once
+    through = chat(gateway.base_url, body, gateway.headers)
+    assert through.status_code == 200
+    # Index 1 never ends: one finish_reason arrives for the two choices, labelled index 0.
+    assert endings(through) == {0: 1, 1: 0}
+
+
+def test_litellm_unwraps_extra_body_drops_user_and_refuses_thinking(
+    litellm: tuple[RunningServer, Tap], llama_server: RunningServer
+) -> None:
+    gateway, tap = litellm
+    tap.seen.clear()
+    chat(gateway.base_url, {"seed": 7, "extra_body": {"top_k": 1}, "user": "u1"}, gateway.headers)
+    (sent,) = forwarded(tap)
+    assert sent["top_k"] == 1 and "extra_body" not in sent and "user" not in sent
+    assert chat(llama_server.base_url, {"seed": 7, "thinking": {"type": "enabled"}}).status_code == 200
+    tap.seen.clear()
+    refused = chat(gateway.base_url, {"seed": 7, "thinking": {"type": "enabled"}}, gateway.headers)
+    assert refused.status_code == 400 and "UnsupportedParamsError" in refused.json()["error"]["message"]
+    assert forwarded(tap) == []
+
+
+def test_litellm_never_answers_401(litellm: tuple[RunningServer, Tap]) -> None:
+    """No key: a text/plain 500; a wrong key: a 400 about a database (none is configured)."""
+    gateway, _ = litellm
+    assert chat(gateway.base_url, {"seed": 7}, gateway.headers).status_code == 200  # the control: its key works
+    missing = chat(gateway.base_url, {"seed": 7})
+    assert missing.status_code == 500 and missing.headers["content-type"].startswith("text/plain")
+    wrong = chat(gateway.base_url, {"seed": 7}, {"Authorization": "Bearer sk-wrong"})
+    assert wrong.status_code == 400 and wrong.json()["error"]["type"] == "no_db_connection"
