@@ -176,3 +176,20 @@ def test_transformers_gets_a_sampling_copy_of_the_model_and_vllm_keeps_its_own(
     assert json.loads((sampling / "generation_config.json").read_text())["do_sample"] is True
     for name in ("model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json"):
         assert (shared / name).read_bytes() == (sampling / name).read_bytes(), name
+
+
+def test_the_transformers_surface_is_its_params_class() -> None:
+    """schemas/transformers.json, from transformers 5.19.0's serving/chat_completion.py: what its
+    params class lacks (top_k, min_p, repetition_penalty) is not on the surface, an unknown key
+    is refused, and the fields it accepts and never reads say so."""
+    from harness.schema.catalogue import load_catalogue
+
+    surface = load_catalogue()["transformers"]
+    assert surface.unknown_keys == "reject" and surface.refusal_statuses == frozenset({400, 422})
+    assert not {"top_k", "min_p", "repetition_penalty"} & set(surface.parameters)
+    assert {"generation_config", "chat_template_kwargs"} <= set(surface.parameters)
+    assert surface.parameters["generation_config"].placement == "extension"
+    for ignored in ("n", "logprobs", "response_format", "reasoning_effort", "presence_penalty"):
+        assert "accepted and ignored" in surface.parameters[ignored].schema["description"], ignored
+    assert "1.0 + frequency_penalty" in surface.parameters["frequency_penalty"].schema["description"]
+    assert not surface.embeddings
