@@ -254,15 +254,20 @@ def install_vllm() -> Path:
     return vllm_python()
 
 
+def _install_vllm_and_transformers() -> None:
+    install_vllm()
+    TRANSFORMERS_ENV.install()  # seconds, once vLLM's environment is there
+
+
 def main() -> int:
-    # The environments download while llama.cpp compiles (both cores); each is a process of
-    # its own, so their output interleaves but their files do not.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(SUBJECT_ENVS)) as pool:
-        pending = [pool.submit(env.install) for env in SUBJECT_ENVS]
+    # The environments download while llama.cpp compiles (both cores): their cost is the
+    # network and the disk, not the CPU. Each pip or npm is a process of its own, so their
+    # output interleaves but their files do not.
+    jobs = [env.install for env in SUBJECT_ENVS] + [_install_vllm_and_transformers]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        pending = [pool.submit(job) for job in jobs]
         for pkg in PACKAGES:
             install(pkg)
-        install_vllm()
-        TRANSFORMERS_ENV.install()  # seconds, once vLLM's environment is there
         for future in pending:
             future.result()
     return 0

