@@ -402,3 +402,26 @@ def test_subject_known_answers_live(provider: str, tmp_path: Path) -> None:
     )
     run_provider(options)
     SUBJECTS[provider](read_results(tmp_path / "results.jsonl"), False)
+
+
+# --- lifecycle ----------------------------------------------------------------------------
+
+
+def test_transformers_listens_on_loopback_only_and_stops_whole() -> None:
+    require(TRANSFORMERS_ENV)
+    with launch("transformers") as running:
+        pgid = running.process.pid
+        assert listening_addresses(pgid) == {"127.0.0.1"}
+    assert group_members(pgid) == []
+
+
+@pytest.mark.parametrize("server", ["portkey", "smg", "litellm"])
+def test_a_gateway_stops_whole_when_its_block_ends(server: str, llama_server: RunningServer) -> None:
+    from harness.local import build
+
+    require({"portkey": build.PORTKEY_ENV, "smg": build.SMG_ENV, "litellm": build.LITELLM_ENV}[server])
+    with start_gateway(server, llama_server.base_url, "tiny-llama") as gateway:
+        pgid = gateway.process.pid
+        assert text(chat(gateway.base_url, {"seed": 7}, gateway.headers))  # it serves
+        assert group_members(pgid)
+    assert group_members(pgid) == []
