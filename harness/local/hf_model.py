@@ -117,8 +117,10 @@ def _json(data: object) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def write_hf_model(folder: Path) -> Path:
-    """Write the model folder (atomically: a half-written folder is never served)."""
+def write_hf_model(folder: Path, sampling: bool = False) -> Path:
+    """Write the model folder (atomically: a half-written folder is never served). With
+    ``sampling``, its generation_config.json sets ``do_sample``: ``transformers serve`` takes
+    its defaults from there and decodes greedily without it, whatever the temperature."""
     from safetensors.numpy import save_file
 
     tokens, _, types = vocabulary()
@@ -130,7 +132,10 @@ def write_hf_model(folder: Path) -> Path:
     tensors = {hf_name(k): v for k, v in weights(len(tokens), suppressed, favoured, HF_SHAPE).items()}
     save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
     (tmp / "config.json").write_text(_json(config(len(tokens), eos_id)))
-    (tmp / "generation_config.json").write_text(_json({"bos_token_id": SPECIALS.index(BOS), "eos_token_id": eos_id}))
+    generation: dict[str, object] = {"bos_token_id": SPECIALS.index(BOS), "eos_token_id": eos_id}
+    if sampling:
+        generation["do_sample"] = True
+    (tmp / "generation_config.json").write_text(_json(generation))
     (tmp / "tokenizer.json").write_text(tokenizer_json(tokens, types))
     (tmp / "tokenizer_config.json").write_text(
         _json(
@@ -156,6 +161,18 @@ def ensure_hf_model() -> Path:
     folder = model_cache_dir() / FOLDER_NAME
     if not (folder / "config.json").is_file():
         write_hf_model(folder)
+    return folder
+
+
+def ensure_transformers_model() -> Path:
+    """A copy of the model that samples (``do_sample`` in its generation_config.json), for
+    ``transformers serve``; vLLM's copy stays as it is, so its cassettes stay true. The
+    folder is named after the model (``tiny-llama``): transformers serve, pinned to one model,
+    accepts only requests naming that model, so it is started in the folder's parent and
+    given the bare name."""
+    folder = model_cache_dir() / f"{FOLDER_NAME}-sampling" / MODEL_NAME
+    if not (folder / "config.json").is_file():
+        write_hf_model(folder, sampling=True)
     return folder
 
 

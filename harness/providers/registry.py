@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -24,14 +24,30 @@ class Endpoints:
 
     base_url: str
     embeddings_base_url: str | None = None
+    # Headers every request there must carry, set at launch (a gateway told where its
+    # upstream listens); they go over the entry's own headers.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class LaunchSpec(BaseModel):
     """How to start a local server (see ``harness.local.launcher``)."""
 
     model_config = ConfigDict(extra="forbid")
-    server: Literal["llama-server", "llama-cpp-python", "vllm"]
+    server: Literal["llama-server", "llama-cpp-python", "vllm", "transformers", "litellm", "portkey", "smg"]
     embeddings: bool = False
+    # For a gateway (litellm, portkey, smg): the local server started behind it.
+    upstream_server: Literal["llama-server", "llama-cpp-python", "vllm"] | None = None
+
+    @model_validator(mode="after")
+    def _gateway_has_upstream(self) -> LaunchSpec:
+        gateway = self.server in ("litellm", "portkey", "smg")
+        if gateway and self.upstream_server is None:
+            raise ValueError(f"the gateway {self.server!r} needs upstream_server (the local server behind it)")
+        if not gateway and self.upstream_server is not None:
+            raise ValueError(f"upstream_server is for gateways; {self.server!r} is not one")
+        if gateway and self.embeddings:
+            raise ValueError("embeddings are not served through a gateway here")
+        return self
 
 
 class Provider(BaseModel):
@@ -156,6 +172,13 @@ def _check_upstream(path: Path, name: str, provider: Provider, providers: dict[s
         raise ConfigError(f"{where}: unknown provider {upstream!r}; known providers: {', '.join(sorted(providers))}")
     if providers[upstream].upstream is not None:
         raise ConfigError(f"{where}: {upstream!r} names an upstream itself; a gateway's upstream must be a server")
+    behind = provider.launch.upstream_server if provider.launch is not None else None
+    served = providers[upstream].launch
+    if behind is not None and (served is None or served.server != behind):
+        # A launched gateway's direct probes go to its upstream's server: the two must be one.
+        raise ConfigError(
+            f"{where}: {upstream!r} is not the {behind} its launch table puts behind it (launch.upstream_server)"
+        )
 
 
 def resolve_provider(name: str, providers: dict[str, Provider]) -> Provider:

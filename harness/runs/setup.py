@@ -28,18 +28,18 @@ def provider_endpoints(provider: Provider, mode: Mode, upstream_base_url: str | 
     if provider.launch is not None and provider.upstream is not None and mode != "replay":
         if upstream_base_url is None:
             raise ConfigError(f"{provider.name}: a launched gateway needs its upstream's address")
-        try:
-            from harness.local.launcher import start_gateway  # type: ignore[attr-defined,unused-ignore]
-        except ImportError as err:
-            raise ConfigError(f"{provider.name}: this harness cannot launch gateways (no start_gateway)") from err
+        from harness.local.launcher import start_gateway
+
         with start_gateway(provider.launch.server, upstream_base_url, provider.model) as running:
-            yield Endpoints(running.base_url)
+            yield Endpoints(running.base_url, headers=running.headers)
         return
     if provider.launch is not None and mode != "replay":
         from harness.local.launcher import launch_provider
 
         spec = provider.launch
-        with launch_provider(spec.server, provider.max_parallel_requests, spec.embeddings) as endpoints:
+        with launch_provider(
+            spec.server, provider.max_parallel_requests, spec.embeddings, upstream_server=spec.upstream_server
+        ) as endpoints:
             yield endpoints
         return
     yield Endpoints(provider.resolved_base_url(), provider.resolved_embeddings_base_url())
@@ -124,7 +124,7 @@ def client_settings(
         base_url=endpoints.base_url,
         embeddings_base_url=endpoints.embeddings_base_url,
         api_key=provider.api_key(),
-        headers=provider.resolved_headers(),
+        headers={**provider.resolved_headers(), **endpoints.headers},
         max_parallel_requests=max_parallel_requests or provider.max_parallel_requests,
         timeout=timeout or provider.timeout,
         wait=mode != "replay",

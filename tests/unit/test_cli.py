@@ -42,7 +42,7 @@ def test_matrix_with_another_surface(capsys: pytest.CaptureFixture[str]) -> None
     [
         (
             ["matrix", "--provider", "nope"],
-            "unknown provider 'nope'; known providers: deepinfra, fireworks, groq, llama-cpp-python-local",
+            "unknown provider 'nope'; known providers: deepinfra, fireworks, groq, litellm-local, llama-cpp-python",
         ),
         (["matrix", "--provider", "oruel", "--schema", "nope"], "unknown schema 'nope'; known surfaces:"),
         (["matrix", "--provider", "oruel", "--params", "warmth"], "--params: warmth not in surface 'oruel'"),

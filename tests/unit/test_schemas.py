@@ -173,7 +173,7 @@ def test_schemas_check_exits_2_with_one_line(
 
 def test_schemas_check_passes_on_the_shipped_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schemas", "--check"]) == 0
-    assert "15 surfaces valid" in capsys.readouterr().out
+    assert "16 surfaces valid" in capsys.readouterr().out
 
 
 def test_meta_schema_is_itself_valid_json_schema() -> None:
