@@ -135,6 +135,7 @@ class CheckContext:
     upstream: Upstream | None = None  # a gateway's upstream (providers.toml upstream = "...")
     tap: Through | None = None  # the recording tap between the gateway and its upstream, if any
     keys: KeySender | None = None  # the gateway sent without the provider's key, or with another
+    keyed: bool = False  # the gateway wants a key (its entry's api_key_env, or one made at its launch)
     raw: RawSend | None = None  # the gateway, with its key, without de-duplication or a stop on 401/404
 
     def wants(self, param: str) -> bool:

@@ -191,7 +191,7 @@ WRONG_KEY = "sk-harness-wrong-key-0000"
 
 
 def _needs_key(ctx: CheckContext) -> bool:
-    return ctx.upstream is not None and ctx.keys is not None and bool(ctx.api_key_env)
+    return ctx.upstream is not None and ctx.keys is not None and ctx.keyed
 
 
 async def _credentials(ctx: CheckContext, wrong: bool) -> Finding:

@@ -38,6 +38,12 @@ class LaunchSpec(BaseModel):
     # For a gateway (litellm, portkey, smg): the local server started behind it.
     upstream_server: Literal["llama-server", "llama-cpp-python", "vllm"] | None = None
 
+    @property
+    def makes_key(self) -> bool:
+        """The server is started with a key of its own making that every request must carry
+        (LiteLLM's proxy will not start without a master key)."""
+        return self.server == "litellm"
+
     @model_validator(mode="after")
     def _gateway_has_upstream(self) -> LaunchSpec:
         gateway = self.server in ("litellm", "portkey", "smg")

@@ -152,18 +152,29 @@ class Column:
         if side.tap is not None or (side.tap_tape is not None and side.tap_tape.mode == "replay"):
             self.ctx.tap = TapRoute(fresh, side.tap, side.tap_tape)
         keys = self.ctx.keys = self._key_sender(side)
-        own = self.target.provider.api_key()
+        provider = self.target.provider
+        own = provider.api_key() or self._launch_key
+        # Known from the entry, so a replay plans the same probes as the recording did.
+        self.ctx.keyed = bool(provider.api_key_env) or (provider.launch is not None and provider.launch.makes_key)
 
         async def raw(body: dict[str, Any]) -> Exchange:
             return await keys(body, own)
 
         self.ctx.raw = raw
 
+    @property
+    def _launch_key(self) -> str | None:
+        """The key a launched gateway was started with (LiteLLM's master key), sent as a header."""
+        header = next((v for k, v in self.endpoints.headers.items() if k.lower() == "authorization"), "")
+        return header.removeprefix("Bearer ").strip() or None
+
     def _key_sender(self, side: GatewaySide) -> KeySender:
         """The gateway with a key of our choosing (a client each, no de-duplication: a 401 or a
         404 here is the answer probed, not a configuration to stop at)."""
         provider, mode = self.target.provider, self.options.mode
         base = client_settings(provider, self.endpoints, mode, retries=0)
+        # The key is the one asked for, not a launched gateway's own (a header of its endpoints).
+        base = replace(base, headers={k: v for k, v in base.headers.items() if k.lower() != "authorization"})
         clients: dict[str | None, ProviderClient] = {}
         self.key_clients = clients
 
