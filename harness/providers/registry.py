@@ -57,6 +57,10 @@ class Provider(BaseModel):
     send_seed: bool = True  # false: no request carries `seed` (for providers that refuse it)
     # At most this many structural cases (one request each) per surface it is held to.
     structure_budget: int = Field(default=150, ge=0, le=2000)
+    # Another provider this one is graded against (harness.reporting.reference), and the policy:
+    # "parity" fails every difference, "self-hosted" only broken and ignored (the default).
+    reference: str | None = None
+    reference_policy: Literal["parity", "self-hosted"] | None = None
 
     @model_validator(mode="after")
     def _seeded_needs_seed(self) -> Provider:
