@@ -29,7 +29,7 @@ from harness.runs import (
     run_provider,
     writable_folder,
 )
-from harness.runs.reference import pairing_of, recorded_reference, reference_pairs
+from harness.runs.reference import pairing_of, read_recorded, recorded_reference, reference_pairs
 from harness.runs.targets import parse_hold
 from harness.transport.cassettes import Mode, cassette_path
 
@@ -83,6 +83,8 @@ def cmd_conformance(args: argparse.Namespace) -> int:
                 if target is pair.reference:
                     not_gated.add(target.column)
     documented = [t for t in documented if t.column not in columns]
+    for pair in pairs if args.reference_run else []:
+        read_recorded(args.reference_run, pair.reference.column)
     out = writable_folder(args.out or new_run_dir("conformance"))
     started = time.monotonic()
     mode: Mode = "live" if live else "replay"

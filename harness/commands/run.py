@@ -16,7 +16,7 @@ from harness.reporting.reference import gradings_of, write_pairings
 from harness.reporting.summary import summarise
 from harness.results import read_results
 from harness.runs import OPTIONS, RunOptions, add_arguments, run_provider
-from harness.runs.reference import pairing_of, recorded_reference, reference_pairs
+from harness.runs.reference import pairing_of, read_recorded, recorded_reference, reference_pairs
 from harness.transport.cassettes import MODES
 
 
@@ -54,6 +54,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     pair = pairs[0] if pairs else None
     if pair is not None:
         options = dataclasses.replace(options, schema=pair.candidate.surface.name)
+        if args.reference_run is not None:
+            read_recorded(args.reference_run, pair.reference.column)
     out, stats = run_provider(options)
     console = make_console()
     print_summary(out, stats, console)

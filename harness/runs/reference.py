@@ -8,7 +8,6 @@ the candidate is held to that the reference is also held to (llama.cpp and vLLM 
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from harness.errors import ConfigError
 from harness.providers import Provider, resolve_provider
 from harness.reporting.reference import DEFAULT_POLICY, POLICIES, REFERENCE_RECORDS, Pairing
 from harness.reporting.runlog import column_dates
-from harness.results import ResultsWriter, read_results
+from harness.results import Record, ResultsWriter, read_results
 from harness.runs.targets import Target, targets_of
 from harness.schema import surface_named
 
@@ -83,25 +82,31 @@ def reference_pairs(
     return pairs
 
 
+def read_recorded(run: Path, column: str) -> tuple[list[Record], str]:
+    """The reference column's records in a previous run folder, and when that run was made
+    (checked before anything is sent: a wrong folder is a one-line error, not a wasted run)."""
+    source = run / "results.jsonl"
+    if not source.is_file():
+        raise ConfigError(f"--reference-run {run}: no results.jsonl there (a run folder of the reference)")
+    everything = read_results(source)
+    records = [r for r in everything if r.provider == column]
+    if not records:
+        found = sorted({r.provider for r in everything})
+        raise ConfigError(f"--reference-run {run}: no {column!r} column there (it has: {', '.join(found) or 'none'})")
+    dated = column_dates(run).get(column)
+    return records, dated or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(source.stat().st_mtime))
+
+
 def recorded_reference(run: Path, column: str, out: Path) -> str:
     """Copy the reference column's records from a previous run folder into ``out`` (as
     ``reference.jsonl``, apart from the run's own records, so the gate does not judge them);
     return the date that run was made."""
-    source = run / "results.jsonl"
-    if not source.is_file():
-        raise ConfigError(f"--reference-run {run}: no results.jsonl there (a run folder of the reference)")
-    records = [r for r in read_results(source) if r.provider == column]
-    if not records:
-        found = sorted({r.provider for r in read_results(source)})
-        raise ConfigError(f"--reference-run {run}: no {column!r} column there (it has: {', '.join(found) or 'none'})")
+    records, date = read_recorded(run, column)
     writer = ResultsWriter(out / REFERENCE_RECORDS)
     for record in records:
         writer.write(record)
     writer.close()
-    if (run / "runs.jsonl").exists() and not (out / "reference-runs.jsonl").exists():
-        shutil.copyfile(run / "runs.jsonl", out / "reference-runs.jsonl")
-    dated = column_dates(run).get(column)
-    return dated or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(source.stat().st_mtime))
+    return date
 
 
 def pairing_of(pair: ReferencePair, run: Path | None, date: str) -> Pairing:
