@@ -137,6 +137,10 @@ def _grading(gate: str, grading: Grading, baselines: Path, result: GateResult) -
         + (f" against a recorded reference ({pairing.run}, {pairing.date})" if pairing.run else "")
     )
     known = load_grading_baseline(grading_baseline_path(baselines, pairing)) if gate == "baseline" else {}
+    for cell in grading.cells:
+        was = known.get(cell.key)
+        if was and cell.kind.value == "MATCH":
+            result.improvements.append(f"improvement: {grading.name}: {cell.key} was {was}, now MATCH")
     for cell in grading.failing():
         was = known.get(cell.key)
         if was == cell.kind.value:

@@ -64,7 +64,9 @@ def reference_pairs(
         for text in references:
             name, ref = parse_reference(text)
             reference = resolve_provider(ref, providers)
-            chosen = [resolve_provider(name, providers)] if name else candidates
+            # CANDIDATE=REF grades that candidate when the run has it (a run of other
+            # providers is not widened by it); REF alone grades every candidate.
+            chosen = [c for c in candidates if c.name == resolve_provider(name, providers).name] if name else candidates
             wanted += [(c, reference) for c in chosen if c.name != reference.name]
     else:
         wanted = [(c, resolve_provider(c.reference, providers)) for c in candidates if c.reference]
