@@ -132,10 +132,6 @@ def _grading(gate: str, grading: Grading, baselines: Path, result: GateResult) -
     """The differences the grading's policy fails on: all of them under strict, the new ones
     (against the pair's baseline of known differences) under baseline."""
     pairing = grading.pairing
-    result.notes.append(
-        f"{grading.name}: graded under {pairing.policy}"
-        + (f" against a recorded reference ({pairing.run}, {pairing.date})" if pairing.run else "")
-    )
     known = load_grading_baseline(grading_baseline_path(baselines, pairing)) if gate == "baseline" else {}
     for cell in grading.cells:
         was = known.get(cell.key)
