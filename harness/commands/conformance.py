@@ -29,7 +29,7 @@ from harness.runs import (
     run_provider,
     writable_folder,
 )
-from harness.runs.reference import pairing_of, read_recorded, recorded_reference, reference_pairs
+from harness.runs.reference import graded_checks, pairing_of, read_recorded, recorded_reference, reference_pairs
 from harness.runs.targets import parse_hold
 from harness.transport.cassettes import Mode, cassette_path
 
@@ -88,8 +88,10 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     out = writable_folder(args.out or new_run_dir("conformance"))
     started = time.monotonic()
     mode: Mode = "live" if live else "replay"
+    graded = {t.column for pair in pairs for t in (pair.candidate, pair.reference)}
     for target in run:
-        run_provider(RunOptions(target.provider.name, schema=target.surface.name, mode=mode, out=out))
+        checks = graded_checks(None) if target.column in graded else None
+        run_provider(RunOptions(target.provider.name, schema=target.surface.name, mode=mode, out=out, checks=checks))
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     pairings = []
     for pair in pairs:

@@ -16,7 +16,7 @@ from harness.reporting.reference import gradings_of, write_pairings
 from harness.reporting.summary import summarise
 from harness.results import read_results
 from harness.runs import OPTIONS, RunOptions, add_arguments, run_provider
-from harness.runs.reference import pairing_of, read_recorded, recorded_reference, reference_pairs
+from harness.runs.reference import graded_checks, pairing_of, read_recorded, recorded_reference, reference_pairs
 from harness.transport.cassettes import MODES
 
 
@@ -53,7 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError("--resume cannot go with a reference: run the pair again into a new folder")
     pair = pairs[0] if pairs else None
     if pair is not None:
-        options = dataclasses.replace(options, schema=pair.candidate.surface.name)
+        options = dataclasses.replace(options, schema=pair.candidate.surface.name, checks=graded_checks(options.checks))
         if args.reference_run is not None:
             read_recorded(args.reference_run, pair.reference.column)
     out, stats = run_provider(options)
@@ -65,7 +65,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             date = recorded_reference(args.reference_run, pair.reference.column, out)
         else:
             reference = RunOptions(pair.reference.provider.name, schema=pair.reference.surface.name, mode=options.mode)
-            run_provider(dataclasses.replace(reference, out=out, jobs=options.jobs, params=options.params))
+            run_provider(
+                dataclasses.replace(reference, out=out, jobs=options.jobs, params=options.params, checks=options.checks)
+            )
             date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             not_gated = frozenset({pair.reference.column})
         write_pairings(out, [pairing_of(pair, args.reference_run, date)])

@@ -74,3 +74,5 @@ def print_grading(grading: Grading, console: Console) -> None:
         highlight=False,
         markup=False,
     )
+    if grading.tools is not None:
+        console.print(f"  {grading.tools.describe()}", highlight=False, markup=False)

@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import ConfigError
-from harness.reporting.reference import Grading, grading_baseline_path, load_grading_baseline
+from harness.reporting.reference import (
+    BELOW,
+    TOOL_AGREEMENT_KEY,
+    Grading,
+    grading_baseline_path,
+    load_grading_baseline,
+)
 from harness.reporting.summary import Cell
 from harness.results import CONFORMING, DECIDED, FAILING, MISSING_EVIDENCE, Verdict
 
@@ -137,6 +143,8 @@ def _grading(gate: str, grading: Grading, baselines: Path, result: GateResult) -
         was = known.get(cell.key)
         if was and cell.kind.value == "MATCH":
             result.improvements.append(f"improvement: {grading.name}: {cell.key} was {was}, now MATCH")
+    if grading.tools is not None and grading.tools.passes is False and known.get(TOOL_AGREEMENT_KEY) != BELOW:
+        result.failures.append(f"{grading.name}: {grading.tools.describe()}")
     for cell in grading.failing():
         was = known.get(cell.key)
         if was == cell.kind.value:

@@ -227,7 +227,12 @@ def build_page(
         "conforming": sorted(v.value for v in CONFORMING),
         "failing_count": sum(1 for c in cells if c.verdict in FAILING),
         "gradings": [
-            {**g.pairing.to_json(), "differences": len(g.differences()), "failing": len(g.failing())}
+            {
+                **g.pairing.to_json(),
+                "differences": len(g.differences()),
+                "failing": len(g.failing()),
+                "tools": g.tools.describe() if g.tools else "",
+            }
             for g in gradings or []
         ],
     }

@@ -122,12 +122,21 @@ def _grading_suite(suites: ET.Element, grading: Grading, elapsed_s: float) -> tu
             failure.text = why
         else:
             ET.SubElement(case, "system-out").text = f"{cell.kind.value}\n{why}"
-    suite.set("tests", str(len(grading.cells)))
+    tests = len(grading.cells)
+    if grading.tools is not None:
+        tests += 1
+        case = ET.SubElement(suite, "testcase", name="tool-call agreement", classname=suite.get("name", ""), time="0")
+        if grading.tools.passes is False:
+            n_fail += 1
+            ET.SubElement(case, "failure", message=grading.tools.describe()[:500], type="tool-agreement")
+        else:
+            ET.SubElement(case, "system-out").text = grading.tools.describe()
+    suite.set("tests", str(tests))
     suite.set("failures", str(n_fail))
     suite.set("errors", "0")
     suite.set("skipped", "0")
     suite.set("time", f"{elapsed_s:.3f}")
-    return len(grading.cells), n_fail
+    return tests, n_fail
 
 
 # What XML 1.0 cannot hold at all, not even escaped: most control characters, lone surrogates,

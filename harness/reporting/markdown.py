@@ -34,6 +34,8 @@ def render_grading(grading: Grading, limit: int = 25) -> list[str]:
         f"reference {source}, dated {pairing.date or 'unknown'}. Cells: {counts}.",
         "",
     ]
+    if grading.tools is not None:
+        lines += [_escape(grading.tools.describe()) + ".", ""]
     differences = grading.differences()
     if not differences:
         return [*lines, "No difference."]

@@ -71,6 +71,7 @@ DEFAULT_POLICY = "self-hosted"
 
 _UNDECIDED = frozenset({Verdict.INCONCLUSIVE, Verdict.NOT_RUN, Verdict.NOT_RECORDED, Verdict.TRANSPORT_ERROR})
 _REFUSES = frozenset({Verdict.REJECTED, Verdict.OVER_STRICT})
+_NO_ANSWER = frozenset({Verdict.NOT_RUN, Verdict.NOT_RECORDED, Verdict.TRANSPORT_ERROR})
 # Among verdicts that accepted the request: how much of the documented effect was seen.
 _EFFECT = {Verdict.IGNORED: 0, Verdict.ACCEPTED: 1, Verdict.LENIENT: 1, Verdict.HONOURED: 2}
 
@@ -200,10 +201,122 @@ class Pairing:
         }
 
 
+@dataclass(frozen=True)
+class ToolAgreement:
+    """Tool-call agreement with the reference over the versioned tool prompts (K2 Vendor
+    Verifier's method): the trigger (``finish_reason == "tool_calls"``) precision, recall and F1
+    against the reference answer for answer (same prompt, tool_choice and repeat), the share of
+    the candidate's calls whose arguments parse and validate (schema accuracy) and whose names
+    are right (name accuracy), and the reference's own run-to-run spread: the F1 of each of its
+    repeats against each other one. The threshold is the lowest of those: a candidate agreeing
+    less with the reference than the reference agrees with itself is below it."""
+
+    version: str
+    answers: int  # answer pairs compared
+    precision: float | None
+    recall: float | None
+    f1: float
+    schema_accuracy: float | None
+    name_accuracy: float | None
+    reference_schema_accuracy: float | None
+    spread: tuple[float, ...]  # the reference's F1 between two of its repeats, each pair
+    threshold: float | None
+
+    @property
+    def passes(self) -> bool | None:
+        return None if self.threshold is None else self.f1 >= self.threshold
+
+    def describe(self) -> str:
+        def pct(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.2f}"
+
+        spread = ", ".join(f"{f:.2f}" for f in self.spread) or "not measured"
+        verdict = {None: "no threshold", True: "within", False: "BELOW"}[self.passes]
+        return (
+            f"tool calls ({self.version}, {self.answers} answers): trigger F1 {self.f1:.2f} "
+            f"(precision {pct(self.precision)}, recall {pct(self.recall)}), schema accuracy "
+            f"{pct(self.schema_accuracy)} (reference {pct(self.reference_schema_accuracy)}), name accuracy "
+            f"{pct(self.name_accuracy)}; the reference's own spread (F1 between its repeats) {spread}: "
+            f"threshold {pct(self.threshold)}, {verdict}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {**{k: getattr(self, k) for k in self.__dataclass_fields__}, "passes": self.passes}
+
+
+Answer = dict[str, Any]  # a record's evidence["tool_agreement"]
+
+
+def _answers(records: list[Record]) -> dict[tuple[str, str, int], Answer]:
+    found: dict[tuple[str, str, int], Answer] = {}
+    for record in records:
+        if record.verdict in _NO_ANSWER:
+            continue  # nothing was answered (not recorded, not sent): no trigger either way
+        seen = record.evidence.get("tool_agreement")
+        if isinstance(seen, dict):
+            found[(str(seen["prompt"]), str(seen["choice"]), int(seen["repeat"]))] = seen
+    return found
+
+
+def _triggered(answer: Answer) -> bool:
+    return answer.get("finish_reason") == "tool_calls"
+
+
+def _trigger_scores(pairs: list[tuple[Answer, Answer]]) -> tuple[float | None, float | None, float]:
+    """Precision, recall and F1 of the candidate's triggers against the reference's (an answer
+    that failed is no trigger). No trigger on either side is full agreement: F1 1."""
+    tp = sum(1 for ref, cand in pairs if _triggered(ref) and _triggered(cand))
+    fp = sum(1 for ref, cand in pairs if not _triggered(ref) and _triggered(cand))
+    fn = sum(1 for ref, cand in pairs if _triggered(ref) and not _triggered(cand))
+    precision = tp / (tp + fp) if tp + fp else None
+    recall = tp / (tp + fn) if tp + fn else None
+    if tp + fp + fn == 0:
+        return precision, recall, 1.0
+    return precision, recall, 2 * tp / (2 * tp + fp + fn)
+
+
+def _share(answers: list[Answer], key: str) -> float | None:
+    called = [a for a in answers if a.get("calls")]
+    return sum(1 for a in called if a.get(key)) / len(called) if called else None
+
+
+def tool_agreement(candidate: list[Record], reference: list[Record]) -> ToolAgreement | None:
+    """The agreement of the two columns' tool-prompt answers, where both have some."""
+    ours, theirs = _answers(candidate), _answers(reference)
+    keys = sorted(set(ours) & set(theirs))
+    if not keys:
+        return None
+    versions = {str(a.get("version")) for a in [*ours.values(), *theirs.values()]}
+    precision, recall, f1 = _trigger_scores([(theirs[k], ours[k]) for k in keys])
+    repeats = sorted({k[2] for k in theirs})
+    spread = []
+    for i, first in enumerate(repeats):
+        for second in repeats[i + 1 :]:
+            prompts = sorted(
+                {(p, c) for p, c, r in theirs if r == first} & {(p, c) for p, c, r in theirs if r == second}
+            )
+            if prompts:
+                pairs = [(theirs[(p, c, first)], theirs[(p, c, second)]) for p, c in prompts]
+                spread.append(_trigger_scores(pairs)[2])
+    return ToolAgreement(
+        version="/".join(sorted(versions)),
+        answers=len(keys),
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        schema_accuracy=_share([ours[k] for k in keys], "schema_ok"),
+        name_accuracy=_share([ours[k] for k in keys], "names_ok"),
+        reference_schema_accuracy=_share([theirs[k] for k in keys], "schema_ok"),
+        spread=tuple(spread),
+        threshold=min(spread) if spread else None,
+    )
+
+
 @dataclass
 class Grading:
     pairing: Pairing
     cells: list[GradedCell]
+    tools: ToolAgreement | None = None
 
     @property
     def failing_kinds(self) -> frozenset[Comparison]:
@@ -249,7 +362,9 @@ def grade(pairing: Pairing, candidate: list[Record], reference: list[Record]) ->
         cell.kind = min((c.kind for c in cell.cases), key=ORDER.index)
         cell.reference_verdict = _worst([c.reference for c in cell.cases])
         cell.candidate_verdict = _worst([c.candidate for c in cell.cases])
-    return Grading(pairing, sorted(cells.values(), key=lambda c: (c.param, c.check)))
+    return Grading(
+        pairing, sorted(cells.values(), key=lambda c: (c.param, c.check)), tool_agreement(candidate, reference)
+    )
 
 
 def _worst(verdicts: list[Verdict | None]) -> Verdict | None:
@@ -292,6 +407,11 @@ def gradings_of(out: Path, records: list[Record]) -> list[Grading]:
     return gradings
 
 
+# The baseline's entry for tool-call agreement below the reference's own spread.
+TOOL_AGREEMENT_KEY = "tools [tool-agreement F1]"
+BELOW = "below-threshold"
+
+
 def grading_baseline_path(folder: Path, pairing: Pairing) -> Path:
     return folder / f"{pairing.candidate}.vs.{pairing.reference}.json"
 
@@ -304,7 +424,13 @@ def write_grading_baselines(gradings: list[Grading], folder: Path) -> list[Path]
     for grading in gradings:
         path = grading_baseline_path(folder, grading.pairing)
         cells = {c.key: c.kind.value for c in grading.cells if c.kind in DIFFERENCES}
-        body = {"candidate": grading.pairing.candidate, "reference": grading.pairing.reference, "cells": cells}
+        body: dict[str, Any] = {
+            "candidate": grading.pairing.candidate,
+            "reference": grading.pairing.reference,
+            "cells": cells,
+        }
+        if grading.tools is not None and grading.tools.passes is False:
+            cells[TOOL_AGREEMENT_KEY] = BELOW
         path.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         written.append(path)
     return written
@@ -318,6 +444,7 @@ def load_grading_baseline(path: Path) -> dict[str, str]:
     except json.JSONDecodeError as err:
         raise ConfigError(f"{path}: malformed grading baseline: invalid JSON at line {err.lineno}") from err
     cells = data.get("cells") if isinstance(data, dict) else None
-    if not isinstance(cells, dict) or not all(v in {k.value for k in DIFFERENCES} for v in cells.values()):
+    allowed = {k.value for k in DIFFERENCES} | {BELOW}
+    if not isinstance(cells, dict) or not all(v in allowed for v in cells.values()):
         raise ConfigError(f"{path}: /cells: malformed grading baseline: expected 'param [check]' to a difference kind")
     return {str(k): str(v) for k, v in cells.items()}

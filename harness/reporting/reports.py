@@ -46,7 +46,14 @@ def write_reports(out: Path, meta: dict[str, Any]) -> tuple[list[Record], list[C
     }
     (out / "summary.json").write_text(json.dumps([c.to_json() for c in cells], indent=1) + "\n", encoding="utf-8")
     if gradings:
-        graded = [{**g.pairing.to_json(), "cells": [c.to_json() for c in g.cells]} for g in gradings]
+        graded = [
+            {
+                **g.pairing.to_json(),
+                "tool_agreement": g.tools.to_json() if g.tools else None,
+                "cells": [c.to_json() for c in g.cells],
+            }
+            for g in gradings
+        ]
         (out / "grading-summary.json").write_text(json.dumps(graded, indent=1) + "\n", encoding="utf-8")
     write_junit(cells, out / "junit.xml", float(meta.get("elapsed_s", 0.0)), gradings=gradings)
     write_markdown(records, cells, meta, out / "summary.md", gradings)

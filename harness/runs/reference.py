@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.checks.registry import load_families
 from harness.errors import ConfigError
 from harness.providers import Provider, resolve_provider
 from harness.reporting.reference import DEFAULT_POLICY, POLICIES, REFERENCE_RECORDS, Pairing
@@ -119,3 +120,13 @@ def pairing_of(pair: ReferencePair, run: Path | None, date: str) -> Pairing:
         run=str(run) if run is not None else "",
         date=date,
     )
+
+
+GRADED_CHECK = "tool-agreement"
+
+
+def graded_checks(checks: list[str] | None) -> list[str]:
+    """The checks of a graded column: those asked for (all enabled ones by default) and the
+    tool prompts, which are sent only where an answer is compared with a reference's."""
+    names = checks or [name for name, check in load_families().items() if check.enabled]
+    return names if GRADED_CHECK in names else [*names, GRADED_CHECK]

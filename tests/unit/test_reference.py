@@ -314,7 +314,7 @@ def test_reports_name_the_reference_its_policy_and_date_and_list_the_differences
     suites = {s.get("name"): s for s in ET.parse(live_graded / "junit.xml").getroot()}
     graded = suites["graded: llamacpp-local@openai vs vllm-local@openai (self-hosted)"]
     assert graded.get("failures") == str(len(grading.failing()))
-    assert graded.get("tests") == str(len(grading.cells))
+    assert graded.get("tests") == str(len(grading.cells) + (grading.tools is not None))
     html = (live_graded / "report.html").read_text()
     assert "reference: vllm-local@openai \u2192 llamacpp-local@openai" in html
     assert 'class="cmp fails">ignored<' in html and "policy <b>self-hosted</b>" in html
@@ -328,3 +328,68 @@ def _policy_failing(policy: str) -> frozenset[Comparison]:
 def test_the_policies() -> None:
     assert _policy_failing("parity") == DIFFERENCES
     assert _policy_failing("self-hosted") == {Comparison.BROKEN, Comparison.IGNORED}
+
+
+# --- tool-call agreement ---------------------------------------------------------------------
+
+
+def _answer(provider: str, prompt: str, choice: str, repeat: int, calls: list[str], schema_ok: bool = True) -> Record:
+    seen = {
+        "version": "v1",
+        "prompt": prompt,
+        "choice": choice,
+        "repeat": repeat,
+        "finish_reason": "tool_calls" if calls else "length",
+        "calls": calls,
+        "names_ok": bool(calls),
+        "schema_ok": bool(calls) and schema_ok,
+    }
+    case = f"tool-agreement.tools.v1.{prompt}.{choice}.r{repeat}"
+    return Record(provider, "openai", case, "tools", "tool-agreement", Verdict.ACCEPTED, "d", {"tool_agreement": seen})
+
+
+PROMPT_KEYS = [(p, c) for p in ("single", "enum") for c in ("auto", "required", "forced")]
+
+
+def _column(provider: str, calls: dict[tuple[str, str, int], list[str]], repeats: int = 3) -> list[Record]:
+    return [_answer(provider, p, c, r, calls.get((p, c, r), [])) for p, c in PROMPT_KEYS for r in range(repeats)]
+
+
+def test_tool_agreement_of_identical_answers_is_full_and_within_the_spread() -> None:
+    calls = {(p, c, r): ["f"] for p, c in PROMPT_KEYS if c != "auto" for r in range(3)}
+    agreement = grade(Pairing("c", "r"), _column("c", calls), _column("r", calls)).tools
+    assert agreement is not None
+    assert (agreement.precision, agreement.recall, agreement.f1) == (1.0, 1.0, 1.0)
+    assert agreement.spread == (1.0, 1.0, 1.0) and agreement.threshold == 1.0 and agreement.passes
+
+
+def test_a_candidate_that_never_calls_where_the_reference_does_is_below_the_threshold() -> None:
+    calls = {(p, c, r): ["f"] for p, c in PROMPT_KEYS if c != "auto" for r in range(3)}
+    agreement = grade(Pairing("c", "r"), _column("c", {}), _column("r", calls)).tools
+    assert agreement is not None
+    assert agreement.recall == 0.0 and agreement.precision is None and agreement.f1 == 0.0
+    assert agreement.passes is False and "BELOW" in agreement.describe()
+
+
+def test_the_threshold_is_the_references_own_run_to_run_spread() -> None:
+    """The reference calls on its first repeat of every prompt and on half of the others: its
+    repeats agree with each other less than fully, so a candidate that agrees as little passes."""
+    ref_calls = {(p, c, 0): ["f"] for p, c in PROMPT_KEYS}
+    ref_calls |= {(p, c, r): ["f"] for p, c in PROMPT_KEYS[::2] for r in (1, 2)}
+    candidate = _column("c", {(p, c, 0): ["f"] for p, c in PROMPT_KEYS})
+    agreement = grade(Pairing("c", "r"), candidate, _column("r", ref_calls)).tools
+    assert agreement is not None
+    # Repeat 0 against 1 (and 0 against 2): 3 shared triggers, 3 only in repeat 0: F1 = 6 / 9.
+    assert agreement.spread == pytest.approx((6 / 9, 6 / 9, 1.0))
+    assert agreement.threshold == pytest.approx(6 / 9)
+    # The candidate calls on repeat 0 only: 6 shared, 6 the reference alone: F1 = 12 / 18.
+    assert agreement.f1 == pytest.approx(12 / 18) and agreement.passes
+
+
+def test_schema_and_name_accuracy_count_the_candidates_calls() -> None:
+    reference = _column("r", {(p, c, r): ["f"] for p, c in PROMPT_KEYS for r in range(3)})
+    candidate = [_answer("c", p, c, r, ["f"], schema_ok=(p == "single")) for p, c in PROMPT_KEYS for r in range(3)]
+    agreement = grade(Pairing("c", "r"), candidate, reference).tools
+    assert agreement is not None
+    assert agreement.schema_accuracy == 0.5 and agreement.reference_schema_accuracy == 1.0
+    assert agreement.name_accuracy == 1.0
