@@ -13,11 +13,13 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.checks.judges.tool_agreement import judge_tool_answer, observe
 from harness.cli import main
 from harness.reporting.gate import apply_gate
 from harness.reporting.reference import (
@@ -34,6 +36,7 @@ from harness.reporting.reference import (
 )
 from harness.reporting.summary import summarise
 from harness.results import Record, Verdict, read_results
+from harness.transport import Exchange, Outcome
 from tests.conftest import ROOT
 from tests.synthetic import Behaviour, SyntheticProvider, served
 
@@ -393,3 +396,81 @@ def test_schema_and_name_accuracy_count_the_candidates_calls() -> None:
     assert agreement is not None
     assert agreement.schema_accuracy == 0.5 and agreement.reference_schema_accuracy == 1.0
     assert agreement.name_accuracy == 1.0
+
+
+# --- the judge of one tool answer -------------------------------------------------------------
+
+WEATHER = {
+    "get_weather": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
+}
+
+
+def _tool_answer(calls: list[tuple[str, Any]], finish: str = "tool_calls", status: int = 200) -> Exchange:
+    message = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": f"c{i}", "type": "function", "function": {"name": name, "arguments": arguments}}
+            for i, (name, arguments) in enumerate(calls)
+        ],
+    }
+    body = {"choices": [{"index": 0, "message": message, "finish_reason": finish}]}
+    if status >= 500:
+        body = {"error": {"message": "internal", "type": "server_error"}}
+    return Exchange("POST", "http://x/v1/chat/completions", {}, Outcome.RESPONSE, status=status, json=body)
+
+
+def test_an_honest_tool_answer_is_observed_as_it_is() -> None:
+    exchange = _tool_answer([("get_weather", '{"city": "Paris"}')])
+    assert judge_tool_answer(exchange, WEATHER, "get_weather").verdict is Verdict.ACCEPTED
+    assert observe(exchange, WEATHER, "get_weather") == {
+        "finish_reason": "tool_calls",
+        "calls": ["get_weather"],
+        "names_ok": True,
+        "schema_ok": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("calls", "forced", "names_ok", "schema_ok"),
+    [
+        ([("get_weather", '{"town": "Paris"}')], None, True, False),  # arguments its schema refuses
+        ([("get_weather", "{city: Paris")], None, True, False),  # arguments that do not parse
+        ([("get_time", '{"city": "Paris"}')], None, False, False),  # a tool it was not given
+        ([("get_weather", '{"city": "Paris"}')], "get_other", False, True),  # not the forced one
+        ([], None, False, False),  # no call at all
+    ],
+)
+def test_a_lying_tool_answer_is_observed_as_wrong(
+    calls: list[tuple[str, Any]], forced: str | None, names_ok: bool, schema_ok: bool
+) -> None:
+    seen = observe(_tool_answer(calls), WEATHER, forced)
+    assert (seen["names_ok"], seen["schema_ok"]) == (names_ok, schema_ok)
+
+
+def test_a_failed_tool_answer_is_the_failure_not_an_answer() -> None:
+    assert judge_tool_answer(_tool_answer([], status=500), WEATHER, None).verdict is Verdict.SERVER_ERROR
+
+
+def test_the_tool_prompts_are_versioned_and_sent_only_for_a_graded_column() -> None:
+    from harness.checks import tool_agreement
+    from harness.checks.registry import load_families
+    from harness.runs.reference import graded_checks
+
+    assert tool_agreement.VERSION == "v1"
+    prompts = {p["id"]: p for p in tool_agreement.PROMPTS["prompts"]}
+    assert set(prompts) == {"single", "several", "no-parameters", "enum", "nested"}
+    assert (
+        len(prompts["several"]["tools"]) > 1 and prompts["no-parameters"]["tools"][0]["parameters"]["properties"] == {}
+    )
+    for prompt in prompts.values():  # the forced tool is one of the prompt's tools
+        assert prompt["forced"] in {tool["name"] for tool in prompt["tools"]}
+    families = load_families()
+    assert not families["tool-agreement"].enabled
+    assert graded_checks(None) == [*(n for n, c in families.items() if c.enabled), "tool-agreement"]
+    assert graded_checks(["range"]) == ["range", "tool-agreement"]
