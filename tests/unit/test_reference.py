@@ -419,7 +419,7 @@ def _tool_answer(calls: list[tuple[str, Any]], finish: str = "tool_calls", statu
             for i, (name, arguments) in enumerate(calls)
         ],
     }
-    body = {"choices": [{"index": 0, "message": message, "finish_reason": finish}]}
+    body: dict[str, Any] = {"choices": [{"index": 0, "message": message, "finish_reason": finish}]}
     if status >= 500:
         body = {"error": {"message": "internal", "type": "server_error"}}
     return Exchange("POST", "http://x/v1/chat/completions", {}, Outcome.RESPONSE, status=status, json=body)
