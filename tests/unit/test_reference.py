@@ -474,3 +474,21 @@ def test_the_tool_prompts_are_versioned_and_sent_only_for_a_graded_column() -> N
     assert not families["tool-agreement"].enabled
     assert graded_checks(None) == [*(n for n, c in families.items() if c.enabled), "tool-agreement"]
     assert graded_checks(["range"]) == ["range", "tool-agreement"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--reference", "nosuch"], "unknown provider 'nosuch'"),
+        (["--reference", "llamacpp-local="], "expected REF or CANDIDATE=REF"),
+        (["--reference", "vllm-local", "--reference-run", "/nonexistent"], "no results.jsonl there"),
+    ],
+)
+def test_a_bad_reference_is_one_line_exit_2(
+    argv: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HARNESS_ROOT", str(ROOT))
+    assert main(["run", "--provider", "llamacpp-local", *argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
