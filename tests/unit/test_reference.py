@@ -247,6 +247,11 @@ def test_llamacpp_graded_against_vllm_agrees_with_the_two_columns_verdicts(live_
     assert kinds["dimensions [embeddings]"] is Comparison.LAXER
     assert kinds["max_tokens [range]"] is Comparison.LAXER
     assert {Comparison.BROKEN, Comparison.STRICTER} <= set(kinds.values())
+    # The tool prompts, recorded from both servers: every answer paired, the reference's own
+    # spread measured between its three repeats.
+    tools = grading.tools
+    assert tools is not None and tools.answers == 45 and len(tools.spread) == 3
+    assert tools.threshold == min(tools.spread) and tools.passes is (tools.f1 >= tools.threshold)
 
 
 def test_grading_against_a_recorded_reference_is_grading_against_the_live_one(
@@ -314,6 +319,7 @@ def test_reports_name_the_reference_its_policy_and_date_and_list_the_differences
     assert "## Graded against the reference: llamacpp-local@openai vs vllm-local@openai" in summary
     assert "Policy **self-hosted**" in summary and grading.pairing.date in summary
     assert "| temperature | default | ignored | HONOURED | IGNORED | **yes** |" in summary
+    assert grading.tools is not None and "trigger F1" in summary and "spread (F1 between its repeats)" in summary
     suites = {s.get("name"): s for s in ET.parse(live_graded / "junit.xml").getroot()}
     graded = suites["graded: llamacpp-local@openai vs vllm-local@openai (self-hosted)"]
     assert graded.get("failures") == str(len(grading.failing()))
@@ -321,6 +327,7 @@ def test_reports_name_the_reference_its_policy_and_date_and_list_the_differences
     html = (live_graded / "report.html").read_text()
     assert "reference: vllm-local@openai \u2192 llamacpp-local@openai" in html
     assert 'class="cmp fails">ignored<' in html and "policy <b>self-hosted</b>" in html
+    assert "schema accuracy" in html and "threshold" in html
     assert "<script src" not in html and "<link" not in html  # still one self-contained file
 
 
