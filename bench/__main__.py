@@ -10,7 +10,9 @@ each figure beside its goal and writes bench/results.json. Numbers, not pass/fai
 5. seed-free: llama.cpp held to openrouter, seeded once and five times with the seed withheld:
    cost per decisive verdict, and whether the seedless runs agree;
 6. bodies: 500 real hosted bodies (tests/data/hosted/, cycled) read through the client level
-   (the OpenAI SDK) and the letter by kind.
+   (the OpenAI SDK) and the letter by kind;
+7. reference: the cost of grading llamacpp-local against vllm-local: requests for the candidate
+   alone, with the reference run beside it, and with a recorded reference.
 
 ``--against REV`` runs the chosen sections side by side with a checkout of REV instead
 (``bench.against``): medians of alternated runs and their ratio, measured in one run.
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import bodies, economy, overhead, replay, report_scale, scale, seedfree
+from bench import bodies, economy, overhead, reference, replay, report_scale, scale, seedfree
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -38,6 +40,7 @@ SECTIONS = {
     "report": report_scale,
     "seedfree": seedfree,
     "bodies": bodies,
+    "reference": reference,
 }
 
 

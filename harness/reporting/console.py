@@ -10,6 +10,7 @@ from rich.table import Table
 
 from harness.engine import RunStats
 from harness.reporting.gate import GateResult
+from harness.reporting.reference import Grading
 from harness.reporting.summary import per_provider
 from harness.results import CONFORMING, FAILING, SEVERITY, Record, Verdict
 
@@ -60,3 +61,18 @@ def print_gate(gate: GateResult, console: Console, limit: int | None = None) -> 
         console.print(line, highlight=False, markup=False)
     if len(gate.failures) > len(shown):
         console.print(f"... and {len(gate.failures) - len(shown)} more", highlight=False)
+
+
+def print_grading(grading: Grading, console: Console) -> None:
+    """One line per graded pair: the policy, where the reference came from, its comparisons."""
+    pairing = grading.pairing
+    source = f"recorded in {pairing.run}" if pairing.run else "run alongside"
+    counts = ", ".join(f"{kind} {n}" for kind, n in sorted(grading.counts().items()))
+    console.print(
+        f"graded {grading.name} ({pairing.policy}; reference {source}, {pairing.date}): {counts}; "
+        f"{len(grading.failing())} failing under {pairing.policy}",
+        highlight=False,
+        markup=False,
+    )
+    if grading.tools is not None:
+        console.print(f"  {grading.tools.describe()}", highlight=False, markup=False)

@@ -18,6 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import ConfigError
+from harness.reporting.reference import (
+    BELOW,
+    TOOL_AGREEMENT_KEY,
+    Grading,
+    grading_baseline_path,
+    load_grading_baseline,
+)
 from harness.reporting.summary import Cell
 from harness.results import CONFORMING, DECIDED, FAILING, MISSING_EVIDENCE, Verdict
 
@@ -127,8 +134,42 @@ def _baseline(cells: list[Cell], baselines: Path, result: GateResult) -> None:
             result.improvements.append(f"improvement: {name} was {before_name}, now {now.value}")
 
 
-def apply_gate(gate: str, cells: list[Cell], baselines: Path) -> GateResult:
+def _grading(gate: str, grading: Grading, baselines: Path, result: GateResult) -> None:
+    """The differences the grading's policy fails on: all of them under strict, the new ones
+    (against the pair's baseline of known differences) under baseline."""
+    pairing = grading.pairing
+    known = load_grading_baseline(grading_baseline_path(baselines, pairing)) if gate == "baseline" else {}
+    for cell in grading.cells:
+        was = known.get(cell.key)
+        if was and cell.kind.value == "MATCH":
+            result.improvements.append(f"improvement: {grading.name}: {cell.key} was {was}, now MATCH")
+    if grading.tools is not None and grading.tools.passes is False and known.get(TOOL_AGREEMENT_KEY) != BELOW:
+        result.failures.append(f"{grading.name}: {grading.tools.describe()}")
+    for cell in grading.failing():
+        was = known.get(cell.key)
+        if was == cell.kind.value:
+            continue
+        before = f" (baselined: {was})" if was else ""
+        result.failures.append(
+            f"{grading.name}: {cell.key} is {cell.kind.value}{before}: reference "
+            f"{cell.reference_verdict}, candidate {cell.candidate_verdict}"
+        )
+
+
+def apply_gate(
+    gate: str,
+    cells: list[Cell],
+    baselines: Path,
+    gradings: list[Grading] | None = None,
+    not_gated: frozenset[str] = frozenset(),
+) -> GateResult:
+    """The gate over ``cells`` (except the columns in ``not_gated``: a reference run only to be
+    graded against) and over each grading under its policy."""
     result = GateResult(gate)
+    cells = [c for c in cells if c.provider not in not_gated]
+    if gate != "none":
+        for grading in gradings or []:
+            _grading(gate, grading, baselines, result)
     _evidence_rules(cells, result, gate)
     if gate == "strict":
         result.failures += [f"{c.provider}: {_key(c)} is {c.verdict.value}" for c in cells if c.verdict in FAILING]

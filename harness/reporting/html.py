@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from harness.reporting.reference import DIFFERENCES, Grading
 from harness.reporting.summary import Cell, per_provider
 from harness.results import CONFORMING, FAILING, SEVERITY, Record, Verdict
 from harness.schema import Surface
@@ -47,6 +48,58 @@ class Column:
     surface: str
     status: str  # "run", or why not ("not run: set X")
     totals: dict[str, Any] = field(default_factory=dict)
+    reference_of: str = ""  # a reference column shown beside the candidate it grades
+
+
+def _reference_column(grading: Grading, surface: str) -> Column:
+    pairing = grading.pairing
+    where = f"recorded {pairing.date}" if pairing.run else f"run {pairing.date}".strip()
+    return Column(
+        f"{pairing.reference} \u2192 {pairing.candidate}",
+        surface,
+        "run",
+        {"policy": pairing.policy, "where": where, "counts": dict(sorted(grading.counts().items()))},
+        reference_of=pairing.candidate,
+    )
+
+
+def _graded_cells(
+    grading: Grading, column: Column, grid: dict[str, dict[str, list[dict[str, Any]]]], evidence: dict[str, Any]
+) -> None:
+    """The reference's verdict per cell in its column, each with its comparison; the
+    candidate's chips marked where they differ."""
+    pairing = grading.pairing
+    for cell in grading.cells:
+        if cell.param not in grid:
+            continue
+        kind = cell.kind.value
+        fails = cell.kind in grading.failing_kinds
+        key = f"{column.provider}|{cell.param}|{cell.check}"
+        verdict = cell.reference_verdict.value if cell.reference_verdict else "NOT_RUN"
+        evidence[key] = {
+            "provider": pairing.reference,
+            "param": cell.param,
+            "check": cell.check,
+            "verdict": verdict,
+            "counts": dict(cell.counts),
+            "records": [
+                {
+                    "case": c.case_id,
+                    "label": "",
+                    "verdict": kind_verdict,
+                    "detail": f"{c.kind.value}: {c.why}",
+                    "expect": "",
+                }
+                for c in cell.worst_cases(FULL_EVIDENCE + LISTED)
+                for kind_verdict in [c.reference.value if c.reference else "NOT_RUN"]
+            ],
+            "more": max(0, len(cell.cases) - FULL_EVIDENCE - LISTED),
+        }
+        chip = {"check": cell.check, "verdict": verdict, "key": key, "cmp": kind, "fails": fails}
+        grid[cell.param].setdefault(column.provider, []).append(chip)
+        for mine in grid[cell.param].get(pairing.candidate, []):
+            if mine["check"] == cell.check and cell.kind in DIFFERENCES:
+                mine.update(cmp=kind, fails=fails)
 
 
 def _exchange_view(exchange: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +160,7 @@ def build_page(
     surfaces: dict[str, Surface],
     provider_surfaces: dict[str, str],
     meta: dict[str, Any],
+    gradings: list[Grading] | None = None,
 ) -> dict[str, Any]:
     totals = per_provider(records, meta.get("sent"))
     columns: list[Column] = []
@@ -122,6 +176,10 @@ def build_page(
                 {"requests": t.requests, "tokens": t.completion_tokens} if t else {},
             )
         )
+    for grading in gradings or []:
+        at = next((i for i, c in enumerate(columns) if c.provider == grading.pairing.candidate), None)
+        if at is not None:
+            columns.insert(at + 1, _reference_column(grading, columns[at].surface))
     params: list[str] = []
     for column in columns:
         for name, param in surfaces[column.surface].parameters.items():
@@ -138,6 +196,12 @@ def build_page(
         key = f"{cell.provider}|{cell.param}|{cell.check}"
         evidence[key] = {"provider": cell.provider, "param": cell.param, **_cell_view(cell)}
         grid[cell.param][cell.provider].append({"check": cell.check, "verdict": cell.verdict.value, "key": key})
+    for grading in gradings or []:
+        for column in columns:
+            if column.reference_of == grading.pairing.candidate and column.provider.startswith(
+                grading.pairing.reference
+            ):
+                _graded_cells(grading, column, grid, evidence)
     docs = {p: {c.provider: documented(surfaces[c.surface].parameters.get(p)) for c in columns} for p in params}
     key_envs: dict[str, str] = meta.get("key_envs", {})
     reproduce = {
@@ -162,6 +226,15 @@ def build_page(
         "failing": sorted(v.value for v in FAILING),
         "conforming": sorted(v.value for v in CONFORMING),
         "failing_count": sum(1 for c in cells if c.verdict in FAILING),
+        "gradings": [
+            {
+                **g.pairing.to_json(),
+                "differences": len(g.differences()),
+                "failing": len(g.failing()),
+                "tools": g.tools.describe() if g.tools else "",
+            }
+            for g in gradings or []
+        ],
     }
 
 
@@ -182,5 +255,7 @@ def write_html(
     provider_surfaces: dict[str, str],
     meta: dict[str, Any],
     path: Path,
+    gradings: list[Grading] | None = None,
 ) -> None:
-    path.write_text(render_html(build_page(records, cells, surfaces, provider_surfaces, meta)), encoding="utf-8")
+    page = build_page(records, cells, surfaces, provider_surfaces, meta, gradings)
+    path.write_text(render_html(page), encoding="utf-8")

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.reporting.reference import Grading
 from harness.reporting.summary import Cell
 from harness.results import Record, Verdict
 
@@ -35,6 +36,7 @@ def write_junit(
     path: Path,
     elapsed_s: float = 0.0,
     also_failing: Callable[[Record], bool] | None = None,
+    gradings: list[Grading] | None = None,
 ) -> None:
     """Write ``cells`` as JUnit XML to ``path``. A cell also fails when ``also_failing`` holds
     for any of its records, whatever the cell's (worst) verdict: so a run's exit code and its
@@ -83,6 +85,9 @@ def write_junit(
         suite.set("skipped", str(n_skip))
         suite.set("time", f"{elapsed_s:.3f}")
         total, failures, skipped = total + len(group), failures + n_fail, skipped + n_skip
+    for grading in gradings or []:
+        n_tests, n_fail = _grading_suite(suites, grading, elapsed_s)
+        total, failures = total + n_tests, failures + n_fail
     suites.set("tests", str(total))
     suites.set("failures", str(failures))
     suites.set("errors", "0")
@@ -93,6 +98,45 @@ def write_junit(
         element.attrib = {name: _xml_safe(value) or "" for name, value in element.attrib.items()}
     ET.indent(suites)
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _grading_suite(suites: ET.Element, grading: Grading, elapsed_s: float) -> tuple[int, int]:
+    """One test suite per graded pair: a test case per parameter x check, failing where the
+    policy fails the difference, passing (the comparison in its output) otherwise."""
+    pairing = grading.pairing
+    suite = ET.SubElement(suites, "testsuite", name=f"graded: {grading.name} ({pairing.policy})")
+    n_fail = 0
+    for cell in grading.cells:
+        case = ET.SubElement(
+            suite, "testcase", name=cell.key, classname=f"{pairing.candidate}.vs.{pairing.reference}", time="0"
+        )
+        why = "\n".join(f"{c.case_id}: {c.kind.value}: {c.why}" for c in cell.worst_cases())
+        if cell.kind in grading.failing_kinds:
+            n_fail += 1
+            failure = ET.SubElement(
+                case,
+                "failure",
+                message=f"{cell.kind.value}: reference {cell.reference_verdict}, candidate {cell.candidate_verdict}",
+                type=cell.kind.value,
+            )
+            failure.text = why
+        else:
+            ET.SubElement(case, "system-out").text = f"{cell.kind.value}\n{why}"
+    tests = len(grading.cells)
+    if grading.tools is not None:
+        tests += 1
+        case = ET.SubElement(suite, "testcase", name="tool-call agreement", classname=suite.get("name", ""), time="0")
+        if grading.tools.passes is False:
+            n_fail += 1
+            ET.SubElement(case, "failure", message=grading.tools.describe()[:500], type="tool-agreement")
+        else:
+            ET.SubElement(case, "system-out").text = grading.tools.describe()
+    suite.set("tests", str(tests))
+    suite.set("failures", str(n_fail))
+    suite.set("errors", "0")
+    suite.set("skipped", "0")
+    suite.set("time", f"{elapsed_s:.3f}")
+    return tests, n_fail
 
 
 # What XML 1.0 cannot hold at all, not even escaped: most control characters, lone surrogates,

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from harness.reporting.reference import Grading
 from harness.reporting.summary import Cell, per_provider
 from harness.results import FAILING, SEVERITY, Record
 
@@ -20,7 +21,48 @@ def _escape(text: str) -> str:
     return _MARKUP.sub(r"\\\1", text).replace("&", "&amp;")
 
 
-def render_markdown(records: list[Record], cells: list[Cell], meta: dict[str, Any], limit: int = 25) -> str:
+def render_grading(grading: Grading, limit: int = 25) -> list[str]:
+    """One grading: the pair, the policy, where the reference came from, its differences."""
+    pairing = grading.pairing
+    source = f"recorded run {_escape(pairing.run)}" if pairing.run else "run alongside"
+    counts = ", ".join(f"{kind} {n}" for kind, n in sorted(grading.counts().items()))
+    lines = [
+        "",
+        f"## Graded against the reference: {_escape(pairing.candidate)} vs {_escape(pairing.reference)}",
+        "",
+        f"Policy **{pairing.policy}** (failing: {', '.join(sorted(k.value for k in grading.failing_kinds))}); "
+        f"reference {source}, dated {pairing.date or 'unknown'}. Cells: {counts}.",
+        "",
+    ]
+    if grading.tools is not None:
+        lines += [_escape(grading.tools.describe()) + ".", ""]
+    differences = grading.differences()
+    if not differences:
+        return [*lines, "No difference."]
+    lines += [
+        "| parameter | check | comparison | reference | candidate | fails | why |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    differences.sort(key=lambda c: (c.kind not in grading.failing_kinds, c.param, c.check))
+    for cell in differences[:limit]:
+        fails = "**yes**" if cell.kind in grading.failing_kinds else "no"
+        why = _escape(cell.worst_cases(1)[0].why[:160])
+        lines.append(
+            f"| {_escape(cell.param)} | {cell.check} | {cell.kind.value} | {cell.reference_verdict} | "
+            f"{cell.candidate_verdict} | {fails} | {why} |"
+        )
+    if len(differences) > limit:
+        lines.append(f"\n... and {len(differences) - limit} more: see report.html")
+    return lines
+
+
+def render_markdown(
+    records: list[Record],
+    cells: list[Cell],
+    meta: dict[str, Any],
+    limit: int = 25,
+    gradings: list[Grading] | None = None,
+) -> str:
     lines = [f"# Provider conformance ({meta.get('mode', '')}, {meta.get('date', '')})", ""]
     totals = per_provider(records, meta.get("sent"))
     order = [v.value for v in SEVERITY]
@@ -42,8 +84,12 @@ def render_markdown(records: list[Record], cells: list[Cell], meta: dict[str, An
             lines.append(f"\n... and {len(failing) - limit} more: see report.html")
     else:
         lines.append("None.")
+    for grading in gradings or []:
+        lines += render_grading(grading, limit)
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(records: list[Record], cells: list[Cell], meta: dict[str, Any], path: Path) -> None:
-    path.write_text(render_markdown(records, cells, meta), encoding="utf-8")
+def write_markdown(
+    records: list[Record], cells: list[Cell], meta: dict[str, Any], path: Path, gradings: list[Grading] | None = None
+) -> None:
+    path.write_text(render_markdown(records, cells, meta, gradings=gradings), encoding="utf-8")

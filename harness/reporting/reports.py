@@ -13,6 +13,7 @@ from harness.providers import Provider, load_providers
 from harness.reporting.html import write_html
 from harness.reporting.junit import write_junit
 from harness.reporting.markdown import write_markdown
+from harness.reporting.reference import gradings_of
 from harness.reporting.runlog import read_run_log
 from harness.reporting.summary import Cell, per_provider, summarise
 from harness.results import Record, read_results
@@ -23,6 +24,7 @@ def write_reports(out: Path, meta: dict[str, Any]) -> tuple[list[Record], list[C
     """Render every report of ``out/results.jsonl`` into ``out``."""
     records = read_results(out / "results.jsonl")
     cells = summarise(records)
+    gradings = gradings_of(out, records)
     catalogue = load_catalogue()
     surfaces: dict[str, str] = {}
     for record in records:
@@ -43,9 +45,19 @@ def write_reports(out: Path, meta: dict[str, Any]) -> tuple[list[Record], list[C
         "tokens": sum(t.completion_tokens for t in totals.values()),
     }
     (out / "summary.json").write_text(json.dumps([c.to_json() for c in cells], indent=1) + "\n", encoding="utf-8")
-    write_junit(cells, out / "junit.xml", float(meta.get("elapsed_s", 0.0)))
-    write_markdown(records, cells, meta, out / "summary.md")
-    write_html(records, cells, catalogue, surfaces, meta, out / "report.html")
+    if gradings:
+        graded = [
+            {
+                **g.pairing.to_json(),
+                "tool_agreement": g.tools.to_json() if g.tools else None,
+                "cells": [c.to_json() for c in g.cells],
+            }
+            for g in gradings
+        ]
+        (out / "grading-summary.json").write_text(json.dumps(graded, indent=1) + "\n", encoding="utf-8")
+    write_junit(cells, out / "junit.xml", float(meta.get("elapsed_s", 0.0)), gradings=gradings)
+    write_markdown(records, cells, meta, out / "summary.md", gradings)
+    write_html(records, cells, catalogue, surfaces, meta, out / "report.html", gradings)
     return records, cells
 
 

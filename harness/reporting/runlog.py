@@ -4,6 +4,7 @@ the sender), so sums over records would overcount; each run appends its own tota
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from harness.engine import RunStats
@@ -21,6 +22,8 @@ def append_run_log(out: Path, column: str, surface: str, mode: str, stats: RunSt
         "units": stats.units,
         "skipped": stats.skipped,
         "probes": stats.probes,
+        # When: a recorded reference is dated by its run (harness.reporting.reference).
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     with (out / RUN_LOG).open("a", encoding="utf-8") as log:
         log.write(json.dumps(line) + "\n")
@@ -41,3 +44,19 @@ def read_run_log(out: Path) -> dict[str, dict[str, int]]:
         mine["requests"] += int(entry.get("requests", 0))
         mine["completion_tokens"] += int(entry.get("completion_tokens", 0))
     return totals
+
+
+def column_dates(out: Path) -> dict[str, str]:
+    """When each column of the folder last ran (its last run-log line with a date)."""
+    dates: dict[str, str] = {}
+    path = out / RUN_LOG
+    if not path.exists():
+        return dates
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("date"):
+            dates[str(entry["provider"])] = str(entry["date"])
+    return dates

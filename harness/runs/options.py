@@ -14,6 +14,7 @@ from typing import Any, Literal
 from harness.checks.judges.profile import PROBE_MODES
 from harness.errors import ConfigError
 from harness.reporting.gate import GATES
+from harness.reporting.reference import POLICIES
 from harness.transport.cassettes import MODES
 
 # text: a string; list: repeatable, in order; path: a folder or file; choice: one of
@@ -173,6 +174,29 @@ OPTIONS: dict[str, Option] = {
             "choice",
             choices=GATES,
             default="strict",
+        ),
+        Option(
+            "reference",
+            "--reference",
+            "grade against this provider, held to the same surface: REF for every provider run, or "
+            "CANDIDATE=REF (overrides reference in providers.toml)",
+            "list",
+            metavar="REF|CANDIDATE=REF",
+        ),
+        Option(
+            "reference_run",
+            "--reference-run",
+            "a previous run folder whose reference column stands in for the live reference (not sent again)",
+            "path",
+            metavar="DIR",
+        ),
+        Option(
+            "policy",
+            "--policy",
+            "how a difference from the reference counts: parity (every difference fails) or self-hosted "
+            "(only broken and ignored fail; the default, or reference_policy in providers.toml)",
+            "choice",
+            choices=tuple(POLICIES),
         ),
         Option(
             "jobs",
