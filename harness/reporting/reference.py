@@ -70,10 +70,23 @@ POLICIES: dict[str, frozenset[Comparison]] = {
 DEFAULT_POLICY = "self-hosted"
 
 _UNDECIDED = frozenset({Verdict.INCONCLUSIVE, Verdict.NOT_RUN, Verdict.NOT_RECORDED, Verdict.TRANSPORT_ERROR})
-_REFUSES = frozenset({Verdict.REJECTED, Verdict.OVER_STRICT})
+_REFUSES = frozenset({Verdict.REJECTED, Verdict.OVER_STRICT, Verdict.REFUSED})
+_BREAKS = frozenset({Verdict.SERVER_ERROR, Verdict.BROKEN})
 _NO_ANSWER = frozenset({Verdict.NOT_RUN, Verdict.NOT_RECORDED, Verdict.TRANSPORT_ERROR})
 # Among verdicts that accepted the request: how much of the documented effect was seen.
-_EFFECT = {Verdict.IGNORED: 0, Verdict.ACCEPTED: 1, Verdict.LENIENT: 1, Verdict.HONOURED: 2}
+# A gateway's verdicts (check `gateway`) rank the same way: forwarded as sent is the effect
+# honoured, any silent change of the value (dropped, clamped, translated, added) is none.
+_EFFECT = {
+    Verdict.IGNORED: 0,
+    Verdict.ACCEPTED: 1,
+    Verdict.LENIENT: 1,
+    Verdict.HONOURED: 2,
+    Verdict.PASSED: 2,
+    Verdict.DROPPED: 0,
+    Verdict.CLAMPED: 0,
+    Verdict.TRANSLATED: 0,
+    Verdict.ADDED: 0,
+}
 
 
 def compare_verdicts(reference: Verdict, candidate: Verdict) -> Comparison:
@@ -82,9 +95,9 @@ def compare_verdicts(reference: Verdict, candidate: Verdict) -> Comparison:
         return Comparison.UNDECIDED
     if reference is candidate:
         return Comparison.MATCH
-    if candidate is Verdict.SERVER_ERROR:
-        return Comparison.BROKEN
-    if reference is Verdict.SERVER_ERROR:
+    if candidate in _BREAKS:
+        return Comparison.BROKEN if reference not in _BREAKS else Comparison.MATCH
+    if reference in _BREAKS:
         return Comparison.EXTENSION
     if (candidate in _REFUSES) != (reference in _REFUSES):
         return Comparison.STRICTER if candidate in _REFUSES else Comparison.LAXER
