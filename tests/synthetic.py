@@ -80,6 +80,16 @@ class Behaviour:
     stream_first_choice_only: bool = False  # streams choice 0's text alone: no other choice, no logprobs
     # A request schema it enforces (400 naming the first error's path), as a strict server does.
     validates: dict[str, Any] | None = None
+    # The models it serves (None: any name, as llama.cpp does); another is refused with this status.
+    models: frozenset[str] | None = None
+    unknown_model_status: int = 404
+    # A context window in tokens (None: unbounded, the prompt counted as 3 tokens). With one, a
+    # prompt counts a token per word; beyond the window it is refused with a 400, or with
+    # ``truncates`` cut silently to the window; prompt plus max_tokens beyond it is refused, or
+    # with ``fits_max_tokens`` max_tokens is lowered to fit.
+    context: int | None = None
+    truncates: bool = False
+    fits_max_tokens: bool = False
 
 
 def _logits(step_key: str) -> list[float]:
@@ -236,6 +246,8 @@ class SyntheticProvider:
                     return self._error(400, f"{key} must be in [{low}, {high}]", key)
         if body.get("top_logprobs") is not None and not body.get("logprobs"):
             return self._error(400, "top_logprobs requires logprobs", "top_logprobs")
+        if b.models is not None and body.get("model") not in b.models:
+            return self._error(b.unknown_model_status, f"The model `{body.get('model')}` does not exist", "model")
         params: dict[str, Any] = {**DEFAULTS, **b.defaults}
         for key in DEFAULTS:
             if key in body and body[key] is not None and key not in b.ignore:
@@ -246,6 +258,18 @@ class SyntheticProvider:
         if isinstance(body.get("logit_bias"), dict) and "logit_bias" not in b.ignore:
             params["logit_bias"] = {int(k): float(v) for k, v in body["logit_bias"].items()}
         params["prompt"] = _prompt(body.get("messages"))
+        # Tool definitions reach the prompt: about a token per four characters of their JSON.
+        prompt = 3 + (len(json.dumps(body["tools"])) // 4 if body.get("tools") and "tools" not in b.ignore else 0)
+        if b.context is not None:
+            prompt += len(params["prompt"].split())
+            if prompt > b.context and not b.truncates:
+                return self._error(400, f"the prompt ({prompt} tokens) exceeds the context ({b.context})", None)
+            # A truncating server keeps room for the completion, as Ollama does (it keeps the end).
+            prompt = min(prompt, max(1, b.context - params["max_tokens"]))
+            if prompt + params["max_tokens"] > b.context:
+                if not b.fits_max_tokens:
+                    return self._error(400, f"prompt plus max_tokens exceed the context ({b.context})", "max_tokens")
+                params["max_tokens"] = b.context - prompt
         seed = body.get("seed") if "seed" not in b.ignore and not b.unseeded else None
         # Unseeded: a fresh stream per request, drawn from the provider's own (so tests repeat).
         rng = random.Random(seed) if seed is not None else random.Random(self.unseeded_rng.random())
@@ -296,8 +320,6 @@ class SyntheticProvider:
                     ]
                 }
             choices.append(choice)
-        # Tool definitions reach the prompt: about a token per four characters of their JSON.
-        prompt = 3 + (len(json.dumps(body["tools"])) // 4 if body.get("tools") and "tools" not in b.ignore else 0)
         response: dict[str, Any] = {
             "id": "chatcmpl-synthetic",
             "object": "chat.completion",

@@ -95,6 +95,7 @@ class CheckContext:
     send_seed: bool = True  # False: no request carries `seed` (providers.toml send_seed = false)
     probe_mode: str = "auto"  # "auto", "seeded" or "seed-free" (see judges.profile)
     structure_budget: int = STRUCTURE_BUDGET  # at most this many structural cases (requests)
+    context_tokens: int | None = None  # the served context per request, where providers.toml states it
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params

@@ -80,6 +80,8 @@ FAMILIES = (
     "tools",
     "streams",
     "response_schemas",
+    "model",
+    "overflow",
 )
 
 UnitsFactory = Callable[[CheckContext], list[Unit]]

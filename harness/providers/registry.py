@@ -57,6 +57,9 @@ class Provider(BaseModel):
     send_seed: bool = True  # false: no request carries `seed` (for providers that refuse it)
     # At most this many structural cases (one request each) per surface it is held to.
     structure_budget: int = Field(default=150, ge=0, le=2000)
+    # The context window a request gets, in tokens, where known: the context check sends a
+    # prompt past it (on a hosted model of 128k tokens that costs; state it where it is small).
+    context_tokens: int | None = Field(default=None, ge=16)
 
     @model_validator(mode="after")
     def _seeded_needs_seed(self) -> Provider:

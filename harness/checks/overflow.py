@@ -1,0 +1,83 @@
+"""The context window (check ``context``): a prompt longer than the served context, and a
+prompt plus ``max_tokens`` that does not fit (``judges.overflow``). Runs where the provider's
+entry states its context (``context_tokens`` in providers.toml), in a whole run only: the
+probes are about no documented parameter. Greedy, one completion token where the output
+does not matter, so an overflow costs one prompt's processing at most."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Final
+
+from harness.checks.findings import Finding
+from harness.checks.judges import Judgement
+from harness.checks.judges.overflow import (
+    Measure,
+    Overfill,
+    Overflow,
+    judge_max_tokens_overflow,
+    judge_prompt_overflow,
+    measure,
+)
+from harness.checks.plans.common import OMIT, probe_body
+from harness.checks.registry import CheckContext, probe, probes_check
+
+# Words every tokenizer splits the same way each time they repeat (a space before each).
+INCREMENT: Final = " one two three four"
+PREFIX: Final = "Say the last word of this list:"
+STEP: Final = 8  # copies per step of the measure
+OVER: Final = 1.25  # the long prompt, in contexts: well past it, whatever the template adds
+
+CONTEXT = probes_check(
+    __name__, "context", "a prompt or a completion beyond the context is refused, never cut silently"
+)
+
+
+def _body(ctx: CheckContext, copies: int, max_tokens: int = 1) -> dict[str, Any]:
+    body = probe_body(ctx, max_tokens=max_tokens, temperature=0.0, seed=OMIT)
+    body["messages"] = [{"role": "user", "content": PREFIX + INCREMENT * copies}]
+    return body
+
+
+def _known_context(ctx: CheckContext) -> bool:
+    return ctx.params is None and ctx.context_tokens is not None
+
+
+async def _measure(ctx: CheckContext) -> Measure:
+    one, two, three = await asyncio.gather(*(ctx.send(_body(ctx, STEP * k)) for k in (1, 2, 3)))
+    return Measure(one=one, two=two, three=three, step=STEP)
+
+
+@probe(CONTEXT, "(context)", "prompt", when=_known_context)
+async def prompt_overflow_probe(ctx: CheckContext) -> Finding:
+    assert ctx.context_tokens is not None
+    shape = await _measure(ctx)
+    ruler = measure(shape)
+    # No ruler, no long prompt: the judge says why from the measure alone.
+    copies = 0 if isinstance(ruler, Judgement) else ruler.copies_for(int(ctx.context_tokens * OVER))
+    long = await ctx.send(_body(ctx, copies)) if copies else shape.three
+    judgement = judge_prompt_overflow(
+        Overflow(measure=shape, long=long, copies=copies), ctx.context_tokens, ctx.surface.refusal_statuses
+    )
+    return Finding(judgement, [*shape.exchanges(), long] if copies else shape.exchanges(), copies)
+
+
+def _fitting(ctx: CheckContext) -> str:
+    """How the surface documents a completion that does not fit, where it does (Fireworks
+    lowers max_tokens to fit unless told otherwise)."""
+    for name in ("context_length_exceeded_behavior",):
+        spec = ctx.surface.parameters.get(name)
+        if spec is not None and spec.schema.get("default") == "truncate":
+            return f"{name} defaults to {spec.schema['default']!r}"
+    return ""
+
+
+@probe(CONTEXT, "(context)", "prompt+max_tokens", when=_known_context)
+async def completion_overflow_probe(ctx: CheckContext) -> Finding:
+    assert ctx.context_tokens is not None
+    # The shortest prompt of the measure, asked for the whole context as its completion.
+    exchange = await ctx.send(_body(ctx, STEP, max_tokens=ctx.context_tokens))
+    judgement = judge_max_tokens_overflow(
+        Overfill(probe=exchange), ctx.context_tokens, ctx.context_tokens, _fitting(ctx), ctx.surface.refusal_statuses
+    )
+    return Finding(judgement, [exchange], ctx.context_tokens)
