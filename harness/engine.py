@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import os
 import sys
 import traceback
@@ -100,13 +101,19 @@ class DedupingSender:
             observer(exchange)
         return exchange
 
-    async def __call__(self, body: dict[str, Any], path: str = "chat/completions", fresh: bool = False) -> Exchange:
+    async def __call__(
+        self, body: dict[str, Any], path: str = "chat/completions", fresh: bool = False, ordered: bool = False
+    ) -> Exchange:
+        """``ordered``: send the body's keys in the order it holds them, not sorted (a probe of
+        whether key order reaches the model); two orders are then two requests. A cassette
+        matches bodies whatever their key order, so such requests must go out one at a time
+        for a replay to serve each its own answer."""
         if self.client is None:
             raise RuntimeError("this sender only plans; it has no client")
         if fresh:
             exchange = await self._send(body, path)
         else:
-            encoded = canonical_json(body)
+            encoded = in_order_json(body) if ordered else canonical_json(body)
             key = path + "\n" + encoded
             task = self._inflight.get(key)
             if task is None:
@@ -118,6 +125,11 @@ class DedupingSender:
         # (3% of a live run's wall time, measured against a bare httpx loop).
         await asyncio.sleep(0)
         return exchange
+
+
+def in_order_json(value: Any) -> str:
+    """JSON with keys in the order given: what a client that keeps its schema's order sends."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def configuration_refusal(exchange: Exchange, provider: str, api_key_env: str) -> str | None:

@@ -90,6 +90,10 @@ class Behaviour:
     context: int | None = None
     truncates: bool = False
     fits_max_tokens: bool = False
+    sorts_tool_keys: bool = False  # sorts each tool's properties before the model sees them (a gateway)
+    duplicate_call_ids: bool = False  # every parallel call under one id
+    omits_empty_arguments: bool = False  # a call to a tool without parameters carries no arguments
+    crashes_on_odd_history: bool = False  # 500 for history calls whose arguments are not a string
 
 
 def _logits(step_key: str) -> list[float]:
@@ -150,6 +154,17 @@ def tool_calls(body: dict[str, Any], ignore: set[str], calls_unforced: bool) -> 
         }
         for i, t in enumerate(chosen)
     ]
+
+
+def _sorted_keys(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with each tool's properties in sorted order, as a gateway that sorts keys sends it."""
+    tools = []
+    for tool in body.get("tools") or []:
+        parameters = tool.get("function", {}).get("parameters") or {}
+        properties = parameters.get("properties") or {}
+        sorted_parameters = {**parameters, "properties": dict(sorted(properties.items()))}
+        tools.append({**tool, "function": {**tool["function"], "parameters": sorted_parameters}})
+    return {**body, "tools": tools}
 
 
 def _softmax(logits: list[float]) -> list[float]:
@@ -246,6 +261,10 @@ class SyntheticProvider:
                     return self._error(400, f"{key} must be in [{low}, {high}]", key)
         if body.get("top_logprobs") is not None and not body.get("logprobs"):
             return self._error(400, "top_logprobs requires logprobs", "top_logprobs")
+        history = [m for m in body.get("messages") or [] if isinstance(m, dict) and m.get("tool_calls")]
+        odd = [c for m in history for c in m["tool_calls"] if not isinstance(c["function"].get("arguments"), str)]
+        if b.crashes_on_odd_history and odd:
+            return httpx.Response(500, json={"error": {"message": "internal", "type": "server_error"}})
         if b.models is not None and body.get("model") not in b.models:
             return self._error(b.unknown_model_status, f"The model `{body.get('model')}` does not exist", "model")
         params: dict[str, Any] = {**DEFAULTS, **b.defaults}
@@ -295,7 +314,12 @@ class SyntheticProvider:
                 "finish_reason": finish,
                 "logprobs": None,
             }
-            calls = tool_calls(body, b.ignore, b.calls_unforced)
+            calls = tool_calls(_sorted_keys(body) if b.sorts_tool_keys else body, b.ignore, b.calls_unforced)
+            for call in calls:
+                if b.duplicate_call_ids:
+                    call["id"] = "call_0"
+                if b.omits_empty_arguments and call["function"]["arguments"] == "{}":
+                    del call["function"]["arguments"]
             if calls:
                 choice["message"] = {"role": "assistant", "content": None, "refusal": None, "tool_calls": calls}
             if b.content_parts and isinstance(choice["message"]["content"], str):
@@ -388,7 +412,7 @@ class SyntheticProvider:
             ({"content": text[i : i + 4]}, None, None) for i in range(0, len(text), 4)
         ]
         for index, call in enumerate(message.get("tool_calls") or []):
-            name, arguments = call["function"]["name"], call["function"]["arguments"]
+            name, arguments = call["function"]["name"], call["function"].get("arguments", "")
             first = {"index": index, "id": call["id"], "type": "function", "function": {"name": name}}
             frames.append(({"tool_calls": [first]}, None, None))
             for i in range(0, len(arguments), 5):

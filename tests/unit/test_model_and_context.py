@@ -235,3 +235,51 @@ def test_local_entries_state_the_context_the_launcher_serves() -> None:
     providers: dict[str, Any] = load_providers()
     local = [p for p in providers.values() if p.is_local]
     assert local and all(p.context_tokens == N_CTX for p in local)
+
+
+# --- tool robustness -----------------------------------------------------------------------
+
+SHAPES = [
+    "(history: arguments truncated)",
+    "(history: arguments an object)",
+    "(history: arguments missing)",
+    "(history: tool message without tool_call_id)",
+    "(tool: non-ASCII property)",
+    "(tool: $id in parameters)",
+    "(tool: no parameters)",
+    "(tool: key order)",
+    "(tool: call ids)",
+]
+
+
+def shapes(records: list[Record]) -> dict[str, Record]:
+    return {r.param: r for r in records if r.param in SHAPES}
+
+
+def test_tool_shapes_on_a_provider_that_behaves(catalogue: dict[str, Surface]) -> None:
+    found = shapes(run(catalogue["openai"], Behaviour(), ["tools"]))
+    assert sorted(found) == sorted(SHAPES)
+    print({p: (r.verdict, r.detail) for p, r in found.items()})
+    assert found["(tool: key order)"].verdict is Verdict.HONOURED
+    assert found["(tool: call ids)"].verdict is Verdict.ACCEPTED
+    assert found["(tool: no parameters)"].verdict is Verdict.ACCEPTED
+    for param in ("(history: arguments truncated)", "(tool: non-ASCII property)", "(tool: $id in parameters)"):
+        assert found[param].verdict is Verdict.ACCEPTED, found[param].detail
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "param", "verdict", "says"),
+    [
+        (Behaviour(sorts_tool_keys=True), "(tool: key order)", Verdict.IGNORED, "reordered"),
+        (Behaviour(duplicate_call_ids=True), "(tool: call ids)", Verdict.SERVER_ERROR, "share ids"),
+        (Behaviour(omits_empty_arguments=True), "(tool: no parameters)", Verdict.SERVER_ERROR, "arguments"),
+        (Behaviour(crashes_on_odd_history=True), "(history: arguments missing)", Verdict.SERVER_ERROR, "500"),
+        (Behaviour(crashes_on_odd_history=True), "(history: arguments an object)", Verdict.SERVER_ERROR, "500"),
+    ],
+    ids=["sorts-keys", "duplicate-ids", "no-arguments", "crash-missing", "crash-object"],
+)
+def test_tool_shapes_on_a_provider_that_does_not(
+    catalogue: dict[str, Surface], behaviour: Behaviour, param: str, verdict: Verdict, says: str
+) -> None:
+    found = shapes(run(catalogue["openai"], behaviour, ["tools"]))
+    assert found[param].verdict is verdict and says in found[param].detail, found[param].detail
