@@ -94,6 +94,9 @@ class Behaviour:
     duplicate_call_ids: bool = False  # every parallel call under one id
     omits_empty_arguments: bool = False  # a call to a tool without parameters carries no arguments
     crashes_on_odd_history: bool = False  # 500 for history calls whose arguments are not a string
+    # The template parameters its chat template renders (each sent one adds to the prompt); a
+    # server that drops them renders none.
+    template_params: frozenset[str] = frozenset()
 
 
 def _logits(step_key: str) -> list[float]:
@@ -279,6 +282,7 @@ class SyntheticProvider:
         params["prompt"] = _prompt(body.get("messages"))
         # Tool definitions reach the prompt: about a token per four characters of their JSON.
         prompt = 3 + (len(json.dumps(body["tools"])) // 4 if body.get("tools") and "tools" not in b.ignore else 0)
+        prompt += 5 * sum(1 for name in b.template_params if body.get(name) is not None)
         if b.context is not None:
             prompt += len(params["prompt"].split())
             if prompt > b.context and not b.truncates:

@@ -98,6 +98,7 @@ class CheckContext:
     probe_mode: str = "auto"  # "auto", "seeded" or "seed-free" (see judges.profile)
     structure_budget: int = STRUCTURE_BUDGET  # at most this many structural cases (requests)
     context_tokens: int | None = None  # the served context per request, where providers.toml states it
+    template_reads: frozenset[str] = frozenset()  # the request parameters the served chat template reads
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params

@@ -19,13 +19,10 @@ from harness.checks.judges.overflow import (
     judge_prompt_overflow,
     measure,
 )
-from harness.checks.plans.common import OMIT, probe_body
+from harness.checks.plans.common import SHORT_COPIES, short_prompt_body
 from harness.checks.registry import CheckContext, probe, probes_check
 
-# Words every tokenizer splits the same way each time they repeat (a space before each).
-INCREMENT: Final = " one two three four"
-PREFIX: Final = "Say the last word of this list:"
-STEP: Final = 8  # copies per step of the measure
+STEP: Final = SHORT_COPIES  # copies per step of the measure: its first request is the template check's control
 OVER: Final = 1.25  # the long prompt, in contexts: well past it, whatever the template adds
 
 CONTEXT = probes_check(
@@ -34,9 +31,7 @@ CONTEXT = probes_check(
 
 
 def _body(ctx: CheckContext, copies: int, max_tokens: int = 1) -> dict[str, Any]:
-    body = probe_body(ctx, max_tokens=max_tokens, temperature=0.0, seed=OMIT)
-    body["messages"] = [{"role": "user", "content": PREFIX + INCREMENT * copies}]
-    return body
+    return short_prompt_body(ctx, copies, max_tokens)
 
 
 def _known_context(ctx: CheckContext) -> bool:

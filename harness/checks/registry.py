@@ -82,6 +82,7 @@ FAMILIES = (
     "response_schemas",
     "model",
     "overflow",
+    "template",
 )
 
 UnitsFactory = Callable[[CheckContext], list[Unit]]

@@ -56,6 +56,7 @@ def check_context(
         probe_mode=provider.probe_mode,
         structure_budget=provider.structure_budget,
         context_tokens=provider.context_tokens,
+        template_reads=frozenset(provider.template_reads),
     )
 
 

@@ -283,3 +283,44 @@ def test_tool_shapes_on_a_provider_that_does_not(
 ) -> None:
     found = shapes(run(catalogue["openai"], behaviour, ["tools"]))
     assert found[param].verdict is verdict and says in found[param].detail, found[param].detail
+
+
+# --- template parameters ---------------------------------------------------------------------
+
+TEMPLATE_PARAMS = frozenset({"reasoning_effort", "chat_template_kwargs"})
+
+
+def run_template(surface: Surface, behaviour: Behaviour, reads: frozenset[str]) -> dict[str, Record]:
+    async def go(folder: Path) -> list[Record]:
+        settings_ = ClientSettings(base_url="http://synthetic.test/v1", retries=0, max_parallel_requests=4)
+        async with ProviderClient(settings_, transport=SyntheticProvider(behaviour).transport()) as client:
+            send = DedupingSender(client, "synthetic", "", model="m")
+            ctx = CheckContext("synthetic", surface, "m", [], send, template_reads=reads)
+            writer = ResultsWriter(folder / "results.jsonl")
+            try:
+                stats = await run_units(plan(ctx, ["template"]), writer, ctx, set())
+            finally:
+                writer.close()
+            return stats.records
+
+    with tempfile.TemporaryDirectory() as folder:
+        return {r.param: r for r in asyncio.run(go(Path(folder)))}
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "reads", "verdict"),
+    [
+        (Behaviour(template_params=TEMPLATE_PARAMS), TEMPLATE_PARAMS, Verdict.HONOURED),
+        (Behaviour(), TEMPLATE_PARAMS, Verdict.IGNORED),  # drops them, though its template reads them
+        (Behaviour(), frozenset(), Verdict.INCONCLUSIVE),  # drops them, or the template does not read them
+    ],
+    ids=["renders", "drops", "unknown-template"],
+)
+def test_the_template_check(
+    catalogue: dict[str, Surface], behaviour: Behaviour, reads: frozenset[str], verdict: Verdict
+) -> None:
+    found = run_template(catalogue["vllm"], behaviour, reads)
+    assert sorted(found) == ["chat_template_kwargs", "reasoning_effort"]
+    for record in found.values():
+        assert record.verdict is verdict, record.detail
+        assert record.check == "template"
