@@ -155,10 +155,18 @@ def test_max_tokens_lowered_as_the_surface_documents_is_accepted() -> None:
 # --- the checks against synthetic providers ----------------------------------------------
 
 
-def run(surface: Surface, behaviour: Behaviour, checks: list[str], context: int | None = None) -> list[Record]:
+def run(
+    surface: Surface,
+    behaviour: Behaviour,
+    checks: list[str],
+    context: int | None = None,
+    provider: SyntheticProvider | None = None,
+) -> list[Record]:
+    synthetic = provider or SyntheticProvider(behaviour)
+
     async def go(folder: Path) -> list[Record]:
         settings_ = ClientSettings(base_url="http://synthetic.test/v1", retries=0, max_parallel_requests=4)
-        async with ProviderClient(settings_, transport=SyntheticProvider(behaviour).transport()) as client:
+        async with ProviderClient(settings_, transport=synthetic.transport()) as client:
             send = DedupingSender(client, "synthetic", "", model="m")
             ctx = CheckContext("synthetic", surface, "m", [], send, context_tokens=context)
             writer = ResultsWriter(folder / "results.jsonl")
@@ -197,7 +205,9 @@ def test_the_model_check(catalogue: dict[str, Surface], behaviour: Behaviour, ve
 def test_a_404_for_an_unknown_model_does_not_end_the_run_but_a_missing_configured_model_does(
     catalogue: dict[str, Surface],
 ) -> None:
-    assert run(catalogue["openai"], Behaviour(models=MODELS), ["model"])[0].verdict is Verdict.REJECTED
+    provider = SyntheticProvider(Behaviour(models=MODELS))
+    assert run(catalogue["openai"], provider.behaviour, ["model"], provider=provider)[0].verdict is Verdict.REJECTED
+    assert provider.requests == 2  # the 404's question "is the plain request found?" reuses the probe's own
     with pytest.raises(ConfigError, match="plain request"):
         run(catalogue["openai"], Behaviour(models=frozenset({"other"})), ["model"])
 
