@@ -16,10 +16,10 @@ from harness.checks.plans.common import documents, short_prompt_body
 from harness.checks.registry import CheckContext, probe_each, probes_check
 
 # The values to send, the first the surface documents: a value that changes what a template
-# reading it renders (thinking switched off, a low effort).
+# reading it renders (thinking switched on, a low effort: servers pass enable_thinking=false by default).
 CANDIDATES: Final[dict[str, tuple[Any, ...]]] = {
     "reasoning_effort": ("low", "high"),
-    "chat_template_kwargs": ({"enable_thinking": False},),
+    "chat_template_kwargs": ({"enable_thinking": True},),
     "thinking": ({"type": "disabled"}, {"type": "enabled", "budget_tokens": 1024}, False),
 }
 

@@ -28,7 +28,7 @@ from harness.checks.judges.overflow import (
 from harness.checks.judges.shapes import Pair
 from harness.engine import DedupingSender, plan, run_units
 from harness.errors import ConfigError
-from harness.local.model import N_CTX
+from harness.local.model import N_CTX, TEMPLATE_READS
 from harness.providers import load_providers
 from harness.results import Record, ResultsWriter, Verdict
 from harness.schema import Surface
@@ -245,6 +245,7 @@ def test_local_entries_state_the_context_the_launcher_serves() -> None:
     providers: dict[str, Any] = load_providers()
     local = [p for p in providers.values() if p.is_local]
     assert local and all(p.context_tokens == N_CTX for p in local)
+    assert all(tuple(p.template_reads) == TEMPLATE_READS for p in local)
 
 
 # --- tool robustness -----------------------------------------------------------------------
