@@ -279,7 +279,9 @@ async def schema_id_probe(ctx: CheckContext) -> Finding:
     when=lambda ctx: _forcing_documented(ctx) and documents(ctx, "stream", True),
 )
 async def no_parameters_probe(ctx: CheckContext) -> Finding:
-    body = _body(ctx, tools=[NO_PARAMETERS], tool_choice=forcing("ping"))
+    # A call without arguments is a few tokens; a short stream also stays within one second, so
+    # its chunks' `created` cannot differ for the letter's stream-header kind to count.
+    body = probe_body(ctx, temperature=0.0, max_tokens=SHAPE_TOKENS, tools=[NO_PARAMETERS], tool_choice=forcing("ping"))
     plain, streamed = await asyncio.gather(ctx.send(body), ctx.send({**body, "stream": True}))
     return Finding(judge_called(StreamPair(plain=plain, streamed=streamed), "ping"), [plain, streamed])
 

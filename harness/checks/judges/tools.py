@@ -432,6 +432,9 @@ def judge_key_order(probe: KeyOrder, order: Sequence[str]) -> Judgement:
     the model sees. ``order``: the properties as ``forward`` lists them (``backward``: reversed).
     Kept, the call's argument keys follow each order; reordered, both give one order."""
     forward, backward = _argument_keys(probe.forward), _argument_keys(probe.backward)
+    if not tool_calls(probe.forward) or not tool_calls(probe.backward):
+        made = f"{_described(tool_calls(probe.forward))} and {_described(tool_calls(probe.backward))}"
+        return Judgement(Verdict.INCONCLUSIVE, f"the forced calls were not made ({made}): no argument keys to read")
     if forward is None or backward is None or sorted(forward) != sorted(order) or sorted(backward) != sorted(order):
         return Judgement(
             Verdict.INCONCLUSIVE,
