@@ -24,6 +24,7 @@ from harness.checks.registry import CheckContext, probe, probes_check
 
 STEP: Final = SHORT_COPIES  # copies per step of the measure: its first request is the template check's control
 OVER: Final = 1.25  # the long prompt, in contexts: well past it, whatever the template adds
+FILL: Final = 0.85  # the prompt beside a max_tokens of a whole context: fits alone, with room to spare
 
 CONTEXT = probes_check(
     __name__, "context", "a prompt or a completion beyond the context is refused, never cut silently"
@@ -70,8 +71,12 @@ def _fitting(ctx: CheckContext) -> str:
 @probe(CONTEXT, "(context)", "prompt+max_tokens", when=_known_context)
 async def completion_overflow_probe(ctx: CheckContext) -> Finding:
     assert ctx.context_tokens is not None
-    # The shortest prompt of the measure, asked for the whole context as its completion.
-    exchange = await ctx.send(_body(ctx, STEP, max_tokens=ctx.context_tokens))
+    # A prompt of most of the context (measured), asked for the whole context as its
+    # completion: it fits alone, not with max_tokens, and a server that lowers max_tokens to fit
+    # generates only the rest (a short prompt would have it generate a whole context).
+    ruler = measure(await _measure(ctx))
+    copies = STEP if isinstance(ruler, Judgement) else ruler.copies_for(int(ctx.context_tokens * FILL))
+    exchange = await ctx.send(_body(ctx, copies, max_tokens=ctx.context_tokens))
     judgement = judge_max_tokens_overflow(
         Overfill(probe=exchange), ctx.context_tokens, ctx.context_tokens, _fitting(ctx), ctx.surface.refusal_statuses
     )
