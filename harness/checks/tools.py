@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Final
 
 from harness.checks.findings import Finding
@@ -14,6 +15,7 @@ from harness.checks.judges.shapes import Contrast, StreamPair
 from harness.checks.judges.tools import (
     Forced,
     KeyOrder,
+    against_well_formed,
     judge_call_ids,
     judge_called,
     judge_forced_function,
@@ -248,8 +250,12 @@ def _history_probe(param: str) -> None:
     async def history_probe(ctx: CheckContext) -> Finding:
         # What the model answers does not matter here: a few tokens show the reply is usable.
         body = probe_body(ctx, temperature=0.0, max_tokens=SHAPE_TOKENS, tools=TOOLS)
+        well_formed = {**body, "messages": _history()}
         body["messages"] = HISTORIES[param]
-        return await _shape(ctx, param, body)
+        found, control = await asyncio.gather(_shape(ctx, param, body), ctx.send(well_formed))
+        # The control comes first in the evidence: the reproducer stays the shape's own request.
+        judgement = against_well_formed(found.judgement, control)
+        return replace(found, judgement=judgement, exchanges=[control, *found.exchanges])
 
 
 for _param in HISTORIES:

@@ -335,3 +335,15 @@ def test_the_template_check(
     for record in found.values():
         assert record.verdict is verdict, record.detail
         assert record.check == "template"
+
+
+def test_a_history_shape_says_when_the_well_formed_conversation_fails_too(catalogue: dict[str, Surface]) -> None:
+    # 500 for any conversation carrying a tool call: the shapes' 500s are the conversation's.
+    every_history = Behaviour(server_error_for={"tools"})
+    found = shapes(run(catalogue["openai"], every_history, ["tools"]))
+    truncated = found["(history: arguments truncated)"]
+    assert truncated.verdict is Verdict.SERVER_ERROR and "the fault is the conversation" in truncated.detail
+    only_odd = shapes(run(catalogue["openai"], Behaviour(crashes_on_odd_history=True), ["tools"]))
+    missing = only_odd["(history: arguments missing)"]
+    assert missing.verdict is Verdict.SERVER_ERROR and "the fault is the conversation" not in missing.detail
+    assert missing.evidence.get("control") == "the same conversation well formed is answered"

@@ -13,7 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from harness.checks.judges.effects import choice
-from harness.checks.judges.outcome import Judgement, finish_reason, probe_failure, quote, text_of
+from harness.checks.judges.outcome import Judgement, finish_reason, probe_failure, quote, text_of, unusable
 from harness.checks.judges.shapes import Contrast, StreamPair, guarded_by
 from harness.results import Verdict
 from harness.transport import Exchange
@@ -474,4 +474,20 @@ def judge_call_ids(exchange: Exchange) -> Judgement:
         return Judgement(Verdict.INCONCLUSIVE, f"{len(calls)} call(s): no parallel calls whose ids could collide")
     return Judgement(
         Verdict.ACCEPTED, f"{len(calls)} parallel calls, each under its own id: {[c['id'] for c in calls]}"
+    )
+
+
+def against_well_formed(judged: Judgement, well_formed: Exchange) -> Judgement:
+    """A history shape's verdict beside the same conversation well formed: where that is not
+    answered either, the fault is the conversation, not the shape, and the detail says so."""
+    if well_formed.ok and unusable(well_formed) is None:
+        return Judgement(
+            judged.verdict, judged.detail, judged.control or "the same conversation well formed is answered"
+        )
+    status = well_formed.status or well_formed.error
+    return Judgement(
+        judged.verdict,
+        f"{judged.detail}; the same conversation well formed is answered HTTP {status} too: the fault is the "
+        "conversation, not this shape",
+        judged.control,
     )
