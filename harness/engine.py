@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import os
 import sys
 import traceback
@@ -47,10 +48,15 @@ class DedupingSender:
     as it completes (response schemas, token counts) subscribes with ``observe``.
     """
 
-    def __init__(self, client: ProviderClient | None, provider: str = "provider", api_key_env: str = "") -> None:
+    def __init__(
+        self, client: ProviderClient | None, provider: str = "provider", api_key_env: str = "", model: str = ""
+    ) -> None:
         self.client = client
         self.provider = provider
         self.api_key_env = api_key_env
+        # The configured model: a 404 is asked about it, so a probe naming a model nobody serves
+        # (the model check) is that probe's verdict, not the end of the run.
+        self.model = model
         self._inflight: dict[str, asyncio.Future[Exchange]] = {}
         self._observers: list[Callable[[Exchange], None]] = []
         self._plain: asyncio.Future[Exchange] | None = None
@@ -59,17 +65,23 @@ class DedupingSender:
     def observe(self, observer: Callable[[Exchange], None]) -> None:
         self._observers.append(observer)
 
-    async def _model_found(self, body: dict[str, Any]) -> None:
-        assert self.client is not None
+    async def _model_found(self, body: dict[str, Any], exchange: Exchange) -> None:
         """After a 404 on chat: is the plain request (model, messages, max_tokens) found? If not,
         the model or base_url is wrong and the run stops with one line (exit 2); if it is, the
-        404 was about a value (OpenRouter answers 404 when no upstream supports one) and stays
-        that request's verdict. Asked once per run."""
-        if self._plain is None:
-            # Straight to the client: this check must not run again on its own answer.
-            plain_body = base_body(str(body.get("model")))
-            self._plain = asyncio.ensure_future(self.client.send(plain_body, "chat/completions"))
-        plain = await self._plain
+        404 was about a value (OpenRouter answers 404 when no upstream supports one, the model
+        check names a model nobody serves) and stays that request's verdict. Asked once per run."""
+        assert self.client is not None
+        plain_body = base_body(self.model or str(body.get("model")))
+        encoded = canonical_json(plain_body)
+        if canonical_json(body) == encoded:
+            plain = exchange
+        else:
+            # The plain request a check has sent already, if any: no second call for it.
+            task = self._inflight.get("chat/completions\n" + encoded) or self._plain
+            if task is None:
+                # Straight to the client: this check must not run again on its own answer.
+                task = self._plain = asyncio.ensure_future(self.client.send(plain_body, "chat/completions"))
+            plain = await task
         if plain.status == 404:
             raise ConfigError(
                 f"{self.provider}: HTTP 404 from {plain.url} for the plain request: check base_url and the model "
@@ -83,19 +95,25 @@ class DedupingSender:
         if refused:
             raise ConfigError(refused)
         if exchange.status == 404 and path == "chat/completions":
-            await self._model_found(body)
+            await self._model_found(body, exchange)
         self.completion_tokens += completion_tokens([exchange])
         for observer in self._observers:
             observer(exchange)
         return exchange
 
-    async def __call__(self, body: dict[str, Any], path: str = "chat/completions", fresh: bool = False) -> Exchange:
+    async def __call__(
+        self, body: dict[str, Any], path: str = "chat/completions", fresh: bool = False, ordered: bool = False
+    ) -> Exchange:
+        """``ordered``: send the body's keys in the order it holds them, not sorted (a probe of
+        whether key order reaches the model); two orders are then two requests. A cassette
+        matches bodies whatever their key order, so such requests must go out one at a time
+        for a replay to serve each its own answer."""
         if self.client is None:
             raise RuntimeError("this sender only plans; it has no client")
         if fresh:
             exchange = await self._send(body, path)
         else:
-            encoded = canonical_json(body)
+            encoded = in_order_json(body) if ordered else canonical_json(body)
             key = path + "\n" + encoded
             task = self._inflight.get(key)
             if task is None:
@@ -107,6 +125,11 @@ class DedupingSender:
         # (3% of a live run's wall time, measured against a bare httpx loop).
         await asyncio.sleep(0)
         return exchange
+
+
+def in_order_json(value: Any) -> str:
+    """JSON with keys in the order given: what a client that keeps its schema's order sends."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def configuration_refusal(exchange: Exchange, provider: str, api_key_env: str) -> str | None:

@@ -80,6 +80,23 @@ class Behaviour:
     stream_first_choice_only: bool = False  # streams choice 0's text alone: no other choice, no logprobs
     # A request schema it enforces (400 naming the first error's path), as a strict server does.
     validates: dict[str, Any] | None = None
+    # The models it serves (None: any name, as llama.cpp does); another is refused with this status.
+    models: frozenset[str] | None = None
+    unknown_model_status: int = 404
+    # A context window in tokens (None: unbounded, the prompt counted as 3 tokens). With one, a
+    # prompt counts a token per word; beyond the window it is refused with a 400, or with
+    # ``truncates`` cut silently to the window; prompt plus max_tokens beyond it is refused, or
+    # with ``fits_max_tokens`` max_tokens is lowered to fit.
+    context: int | None = None
+    truncates: bool = False
+    fits_max_tokens: bool = False
+    sorts_tool_keys: bool = False  # sorts each tool's properties before the model sees them (a gateway)
+    duplicate_call_ids: bool = False  # every parallel call under one id
+    omits_empty_arguments: bool = False  # a call to a tool without parameters carries no arguments
+    crashes_on_odd_history: bool = False  # 500 for history calls whose arguments are not a string
+    # The template parameters its chat template renders (each sent one adds to the prompt); a
+    # server that drops them renders none.
+    template_params: frozenset[str] = frozenset()
 
 
 def _logits(step_key: str) -> list[float]:
@@ -140,6 +157,17 @@ def tool_calls(body: dict[str, Any], ignore: set[str], calls_unforced: bool) -> 
         }
         for i, t in enumerate(chosen)
     ]
+
+
+def _sorted_keys(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with each tool's properties in sorted order, as a gateway that sorts keys sends it."""
+    tools = []
+    for tool in body.get("tools") or []:
+        parameters = tool.get("function", {}).get("parameters") or {}
+        properties = parameters.get("properties") or {}
+        sorted_parameters = {**parameters, "properties": dict(sorted(properties.items()))}
+        tools.append({**tool, "function": {**tool["function"], "parameters": sorted_parameters}})
+    return {**body, "tools": tools}
 
 
 def _softmax(logits: list[float]) -> list[float]:
@@ -236,6 +264,12 @@ class SyntheticProvider:
                     return self._error(400, f"{key} must be in [{low}, {high}]", key)
         if body.get("top_logprobs") is not None and not body.get("logprobs"):
             return self._error(400, "top_logprobs requires logprobs", "top_logprobs")
+        history = [m for m in body.get("messages") or [] if isinstance(m, dict) and m.get("tool_calls")]
+        odd = [c for m in history for c in m["tool_calls"] if not isinstance(c["function"].get("arguments"), str)]
+        if b.crashes_on_odd_history and odd:
+            return httpx.Response(500, json={"error": {"message": "internal", "type": "server_error"}})
+        if b.models is not None and body.get("model") not in b.models:
+            return self._error(b.unknown_model_status, f"The model `{body.get('model')}` does not exist", "model")
         params: dict[str, Any] = {**DEFAULTS, **b.defaults}
         for key in DEFAULTS:
             if key in body and body[key] is not None and key not in b.ignore:
@@ -246,6 +280,19 @@ class SyntheticProvider:
         if isinstance(body.get("logit_bias"), dict) and "logit_bias" not in b.ignore:
             params["logit_bias"] = {int(k): float(v) for k, v in body["logit_bias"].items()}
         params["prompt"] = _prompt(body.get("messages"))
+        # Tool definitions reach the prompt: about a token per four characters of their JSON.
+        prompt = 3 + (len(json.dumps(body["tools"])) // 4 if body.get("tools") and "tools" not in b.ignore else 0)
+        prompt += 5 * sum(1 for name in b.template_params if body.get(name) is not None)
+        if b.context is not None:
+            prompt += len(params["prompt"].split())
+            if prompt > b.context and not b.truncates:
+                return self._error(400, f"the prompt ({prompt} tokens) exceeds the context ({b.context})", None)
+            # A truncating server keeps room for the completion, as Ollama does (it keeps the end).
+            prompt = min(prompt, max(1, b.context - params["max_tokens"]))
+            if prompt + params["max_tokens"] > b.context:
+                if not b.fits_max_tokens:
+                    return self._error(400, f"prompt plus max_tokens exceed the context ({b.context})", "max_tokens")
+                params["max_tokens"] = b.context - prompt
         seed = body.get("seed") if "seed" not in b.ignore and not b.unseeded else None
         # Unseeded: a fresh stream per request, drawn from the provider's own (so tests repeat).
         rng = random.Random(seed) if seed is not None else random.Random(self.unseeded_rng.random())
@@ -271,7 +318,12 @@ class SyntheticProvider:
                 "finish_reason": finish,
                 "logprobs": None,
             }
-            calls = tool_calls(body, b.ignore, b.calls_unforced)
+            calls = tool_calls(_sorted_keys(body) if b.sorts_tool_keys else body, b.ignore, b.calls_unforced)
+            for call in calls:
+                if b.duplicate_call_ids:
+                    call["id"] = "call_0"
+                if b.omits_empty_arguments and call["function"]["arguments"] == "{}":
+                    del call["function"]["arguments"]
             if calls:
                 choice["message"] = {"role": "assistant", "content": None, "refusal": None, "tool_calls": calls}
             if b.content_parts and isinstance(choice["message"]["content"], str):
@@ -296,8 +348,6 @@ class SyntheticProvider:
                     ]
                 }
             choices.append(choice)
-        # Tool definitions reach the prompt: about a token per four characters of their JSON.
-        prompt = 3 + (len(json.dumps(body["tools"])) // 4 if body.get("tools") and "tools" not in b.ignore else 0)
         response: dict[str, Any] = {
             "id": "chatcmpl-synthetic",
             "object": "chat.completion",
@@ -366,7 +416,7 @@ class SyntheticProvider:
             ({"content": text[i : i + 4]}, None, None) for i in range(0, len(text), 4)
         ]
         for index, call in enumerate(message.get("tool_calls") or []):
-            name, arguments = call["function"]["name"], call["function"]["arguments"]
+            name, arguments = call["function"]["name"], call["function"].get("arguments", "")
             first = {"index": index, "id": call["id"], "type": "function", "function": {"name": name}}
             frames.append(({"tool_calls": [first]}, None, None))
             for i in range(0, len(arguments), 5):

@@ -29,7 +29,9 @@ V = TypeVar("V")
 
 
 class Sender(Protocol):
-    async def __call__(self, body: dict[str, Any], path: str = ..., fresh: bool = ...) -> Exchange: ...
+    async def __call__(
+        self, body: dict[str, Any], path: str = ..., fresh: bool = ..., ordered: bool = ...
+    ) -> Exchange: ...
 
     def observe(self, observer: Callable[[Exchange], None]) -> None: ...
 
@@ -137,6 +139,8 @@ class CheckContext:
     keys: KeySender | None = None  # the gateway sent without the provider's key, or with another
     keyed: bool = False  # the gateway wants a key (its entry's api_key_env, or one made at its launch)
     raw: RawSend | None = None  # the gateway, with its key, without de-duplication or a stop on 401/404
+    context_tokens: int | None = None  # the served context per request, where providers.toml states it
+    template_reads: frozenset[str] = frozenset()  # the request parameters the served chat template reads
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params

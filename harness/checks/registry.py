@@ -81,6 +81,9 @@ FAMILIES = (
     "tool_agreement",
     "streams",
     "response_schemas",
+    "model",
+    "overflow",
+    "template",
     "gateway",
 )
 

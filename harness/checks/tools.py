@@ -6,21 +6,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Final
 
 from harness.checks.findings import Finding
+from harness.checks.judges.ranges import judge_case
 from harness.checks.judges.shapes import Contrast, StreamPair
 from harness.checks.judges.tools import (
     Forced,
+    KeyOrder,
+    against_well_formed,
+    judge_call_ids,
+    judge_called,
     judge_forced_function,
+    judge_key_order,
     judge_none,
     judge_parallel,
     judge_required,
     judge_streamed_calls,
+    judge_tool_shape,
     judge_tools_reach_prompt,
 )
 from harness.checks.plans.common import documents, probe_body
 from harness.checks.registry import CheckContext, probe, probes_check
+from harness.generation.matrix import MatrixBuilder, base_body
 
 # Short arguments (an enum, a one-digit integer) so that a call fits in the probe's tokens
 # even where a grammar lets a tiny model pad JSON with whitespace. "strict": OpenAI promises
@@ -139,3 +148,164 @@ async def streamed_calls_probe(ctx: CheckContext) -> Finding:
     )
     judgement = judge_streamed_calls(StreamPair(plain=plain, streamed=streamed), PARAMETERS)
     return Finding(judgement, [plain, streamed], True)
+
+
+# --- robustness: shapes users send that the probes above do not (issue 31) ---------------
+# Each must be accepted with a reply a client can use, or refused with a validation error;
+# never a 500. Judged as a range case against its documented expectation. Only in a whole run.
+
+NO_PARAMETERS: Final = {"type": "function", "function": {"name": "ping", "description": "ping the server"}}
+NON_ASCII: Final = {
+    "type": "function",
+    "function": {
+        "name": "set_size",
+        "description": "set the Größe",
+        "parameters": {
+            "type": "object",
+            "properties": {"größe": {"type": "integer", "minimum": 1, "maximum": 9}},
+            "required": ["größe"],
+            "additionalProperties": False,
+        },
+    },
+}
+WITH_ID: Final = {
+    "type": "function",
+    "function": {
+        "name": "set_colour",
+        "description": "set colour",
+        "parameters": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://example.com/schemas/set_colour.json",
+            **PARAMETERS["set_colour"],
+        },
+    },
+}
+# Two properties whose sorted order is not the declared one: a gateway that sorts them shows.
+ORDER: Final = ("zulu", "alpha")
+
+
+def _ordered(order: tuple[str, ...]) -> dict[str, Any]:
+    digit = {"type": "integer", "minimum": 1, "maximum": 9}
+    parameters = {
+        "type": "object",
+        "properties": dict.fromkeys(order, digit),
+        "required": list(order),
+        "additionalProperties": False,
+    }
+    return {"type": "function", "function": {"name": "set_point", "parameters": parameters, "strict": True}}
+
+
+CALL_ID: Final = "call_harness_1"
+SHAPE_TOKENS: Final = 16
+
+
+def _history(arguments: Any = '{"colour": "red"}', tool_call_id: Any = CALL_ID) -> list[dict[str, Any]]:
+    """A conversation after one call to set_colour and its result; ``arguments`` or the tool
+    message's ``tool_call_id`` left out where given as None."""
+    function: dict[str, Any] = {"name": "set_colour"}
+    if arguments is not None:
+        function["arguments"] = arguments
+    result: dict[str, Any] = {"role": "tool", "content": "done"}
+    if tool_call_id is not None:
+        result["tool_call_id"] = tool_call_id
+    call = {"id": CALL_ID, "type": "function", "function": function}
+    return [
+        {"role": "user", "content": "Set the colour to red."},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        result,
+    ]
+
+
+HISTORIES: Final = {
+    "(history: arguments truncated)": _history(arguments='{"colour": "re'),
+    "(history: arguments an object)": _history(arguments={"colour": "red"}),
+    "(history: arguments missing)": _history(arguments=None),
+    "(history: tool message without tool_call_id)": _history(tool_call_id=None),
+}
+
+
+def _whole_run(ctx: CheckContext) -> bool:
+    return ctx.params is None and _tools_documented(ctx)
+
+
+async def _shape(ctx: CheckContext, param: str, body: dict[str, Any]) -> Finding:
+    """One shape, sent as is and judged against the surface's documented expectation."""
+    exchange = await ctx.send(body)
+    plain = await ctx.send(base_body(ctx.model)) if exchange.client_error else None
+    expect, reason = MatrixBuilder(ctx.surface, ctx.model).expectation(body, "shape")
+    judged, quality = judge_case(
+        param, expect, reason, exchange, refusal_statuses=ctx.surface.refusal_statuses, plain=plain
+    )
+    return Finding(
+        judge_tool_shape(judged, exchange),
+        [*([plain] if plain else []), exchange],
+        spent=[exchange],
+        notes={"error_envelope": quality} if quality else {},
+        expect=expect,
+    )
+
+
+def _history_probe(param: str) -> None:
+    @probe(TOOLS_CHECK, param, "accepted", when=_whole_run)
+    async def history_probe(ctx: CheckContext) -> Finding:
+        # What the model answers does not matter here: a few tokens show the reply is usable.
+        body = probe_body(ctx, temperature=0.0, max_tokens=SHAPE_TOKENS, tools=TOOLS)
+        well_formed = {**body, "messages": _history()}
+        body["messages"] = HISTORIES[param]
+        found, control = await asyncio.gather(_shape(ctx, param, body), ctx.send(well_formed))
+        # The control comes first in the evidence: the reproducer stays the shape's own request.
+        judgement = against_well_formed(found.judgement, control)
+        return replace(found, judgement=judgement, exchanges=[control, *found.exchanges])
+
+
+for _param in HISTORIES:
+    _history_probe(_param)
+
+
+def _forcing_documented(ctx: CheckContext) -> bool:
+    return _whole_run(ctx) and _named(ctx)
+
+
+@probe(TOOLS_CHECK, "(tool: non-ASCII property)", "accepted", when=_forcing_documented)
+async def non_ascii_probe(ctx: CheckContext) -> Finding:
+    body = _body(ctx, tools=[NON_ASCII], tool_choice=forcing("set_size"))
+    return await _shape(ctx, "(tool: non-ASCII property)", body)
+
+
+@probe(TOOLS_CHECK, "(tool: $id in parameters)", "accepted", when=_forcing_documented)
+async def schema_id_probe(ctx: CheckContext) -> Finding:
+    body = _body(ctx, tools=[WITH_ID], tool_choice=forcing("set_colour"))
+    return await _shape(ctx, "(tool: $id in parameters)", body)
+
+
+@probe(
+    TOOLS_CHECK,
+    "(tool: no parameters)",
+    "called",
+    when=lambda ctx: _forcing_documented(ctx) and documents(ctx, "stream", True),
+)
+async def no_parameters_probe(ctx: CheckContext) -> Finding:
+    # A call without arguments is a few tokens; a short stream also stays within one second, so
+    # its chunks' `created` cannot differ for the letter's stream-header kind to count.
+    body = probe_body(ctx, temperature=0.0, max_tokens=SHAPE_TOKENS, tools=[NO_PARAMETERS], tool_choice=forcing("ping"))
+    plain, streamed = await asyncio.gather(ctx.send(body), ctx.send({**body, "stream": True}))
+    return Finding(judge_called(StreamPair(plain=plain, streamed=streamed), "ping"), [plain, streamed])
+
+
+@probe(TOOLS_CHECK, "(tool: key order)", "kept", when=_forcing_documented)
+async def key_order_probe(ctx: CheckContext) -> Finding:
+    # One after the other: a cassette tells the two apart by the order they were sent only.
+    forward = await ctx.send(_body(ctx, tools=[_ordered(ORDER)], tool_choice=forcing("set_point")), ordered=True)
+    reverse = _body(ctx, tools=[_ordered(ORDER[::-1])], tool_choice=forcing("set_point"))
+    backward = await ctx.send(reverse, ordered=True)
+    judgement = judge_key_order(KeyOrder(forward=forward, backward=backward), ORDER)
+    return Finding(judgement, [forward, backward], list(ORDER))
+
+
+@probe(
+    TOOLS_CHECK, "(tool: call ids)", "unique", when=lambda ctx: _whole_run(ctx) and _documents_choice("required")(ctx)
+)
+async def call_ids_probe(ctx: CheckContext) -> Finding:
+    # The request of the "required" probe: no request of its own.
+    exchange = await ctx.send(_body(ctx, tools=TOOLS, tool_choice="required"))
+    return Finding(judge_call_ids(exchange), [exchange])

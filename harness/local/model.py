@@ -68,7 +68,32 @@ _MESSAGES = (
     "{% endif %}"
     "{% endfor %}"
 )
-CHATML_TEMPLATE = _TOOLS_BLOCK + _MESSAGES + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+# Template parameters, each a system line of its own before everything else, rendered only
+# when the request sets it: the template check sees a server pass them on (prompt tokens), and
+# every other request renders byte for byte as before. Only a true enable_thinking and a
+# non-empty reasoning_effort render: llama-server passes enable_thinking=false to every render
+# of a template it finds no reasoning in, and vLLM may pass reasoning_effort=None; and lines at
+# the start, not at the generation prompt, leave llama.cpp's reasoning detection (which diffs
+# the renders' tails) finding none.
+_PARAMETERS_BLOCK = (
+    "{% if reasoning_effort is defined and reasoning_effort %}"
+    "{{ '<|im_start|>system\nReasoning effort: ' + reasoning_effort + '<|im_end|>\n' }}"
+    "{% endif %}"
+    "{% if enable_thinking is defined and enable_thinking %}"
+    "{{ '<|im_start|>system\nThinking: on<|im_end|>\n' }}"
+    "{% endif %}"
+    "{% if thinking is defined and thinking %}"
+    "{{ '<|im_start|>system\nThinking requested<|im_end|>\n' }}"
+    "{% endif %}"
+)
+# The request parameters the template reads (providers.toml's template_reads for local servers).
+TEMPLATE_READS = ("reasoning_effort", "chat_template_kwargs", "thinking")
+CHATML_TEMPLATE = (
+    _PARAMETERS_BLOCK
+    + _TOOLS_BLOCK
+    + _MESSAGES
+    + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
 # In the cached file's name: a changed template is a new model, never a stale cached one.
 TEMPLATE_TAG = hashlib.sha256(CHATML_TEMPLATE.encode()).hexdigest()[:8]
 FILE_NAME = f"{MODEL_NAME}-{N_LAYERS}x{N_EMBD}-s{SEED}-t{TEMPLATE_TAG}.gguf"

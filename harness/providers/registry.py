@@ -87,6 +87,13 @@ class Provider(BaseModel):
     # "parity" fails every difference, "self-hosted" only broken and ignored (the default).
     reference: str | None = None
     reference_policy: Literal["parity", "self-hosted"] | None = None
+    # The context window a request gets, in tokens, where known: the context check sends a
+    # prompt past it (on a hosted model of 128k tokens that costs; state it where it is small).
+    context_tokens: int | None = Field(default=None, ge=16)
+    # The request parameters the served model's chat template reads (reasoning_effort,
+    # chat_template_kwargs, thinking): where one leaves the prompt unchanged, the template check
+    # can then say the server dropped it, not that the template ignores it.
+    template_reads: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _seeded_needs_seed(self) -> Provider:

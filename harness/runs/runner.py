@@ -66,6 +66,8 @@ def check_context(
         send_seed=provider.send_seed,
         probe_mode=provider.probe_mode,
         structure_budget=provider.structure_budget,
+        context_tokens=provider.context_tokens,
+        template_reads=frozenset(provider.template_reads),
     )
 
 
@@ -126,7 +128,7 @@ class Column:
             retries=self.options.retries,
         )
         self.client = ProviderClient(settings, cassette=self.tape)
-        self.sender = DedupingSender(self.client, provider.name, provider.api_key_env)
+        self.sender = DedupingSender(self.client, provider.name, provider.api_key_env, model or provider.model)
         self.ctx = check_context(self.target, self.sender, self.options.params, model)
         if self.side is not None:
             self._renew_upstream(self.side)

@@ -13,7 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from harness.checks.judges.effects import choice
-from harness.checks.judges.outcome import Judgement, finish_reason, probe_failure, quote, text_of
+from harness.checks.judges.outcome import Judgement, finish_reason, probe_failure, quote, text_of, unusable
 from harness.checks.judges.shapes import Contrast, StreamPair, guarded_by
 from harness.results import Verdict
 from harness.transport import Exchange
@@ -300,4 +300,194 @@ def judge_streamed_calls(pair: StreamPair, parameters: Mapping[str, dict[str, An
     return Judgement(
         Verdict.INCONCLUSIVE,
         f"the deltas reassemble to {_described(got)}, the same request unstreamed calls {_described(expected)}",
+    )
+
+
+# --- robustness: shapes of tools and of the conversation that few clients send ------------
+
+
+def _raw_calls(exchange: Exchange) -> list[dict[str, Any]]:
+    """The first choice's tool calls as sent: ``id``, ``name`` and ``arguments``, each None
+    where missing (a stream's deltas reassembled by index, None where no delta carried it)."""
+    if exchange.chunks:
+        parts: dict[int, dict[str, Any]] = {}
+        for chunk in exchange.chunks:
+            choices = chunk.get("choices") if isinstance(chunk, dict) else None
+            for streamed in choices if isinstance(choices, list) else []:
+                delta = streamed.get("delta") if isinstance(streamed, dict) and streamed.get("index", 0) == 0 else None
+                deltas = delta.get("tool_calls") if isinstance(delta, dict) else None
+                for position, piece in enumerate(deltas if isinstance(deltas, list) else []):
+                    if not isinstance(piece, dict):
+                        continue
+                    index = piece.get("index", position)
+                    call = parts.setdefault(
+                        index if isinstance(index, int) else position, dict.fromkeys(("id", "name", "arguments"))
+                    )
+                    if isinstance(piece.get("id"), str):
+                        call["id"] = (call["id"] or "") + piece["id"]
+                    function = piece.get("function")
+                    for key in ("name", "arguments"):
+                        if isinstance(function, dict) and isinstance(function.get(key), str):
+                            call[key] = (call[key] or "") + function[key]
+        return [call for _, call in sorted(parts.items())]
+    message = choice(exchange).get("message")
+    raw = message.get("tool_calls") if isinstance(message, dict) else None
+    calls = []
+    for raw_item in raw if isinstance(raw, list) else []:
+        item = raw_item if isinstance(raw_item, dict) else {}
+        found = item.get("function")
+        named: dict[str, Any] = found if isinstance(found, dict) else {}
+        calls.append({"id": item.get("id"), "name": named.get("name"), "arguments": named.get("arguments")})
+    return calls
+
+
+def broken_reply(exchange: Exchange) -> str | None:
+    """Why a client cannot run the tool calls of a 2xx, or None: a call without a name or an
+    id, arguments missing or not a JSON object in a string, two calls under one id."""
+    calls = _raw_calls(exchange)
+    for call in calls:
+        name = call["name"]
+        if not isinstance(name, str) or not name:
+            return f"a tool call without a name ({call})"
+        if not isinstance(call["id"], str) or not call["id"]:
+            return f"the call to {name} has no id: its result cannot be sent back"
+        arguments = call["arguments"]
+        if not isinstance(arguments, str):
+            return f"the call to {name} has no arguments string ({type(arguments).__name__})"
+        try:
+            parsed = json.loads(arguments)
+        except ValueError:
+            return f"the call to {name} has arguments that are not JSON: {quote(arguments)}"
+        if not isinstance(parsed, dict):
+            return f"the call to {name} has arguments that are not a JSON object: {quote(arguments)}"
+    ids = [call["id"] for call in calls]
+    if len(set(ids)) != len(ids):
+        return f"{len(ids)} calls share ids {ids}: a client cannot tell their results apart"
+    return None
+
+
+def judge_tool_shape(judged: Judgement, exchange: Exchange) -> Judgement:
+    """A shape of tools or history, judged as a range case is (``judged``: refused with a
+    validation error or accepted, by its documented expectation; a 5xx is SERVER_ERROR); an
+    accepted one must also be a reply a client can use."""
+    if judged.verdict not in (Verdict.ACCEPTED, Verdict.LENIENT):
+        return judged
+    broken = broken_reply(exchange)
+    if broken:
+        return Judgement(Verdict.SERVER_ERROR, f"HTTP {exchange.status} with a broken reply: {broken}")
+    calls = _raw_calls(exchange)
+    said = (
+        f"; its call{'s' if len(calls) > 1 else ''} can be run: {', '.join(str(c['name']) for c in calls)}"
+        if calls
+        else ""
+    )
+    return Judgement(judged.verdict, judged.detail + said, judged.control)
+
+
+@tools_guarded
+def judge_called(pair: StreamPair, name: str) -> Judgement:
+    """A call forced to ``name``, unstreamed and streamed: each must be a call to it that a
+    client can run (a tool without parameters still gets ``arguments``, "{}")."""
+    for exchange, how in ((pair.plain, "unstreamed"), (pair.streamed, "streamed")):
+        broken = broken_reply(exchange)
+        if broken:
+            return Judgement(Verdict.SERVER_ERROR, f"{how}: {broken}")
+        names = [c["name"] for c in _raw_calls(exchange)]
+        if name not in names:
+            return Judgement(
+                Verdict.INCONCLUSIVE, f"{how}: tool_choice forcing {name} gave {names or 'no call'}: nothing to read"
+            )
+    shown = _described(tool_calls(pair.streamed))
+    return Judgement(
+        Verdict.ACCEPTED, f"forced, {name} is called with arguments a client can run, streamed or not: {shown}"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeyOrder:
+    """The same forced call with the tool's ``properties`` in one order (``forward``) and in
+    the reverse (``backward``)."""
+
+    forward: Exchange
+    backward: Exchange
+
+    def exchanges(self) -> list[Exchange]:
+        return [self.forward, self.backward]
+
+
+def _argument_keys(exchange: Exchange) -> list[str] | None:
+    calls = tool_calls(exchange)
+    if len(calls) != 1 or not isinstance(calls[0].arguments, str):
+        return None
+    try:
+        parsed = json.loads(calls[0].arguments)
+    except ValueError:
+        return None
+    return list(parsed) if isinstance(parsed, dict) else None
+
+
+@tools_guarded
+def judge_key_order(probe: KeyOrder, order: Sequence[str]) -> Judgement:
+    """Models follow a schema's key order; a gateway that sorts ``properties`` changes what
+    the model sees. ``order``: the properties as ``forward`` lists them (``backward``: reversed).
+    Kept, the call's argument keys follow each order; reordered, both give one order."""
+    forward, backward = _argument_keys(probe.forward), _argument_keys(probe.backward)
+    if not tool_calls(probe.forward) or not tool_calls(probe.backward):
+        made = f"{_described(tool_calls(probe.forward))} and {_described(tool_calls(probe.backward))}"
+        return Judgement(Verdict.INCONCLUSIVE, f"the forced calls were not made ({made}): no argument keys to read")
+    if forward is None or backward is None or sorted(forward) != sorted(order) or sorted(backward) != sorted(order):
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"the forced calls do not give every property once as a JSON object (keys {forward} and {backward}): "
+            "no order to read",
+        )
+    reverse = list(reversed(order))
+    if forward == list(order) and backward == reverse:
+        return Judgement(
+            Verdict.HONOURED,
+            f"the properties' order reaches the model: arguments {forward} and, reversed, {backward}",
+            "the same tool with its properties reversed gives the keys reversed",
+        )
+    if forward == backward:
+        return Judgement(
+            Verdict.IGNORED,
+            f"the tool's properties were reordered before the model saw them: both orders give keys {forward}",
+            "the same tool with its properties reversed",
+        )
+    return Judgement(
+        Verdict.INCONCLUSIVE,
+        f"argument keys {forward} and, properties reversed, {backward}: neither kept nor one order",
+    )
+
+
+def judge_call_ids(exchange: Exchange) -> Judgement:
+    """Parallel calls must each have their own id: a client sends each result back under its
+    call's id, and two calls under one id cannot be told apart."""
+    failed = probe_failure([exchange])
+    if failed is not None:
+        return failed
+    broken = broken_reply(exchange)
+    if broken:
+        return Judgement(Verdict.SERVER_ERROR, f"HTTP {exchange.status} with a broken reply: {broken}")
+    calls = _raw_calls(exchange)
+    if len(calls) < 2:
+        return Judgement(Verdict.INCONCLUSIVE, f"{len(calls)} call(s): no parallel calls whose ids could collide")
+    return Judgement(
+        Verdict.ACCEPTED, f"{len(calls)} parallel calls, each under its own id: {[c['id'] for c in calls]}"
+    )
+
+
+def against_well_formed(judged: Judgement, well_formed: Exchange) -> Judgement:
+    """A history shape's verdict beside the same conversation well formed: where that is not
+    answered either, the fault is the conversation, not the shape, and the detail says so."""
+    if well_formed.ok and unusable(well_formed) is None:
+        return Judgement(
+            judged.verdict, judged.detail, judged.control or "the same conversation well formed is answered"
+        )
+    status = well_formed.status or well_formed.error
+    return Judgement(
+        judged.verdict,
+        f"{judged.detail}; the same conversation well formed is answered HTTP {status} too: the fault is the "
+        "conversation, not this shape",
+        judged.control,
     )

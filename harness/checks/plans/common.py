@@ -81,6 +81,22 @@ def probe_body(
     return body
 
 
+# A short greedy prompt whose length grows by a known increment: the context check measures
+# prompt tokens with it, and the template check compares them (one request shared).
+INCREMENT: Final = " one two three four"  # words every tokenizer splits the same way each time
+SHORT_PREFIX: Final = "Say the last word of this list:"
+SHORT_COPIES: Final = 8
+
+
+def short_prompt_body(
+    ctx: CheckContext, copies: int = SHORT_COPIES, max_tokens: int = 1, **params: Any
+) -> dict[str, Any]:
+    """The prompt ``SHORT_PREFIX`` and ``copies`` increments, greedy, unseeded, one token."""
+    body = probe_body(ctx, max_tokens=max_tokens, temperature=0.0, seed=OMIT, **params)
+    body["messages"] = [{"role": "user", "content": SHORT_PREFIX + INCREMENT * copies}]
+    return body
+
+
 def documents(ctx: CheckContext, param: str, value: Any) -> bool:
     """Is ``value`` documented as valid for ``param`` on this surface (so a probe may send it)?"""
     spec = ctx.surface.parameters.get(param)
