@@ -20,7 +20,7 @@ from harness.local.launcher import RunningServer, group_members, launch, launch_
 from harness.providers import Endpoints
 from harness.results import read_results
 from harness.runs import RunOptions, run_provider
-from tests.recording_tap import Tap, recording_tap
+from harness.transport.tap import TapServer, running_tap
 from tests.subject_known_answers import LIVE_CHECKS, LIVE_PARAMS, SUBJECTS
 
 pytestmark = pytest.mark.live
@@ -156,26 +156,26 @@ def llama_server() -> Iterator[RunningServer]:
 
 
 @pytest.fixture
-def tapped(llama_server: RunningServer) -> Iterator[Tap]:
-    with recording_tap(llama_server.base_url) as tap:
+def tapped(llama_server: RunningServer) -> Iterator[TapServer]:
+    with running_tap(llama_server.base_url) as tap:
         yield tap
 
 
-def forwarded(tap: Tap) -> list[dict[str, Any]]:
+def forwarded(tap: TapServer) -> list[dict[str, Any]]:
     """The chat bodies the gateway sent on (its own health checks left out)."""
-    return [b for b in tap.bodies() if isinstance(b, dict)]
+    return [e.body for e in tap.entries if e.path == "/v1/chat/completions" and isinstance(e.body, dict)]
 
 
 @pytest.fixture(scope="module")
-def portkey(llama_server: RunningServer) -> Iterator[tuple[RunningServer, Tap]]:
+def portkey(llama_server: RunningServer) -> Iterator[tuple[RunningServer, TapServer]]:
     from harness.local.build import PORTKEY_ENV
 
     require(PORTKEY_ENV)
-    with recording_tap(llama_server.base_url) as tap, start_gateway("portkey", tap.base_url, "tiny-llama") as gateway:
+    with running_tap(llama_server.base_url) as tap, start_gateway("portkey", tap.base_url, "tiny-llama") as gateway:
         yield gateway, tap
 
 
-def test_portkey_listens_on_loopback_only(portkey: tuple[RunningServer, Tap]) -> None:
+def test_portkey_listens_on_loopback_only(portkey: tuple[RunningServer, TapServer]) -> None:
     gateway, _ = portkey
     assert listening_addresses(gateway.process.pid) == {"127.0.0.1"}
 
@@ -186,10 +186,10 @@ def test_portkey_listens_on_loopback_only(portkey: tuple[RunningServer, Tap]) ->
     ids=lambda e: next(iter(e)),
 )
 def test_portkey_drops_llama_cpp_sampling_keys(
-    portkey: tuple[RunningServer, Tap], llama_server: RunningServer, extra: dict[str, Any]
+    portkey: tuple[RunningServer, TapServer], llama_server: RunningServer, extra: dict[str, Any]
 ) -> None:
     gateway, tap = portkey
-    tap.seen.clear()
+    tap.entries.clear()
     through = chat(gateway.base_url, {"seed": 7, "temperature": 1.5, **extra}, gateway.headers)
     sent = forwarded(tap)
     assert len(sent) == 1 and not set(extra) & set(sent[0]), sent  # the tap: not forwarded
@@ -200,7 +200,7 @@ def test_portkey_drops_llama_cpp_sampling_keys(
 
 
 def test_portkey_drops_top_k_where_it_changes_the_output(
-    portkey: tuple[RunningServer, Tap], llama_server: RunningServer
+    portkey: tuple[RunningServer, TapServer], llama_server: RunningServer
 ) -> None:
     gateway, _ = portkey
     body = {"seed": 7, "temperature": 1.5}
@@ -210,10 +210,10 @@ def test_portkey_drops_top_k_where_it_changes_the_output(
 
 
 def test_portkey_clamps_temperature_top_p_penalties_and_max_tokens(
-    portkey: tuple[RunningServer, Tap], llama_server: RunningServer
+    portkey: tuple[RunningServer, TapServer], llama_server: RunningServer
 ) -> None:
     gateway, tap = portkey
-    tap.seen.clear()
+    tap.entries.clear()
     for body in ({"temperature": 2.5}, {"top_p": 1.5}, {"presence_penalty": -3}, {"frequency_penalty": 3}):
         chat(gateway.base_url, {"seed": 7, **body}, gateway.headers)
     sent = forwarded(tap)
@@ -225,18 +225,18 @@ def test_portkey_clamps_temperature_top_p_penalties_and_max_tokens(
     assert text(chat(gateway.base_url, {"seed": 7, "temperature": 2.5}, gateway.headers)) == at_2
     # max_tokens -5: llama-server refuses it (400); Portkey sends 0 and answers 200.
     assert chat(llama_server.base_url, {"max_tokens": -5}).status_code == 400
-    tap.seen.clear()
+    tap.entries.clear()
     assert chat(gateway.base_url, {"max_tokens": -5}, gateway.headers).status_code == 200
     assert forwarded(tap)[0]["max_tokens"] == 0
 
 
 def test_portkey_answers_a_stream_with_a_500_that_is_no_openai_error(
-    portkey: tuple[RunningServer, Tap], llama_server: RunningServer
+    portkey: tuple[RunningServer, TapServer], llama_server: RunningServer
 ) -> None:
     gateway, tap = portkey
     direct = chat(llama_server.base_url, {"stream": True})
     assert direct.status_code == 200 and "data: [DONE]" in direct.text  # the control
-    tap.seen.clear()
+    tap.entries.clear()
     through = chat(gateway.base_url, {"stream": True}, gateway.headers)
     assert through.status_code == 500
     assert through.json() == {"status": "failure", "message": "Something went wrong"}  # no "error" object
@@ -244,15 +244,15 @@ def test_portkey_answers_a_stream_with_a_500_that_is_no_openai_error(
 
 
 @pytest.fixture(scope="module")
-def smg(llama_server: RunningServer) -> Iterator[tuple[RunningServer, Tap]]:
+def smg(llama_server: RunningServer) -> Iterator[tuple[RunningServer, TapServer]]:
     from harness.local.build import SMG_ENV
 
     require(SMG_ENV)
-    with recording_tap(llama_server.base_url) as tap, start_gateway("smg", tap.base_url, "tiny-llama") as gateway:
+    with running_tap(llama_server.base_url) as tap, start_gateway("smg", tap.base_url, "tiny-llama") as gateway:
         yield gateway, tap
 
 
-def test_smg_listens_on_loopback_only(smg: tuple[RunningServer, Tap]) -> None:
+def test_smg_listens_on_loopback_only(smg: tuple[RunningServer, TapServer]) -> None:
     gateway, _ = smg
     assert listening_addresses(gateway.process.pid) == {"127.0.0.1"}  # router and metrics
 
@@ -267,11 +267,11 @@ def test_smg_listens_on_loopback_only(smg: tuple[RunningServer, Tap]) -> None:
     ],
 )
 def test_smg_refuses_out_of_range_values_before_the_backend(
-    smg: tuple[RunningServer, Tap], llama_server: RunningServer, body: dict[str, Any], param: str
+    smg: tuple[RunningServer, TapServer], llama_server: RunningServer, body: dict[str, Any], param: str
 ) -> None:
     gateway, tap = smg
     assert chat(llama_server.base_url, {"seed": 7, **body}).status_code == 200  # llama-server accepts it
-    tap.seen.clear()
+    tap.entries.clear()
     through = chat(gateway.base_url, {"seed": 7, **body})
     assert through.status_code == 400
     error = through.json()["error"]
@@ -280,10 +280,10 @@ def test_smg_refuses_out_of_range_values_before_the_backend(
 
 
 def test_smg_adds_logprobs_and_stream_false_and_rounds_to_32_bit_floats(
-    smg: tuple[RunningServer, Tap], llama_server: RunningServer
+    smg: tuple[RunningServer, TapServer], llama_server: RunningServer
 ) -> None:
     gateway, tap = smg
-    tap.seen.clear()
+    tap.entries.clear()
     text(chat(gateway.base_url, {"seed": 7, "temperature": 2.0000000000000004}))
     (sent,) = forwarded(tap)
     assert sent["logprobs"] is False and sent["stream"] is False
@@ -292,23 +292,23 @@ def test_smg_adds_logprobs_and_stream_false_and_rounds_to_32_bit_floats(
 
 
 def test_smg_answers_404_for_a_model_the_backend_would_serve(
-    smg: tuple[RunningServer, Tap], llama_server: RunningServer
+    smg: tuple[RunningServer, TapServer], llama_server: RunningServer
 ) -> None:
     gateway, tap = smg
     body = {"model": "no-such-model", "messages": MESSAGES, "max_tokens": 2}
     assert httpx.post(f"{llama_server.base_url}/chat/completions", json=body, timeout=60).status_code == 200
-    tap.seen.clear()
+    tap.entries.clear()
     through = httpx.post(f"{gateway.base_url}/chat/completions", json=body, timeout=60)
     assert through.status_code == 404 and through.json()["error"]["code"] == "model_not_found"
     assert forwarded(tap) == []
 
 
 @pytest.fixture(scope="module")
-def litellm(llama_server: RunningServer) -> Iterator[tuple[RunningServer, Tap]]:
+def litellm(llama_server: RunningServer) -> Iterator[tuple[RunningServer, TapServer]]:
     from harness.local.build import LITELLM_ENV
 
     require(LITELLM_ENV)
-    with recording_tap(llama_server.base_url) as tap, start_gateway("litellm", tap.base_url, "tiny-llama") as gateway:
+    with running_tap(llama_server.base_url) as tap, start_gateway("litellm", tap.base_url, "tiny-llama") as gateway:
         yield gateway, tap
 
 
@@ -317,16 +317,16 @@ def frames(response: httpx.Response) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line != "[DONE]"]
 
 
-def test_litellm_listens_on_loopback_only(litellm: tuple[RunningServer, Tap]) -> None:
+def test_litellm_listens_on_loopback_only(litellm: tuple[RunningServer, TapServer]) -> None:
     gateway, _ = litellm
     assert listening_addresses(gateway.process.pid) == {"127.0.0.1"}
 
 
 def test_litellm_injects_include_usage_upstream_and_hides_the_usage_frame(
-    litellm: tuple[RunningServer, Tap], llama_server: RunningServer
+    litellm: tuple[RunningServer, TapServer], llama_server: RunningServer
 ) -> None:
     gateway, tap = litellm
-    tap.seen.clear()
+    tap.entries.clear()
     through = chat(gateway.base_url, {"stream": True, "seed": 7}, gateway.headers)
     (sent,) = forwarded(tap)
     assert sent["stream_options"] == {"include_usage": True}  # added: the client asked for none
@@ -336,7 +336,7 @@ def test_litellm_injects_include_usage_upstream_and_hides_the_usage_frame(
 
 
 def test_litellm_corrupts_streams_with_two_choices(
-    litellm: tuple[RunningServer, Tap], llama_server: RunningServer
+    litellm: tuple[RunningServer, TapServer], llama_server: RunningServer
 ) -> None:
     gateway, _ = litellm
     body = {"stream": True, "n": 2, "temperature": 1.0, "seed": 7}
@@ -356,21 +356,21 @@ def test_litellm_corrupts_streams_with_two_choices(
 
 
 def test_litellm_unwraps_extra_body_drops_user_and_refuses_thinking(
-    litellm: tuple[RunningServer, Tap], llama_server: RunningServer
+    litellm: tuple[RunningServer, TapServer], llama_server: RunningServer
 ) -> None:
     gateway, tap = litellm
-    tap.seen.clear()
+    tap.entries.clear()
     chat(gateway.base_url, {"seed": 7, "extra_body": {"top_k": 1}, "user": "u1"}, gateway.headers)
     (sent,) = forwarded(tap)
     assert sent["top_k"] == 1 and "extra_body" not in sent and "user" not in sent
     assert chat(llama_server.base_url, {"seed": 7, "thinking": {"type": "enabled"}}).status_code == 200
-    tap.seen.clear()
+    tap.entries.clear()
     refused = chat(gateway.base_url, {"seed": 7, "thinking": {"type": "enabled"}}, gateway.headers)
     assert refused.status_code == 400 and "UnsupportedParamsError" in refused.json()["error"]["message"]
     assert forwarded(tap) == []
 
 
-def test_litellm_never_answers_401(litellm: tuple[RunningServer, Tap]) -> None:
+def test_litellm_never_answers_401(litellm: tuple[RunningServer, TapServer]) -> None:
     """No key: a text/plain 500; a wrong key: a 400 about a database (none is configured)."""
     gateway, _ = litellm
     assert chat(gateway.base_url, {"seed": 7}, gateway.headers).status_code == 200  # the control: its key works
