@@ -205,6 +205,7 @@ def test_the_set_up_points_a_launched_gateway_at_the_tap(
 
             class Running:
                 base_url = gateway.base_url
+                headers: dict[str, str] = {}  # what start_gateway's server carries
 
             yield Running()
 

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from harness.local.launcher import SERVERS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +28,7 @@ from harness.checks.judges.overflow import (
 from harness.checks.judges.shapes import Pair
 from harness.engine import DedupingSender, plan, run_units
 from harness.errors import ConfigError
+from harness.local.launcher import SERVERS
 from harness.local.model import N_CTX, TEMPLATE_READS
 from harness.providers import load_providers
 from harness.results import Record, ResultsWriter, Verdict
