@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -202,12 +203,8 @@ def test_the_set_up_points_a_launched_gateway_at_the_tap(
     def start_gateway(server: str, upstream_base_url: str, model: str) -> Iterator[object]:
         calls.append((server, upstream_base_url, model))
         with fault_gateway(upstream_base_url) as gateway:
-
-            class Running:
-                base_url = gateway.base_url
-                headers: dict[str, str] = {}  # what start_gateway's server carries
-
-            yield Running()
+            # What start_gateway's server carries: its address and the headers its requests need.
+            yield SimpleNamespace(base_url=gateway.base_url, headers={})
 
     monkeypatch.setattr(launcher, "start_gateway", start_gateway, raising=False)
     launched = PROVIDERS.replace(
