@@ -205,9 +205,7 @@ def test_model_defaults_are_refused_for_a_launched_server_that_is_not_vllm() -> 
     entry = {"name": "x", "base_url": "http://127.0.0.1:0/v1", "model": "m", "schema": "openai"}
     Provider.model_validate({**entry, "model_defaults": {"temperature": 0.5}, "launch": {"server": "vllm"}})
     with pytest.raises(ValidationError, match="vllm only"):
-        Provider.model_validate(
-            {**entry, "model_defaults": {"temperature": 0.5}, "launch": {"server": "llama-server"}}
-        )
+        Provider.model_validate({**entry, "model_defaults": {"temperature": 0.5}, "launch": {"server": "llama-server"}})
 
 
 def test_the_transformers_surface_is_its_params_class() -> None:

@@ -293,7 +293,9 @@ def judge_default(search: DefaultSearch, param: str, documented: Any, model: Any
 
 def _named(value: str, model: Any) -> str:
     """An alternative (its repr) as the detail names it: the model's own value says so."""
-    return f"{value} (the model's generation_config.json value)" if model is not None and value == repr(model) else value
+    if model is not None and value == repr(model):
+        return f"{value} (the model's generation_config.json value)"
+    return value
 
 
 @guarded
