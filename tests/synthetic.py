@@ -217,6 +217,7 @@ class SyntheticProvider:
     def __init__(self, behaviour: Behaviour | None = None) -> None:
         self.behaviour = behaviour or Behaviour()
         self.requests = 0
+        self.bodies: list[dict[str, Any]] = []  # every request body, in order
         self.unseeded_rng = random.Random(0)
 
     def transport(self) -> httpx.MockTransport:
@@ -240,6 +241,7 @@ class SyntheticProvider:
     def _handle(self, request: httpx.Request) -> httpx.Response:
         self.requests += 1
         body = json.loads(request.content)
+        self.bodies.append(body)
         if request.url.path.endswith("/embeddings"):
             return self._embeddings(body)
         b = self.behaviour

@@ -97,3 +97,20 @@ def assert_vllm_known_answers(records: list[Record]) -> None:
     # Unforced, this model calls nothing: neither "none" nor parallel_tool_calls can be seen.
     assert calls["tool_choice", "none"].verdict is Verdict.INCONCLUSIVE, seen
     assert calls["parallel_tool_calls", "effect"].verdict is Verdict.INCONCLUSIVE, seen
+
+
+# vllm-genconfig: the model's generation_config.json sets these, and vLLM applies them to a
+# request that omits them (--generation-config auto, the default: config/model.py
+# get_diff_sampling_param; chat_completion/protocol.py to_sampling_params, "user -> server
+# default -> OpenAI default"). Held to OpenAI, whose documented defaults are 1.0 for both.
+MODEL_DEFAULTS = {"temperature": 0.5, "top_p": 0.8}
+
+
+def assert_genconfig_known_answers(records: list[Record]) -> None:
+    """The default check names the model's value as the one vLLM applies."""
+    found = {r.param: r for r in records if r.check == "default"}
+    for param, value in MODEL_DEFAULTS.items():
+        record = found[param]
+        assert record.verdict is Verdict.IGNORED, record.detail
+        named = f"the real default behaves like {param}={value!r} (the model's generation_config.json value)"
+        assert named in record.detail, record.detail

@@ -8,7 +8,7 @@ paid API.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -141,6 +141,9 @@ class CheckContext:
     raw: RawSend | None = None  # the gateway, with its key, without de-duplication or a stop on 401/404
     context_tokens: int | None = None  # the served context per request, where providers.toml states it
     template_reads: frozenset[str] = frozenset()  # the request parameters the served chat template reads
+    # The sampling values the served model's generation_config.json sets (providers.toml's
+    # model_defaults): the default check tries each as one more candidate default.
+    model_defaults: Mapping[str, float] = field(default_factory=dict)
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params

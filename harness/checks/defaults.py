@@ -44,13 +44,17 @@ def _documented_defaults(folders: tuple[Path, ...]) -> dict[str, tuple[Any, ...]
     return {name: tuple(values) for name, values in found.items()}
 
 
-def candidate_defaults(param: str, documented: Any) -> list[Any]:
+def candidate_defaults(param: str, documented: Any, model: Any = None) -> list[Any]:
     """What the documented default must be told apart from: other surfaces' documented
-    defaults, common engine defaults, and the probe's own effect value (so that a parameter
-    whose every candidate equals its documented default still gets a contrast)."""
+    defaults, common engine defaults, the probe's own effect value (so that a parameter
+    whose every candidate equals its documented default still gets a contrast), and last the
+    served model's own value (its generation_config.json), where the provider states one."""
     found = [*_documented_defaults(tuple(paths.schema_dirs())).get(param, ()), *COMMON_DEFAULTS.get(param, [])]
     if param in EFFECTS:
         found.append(EFFECTS[param].value)
+    if model is not None:
+        # Last, so a column without model defaults sends exactly the requests it always did.
+        found.append(model)
     unique: list[Any] = []
     for value in found:
         if value != documented and value not in unique:
@@ -69,6 +73,11 @@ def _numeric_defaults(ctx: CheckContext) -> list[str]:
 @probe_each(DEFAULT, "default", _numeric_defaults)
 async def default_probe(ctx: CheckContext, param: str) -> Finding:
     documented = ctx.surface.parameters[param].default
-    alternatives = [a for a in candidate_defaults(param, documented) if documents(ctx, param, a)]
+    model = ctx.model_defaults.get(param)
+    alternatives = [a for a in candidate_defaults(param, documented, model) if documents(ctx, param, a)]
+    # The model's value is named only where it is one of the candidates sent (not the
+    # documented default itself, and documented as valid on this surface), as it was sent
+    # (an int 1 is the candidate 1.0 already there).
+    named = next((a for a in alternatives if a == model), None) if model is not None else None
     proof = await proof_for(ctx)
-    return await proof.default(ctx, param, documented, alternatives, EFFECTS[param].max_tokens)
+    return await proof.default(ctx, param, documented, alternatives, EFFECTS[param].max_tokens, named)

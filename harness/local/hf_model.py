@@ -9,13 +9,15 @@ The folder holds what a Hugging Face model repository holds: ``config.json``,
 ``model.safetensors``, a ``tokenizer.json`` built here with the ``tokenizers`` library (a
 Unigram model over the vocabulary, with byte fallback), ``tokenizer_config.json`` with the
 ChatML chat template, and ``generation_config.json`` with no sampling values, so vLLM's own
-defaults apply. Every file is byte-identical on every run; nothing is downloaded.
+defaults apply (a copy with sampling values there, ``ensure_genconfig_model``, shows what
+vLLM does with a model's own defaults). Every file is byte-identical on every run; nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from harness.local.model import (
@@ -117,10 +119,12 @@ def _json(data: object) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def write_hf_model(folder: Path, sampling: bool = False) -> Path:
+def write_hf_model(folder: Path, sampling: bool = False, defaults: Mapping[str, float] | None = None) -> Path:
     """Write the model folder (atomically: a half-written folder is never served). With
     ``sampling``, its generation_config.json sets ``do_sample``: ``transformers serve`` takes
-    its defaults from there and decodes greedily without it, whatever the temperature."""
+    its defaults from there and decodes greedily without it, whatever the temperature.
+    ``defaults``: sampling values (temperature, top_p ...) it sets as well, as many published
+    models' generation_config.json do; they imply ``do_sample``."""
     from safetensors.numpy import save_file
 
     tokens, _, types = vocabulary()
@@ -133,8 +137,9 @@ def write_hf_model(folder: Path, sampling: bool = False) -> Path:
     save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
     (tmp / "config.json").write_text(_json(config(len(tokens), eos_id)))
     generation: dict[str, object] = {"bos_token_id": SPECIALS.index(BOS), "eos_token_id": eos_id}
-    if sampling:
+    if sampling or defaults:
         generation["do_sample"] = True
+    generation.update(defaults or {})
     (tmp / "generation_config.json").write_text(_json(generation))
     (tmp / "tokenizer.json").write_text(tokenizer_json(tokens, types))
     (tmp / "tokenizer_config.json").write_text(
@@ -173,6 +178,24 @@ def ensure_transformers_model() -> Path:
     folder = model_cache_dir() / f"{FOLDER_NAME}-sampling" / MODEL_NAME
     if not (folder / "config.json").is_file():
         write_hf_model(folder, sampling=True)
+    return folder
+
+
+def genconfig_folder(defaults: Mapping[str, float]) -> Path:
+    """Where the copy with ``defaults`` in its generation_config.json lives: named after the
+    values, so a changed entry in providers.toml gets a copy of its own."""
+    values = "-".join(f"{name}{value:g}" for name, value in sorted(defaults.items()))
+    return model_cache_dir() / f"{FOLDER_NAME}-gen-{values}"
+
+
+def ensure_genconfig_model(defaults: Mapping[str, float]) -> Path:
+    """A copy of the model whose generation_config.json sets ``defaults`` (providers.toml's
+    ``model_defaults``): vLLM applies them to every request that omits them (its
+    ``--generation-config auto``, the default), the case the default check names. The plain
+    copy stays as it is, so vllm-local's cassettes stay true."""
+    folder = genconfig_folder(defaults)
+    if not (folder / "config.json").is_file():
+        write_hf_model(folder, defaults=defaults)
     return folder
 
 

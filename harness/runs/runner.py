@@ -68,6 +68,7 @@ def check_context(
         structure_budget=provider.structure_budget,
         context_tokens=provider.context_tokens,
         template_reads=frozenset(provider.template_reads),
+        model_defaults=dict(provider.model_defaults),
     )
 
 

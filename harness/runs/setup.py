@@ -38,7 +38,11 @@ def provider_endpoints(provider: Provider, mode: Mode, upstream_base_url: str | 
 
         spec = provider.launch
         with launch_provider(
-            spec.server, provider.max_parallel_requests, spec.embeddings, upstream_server=spec.upstream_server
+            spec.server,
+            provider.max_parallel_requests,
+            spec.embeddings,
+            upstream_server=spec.upstream_server,
+            model_defaults=provider.model_defaults,
         ) as endpoints:
             yield endpoints
         return

@@ -21,7 +21,13 @@ from harness.local.launcher import group_members, launch_provider
 from harness.results import Verdict, read_results
 from harness.runs import RunOptions, run_provider
 from tests.conftest import ROOT
-from tests.vllm_known_answers import CHECKS, PARAMS, assert_vllm_known_answers
+from tests.vllm_known_answers import (
+    CHECKS,
+    MODEL_DEFAULTS,
+    PARAMS,
+    assert_genconfig_known_answers,
+    assert_vllm_known_answers,
+)
 
 pytestmark = pytest.mark.live
 
@@ -48,6 +54,16 @@ def test_vllm_known_answers_live(tmp_path: Path) -> None:
     options = RunOptions("vllm-local", mode="live", out=tmp_path, params=PARAMS, checks=CHECKS, progress=False)
     run_provider(options)
     assert_vllm_known_answers(read_results(tmp_path / "results.jsonl"))
+
+
+def test_vllm_applies_the_model_generation_config_live(tmp_path: Path) -> None:
+    require_vllm()
+    params = list(MODEL_DEFAULTS)
+    options = RunOptions(
+        "vllm-genconfig", schema="openai", mode="live", out=tmp_path, params=params, checks=["default"], progress=False
+    )
+    run_provider(options)
+    assert_genconfig_known_answers(read_results(tmp_path / "results.jsonl"))
 
 
 def test_vllm_chat_and_pooling_servers_start_answer_and_stop() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,10 @@ def run_checks(
     params: list[str] | None = None,
     send_seed: bool = True,
     provider: SyntheticProvider | None = None,
+    model_defaults: dict[str, float] | None = None,
 ) -> list[Record]:
-    """``provider`` (default: a synthetic one with ``behaviour``) answers every request."""
+    """``provider`` (default: a synthetic one with ``behaviour``) answers every request;
+    ``model_defaults``: what the served model's generation_config.json is stated to set."""
     synthetic = provider or SyntheticProvider(behaviour)
 
     async def go() -> list[Record]:
@@ -40,6 +43,7 @@ def run_checks(
                 DedupingSender(client),
                 params=params,
                 send_seed=send_seed,
+                model_defaults=model_defaults or {},
             )
             writer = ResultsWriter(tmp_path / "results.jsonl")
             stats = await run_units(plan(ctx, checks), writer, ctx, set())
@@ -127,6 +131,80 @@ def test_default_not_the_documented_one_and_the_real_one_found(tmp_path: Path, c
     (record,) = records
     assert record.verdict is Verdict.IGNORED
     assert "the real default behaves like temperature=0.7" in record.detail
+
+
+MODEL_DEFAULTS = {"temperature": 0.5, "top_p": 0.8}
+NAMED = "(the model's generation_config.json value)"
+
+
+def test_default_the_model_values_applied_are_named(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    # A server that behaves as vLLM does with --generation-config auto: the model's values
+    # replace the documented defaults for a request that omits them.
+    records = run_checks(
+        tmp_path,
+        catalogue["openai"],
+        Behaviour(defaults=MODEL_DEFAULTS),
+        ["default"],
+        ["temperature", "top_p"],
+        model_defaults=MODEL_DEFAULTS,
+    )
+    for param, value in MODEL_DEFAULTS.items():
+        (record,) = [r for r in records if r.param == param]
+        assert record.verdict is Verdict.IGNORED, record.detail
+        assert f"the real default behaves like {param}={value!r} {NAMED}" in record.detail
+
+
+def test_default_the_model_values_not_applied_are_said_so(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    # A server that ignores the model's generation_config.json (llama.cpp's with a GGUF, say):
+    # the documented default holds, and the model's value was told apart from it.
+    records = run_checks(
+        tmp_path,
+        catalogue["openai"],
+        Behaviour(),
+        ["default"],
+        ["temperature", "top_p"],
+        model_defaults=MODEL_DEFAULTS,
+    )
+    for param, value in MODEL_DEFAULTS.items():
+        (record,) = [r for r in records if r.param == param]
+        assert record.verdict is Verdict.HONOURED, record.detail
+        assert f"not the model's generation_config.json value {value!r}" in record.detail
+        assert repr(value) in record.evidence["control"]
+
+
+def test_default_another_value_than_the_model_s_is_not_called_the_model_s(
+    tmp_path: Path, catalogue: dict[str, Surface]
+) -> None:
+    (record,) = run_checks(
+        tmp_path,
+        catalogue["openai"],
+        Behaviour(defaults={"temperature": 0.7}),
+        ["default"],
+        ["temperature"],
+        model_defaults=MODEL_DEFAULTS,
+    )
+    assert record.verdict is Verdict.IGNORED
+    assert "the real default behaves like temperature=0.7" in record.detail and NAMED not in record.detail
+
+
+def test_default_requests_unchanged_without_model_defaults(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    # A column without model_defaults sends what it always sent; with them, the same requests
+    # and then the model's values.
+    plain, stated = SyntheticProvider(Behaviour()), SyntheticProvider(Behaviour())
+    run_checks(tmp_path, catalogue["openai"], Behaviour(), ["default"], ["temperature"], provider=plain)
+    run_checks(
+        tmp_path,
+        catalogue["openai"],
+        Behaviour(),
+        ["default"],
+        ["temperature"],
+        provider=stated,
+        model_defaults=MODEL_DEFAULTS,
+    )
+    sent = sorted(json.dumps(b, sort_keys=True) for b in plain.bodies)
+    more = sorted(json.dumps(b, sort_keys=True) for b in stated.bodies if b.get("temperature") != 0.5)
+    assert more == sent and len(stated.bodies) > len(plain.bodies)
+    assert all(b.get("temperature") != 0.5 for b in plain.bodies)
 
 
 # --- determinism -----------------------------------------------------------------------

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.checks.findings import Finding
 from harness.checks.judges.determinism import SeedRepeats, judge_seed
@@ -358,6 +360,34 @@ def test_default_not_applied_needs_the_inert_control() -> None:
 def test_a_default_needs_some_alternative_to_be_credited() -> None:
     judged = judge_default(DefaultSearch(baseline=BASE, trials=[trial("a", "a")]), "frequency_penalty", 0)
     assert judged.verdict is Verdict.INCONCLUSIVE
+
+
+MODEL_NAMED = "(the model's generation_config.json value)"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    omitted=st.sampled_from("abc"),
+    documented=st.sampled_from("abc"),
+    engine=st.sampled_from("abc"),
+    model=st.sampled_from("abc"),
+)
+def test_default_names_the_model_value_only_when_it_reproduces_the_omitted_output(
+    omitted: str, documented: str, engine: str, model: str
+) -> None:
+    # The model's value (0.5) beside an engine default (0.8); each request's text drawn.
+    search = DefaultSearch(
+        baseline=BASE, trials=[trial(omitted, documented, inert="x", **{"0.8": engine, "0.5": model})]
+    )
+    judged = judge_default(search, "temperature", 1.0, model=0.5)
+    applied = judged.verdict is Verdict.IGNORED and MODEL_NAMED in judged.detail
+    assert applied == (omitted != documented and omitted == model and engine != omitted)
+    if "not the model's generation_config.json value 0.5" in judged.detail:
+        assert judged.verdict is Verdict.HONOURED and omitted == documented != model
+    if judged.verdict is Verdict.HONOURED:
+        assert "not the model's generation_config.json value 0.5" in judged.detail
+    unnamed = judge_default(search, "temperature", 1.0)
+    assert unnamed.verdict is judged.verdict and "generation_config" not in unnamed.detail
 
 
 # --- response_format, max_tokens, seed, embeddings ---------------------------------------

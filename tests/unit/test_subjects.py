@@ -179,6 +179,35 @@ def test_transformers_gets_a_sampling_copy_of_the_model_and_vllm_keeps_its_own(
         assert (shared / name).read_bytes() == (sampling / name).read_bytes(), name
 
 
+def test_vllm_genconfig_serves_a_copy_with_the_model_defaults_of_its_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    from harness.local.hf_model import ensure_genconfig_model, ensure_hf_model
+    from harness.providers import load_providers
+
+    defaults = load_providers()["vllm-genconfig"].model_defaults
+    assert defaults == {"temperature": 0.5, "top_p": 0.8}
+    shared, copy = ensure_hf_model(), ensure_genconfig_model(defaults)
+    generation = json.loads((copy / "generation_config.json").read_text())
+    assert copy != shared and generation["do_sample"] is True
+    assert {k: generation[k] for k in defaults} == defaults
+    assert not {"temperature", "top_p", "do_sample"} & set(json.loads((shared / "generation_config.json").read_text()))
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json"):
+        assert (shared / name).read_bytes() == (copy / name).read_bytes(), name
+
+
+def test_model_defaults_are_refused_for_a_launched_server_that_is_not_vllm() -> None:
+    from pydantic import ValidationError
+
+    from harness.providers.registry import Provider
+
+    entry = {"name": "x", "base_url": "http://127.0.0.1:0/v1", "model": "m", "schema": "openai"}
+    Provider.model_validate({**entry, "model_defaults": {"temperature": 0.5}, "launch": {"server": "vllm"}})
+    with pytest.raises(ValidationError, match="vllm only"):
+        Provider.model_validate({**entry, "model_defaults": {"temperature": 0.5}, "launch": {"server": "llama-server"}})
+
+
 def test_the_transformers_surface_is_its_params_class() -> None:
     """schemas/transformers.json, from transformers 5.19.0's serving/chat_completion.py: what its
     params class lacks (top_k, min_p, repetition_penalty) is not on the surface, an unknown key

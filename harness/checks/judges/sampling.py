@@ -282,16 +282,24 @@ class DefaultSearch:
         return [e for t in self.trials for e in t.exchanges()]
 
 
-def judge_default(search: DefaultSearch, param: str, documented: Any) -> Judgement:
+def judge_default(search: DefaultSearch, param: str, documented: Any, model: Any = None) -> Judgement:
     """Omitting ``param`` must behave like its ``documented`` default, and unlike every
-    alternative in some trial."""
+    alternative in some trial. ``model``: the value the served model's generation_config.json
+    sets (one of the alternatives), named as such when the server applies it, or does not."""
     # Not the shared guard alone: the shared baseline decides first, whole, before the trials'
     # failures (as in ``judge_differential``).
-    return baseline_problem(search.baseline) or _default(search, param, documented)
+    return baseline_problem(search.baseline) or _default(search, param, documented, model)
+
+
+def _named(value: str, model: Any) -> str:
+    """An alternative (its repr) as the detail names it: the model's own value says so."""
+    if model is not None and value == repr(model):
+        return f"{value} (the model's generation_config.json value)"
+    return value
 
 
 @guarded
-def _default(search: DefaultSearch, param: str, documented: Any) -> Judgement:
+def _default(search: DefaultSearch, param: str, documented: Any, model: Any = None) -> Judgement:
     baseline, trials = search.baseline, search.trials
     for trial in trials:
         empty = _no_text({"omitted": trial.omitted, "explicit": trial.documented})
@@ -299,8 +307,8 @@ def _default(search: DefaultSearch, param: str, documented: Any) -> Judgement:
             return empty
         omitted, explicit = text_of(trial.omitted), text_of(trial.documented)
         if omitted != explicit:
-            return _not_applied(param, documented, trial, omitted, explicit)
-    left = undecided_alternatives(trials)
+            return _not_applied(param, documented, trial, omitted, explicit, model)
+    left = [_named(a, model) for a in undecided_alternatives(trials)]
     tried = "; ".join(t.label for t in trials)
     if not trials[0].alternatives:
         return Judgement(
@@ -309,9 +317,16 @@ def _default(search: DefaultSearch, param: str, documented: Any) -> Judgement:
             "so nothing shows the parameter matters here",
         )
     if not left:
+        # Where the model sets a value of its own, say the server does not apply it: the
+        # documented default wins over the model's generation_config.json.
+        applied = (
+            f", not the model's generation_config.json value {model!r}"
+            if model is not None and repr(model) in trials[0].alternatives
+            else ""
+        )
         return Judgement(
             Verdict.HONOURED,
-            f"omitting {param} behaves like the documented default {documented!r}",
+            f"omitting {param} behaves like the documented default {documented!r}{applied}",
             f"every alternative ({', '.join(trials[0].alternatives)}) gives another output in at least one of: "
             f"{tried}; a longer max_tokens only extends the {baseline.kind} output",
         )
@@ -323,9 +338,9 @@ def _default(search: DefaultSearch, param: str, documented: Any) -> Judgement:
 
 
 def _not_applied(
-    param: str, documented: Any, trial: DefaultTrial, omitted: str | None, explicit: str | None
+    param: str, documented: Any, trial: DefaultTrial, omitted: str | None, explicit: str | None, model: Any = None
 ) -> Judgement:
-    matches = [name for name, e in trial.alternatives.items() if text_of(e) == omitted]
+    matches = [_named(name, model) for name, e in trial.alternatives.items() if text_of(e) == omitted]
     inert = text_of(trial.inert) if trial.inert is not None else None
     inert_holds = trial.inert is not None and inert_change_problem(trial.omitted, trial.inert, "") is None
     found = f"; the real default behaves like {param}={matches[0]}" if matches else ""

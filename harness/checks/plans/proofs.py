@@ -36,9 +36,10 @@ class Proof(Protocol):
         ...
 
     async def default(
-        self, ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int
+        self, ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int, model: Any = None
     ) -> Finding:
-        """Does omitting ``param`` behave like ``documented``, and unlike ``alternatives``?"""
+        """Does omitting ``param`` behave like ``documented``, and unlike ``alternatives``?
+        ``model``: the served model's own value (one of ``alternatives``), named when applied."""
         ...
 
 

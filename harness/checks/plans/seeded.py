@@ -183,7 +183,7 @@ class SeededProof:
         return await (greedy_equivalence if effect.greedy else differential)(ctx, param, effect)
 
     async def default(
-        self, ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int
+        self, ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int, model: Any = None
     ) -> Finding:
         shared_baseline = await baseline(ctx, tokens)
         trials: list[DefaultTrial] = []
@@ -194,6 +194,6 @@ class SeededProof:
             if shared_baseline.text != text_of(shared_baseline.again) or _settled(trials):
                 break
         search = DefaultSearch(baseline=shared_baseline, trials=trials)
-        judgement = judge_default(search, param, documented)
+        judgement = judge_default(search, param, documented, model)
         sent = [*shared_baseline.sent(), *search.exchanges()]
         return Finding(judgement, sent, documented, mode="seeded")

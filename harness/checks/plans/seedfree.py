@@ -296,7 +296,9 @@ async def _sampled(ctx: CheckContext, param: str, effect: Effect) -> ProbeFindin
     )
 
 
-async def _greedy_default(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any]) -> ProbeFinding:
+async def _greedy_default(
+    ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], model: Any = None
+) -> ProbeFinding:
     tokens = EFFECTS[param].max_tokens
     baseline = await greedy_baseline(ctx, param, tokens)
     omitted, explicit, *others = await asyncio.gather(
@@ -311,7 +313,7 @@ async def _greedy_default(ctx: CheckContext, param: str, documented: Any, altern
         alternatives={repr(a): e for a, e in zip(alternatives, others, strict=True)},
         inert=baseline.longer,
     )
-    judgement = judge_default(DefaultSearch(baseline=baseline, trials=[trial]), param, documented)
+    judgement = judge_default(DefaultSearch(baseline=baseline, trials=[trial]), param, documented, model)
     sent = [*baseline.sent(), *trial.exchanges()]
     return ProbeFinding(judgement, sent, documented, mode="greedy")
 
@@ -371,8 +373,10 @@ class SeedFreeProof:
         return await _sampled(ctx, param, effect)
 
     async def default(
-        self, ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int
+        self, ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int, model: Any = None
     ) -> ProbeFinding:
         if param in PENALTIES and self.profile.greedy_reproduces:
-            return await _greedy_default(ctx, param, documented, alternatives)
+            return await _greedy_default(ctx, param, documented, alternatives, model)
+        # The samples compare omitted with one value at a time: the model's value is tried as
+        # an alternative, but which value a server applies instead is not searched for here.
         return await _sampled_default(ctx, param, documented, alternatives)
