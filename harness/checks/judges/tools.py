@@ -6,7 +6,7 @@ that tool's parameters; every verdict compares with the same request under anoth
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,21 +37,29 @@ def _streamed_calls(exchange: Exchange) -> list[Call]:
     """Reassemble streamed tool-call deltas as OpenAI's SDK does: by ``index``, every string
     field concatenated across deltas."""
     parts: dict[int, dict[str, str]] = {}
+    for index, piece in _call_deltas(exchange):
+        function = piece.get("function")
+        if not isinstance(function, dict):
+            continue
+        call = parts.setdefault(index, {"name": "", "arguments": ""})
+        for key in ("name", "arguments"):
+            if isinstance(function.get(key), str):
+                call[key] += function[key]
+    return [Call(call["name"], call["arguments"]) for _, call in sorted(parts.items())]
+
+
+def _call_deltas(exchange: Exchange) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each tool-call fragment of the first choice's stream, with the call it belongs to (its
+    ``index``, else its place in the delta)."""
     for chunk in exchange.chunks:
         choices = chunk.get("choices") if isinstance(chunk, dict) else None
         for streamed in choices if isinstance(choices, list) else []:
             delta = streamed.get("delta") if isinstance(streamed, dict) and streamed.get("index", 0) == 0 else None
             deltas = delta.get("tool_calls") if isinstance(delta, dict) else None
             for position, piece in enumerate(deltas if isinstance(deltas, list) else []):
-                function = piece.get("function") if isinstance(piece, dict) else None
-                if not isinstance(function, dict):
-                    continue
-                index = piece.get("index", position)
-                call = parts.setdefault(index if isinstance(index, int) else position, {"name": "", "arguments": ""})
-                for key in ("name", "arguments"):
-                    if isinstance(function.get(key), str):
-                        call[key] += function[key]
-    return [Call(call["name"], call["arguments"]) for _, call in sorted(parts.items())]
+                if isinstance(piece, dict):
+                    index = piece.get("index", position)
+                    yield (index if isinstance(index, int) else position), piece
 
 
 def tool_calls(exchange: Exchange) -> list[Call]:
@@ -311,24 +319,14 @@ def _raw_calls(exchange: Exchange) -> list[dict[str, Any]]:
     where missing (a stream's deltas reassembled by index, None where no delta carried it)."""
     if exchange.chunks:
         parts: dict[int, dict[str, Any]] = {}
-        for chunk in exchange.chunks:
-            choices = chunk.get("choices") if isinstance(chunk, dict) else None
-            for streamed in choices if isinstance(choices, list) else []:
-                delta = streamed.get("delta") if isinstance(streamed, dict) and streamed.get("index", 0) == 0 else None
-                deltas = delta.get("tool_calls") if isinstance(delta, dict) else None
-                for position, piece in enumerate(deltas if isinstance(deltas, list) else []):
-                    if not isinstance(piece, dict):
-                        continue
-                    index = piece.get("index", position)
-                    call = parts.setdefault(
-                        index if isinstance(index, int) else position, dict.fromkeys(("id", "name", "arguments"))
-                    )
-                    if isinstance(piece.get("id"), str):
-                        call["id"] = (call["id"] or "") + piece["id"]
-                    function = piece.get("function")
-                    for key in ("name", "arguments"):
-                        if isinstance(function, dict) and isinstance(function.get(key), str):
-                            call[key] = (call[key] or "") + function[key]
+        for index, piece in _call_deltas(exchange):
+            call = parts.setdefault(index, dict.fromkeys(("id", "name", "arguments")))
+            if isinstance(piece.get("id"), str):
+                call["id"] = (call["id"] or "") + piece["id"]
+            function = piece.get("function")
+            for key in ("name", "arguments"):
+                if isinstance(function, dict) and isinstance(function.get(key), str):
+                    call[key] = (call[key] or "") + function[key]
         return [call for _, call in sorted(parts.items())]
     message = choice(exchange).get("message")
     raw = message.get("tool_calls") if isinstance(message, dict) else None
