@@ -59,10 +59,15 @@ from harness.transport import Exchange
 # Long enough that the mean surprise separates the sampling settings the probes compare; no
 # longer, since an equivalence (most comparisons here) needs as many samples at any length.
 SAMPLE_TOKENS: Final = 32
+# Except a default of these, which reshape the distribution at every token: their effect
+# compounds over the text (a 64-token sample shows temperature 0.8 against 1 where a 32-token
+# one barely does), so their defaults sample 64 tokens, the length they were proven at.
+LONG_SAMPLE_TOKENS: Final = 64
+LONG_SAMPLES: Final = frozenset({"temperature", "min_p"})
 PENALTIES: Final = frozenset(NEUTRAL_KEYS)  # act on greedy decoding: judged there
 
 
-def sample_body(ctx: CheckContext, **params: Any) -> dict[str, Any]:
+def sample_body(ctx: CheckContext, tokens: int = SAMPLE_TOKENS, **params: Any) -> dict[str, Any]:
     """One unseeded sample at temperature 1, with log-probabilities where documented (and one
     alternative per token: llama.cpp otherwise returns twenty, a hundred kilobytes a sample)."""
     extra: dict[str, Any] = {}
@@ -70,7 +75,7 @@ def sample_body(ctx: CheckContext, **params: Any) -> dict[str, Any]:
         extra["logprobs"] = True
         if documents(ctx, "top_logprobs", 1):
             extra["top_logprobs"] = 1
-    return probe_body(ctx, max_tokens=SAMPLE_TOKENS, seed=OMIT, **extra, **params)
+    return probe_body(ctx, max_tokens=tokens, seed=OMIT, **extra, **params)
 
 
 def greedy_body(ctx: CheckContext, max_tokens: int, **params: Any) -> dict[str, Any]:
@@ -339,7 +344,7 @@ async def _greedy_default(ctx: CheckContext, param: str, documented: Any, altern
 
 
 async def _first_of_default(
-    ctx: CheckContext, param: str, omitted: dict[str, Any], documented: Any, alternative: Any | None
+    ctx: CheckContext, param: str, omitted: dict[str, Any], documented: Any, alternative: Any | None, tokens: int
 ) -> tuple[ArmComparison | Unusable, ArmComparison | Unusable | None]:
     """Omitted against the documented default, look by look. Once a difference from it is out
     of reach (statistics.futile), only equivalence is left to find, which shows the default
@@ -348,7 +353,7 @@ async def _first_of_default(
     from it is out of reach too, no verdict but INCONCLUSIVE is left: the comparison stops."""
     first: ArmComparison | Unusable | None = None
     other: ArmComparison | Unusable | None = None
-    body = sample_body(ctx, **{param: documented})
+    body = sample_body(ctx, tokens, **{param: documented})
     for n in LOOKS:
         first = await look(ctx, omitted, body, "omitted", f"{param}={documented!r}", n)
         if isinstance(first, Unusable) or first.finding is not Finding.UNDECIDED:
@@ -356,7 +361,7 @@ async def _first_of_default(
         told_apart = isinstance(other, ArmComparison) and other.finding is Finding.DIFFERENT
         if alternative is None or not first.futile or told_apart:
             continue
-        other_body = sample_body(ctx, **{param: alternative})
+        other_body = sample_body(ctx, tokens, **{param: alternative})
         other = await look(ctx, omitted, other_body, "omitted", f"{param}={alternative!r}", n)
         if isinstance(other, Unusable):
             return other, None
@@ -372,22 +377,25 @@ def ruled_out(alternative: ArmComparison) -> bool:
 
 
 async def _sampled_default(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any]) -> ProbeFinding:
-    omitted = sample_body(ctx, **({"temperature": OMIT} if param == "temperature" else {}))
-    first, early = await _first_of_default(ctx, param, omitted, documented, alternatives[0] if alternatives else None)
+    tokens = LONG_SAMPLE_TOKENS if param in LONG_SAMPLES else SAMPLE_TOKENS
+    omitted = sample_body(ctx, tokens, **({"temperature": OMIT} if param == "temperature" else {}))
+    alternative = alternatives[0] if alternatives else None
+    first, early = await _first_of_default(ctx, param, omitted, documented, alternative, tokens)
     if isinstance(first, Unusable):
         return ProbeFinding(first.judgement, first.exchanges, documented)
     tried: list[ArmComparison] = []
     neutral = None
     if first.finding is Finding.DIFFERENT:
-        neutral = await _neutral(ctx, sample_body(ctx), first.comparison.n_a, f"temperature=1.0, {param} omitted")
+        base = sample_body(ctx, tokens)
+        neutral = await _neutral(ctx, base, first.comparison.n_a, f"temperature=1.0, {param} omitted")
     elif first.finding is Finding.EQUIVALENT:
         # Each alternative gets as many samples as the equivalence took, no more: one not told
         # apart by then leaves the default unshown (INCONCLUSIVE), so spending more cannot help,
         # nor can going on once a difference is out of reach.
-        for alternative in alternatives:
-            body = sample_body(ctx, **{param: alternative})
+        for value in alternatives:
+            body = sample_body(ctx, tokens, **{param: value})
             found = await sequential(
-                ctx, omitted, body, "omitted", f"{param}={alternative!r}", first.comparison.n_a, futility=True
+                ctx, omitted, body, "omitted", f"{param}={value!r}", first.comparison.n_a, futility=True
             )
             if isinstance(found, Unusable):
                 return ProbeFinding(found.judgement, found.exchanges, documented)
