@@ -99,9 +99,10 @@ class Unusable:
 
 
 async def look(
-    ctx: CheckContext, a: dict[str, Any], b: dict[str, Any], a_name: str, b_name: str, n: int
+    ctx: CheckContext, a: dict[str, Any], b: dict[str, Any], a_name: str, b_name: str, n: int, futility: bool = False
 ) -> ArmComparison | Unusable:
-    """One look at two arms: ``n`` samples of each, compared."""
+    """One look at two arms: ``n`` samples of each, compared; with ``futility``, marked where
+    undecided and a difference by the cap is out of reach."""
     first, second = await asyncio.gather(arm(ctx, a).take(n), arm(ctx, b).take(n))
     problem = samples_problem(first, [second])
     found = statistic([first, second])
@@ -110,7 +111,7 @@ async def look(
         return Unusable(why, [*first, *second])
     name, (values_a, values_b) = found
     comparison = compare(values_a, values_b)
-    stopped = comparison.finding is Finding.UNDECIDED and futile(values_a, values_b)
+    stopped = futility and comparison.finding is Finding.UNDECIDED and futile(values_a, values_b)
     return ArmComparison(name, comparison, first, second, a_name, b_name, futile=stopped)
 
 
@@ -130,11 +131,11 @@ async def sequential(
     for n in LOOKS:
         if up_to is not None and n > up_to and result is not None:
             break
-        found = await look(ctx, a, b, a_name, b_name, n)
+        found = await look(ctx, a, b, a_name, b_name, n, futility)
         if isinstance(found, Unusable):
             return found
         result = found
-        if result.finding is not Finding.UNDECIDED or (futility and result.futile):
+        if result.finding is not Finding.UNDECIDED or result.futile:
             break
     assert result is not None
     return result
@@ -355,14 +356,14 @@ async def _first_of_default(
     other: ArmComparison | Unusable | None = None
     body = sample_body(ctx, tokens, **{param: documented})
     for n in LOOKS:
-        first = await look(ctx, omitted, body, "omitted", f"{param}={documented!r}", n)
+        first = await look(ctx, omitted, body, "omitted", f"{param}={documented!r}", n, futility=True)
         if isinstance(first, Unusable) or first.finding is not Finding.UNDECIDED:
             break
         told_apart = isinstance(other, ArmComparison) and other.finding is Finding.DIFFERENT
         if alternative is None or not first.futile or told_apart:
             continue
         other_body = sample_body(ctx, tokens, **{param: alternative})
-        other = await look(ctx, omitted, other_body, "omitted", f"{param}={alternative!r}", n)
+        other = await look(ctx, omitted, other_body, "omitted", f"{param}={alternative!r}", n, futility=True)
         if isinstance(other, Unusable):
             return other, None
         if ruled_out(other):
