@@ -8,6 +8,8 @@ from pathlib import Path
 
 import httpx
 
+from harness.checks.judges.statistics import LOOKS
+from harness.checks.plans.seedfree import LONG_SAMPLE_TOKENS, SAMPLE_TOKENS
 from harness.results import Record, Verdict
 from harness.schema import Surface
 from tests.synthetic import Behaviour, SyntheticProvider
@@ -87,3 +89,27 @@ def test_never_sending_the_seed_means_no_request_carries_one(tmp_path: Path, cat
     assert {r.label for r in records if r.check == "range" and r.param == "seed"} == {"omitted"}
     assert cell(records, "passthrough", "top_k").evidence["mode"] == "statistical"
     assert cell(records, "effect", "max_tokens").verdict is Verdict.HONOURED  # on greedy outputs
+
+
+def test_a_default_that_cannot_be_shown_stops_before_the_cap(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
+    """The sampler has no top_a: omitting it, its documented 0 and the alternative 1.0 all
+    sample alike, so the default cannot be shown (INCONCLUSIVE, never HONOURED), and once a
+    difference is out of reach the comparisons stop short of the cap (futility)."""
+    records, _ = run_seed_free(tmp_path, catalogue["openrouter"], Behaviour(unseeded=True), ["default"], ["top_a"])
+    default = cell(records, "default", "top_a")
+    assert default.verdict is Verdict.INCONCLUSIVE, default.detail
+    stats = default.evidence["statistics"]
+    assert any(t["stopped_for_futility"] for t in stats["tests"]), stats["tests"]
+    assert all(arm["requests"] < LOOKS[-1] for arm in stats["arms"].values()), stats["arms"]
+
+
+def test_samples_are_short_except_for_the_defaults_whose_effect_compounds(
+    tmp_path: Path, catalogue: dict[str, Surface]
+) -> None:
+    """32-token samples, but a temperature default's arms sample 64 tokens (its effect grows
+    along the text)."""
+    behaviour = Behaviour(unseeded=True, defaults={"temperature": 0.5})
+    _, provider = run_seed_free(tmp_path, catalogue["openrouter"], behaviour, ["default"], ["temperature", "top_k"])
+    sampled = [b for b in provider.bodies if b.get("logprobs") and b.get("temperature") != 0.0]
+    assert {b["max_tokens"] for b in sampled if "top_k" in b} == {SAMPLE_TOKENS}
+    assert {b["max_tokens"] for b in sampled if "temperature" not in b} == {LONG_SAMPLE_TOKENS}

@@ -9,19 +9,27 @@ import pytest
 
 from harness.checks.judges.statistics import (
     ALPHA,
+    FUTILITY_POWER_COST,
     LOOKS,
     MARGIN,
     Finding,
+    chance_of_difference,
     compare,
     compare_rates,
     design_power,
+    futile,
 )
 
 RUNS = 400  # sequential experiments per known answer
 
 
-def sequential(shift: float, rng: random.Random, sd: float = 0.3) -> Finding:
-    """One experiment as the probes run it: grow both arms look by look until a finding."""
+def sequential(shift: float, rng: random.Random, sd: float = 0.3, futility: bool = False) -> Finding:
+    """One experiment as the probes run it: grow both arms look by look until a finding (or,
+    with ``futility``, until a difference is out of reach)."""
+    return sized(shift, rng, sd, futility)[0]
+
+
+def sized(shift: float, rng: random.Random, sd: float = 0.3, futility: bool = False) -> tuple[Finding, int]:
     a: list[float] = []
     b: list[float] = []
     finding = Finding.UNDECIDED
@@ -30,9 +38,9 @@ def sequential(shift: float, rng: random.Random, sd: float = 0.3) -> Finding:
             a.append(rng.gauss(1.2, sd))
             b.append(rng.gauss(1.2 + shift * sd, sd))
         finding = compare(a, b).finding
-        if finding is not Finding.UNDECIDED:
+        if finding is not Finding.UNDECIDED or (futility and futile(a, b)):
             break
-    return finding
+    return finding, len(a)
 
 
 def rate(findings: list[Finding], finding: Finding) -> float:
@@ -111,3 +119,34 @@ def test_rates_every_sample_greedy_with_the_value_none_without() -> None:
     assert found.all_hit and found.significant
     assert not compare_rates(8, 8, 8, 8).significant  # sampling was greedy anyway: no evidence
     assert not compare_rates(7, 8, 0, 8).all_hit
+
+
+def test_futility_costs_at_most_the_stated_power_against_the_margin() -> None:
+    rng = random.Random(16)
+    runs = 300
+    plain = rate([sequential(MARGIN, rng) for _ in range(runs)], Finding.DIFFERENT)
+    stopped = rate([sequential(MARGIN, rng, futility=True) for _ in range(runs)], Finding.DIFFERENT)
+    # two independent estimates of about 0.99: 0.03 of binomial slack between them
+    assert stopped >= plain - FUTILITY_POWER_COST - 0.03
+    assert stopped >= design_power(LOOKS[-1]) - FUTILITY_POWER_COST - 0.03
+
+
+def test_futility_stops_a_comparison_with_no_effect_early_and_adds_no_difference() -> None:
+    rng = random.Random(17)
+    runs = 200
+    stopped = [sized(0.0, rng, futility=True) for _ in range(runs)]
+    plain = [sized(0.0, rng) for _ in range(runs)]
+    assert rate([f for f, _ in stopped], Finding.DIFFERENT) <= ALPHA + 0.02
+    # where nothing but a difference matters, a no-effect comparison costs clearly fewer samples
+    assert sum(n for _, n in stopped) <= 0.8 * sum(n for _, n in plain)
+    assert sum(n == LOOKS[-1] for _, n in stopped) < sum(n == LOOKS[-1] for _, n in plain)
+
+
+def test_the_chance_of_a_difference_follows_the_evidence() -> None:
+    rng = random.Random(18)
+    same = [rng.gauss(0.0, 1.0) for _ in range(LOOKS[1])]
+    apart = [x + 3.0 for x in same]
+    assert chance_of_difference(same, apart) > 0.99
+    assert chance_of_difference(same, apart, cap=LOOKS[1]) == 0.0  # at the cap: no looks left
+    assert not futile(same, apart)
+    assert not futile(same[: LOOKS[0]], [x + 0.01 for x in same[: LOOKS[0]]])  # never at the first look

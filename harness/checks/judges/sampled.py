@@ -97,9 +97,13 @@ class ArmComparison:
     b: list[Exchange]
     a_name: str
     b_name: str
+    futile: bool = False  # undecided, and a difference by the cap out of reach (statistics.futile)
 
     def describe(self) -> str:
-        return self.comparison.describe(self.statistic, self.a_name, self.b_name)
+        found = self.comparison.describe(self.statistic, self.a_name, self.b_name)
+        return (
+            f"{found}; stopped at {self.comparison.n_a}: a difference by the cap out of reach" if self.futile else found
+        )
 
     @property
     def finding(self) -> Finding:
@@ -278,6 +282,12 @@ def judge_sampled_default(arms: SampledDefault, param: str, documented: Any) -> 
             Verdict.IGNORED,
             f"the documented default {param}={documented!r} is not applied when omitted: {first.describe()}",
             "; ".join(controls),
+        )
+    if first.finding is Finding.UNDECIDED and alternatives and alternatives[0].finding is not Finding.DIFFERENT:
+        return Judgement(
+            Verdict.INCONCLUSIVE,
+            f"omitting {param} is not told apart from {alternatives[0].b_name} ({alternatives[0].describe()}), so "
+            f"the default cannot be shown; nor from {documented!r} ({first.describe()})",
         )
     if first.finding is Finding.UNDECIDED:
         return Judgement(

@@ -14,6 +14,12 @@ Error rates are stated, not hoped for:
   calling the arms equivalent is at most ``ALPHA``.
 - ``power``: the chance that the design finds a difference of ``MARGIN`` standard deviations
   by its last look (noncentral t, for a normal statistic; the rank test is nearly as strong).
+- Futility (only where a probe asks for it: where a difference is the one finding that could
+  still change its verdict): from the second look on, a comparison stops UNDECIDED when the
+  chance of a difference by the cap, were the trend so far the truth, is under ``FUTILITY``
+  (conditional power, normal approximation). It never adds a finding, so the false-positive
+  rates above hold; it costs a little power, against ``MARGIN`` at most ``FUTILITY_POWER_COST``
+  (tests/unit/test_statistics.py measures it).
 
 The binary comparison (does a value make every sample equal greedy decoding?) uses Fisher's
 exact test with the same split. scipy.stats does the arithmetic.
@@ -33,6 +39,8 @@ from typing import Final
 ALPHA: Final = 0.01
 LOOKS: Final = (8, 16, 32, 64)  # samples per arm at each look; the last is the cap
 MARGIN: Final = 1.0  # the smallest effect that counts, in standard deviations of the statistic
+FUTILITY: Final = 0.05  # stop for futility below this chance of a difference by the cap
+FUTILITY_POWER_COST: Final = 0.03  # the power against MARGIN that futility stopping may cost
 
 
 @cache
@@ -128,6 +136,30 @@ def compare(a: Sequence[float], b: Sequence[float], looks: int = len(LOOKS)) -> 
     else:
         finding = Finding.UNDECIDED
     return Comparison(finding, len(a), len(b), mean_a, mean_b, p_difference, p_equivalence, alpha, power)
+
+
+def chance_of_difference(a: Sequence[float], b: Sequence[float], cap: int = LOOKS[-1]) -> float:
+    """Conditional power: the chance that the difference test decides at ``cap`` samples per
+    arm, were the standardized difference seen so far the true one (a Brownian-motion
+    projection of the z statistic; normal, for a rough stopping rule)."""
+    n = min(len(a), len(b))
+    if n >= cap:
+        return 0.0
+    spread = math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
+    if spread == 0:
+        return 1.0
+    z = (sum(b) / len(b) - sum(a) / len(a)) / spread
+    t = n / cap  # the information gathered so far
+    stats = _stats()
+    critical = float(stats.norm.isf(alpha_per_look() / 2))
+    mean, sd = z / math.sqrt(t), math.sqrt(1 - t)
+    return float(stats.norm.sf((critical - mean) / sd) + stats.norm.cdf((-critical - mean) / sd))
+
+
+def futile(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Stop for futility: past the first look, a difference by the cap is out of reach."""
+    n = min(len(a), len(b))
+    return LOOKS[0] < n < LOOKS[-1] and chance_of_difference(a, b) < FUTILITY
 
 
 @dataclass(frozen=True)

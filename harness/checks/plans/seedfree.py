@@ -41,7 +41,7 @@ from harness.checks.judges.sampling import (
     judge_default,
     judge_differential,
 )
-from harness.checks.judges.statistics import LOOKS, Finding, compare, compare_rates
+from harness.checks.judges.statistics import LOOKS, Finding, compare, compare_rates, futile
 from harness.checks.plans.common import (
     EFFECTS,
     INERT_EXTRA_TOKENS,
@@ -56,11 +56,18 @@ from harness.generation import canonical_json
 from harness.results import Verdict
 from harness.transport import Exchange
 
-SAMPLE_TOKENS: Final = 64  # longer samples: a steadier per-sample statistic
+# Long enough that the mean surprise separates the sampling settings the probes compare; no
+# longer, since an equivalence (most comparisons here) needs as many samples at any length.
+SAMPLE_TOKENS: Final = 32
+# Except a default of these, which reshape the distribution at every token: their effect
+# compounds over the text (a 64-token sample shows temperature 0.8 against 1 where a 32-token
+# one barely does), so their defaults sample 64 tokens, the length they were proven at.
+LONG_SAMPLE_TOKENS: Final = 64
+LONG_SAMPLES: Final = frozenset({"temperature", "min_p"})
 PENALTIES: Final = frozenset(NEUTRAL_KEYS)  # act on greedy decoding: judged there
 
 
-def sample_body(ctx: CheckContext, **params: Any) -> dict[str, Any]:
+def sample_body(ctx: CheckContext, tokens: int = SAMPLE_TOKENS, **params: Any) -> dict[str, Any]:
     """One unseeded sample at temperature 1, with log-probabilities where documented (and one
     alternative per token: llama.cpp otherwise returns twenty, a hundred kilobytes a sample)."""
     extra: dict[str, Any] = {}
@@ -68,7 +75,7 @@ def sample_body(ctx: CheckContext, **params: Any) -> dict[str, Any]:
         extra["logprobs"] = True
         if documents(ctx, "top_logprobs", 1):
             extra["top_logprobs"] = 1
-    return probe_body(ctx, max_tokens=SAMPLE_TOKENS, seed=OMIT, **extra, **params)
+    return probe_body(ctx, max_tokens=tokens, seed=OMIT, **extra, **params)
 
 
 def greedy_body(ctx: CheckContext, max_tokens: int, **params: Any) -> dict[str, Any]:
@@ -91,24 +98,44 @@ class Unusable:
     exchanges: list[Exchange]
 
 
+async def look(
+    ctx: CheckContext, a: dict[str, Any], b: dict[str, Any], a_name: str, b_name: str, n: int, futility: bool = False
+) -> ArmComparison | Unusable:
+    """One look at two arms: ``n`` samples of each, compared; with ``futility``, marked where
+    undecided and a difference by the cap is out of reach."""
+    first, second = await asyncio.gather(arm(ctx, a).take(n), arm(ctx, b).take(n))
+    problem = samples_problem(first, [second])
+    found = statistic([first, second])
+    if problem or found is None:
+        why = problem or Judgement(Verdict.INCONCLUSIVE, "some samples have neither log-probabilities nor text")
+        return Unusable(why, [*first, *second])
+    name, (values_a, values_b) = found
+    comparison = compare(values_a, values_b)
+    stopped = futility and comparison.finding is Finding.UNDECIDED and futile(values_a, values_b)
+    return ArmComparison(name, comparison, first, second, a_name, b_name, futile=stopped)
+
+
 async def sequential(
-    ctx: CheckContext, a: dict[str, Any], b: dict[str, Any], a_name: str, b_name: str, up_to: int | None = None
+    ctx: CheckContext,
+    a: dict[str, Any],
+    b: dict[str, Any],
+    a_name: str,
+    b_name: str,
+    up_to: int | None = None,
+    futility: bool = False,
 ) -> ArmComparison | Unusable:
     """Compare two arms at each look until the test decides (or ``up_to`` samples, at most
-    the cap)."""
+    the cap); with ``futility``, also until a difference is out of reach (where no other
+    finding could change the verdict)."""
     result: ArmComparison | None = None
     for n in LOOKS:
         if up_to is not None and n > up_to and result is not None:
             break
-        first, second = await asyncio.gather(arm(ctx, a).take(n), arm(ctx, b).take(n))
-        problem = samples_problem(first, [second])
-        found = statistic([first, second])
-        if problem or found is None:
-            why = problem or Judgement(Verdict.INCONCLUSIVE, "some samples have neither log-probabilities nor text")
-            return Unusable(why, [*first, *second])
-        name, (values_a, values_b) = found
-        result = ArmComparison(name, compare(values_a, values_b), first, second, a_name, b_name)
-        if result.finding is not Finding.UNDECIDED:
+        found = await look(ctx, a, b, a_name, b_name, n, futility)
+        if isinstance(found, Unusable):
+            return found
+        result = found
+        if result.finding is not Finding.UNDECIDED or result.futile:
             break
     assert result is not None
     return result
@@ -139,6 +166,7 @@ def _statistics(*comparisons: ArmComparison | None) -> dict[str, Any]:
                 "p_equivalence": c.comparison.p_equivalence,
                 "alpha_per_look": c.comparison.alpha,
                 "power": round(c.comparison.power, 3),
+                "stopped_for_futility": c.futile,
             }
         )
     shown["arms"] = arms
@@ -318,28 +346,67 @@ async def _greedy_default(
     return ProbeFinding(judgement, sent, documented, mode="greedy")
 
 
+async def _first_of_default(
+    ctx: CheckContext, param: str, omitted: dict[str, Any], documented: Any, alternative: Any | None, tokens: int
+) -> tuple[ArmComparison | Unusable, ArmComparison | Unusable | None]:
+    """Omitted against the documented default, look by look. Once a difference from it is out
+    of reach (statistics.futile), only equivalence is left to find, which shows the default
+    only if the alternatives are told apart from omitted (HONOURED); so the first alternative
+    is then compared at the same look, and where it is equivalent to omitted or a difference
+    from it is out of reach too, no verdict but INCONCLUSIVE is left: the comparison stops."""
+    first: ArmComparison | Unusable | None = None
+    other: ArmComparison | Unusable | None = None
+    body = sample_body(ctx, tokens, **{param: documented})
+    for n in LOOKS:
+        first = await look(ctx, omitted, body, "omitted", f"{param}={documented!r}", n, futility=True)
+        if isinstance(first, Unusable) or first.finding is not Finding.UNDECIDED:
+            break
+        told_apart = isinstance(other, ArmComparison) and other.finding is Finding.DIFFERENT
+        if alternative is None or not first.futile or told_apart:
+            continue
+        other_body = sample_body(ctx, tokens, **{param: alternative})
+        other = await look(ctx, omitted, other_body, "omitted", f"{param}={alternative!r}", n, futility=True)
+        if isinstance(other, Unusable):
+            return other, None
+        if ruled_out(other):
+            break
+    assert first is not None
+    return first, other
+
+
+def ruled_out(alternative: ArmComparison) -> bool:
+    """An alternative that can no longer be told apart from omitted."""
+    return alternative.finding is Finding.EQUIVALENT or alternative.futile
+
+
 async def _sampled_default(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any]) -> ProbeFinding:
-    omitted = sample_body(ctx, **({"temperature": OMIT} if param == "temperature" else {}))
-    first = await sequential(
-        ctx, omitted, sample_body(ctx, **{param: documented}), "omitted", f"{param}={documented!r}"
-    )
+    tokens = LONG_SAMPLE_TOKENS if param in LONG_SAMPLES else SAMPLE_TOKENS
+    omitted = sample_body(ctx, tokens, **({"temperature": OMIT} if param == "temperature" else {}))
+    alternative = alternatives[0] if alternatives else None
+    first, early = await _first_of_default(ctx, param, omitted, documented, alternative, tokens)
     if isinstance(first, Unusable):
         return ProbeFinding(first.judgement, first.exchanges, documented)
     tried: list[ArmComparison] = []
     neutral = None
     if first.finding is Finding.DIFFERENT:
-        neutral = await _neutral(ctx, sample_body(ctx), first.comparison.n_a, f"temperature=1.0, {param} omitted")
+        base = sample_body(ctx, tokens)
+        neutral = await _neutral(ctx, base, first.comparison.n_a, f"temperature=1.0, {param} omitted")
     elif first.finding is Finding.EQUIVALENT:
         # Each alternative gets as many samples as the equivalence took, no more: one not told
-        # apart by then leaves the default unshown (INCONCLUSIVE), so spending more cannot help.
-        for alternative in alternatives:
-            body = sample_body(ctx, **{param: alternative})
-            found = await sequential(ctx, omitted, body, "omitted", f"{param}={alternative!r}", first.comparison.n_a)
+        # apart by then leaves the default unshown (INCONCLUSIVE), so spending more cannot help,
+        # nor can going on once a difference is out of reach.
+        for value in alternatives:
+            body = sample_body(ctx, tokens, **{param: value})
+            found = await sequential(
+                ctx, omitted, body, "omitted", f"{param}={value!r}", first.comparison.n_a, futility=True
+            )
             if isinstance(found, Unusable):
                 return ProbeFinding(found.judgement, found.exchanges, documented)
             tried.append(found)
             if found.finding is not Finding.DIFFERENT:
                 break
+    elif isinstance(early, ArmComparison) and ruled_out(early):
+        tried.append(early)  # why the first comparison stopped short of the cap
     arms = SampledDefault(first=first, alternatives=tried, neutral=neutral)
     judgement = judge_sampled_default(arms, param, documented)
     return ProbeFinding(
@@ -347,7 +414,7 @@ async def _sampled_default(ctx: CheckContext, param: str, documented: Any, alter
         _shown(first, *tried, neutral),
         documented,
         mode="statistical",
-        spent=_spent(first, *tried, neutral),
+        spent=_spent(first, *tried, neutral, early if isinstance(early, ArmComparison) else None),
         statistics=_statistics(first, *tried, neutral),
     )
 
