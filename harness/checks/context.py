@@ -144,6 +144,7 @@ class CheckContext:
     # The sampling values the served model's generation_config.json sets (providers.toml's
     # model_defaults): the default check tries each as one more candidate default.
     model_defaults: Mapping[str, float] = field(default_factory=dict)
+    replaying: bool = False  # every answer comes from a cassette (what a replay may keep between runs)
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.checks.findings import Finding
+from harness.checks.judged import JudgedBodies
 from harness.checks.judges import Judgement
 from harness.checks.judges.client_level import read_chat
 from harness.checks.judges.letter import KINDS, REFERENCE_DOES, deviations, fails, schema_of
@@ -37,6 +38,7 @@ class SchemaTally:
     """Judges each exchange as it completes (O(1) memory however long the run)."""
 
     level: str = ""  # "" (what clients read) or ".letter" (the documented schema)
+    judged: JudgedBodies | None = None  # a replay's judgements kept between processes
     groups: dict[str, _Group] = field(default_factory=dict)  # by schema
     kinds: dict[tuple[str, str], _Group] = field(default_factory=dict)  # the letter: by schema and kind
 
@@ -51,12 +53,13 @@ class SchemaTally:
         group = self.groups.setdefault(schema, _Group())
         if self.level:
             group.total += 1
-            for deviation in deviations(exchange, schema):
+            departures = self.judged.deviations(exchange, schema) if self.judged else deviations(exchange, schema)
+            for deviation in departures:
                 _count(self.kinds.setdefault((schema, deviation.kind), _Group()), exchange, deviation.where)
             if group.example is None:
                 group.example = exchange
         elif schema != "embedding-list":
-            read = read_chat(exchange)
+            read = self.judged.client_read(exchange) if self.judged else read_chat(exchange)
             _count(group, exchange, "" if read.usable else read.reason)
         else:
             validator = response_schema(schema)
@@ -113,6 +116,8 @@ def letter_judgement(schema: str, kind_name: str, group: _Group, total: int) -> 
 
 
 async def validate_all(tally: SchemaTally, check_name: str) -> list[Finding]:
+    if tally.judged is not None:
+        tally.judged.save()
     findings = []
     for schema, group in sorted(tally.groups.items()):
         example = [group.example] if group.example is not None else []
@@ -137,7 +142,7 @@ async def validate_all(tally: SchemaTally, check_name: str) -> list[Finding]:
 
 
 def _units(ctx: CheckContext, check_name: str, level: str) -> list[Unit]:
-    tally = SchemaTally(level)
+    tally = SchemaTally(level, JudgedBodies() if ctx.replaying else None)
     ctx.send.observe(tally.add)
     return [Unit(check_name, "(responses)", lambda: validate_all(tally, check_name))]
 

@@ -131,6 +131,7 @@ class Column:
         self.client = ProviderClient(settings, cassette=self.tape)
         self.sender = DedupingSender(self.client, provider.name, provider.api_key_env, model or provider.model)
         self.ctx = check_context(self.target, self.sender, self.options.params, model)
+        self.ctx.replaying = self.options.mode == "replay"
         if self.side is not None:
             self._renew_upstream(self.side)
         return self.ctx
