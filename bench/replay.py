@@ -10,13 +10,34 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness import paths
+from harness.checks.judged import STORE
 from harness.providers import load_providers
 from harness.runs import RunOptions, run_provider
 
+REFERENCE = "llamacpp-local=vllm-local"  # as `nox -s conformance` grades
 CONFORMANCE = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
+def _conformance() -> float:
+    """Wall time of `harness conformance` as `nox -s conformance` runs it, in a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        began = time.perf_counter()
+        # Exit 1 (non-conforming columns) is its answer, not a failure of the measurement.
+        subprocess.run(
+            [sys.executable, "-c", CONFORMANCE, "conformance", "--reference", REFERENCE, "--out", tmp],
+            capture_output=True,
+            check=False,
+        )
+        return time.perf_counter() - began
+
+
 def run() -> list[dict[str, Any]]:
+    # The first replay on a machine judges every recorded body; later ones look the judgements
+    # up (checks.judged): both are figures, the second is the one a team's CI pays each run.
+    (paths.harness_cache() / STORE).unlink(missing_ok=True)
+    first = _conformance()
+    conformance = _conformance()
     local = [p for p in load_providers().values() if p.is_local]
     records = 0
     started = time.perf_counter()
@@ -27,13 +48,6 @@ def run() -> list[dict[str, Any]]:
             )
             records += stats.units
     elapsed = time.perf_counter() - started
-    with tempfile.TemporaryDirectory() as tmp:
-        began = time.perf_counter()
-        # Exit 1 (non-conforming columns) is its answer, not a failure of the measurement.
-        subprocess.run(
-            [sys.executable, "-c", CONFORMANCE, "conformance", "--out", tmp], capture_output=True, check=False
-        )
-        conformance = time.perf_counter() - began
     return [
         {"figure": "replay: shipped suite wall time (s)", "value": elapsed, "goal": "<= 1"},
         {
@@ -41,6 +55,7 @@ def run() -> list[dict[str, Any]]:
             "value": conformance,
             "goal": "<= 3",
         },
+        {"figure": "replay: the same, first on a machine (no judgement kept yet) (s)", "value": first},
         {"figure": "replay: units replayed", "value": records},
         {"figure": "replay: units per second", "value": records / elapsed},
     ]
