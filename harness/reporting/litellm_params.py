@@ -8,14 +8,16 @@ LiteLLM is not a dependency of the harness: an export needs only this table."""
 from __future__ import annotations
 
 LITELLM_VERSION = "1.106.12"
-# Every OpenAI parameter LiteLLM checks against a provider's supported list, less its own
-# controls (drop_params, allowed_openai_params, extra_headers, max_retries ...). A parameter
-# outside this set (top_k, min_p, a vendor's extension) is not checked: LiteLLM forwards it.
+# Every OpenAI parameter LiteLLM filters by a provider's supported list: one the list lacks is
+# refused (dropped under drop_params), or, for `user`, silently left out of the request. Less
+# LiteLLM's own controls (drop_params, allowed_openai_params, extra_headers, max_retries ...) and
+# `metadata`, which it takes as its own and never forwards, allowed or not. A parameter outside
+# this set (top_k, min_p, a vendor's extension) is not filtered: LiteLLM forwards it.
 CHECKED = frozenset(
     [
         "audio", "context_management", "frequency_penalty", "function_call", "functions",
         "include_server_side_tool_invocations", "logit_bias", "logprobs", "max_completion_tokens",
-        "max_tokens", "metadata", "modalities", "n", "parallel_tool_calls", "prediction",
+        "max_tokens", "modalities", "n", "parallel_tool_calls", "prediction",
         "presence_penalty", "prompt_cache_key", "prompt_cache_retention", "reasoning_effort",
         "response_format", "safety_identifier", "seed", "service_tier", "stop", "store", "stream",
         "stream_options", "temperature", "thinking", "tool_choice", "tools", "top_logprobs", "top_p",
@@ -25,16 +27,13 @@ CHECKED = frozenset(
 # The checked parameters each provider prefix does not list as supported.
 UNSUPPORTED: dict[str, frozenset[str]] = {
     "openai": frozenset(
-        ["context_management", "include_server_side_tool_invocations", "metadata", "thinking", "user", "verbosity"]
+        ["context_management", "include_server_side_tool_invocations", "thinking", "user", "verbosity"]
     ),
-    "hosted_vllm": frozenset(
-        ["context_management", "include_server_side_tool_invocations", "metadata", "user", "verbosity"]
-    ),
+    "hosted_vllm": frozenset(["context_management", "include_server_side_tool_invocations", "user", "verbosity"]),
     "llamafile": frozenset(
         [
             "context_management",
             "include_server_side_tool_invocations",
-            "metadata",
             "reasoning_effort",
             "thinking",
             "user",
@@ -45,24 +44,18 @@ UNSUPPORTED: dict[str, frozenset[str]] = {
         [
             "context_management",
             "include_server_side_tool_invocations",
-            "metadata",
             "reasoning_effort",
             "thinking",
             "user",
             "verbosity",
         ]
     ),
-    "openrouter": frozenset(
-        ["context_management", "include_server_side_tool_invocations", "metadata", "user", "verbosity"]
-    ),
-    "deepseek": frozenset(
-        ["context_management", "include_server_side_tool_invocations", "metadata", "user", "verbosity"]
-    ),
+    "openrouter": frozenset(["context_management", "include_server_side_tool_invocations", "user", "verbosity"]),
+    "deepseek": frozenset(["context_management", "include_server_side_tool_invocations", "user", "verbosity"]),
     "together_ai": frozenset(
         [
             "context_management",
             "include_server_side_tool_invocations",
-            "metadata",
             "reasoning_effort",
             "thinking",
             "user",
@@ -76,7 +69,6 @@ UNSUPPORTED: dict[str, frozenset[str]] = {
             "function_call",
             "functions",
             "include_server_side_tool_invocations",
-            "metadata",
             "modalities",
             "prompt_cache_retention",
             "reasoning_effort",
@@ -92,7 +84,6 @@ UNSUPPORTED: dict[str, frozenset[str]] = {
         [
             "context_management",
             "include_server_side_tool_invocations",
-            "metadata",
             "reasoning_effort",
             "thinking",
             "user",
@@ -110,7 +101,6 @@ UNSUPPORTED: dict[str, frozenset[str]] = {
             "include_server_side_tool_invocations",
             "logit_bias",
             "logprobs",
-            "metadata",
             "modalities",
             "n",
             "prediction",
@@ -135,7 +125,6 @@ UNSUPPORTED: dict[str, frozenset[str]] = {
             "context_management",
             "include_server_side_tool_invocations",
             "logprobs",
-            "metadata",
             "modalities",
             "parallel_tool_calls",
             "prediction",
@@ -163,7 +152,6 @@ UNSUPPORTED: dict[str, frozenset[str]] = {
             "include_server_side_tool_invocations",
             "logit_bias",
             "logprobs",
-            "metadata",
             "modalities",
             "n",
             "prediction",
