@@ -175,7 +175,8 @@ def _overview(
             verdicts = [Verdict(chip["verdict"]) for chip in chips]
             counts[at].update(v.value for v in verdicts)
             verdict = worst(verdicts).value if verdicts else ""
-            words = ", ".join(f"{chip['check']} {chip['verdict']}" for chip in chips) or "no verdict"
+            words = ", ".join(f"{chip['check']} {chip['verdict']}" for chip in chips)
+            words = words or (column.status if column.status != "run" else "no verdict")
             squares.append(
                 {
                     "verdict": verdict,
@@ -192,7 +193,7 @@ def _overview(
             for v in SEVERITY
             if counted[v.value]
         ]
-        title = ", ".join(f"{s['verdict']} {s['count']}" for s in segments) or "not run"
+        title = ", ".join(f"{s['verdict']} {s['count']}" for s in segments) or column.status
         bars.append({"provider": column.provider, "total": total, "segments": segments, "title": title})
     return overview, bars
 

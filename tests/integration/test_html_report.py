@@ -180,7 +180,9 @@ def _thirty_columns(catalogue: dict[str, Surface]) -> tuple[list[Record], dict[s
         column = f"provider-{number:02d}-with-a-long-name@{surface}"
         columns[column] = surface
         if number == 29:
-            records.append(Record(column, surface, f"not-run.{column}", "*", "setup", Verdict.NOT_RUN, "not run"))
+            records.append(
+                Record(column, surface, f"not-run.{column}", "*", "setup", Verdict.NOT_RUN, "not run: set KEY_29")
+            )
             continue
         sent = [name for name, p in catalogue[surface].parameters.items() if p.sent]
         for index, param in enumerate(sent):
@@ -226,7 +228,9 @@ def test_the_overview_fits_1600_px_for_30_columns_and_links_to_the_detail(
     # The not-run column's squares say so; a run one carries its worst verdict and the words.
     row = page.locator("#overview-grid tbody tr").filter(has=page.locator("th", has_text="top_p")).first
     last = row.locator("a.sq").nth(29)
-    assert "none" in (last.get_attribute("class") or "") and "no verdict" in (last.get_attribute("title") or "")
+    assert "none" in (last.get_attribute("class") or "") and (last.get_attribute("title") or "").endswith(
+        "top_p: not run: set KEY_29"
+    )
     square = row.locator("a.sq").nth(5)
     title = square.get_attribute("title") or ""
     assert title.startswith("provider-05-with-a-long-name@openrouter \u00b7 top_p: effect ")
