@@ -8,7 +8,10 @@ One reading of the evidence serves both. A parameter of a column is
   refused (OVER_STRICT), no effect where one must be (IGNORED, of an effect or of its documented
   default), a 5xx, or a gateway that drops, clamps, translates, adds, breaks or refuses it.
   A failing verdict on a value documented as *invalid* (LENIENT, or a 5xx instead of a 4xx)
-  breaks no documented use: it is noted, and the parameter is judged on the rest;
+  breaks no documented use: it is noted, and the parameter is judged on the rest. A left-out
+  parameter is also to be dropped from requests (LiteLLM's ``additional_drop_params``) where
+  sending it is of no use: it is ignored, or no documented use of it worked. A failing default
+  alone is not a reason to drop it (omitting it is what fails);
 - supported when, besides, a record shows it HONOURED (its effect observed, against a control),
   or, where no effect is observable (every record judges acceptance alone: ranges, structure,
   a gateway forwarding it), a documented use ACCEPTED;
@@ -29,11 +32,15 @@ REQUEST_FIELDS = frozenset({"model", "messages", "input"})
 # Verdicts that say a documented use of the parameter does not work. A gateway's refusal is
 # conforming as a gateway (it tells the client) but the parameter is still not usable through it.
 BREAKS = FAILING | {Verdict.REFUSED}
+# A documented use that worked, and verdicts that say the parameter, sent, has no effect.
+WORKED = frozenset({Verdict.HONOURED, Verdict.ACCEPTED, Verdict.PASSED})
+LOST = frozenset({Verdict.IGNORED, Verdict.DROPPED})
 # Verdicts of a documented use that judge acceptance alone (no effect was observable).
 ACCEPTANCE = frozenset({Verdict.ACCEPTED, Verdict.PASSED, Verdict.REJECTED})
 # The check of a parameter's documented default: its failure is about omitting the parameter,
 # so dropping the parameter from requests would not mend it.
 DEFAULT_CHECK = "default"
+OMITTED = "omitted"  # the label of the matrix case that leaves the parameter out
 
 
 def _by_check(records: list[Record]) -> str:
@@ -53,17 +60,24 @@ class ParameterEvidence:
     param: str
     supported: bool
     why: str  # the evidence, e.g. "HONOURED by effect, default" or "IGNORED by tools"
-    drop: bool = False  # sending it fails: a gateway in front should remove it
+    drop: bool = False  # sending it is of no use: a gateway in front should remove it
     notes: str = ""  # failing verdicts on values documented as invalid, which do not decide
 
     @classmethod
     def of(cls, param: str, records: list[Record]) -> ParameterEvidence:
-        documented_use = [r for r in records if r.expect != "reject"]
-        invalid = [r for r in records if r.expect == "reject" and r.verdict in BREAKS]
+        # The range check's "omitted" case sends no value: it shows nothing of the parameter.
+        sent = [r for r in records if r.label != OMITTED]
+        documented_use = [r for r in sent if r.expect != "reject"]
+        invalid = [r for r in sent if r.expect == "reject" and r.verdict in BREAKS]
         notes = _by_check(invalid) + " on values documented as invalid" if invalid else ""
         breaking = [r for r in documented_use if r.verdict in BREAKS]
+        worked = any(r.verdict in WORKED for r in documented_use)
         if breaking:
-            drop = any(r.check != DEFAULT_CHECK for r in breaking)
+            sending = [r for r in breaking if r.check != DEFAULT_CHECK]
+            # Dropped where sending it is of no use: its effect is lost, or no documented use
+            # of it worked. A parameter some valid values of which are refused is left out of
+            # the supported list but kept: the values that work still do.
+            drop = any(r.verdict in LOST for r in sending) or (bool(sending) and not worked)
             return cls(param, False, _by_check(breaking), drop, notes)
         honoured = [r for r in documented_use if r.verdict is Verdict.HONOURED]
         if honoured:
@@ -71,7 +85,7 @@ class ParameterEvidence:
         accepted = [r for r in documented_use if r.verdict in (Verdict.ACCEPTED, Verdict.PASSED)]
         if accepted and all(r.verdict in ACCEPTANCE for r in documented_use):
             return cls(param, True, _by_check(accepted) + " (no effect observable)", notes=notes)
-        undecided = [r for r in documented_use if r.verdict not in ACCEPTANCE] or records
+        undecided = [r for r in documented_use if r.verdict not in ACCEPTANCE] or sent or records
         return cls(param, False, "undecided: " + _by_check(undecided), notes=notes)
 
     def to_json(self) -> dict[str, Any]:

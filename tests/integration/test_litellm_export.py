@@ -108,7 +108,7 @@ def test_litellm_takes_the_export_and_drops_and_allows_as_it_says(
     del bare["litellm_params"]["allowed_openai_params"], bare["litellm_params"]["additional_drop_params"]
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump({"model_list": [entries["good"], entries["bad"], bare]}))
-    sent = {"presence_penalty": 1.5, "temperature": 1.5, "user": "u1", "top_k": 3}
+    sent = {"presence_penalty": 1.5, "frequency_penalty": 0.5, "temperature": 1.5, "user": "u1", "top_k": 3}
     calls = [
         ("good", {**sent, "verbosity": "low"}),
         ("bad", {**sent, "verbosity": "low"}),
@@ -123,7 +123,7 @@ def test_litellm_takes_the_export_and_drops_and_allows_as_it_says(
     good, bad, bare = provider.bodies
     assert {k: good[k] for k in sent} == sent and good["verbosity"] == "low"
     # ... and leaves `user` out; without additional_drop_params it forwards what `bad` ignores.
-    assert "user" not in bare and (bare["presence_penalty"], bare["temperature"]) == (1.5, 1.5)
-    assert "presence_penalty" not in bad and "temperature" not in bad
-    assert (bad["user"], bad["verbosity"], bad["top_k"]) == ("u1", "low", 3)
+    assert "user" not in bare and (bare["presence_penalty"], bare["frequency_penalty"]) == (1.5, 0.5)
+    assert "presence_penalty" not in bad and "frequency_penalty" not in bad
+    assert (bad["user"], bad["verbosity"], bad["top_k"], bad["temperature"]) == ("u1", "low", 3, 1.5)
     assert good["model"] == bad["model"] == "m"

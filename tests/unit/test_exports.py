@@ -33,9 +33,11 @@ max_parallel_requests = 1
 """
 PARAMS = "temperature,top_p,presence_penalty,frequency_penalty,user,verbosity"
 SECRET = "sk-export-test-0123456789"
-# Ignores presence_penalty (accepted, then dropped) and refuses temperatures above 1, which
-# OpenAI documents as valid up to 2.
-MISBEHAVING = Behaviour(ignore={"presence_penalty"}, ranges={"temperature": (0.0, 1.0)})
+# Ignores presence_penalty (accepted, then dropped), refuses temperatures above 1, which OpenAI
+# documents as valid up to 2, and answers 500 to any frequency_penalty.
+MISBEHAVING = Behaviour(
+    ignore={"presence_penalty"}, ranges={"temperature": (0.0, 1.0)}, server_error_for={"frequency_penalty"}
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +78,18 @@ def test_a_behaving_provider_supports_what_it_honours(synthetic_run: Path, capsy
 
 def test_an_ignored_or_refused_parameter_is_left_out(synthetic_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = _supported(capsys, str(synthetic_run))["bad"]
-    assert bad["supported_parameters"] == ["frequency_penalty", "top_p", "user", "verbosity"]
+    assert bad["supported_parameters"] == ["top_p", "user", "verbosity"]
     presence = bad["evidence"]["presence_penalty"]
     assert presence["supported"] is False and presence["drop"] is True
     assert presence["why"].startswith("IGNORED by effect"), presence
+    # Some valid temperatures work: left out of the list, not to be dropped.
     temperature = bad["evidence"]["temperature"]
-    assert temperature["supported"] is False and temperature["drop"] is True
+    assert temperature["supported"] is False and "drop" not in temperature
     assert temperature["why"].startswith("OVER_STRICT by range")
+    # No frequency_penalty worked: to be dropped.
+    frequency = bad["evidence"]["frequency_penalty"]
+    assert frequency["supported"] is False and frequency["drop"] is True
+    assert frequency["why"].startswith("SERVER_ERROR by "), frequency
 
 
 def test_the_export_names_its_run(synthetic_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -116,7 +123,7 @@ def test_litellm_entries_allow_and_drop_by_the_evidence(
     # columns support both.
     assert good["allowed_openai_params"] == bad["allowed_openai_params"] == ["user", "verbosity"]
     assert "additional_drop_params" not in good
-    assert bad["additional_drop_params"] == ["presence_penalty", "temperature"]
+    assert bad["additional_drop_params"] == ["frequency_penalty", "presence_penalty"]
     assert "# bad: drop presence_penalty (IGNORED by effect" in text
     assert f"from {synthetic_run.resolve()}" in text.splitlines()[0]
 
