@@ -208,3 +208,12 @@ def test_bad_input_is_one_line_and_exit_2(
         assert captured.out == "" and captured.err.count("\n") == 1, captured.err
         assert captured.err.startswith("harness: error: ")
     assert "columns measured there: bad, good" in captured.err
+
+
+def test_without_a_folder_the_latest_run_is_exported(
+    synthetic_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "latest").symlink_to(synthetic_run)
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    assert set(_supported(capsys)) == {"good", "bad"}
