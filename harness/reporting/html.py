@@ -6,6 +6,7 @@ rendered and only ever set as ``textContent`` by the page's script."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.reporting.reference import DIFFERENCES, Grading
 from harness.reporting.summary import Cell, per_provider
-from harness.results import CONFORMING, FAILING, SEVERITY, Record, Verdict
+from harness.results import CONFORMING, FAILING, SEVERITY, Record, Verdict, worst
 from harness.schema import Surface
 from harness.schema.model import Parameter
 
@@ -154,6 +155,49 @@ def _cell_view(cell: Cell) -> dict[str, Any]:
     }
 
 
+def cell_anchor(column: int, param: int) -> str:
+    """The id of a cell of the detail table: by position, so no provider text lands in an id."""
+    return f"cell-{column}-{param}"
+
+
+def _overview(
+    columns: list[Column], params: list[str], grid: dict[str, dict[str, list[dict[str, Any]]]]
+) -> tuple[dict[str, list[dict[str, str]]], list[dict[str, Any]]]:
+    """The compact grid (per parameter, one square per column: the worst verdict of its chips,
+    the words for hovering, the detail cell it links to) and, per column, its cells' verdicts
+    counted, worst first, as the segments of a bar."""
+    overview: dict[str, list[dict[str, str]]] = {}
+    counts: list[Counter[str]] = [Counter() for _ in columns]
+    for row, param in enumerate(params):
+        squares = []
+        for at, column in enumerate(columns):
+            chips = grid[param][column.provider]
+            verdicts = [Verdict(chip["verdict"]) for chip in chips]
+            counts[at].update(v.value for v in verdicts)
+            verdict = worst(verdicts).value if verdicts else ""
+            words = ", ".join(f"{chip['check']} {chip['verdict']}" for chip in chips)
+            words = words or (column.status if column.status != "run" else "no verdict")
+            squares.append(
+                {
+                    "verdict": verdict,
+                    "title": f"{column.provider} \u00b7 {param}: {words}",
+                    "href": cell_anchor(at, row),
+                }
+            )
+        overview[param] = squares
+    bars = []
+    for column, counted in zip(columns, counts, strict=True):
+        total = sum(counted.values())
+        segments = [
+            {"verdict": v.value, "count": counted[v.value], "share": round(100 * counted[v.value] / total, 2)}
+            for v in SEVERITY
+            if counted[v.value]
+        ]
+        title = ", ".join(f"{s['verdict']} {s['count']}" for s in segments) or column.status
+        bars.append({"provider": column.provider, "total": total, "segments": segments, "title": title})
+    return overview, bars
+
+
 def build_page(
     records: list[Record],
     cells: list[Cell],
@@ -203,6 +247,7 @@ def build_page(
             ):
                 _graded_cells(grading, column, grid, evidence)
     docs = {p: {c.provider: documented(surfaces[c.surface].parameters.get(p)) for c in columns} for p in params}
+    overview, bars = _overview(columns, params, grid)
     key_envs: dict[str, str] = meta.get("key_envs", {})
     reproduce = {
         c.provider: {
@@ -222,6 +267,9 @@ def build_page(
         .replace(">", "\\u003e")
         .replace("&", "\\u0026"),
         "reproduce": reproduce,
+        "overview": overview,
+        "bars": bars,
+        "present": sorted({segment["verdict"] for bar in bars for segment in bar["segments"]}),
         "verdicts": [v.value for v in SEVERITY],
         "failing": sorted(v.value for v in FAILING),
         "conforming": sorted(v.value for v in CONFORMING),

@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from harness import __version__
 from harness.engine import RunStats
 
 RUN_LOG = "runs.jsonl"
@@ -24,6 +25,8 @@ def append_run_log(out: Path, column: str, surface: str, mode: str, stats: RunSt
         "probes": stats.probes,
         # When: a recorded reference is dated by its run (harness.reporting.reference).
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        # Which harness measured it: an export names the version its evidence came from.
+        "harness": __version__,
     }
     with (out / RUN_LOG).open("a", encoding="utf-8") as log:
         log.write(json.dumps(line) + "\n")
@@ -60,3 +63,19 @@ def column_dates(out: Path) -> dict[str, str]:
         if entry.get("date"):
             dates[str(entry["provider"])] = str(entry["date"])
     return dates
+
+
+def column_runs(out: Path) -> dict[str, dict[str, str]]:
+    """Each column's last run in the folder: its date, mode and the harness version that ran it
+    ("" where an older run log did not say)."""
+    runs: dict[str, dict[str, str]] = {}
+    path = out / RUN_LOG
+    if not path.exists():
+        return runs
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        runs[str(entry["provider"])] = {key: str(entry.get(key) or "") for key in ("date", "mode", "harness")}
+    return runs
