@@ -212,6 +212,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
     if out.exists():
         writable_folder(out)
     merged = merge_folders(list(args.merge), out)
+    for column, checks in sorted(merged.left_out.items()):
+        if checks:
+            print(
+                f"{column}: its units were split over shards, so {', '.join(checks)} (judging every exchange "
+                "of the column) did not run; run the column whole for them"
+            )
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "mode": "+".join(merged.modes) or "report",

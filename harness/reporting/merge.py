@@ -141,6 +141,7 @@ class Merged:
     out: Path
     not_gated: frozenset[str]
     modes: tuple[str, ...]
+    left_out: dict[str, tuple[str, ...]]  # a column split by units: the checks no shard ran
 
 
 def merge_folders(paths: list[Path], out: Path) -> Merged:
@@ -178,4 +179,7 @@ def merge_folders(paths: list[Path], out: Path) -> Merged:
             staging.replace(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Merged(out, not_gated, tuple(sorted(set(filter(None, modes)))))
+    left_out = {
+        column: f.note.left_out for f in folders if f.note is not None and f.note.units for column in f.note.columns
+    }
+    return Merged(out, not_gated, tuple(sorted(set(filter(None, modes)))), left_out)

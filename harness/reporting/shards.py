@@ -39,15 +39,24 @@ class Shard:
 
 @dataclass(frozen=True)
 class ShardNote:
-    """What a sharded run folder holds: its shard, its columns, and the columns run only to be
-    graded against (a reference), which the gate skips."""
+    """What a sharded run folder holds: its shard, its columns, the columns run only to be
+    graded against (a reference), which the gate skips, and for a column whose units were
+    split (``units``), the checks no share runs (``left_out``: they judge the whole column)."""
 
     shard: Shard
     columns: tuple[str, ...]
     not_gated: tuple[str, ...] = ()
+    units: bool = False
+    left_out: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"shard": str(self.shard), "columns": list(self.columns), "not_gated": list(self.not_gated)}
+        return {
+            "shard": str(self.shard),
+            "columns": list(self.columns),
+            "not_gated": list(self.not_gated),
+            "units": self.units,
+            "left_out": list(self.left_out),
+        }
 
 
 def write_shard_note(out: Path, note: ShardNote) -> None:
@@ -65,6 +74,8 @@ def read_shard_note(out: Path) -> ShardNote | None:
             Shard.parse(str(data["shard"])),
             tuple(str(c) for c in data.get("columns", [])),
             tuple(str(c) for c in data.get("not_gated", [])),
+            bool(data.get("units", False)),
+            tuple(str(c) for c in data.get("left_out", [])),
         )
     except (ValueError, TypeError, KeyError) as err:
         raise ConfigError(f"{path}: not a shard note ({err})") from err

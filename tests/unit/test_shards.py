@@ -6,6 +6,8 @@ a regression in one shard fails the merged gate."""
 from __future__ import annotations
 
 import json
+import random
+import re
 import shlex
 import shutil
 from collections import Counter
@@ -19,7 +21,10 @@ from harness.cli import build_parser, main
 from harness.reporting.merge import without_timings
 from harness.reporting.shards import SHARD_FILE, Shard
 from harness.results import Record, Verdict, read_results
-from harness.runs.shards import assign
+from harness.runs.shards import assign, whole_column_checks
+from harness.schema import surface_named
+from tests.conftest import ROOT
+from tests.synthetic import Behaviour, SyntheticProvider, served
 
 SHARDS = 3
 
@@ -227,3 +232,85 @@ def test_init_writes_a_ci_matrix_of_shards_and_a_merge_our_cli_parses(
     assert any(
         s.get("with", {}).get("path") == str(args.out) for s in merge_job["steps"] if "upload" in s.get("uses", "")
     )
+
+
+# --- one column's units split over shards, live, against the synthetic provider ----------------
+
+SYNTHETIC = """[providers.syn]
+base_url = "{url}"
+model = "m"
+schema = "openai"
+max_parallel_requests = 2
+"""
+
+
+class RequestNoise:
+    """The synthetic provider's sampling noise for unseeded requests drawn from the request and
+    how many times it was asked, not from the order requests arrive in: the same answers
+    whichever shard asks, as a cassette's would be (a provider with no such noise could not
+    show that a split keeps records whole)."""
+
+    def __init__(self, provider: SyntheticProvider) -> None:
+        self.provider = provider
+        self.asked: Counter[str] = Counter()
+
+    def random(self) -> float:
+        body = json.dumps(self.provider.bodies[-1], sort_keys=True)
+        self.asked[body] += 1
+        return random.Random(f"{body}#{self.asked[body]}").random()
+
+
+def _live(root: Path, behaviour: Behaviour, argv: list[str], out: Path) -> int:
+    provider = SyntheticProvider(behaviour)
+    provider.unseeded_rng = RequestNoise(provider)  # type: ignore[assignment]
+    with served(provider) as running:
+        (root / "providers.toml").write_text(SYNTHETIC.format(url=running.base_url))
+        return main(["run", "--provider", "syn", "--mode", "live", *argv, "--out", str(out)])
+
+
+def _portable(folder: Path, leave_out: frozenset[str] = frozenset()) -> list[str]:
+    """The records, timings and the served port (a new one per launch) aside."""
+    kept = [r for r in read_results(folder / "results.jsonl") if r.check not in leave_out]
+    lines = (json.dumps(without_timings(r), sort_keys=True) for r in kept)
+    return sorted(re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", line) for line in lines)
+
+
+@pytest.mark.parametrize(("ignores", "code"), [(set(), 0), ({"presence_penalty"}, 1)], ids=["behaves", "ignores"])
+def test_a_column_split_by_units_merges_to_the_one_run(
+    ignores: set[str], code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A provider that validates requests as documented (exit 0 under strict), and one that
+    also drops presence_penalty (exit 1): the shards of its column merged are its one run."""
+    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    behaviour = Behaviour(validates=surface_named("openai").schema, ignore=ignores)
+    gate = ["--gate", "strict", "--params", "temperature,top_p,presence_penalty,seed,stop,n"]
+    whole_code = _live(tmp_path, behaviour, gate, tmp_path / "whole")
+    assert whole_code == code
+    shards = [tmp_path / f"shard-{index}" for index in range(1, SHARDS + 1)]
+    for index, folder in enumerate(shards, 1):
+        _live(tmp_path, behaviour, [*gate, "--shard", f"{index}/{SHARDS}"], folder)
+    capsys.readouterr()
+    merged = tmp_path / "merged"
+    assert main(["report", "--merge", *map(str, shards), "--out", str(merged), "--gate", "strict"]) == code
+    said = capsys.readouterr().out
+    left_out = frozenset(whole_column_checks())
+    assert left_out == {"response-schema", "response-letter", "gateway"}
+    assert "syn: its units were split over shards, so response-schema, response-letter, gateway" in said
+    whole = _portable(tmp_path / "whole", left_out)
+    assert len(whole) > 50 and _portable(merged) == whole
+    # Every unit ran in one shard: the shards' records are disjoint.
+    units = [{(r.unit_id or r.case_id) for r in read_results(f / "results.jsonl")} for f in shards]
+    assert all(units) and sum(map(len, units)) == len(set().union(*units))
+    if code:
+        assert "syn: presence_penalty [effect] is IGNORED" in said
+
+
+def test_a_column_is_split_by_units_only_live(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--provider", "llamacpp-local", "--shard", "1/3", "--out", "/nonexistent/never"]
+    assert main(["run", "--mode", "replay", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "live only" in err and "harness conformance --shard" in err
+    with pytest.raises(SystemExit) as exited:  # a cassette is recorded whole: record has no --shard
+        main(["record", *argv])
+    assert exited.value.code == 2 and "unrecognized arguments: --shard" in capsys.readouterr().err
