@@ -67,11 +67,13 @@ def read_folder(path: Path) -> RunFolder:
     )
 
 
-def check_shards(folders: list[RunFolder]) -> None:
-    """Sharded folders are all of one split (the same N) and together hold every shard."""
+def check_shards(folders: list[RunFolder]) -> set[Path]:
+    """Sharded folders are all of one split (the same N) and together hold every shard; the
+    folders repeating a shard given before (their records must be the same, their run log is
+    not counted twice)."""
     notes = [(f.path, f.note) for f in folders if f.note is not None]
     if not notes:
-        return
+        return set()
     splits = sorted({note.shard.count for _, note in notes})
     if len(splits) > 1:
         given = ", ".join(f"{note.shard} ({path})" for path, note in notes)
@@ -82,6 +84,10 @@ def check_shards(folders: list[RunFolder]) -> None:
     if missing:
         given = ", ".join(sorted({str(note.shard) for _, note in notes}))
         raise ConfigError(f"--merge: shard {', '.join(missing)} missing (given: {given})")
+    first: dict[tuple[int, tuple[str, ...]], Path] = {}
+    for path, note in notes:
+        first.setdefault((note.shard.index, note.columns), path)
+    return {path for path, note in notes if first[(note.shard.index, note.columns)] != path}
 
 
 def _by_unit(records: Iterable[Record]) -> dict[tuple[str, str], list[Record]]:
@@ -150,11 +156,11 @@ def merge_folders(paths: list[Path], out: Path) -> Merged:
     folders = [read_folder(path) for path in paths]
     if (out / RESULTS).exists():
         raise ConfigError(f"--out {out}: holds a run already ({RESULTS}); merge into a new folder")
-    check_shards(folders)
+    repeats = check_shards(folders)
     records = merge_records([(f.path, f.records) for f in folders])
     reference = merge_records([(f.path, f.reference) for f in folders], REFERENCE_RECORDS)
     pairings = merge_pairings(folders)
-    run_log = list(dict.fromkeys(line for f in folders for line in f.run_log))
+    run_log = list(dict.fromkeys(line for f in folders if f.path not in repeats for line in f.run_log))
     not_gated = frozenset(c for f in folders if f.note is not None for c in f.note.not_gated)
     modes = []
     for line in run_log:
@@ -162,8 +168,11 @@ def merge_folders(paths: list[Path], out: Path) -> Merged:
             modes.append(str(json.loads(line).get("mode", "")))
         except (ValueError, AttributeError):
             continue
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.merging-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.merging-", dir=out.parent))
+    except OSError as err:
+        raise ConfigError(f"--out {out}: cannot write there: {err.strerror}") from err
     try:
         _write_records(staging / RESULTS, records)
         (staging / RUN_LOG).write_text("".join(line + "\n" for line in run_log), encoding="utf-8")

@@ -133,6 +133,9 @@ def test_a_unit_in_two_folders_is_kept_once_if_the_same_and_refused_if_not(
     again = tmp_path / "again"
     assert main(["report", "--merge", *shards, shards[0], "--out", str(again)]) == 0
     assert _records(again) == _records(replayed["whole"][0])
+    # What the repeated shard sent is counted once.
+    sent = [len((Path(folder) / "runs.jsonl").read_text().splitlines()) for folder in shards]
+    assert len((again / "runs.jsonl").read_text().splitlines()) == sum(sent)
     changed = tmp_path / "changed"
     shutil.copytree(shards[0], changed)
     records = read_results(changed / "results.jsonl")
