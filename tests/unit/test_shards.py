@@ -115,6 +115,30 @@ def test_three_shards_merged_are_the_one_run(
     )
 
 
+def test_a_graded_pair_shares_a_shard_and_its_grading_merges_to_the_one_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pair = ["--reference", "llamacpp-local=vllm-local"]
+    whole_code = main(["conformance", *pair, "--out", str(tmp_path / "whole")])
+    shards = [tmp_path / f"shard-{index}" for index in range(1, SHARDS + 1)]
+    for index, folder in enumerate(shards, 1):
+        main(["conformance", *pair, "--shard", f"{index}/{SHARDS}", "--out", str(folder)])
+    graded = [folder for folder in shards if (folder / "grading.json").exists()]
+    assert len(graded) == 1
+    columns = json.loads((graded[0] / SHARD_FILE).read_text())["columns"]
+    (pairing,) = json.loads((graded[0] / "grading.json").read_text())
+    assert {pairing["candidate"], pairing["reference"]} <= set(columns)
+    merged = tmp_path / "merged"
+    capsys.readouterr()
+    assert main(["report", "--merge", *map(str, shards), "--out", str(merged)]) == whole_code
+    assert f"graded {pairing['candidate']} vs {pairing['reference']}" in capsys.readouterr().out
+    # (Each pair is dated by the minute its run made it: not what is compared.)
+    grading = [{**g, "date": ""} for g in json.loads((merged / "grading-summary.json").read_text())]
+    whole = [{**g, "date": ""} for g in json.loads((tmp_path / "whole" / "grading-summary.json").read_text())]
+    assert grading == whole and grading[0]["cells"]
+    assert _cells(merged) == _cells(tmp_path / "whole")
+
+
 def test_a_missing_shard_is_named_and_nothing_is_written(
     replayed: dict[str, tuple[Path, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
