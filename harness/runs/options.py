@@ -212,8 +212,9 @@ OPTIONS: dict[str, Option] = {
         Option(
             "shard",
             "--shard",
-            "run shard K of N: a share of the columns, balanced by their units, the same in every "
-            "shard's job (merge the run folders with `harness report --merge`)",
+            "run shard K of N: conformance, whole columns balanced by their units; run, every N-th unit "
+            "of the column (live only); the same share in every job (merge the run folders with "
+            "`harness report --merge`)",
             "shard",
             metavar="K/N",
         ),
