@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ from harness.runs.reference import (
     recorded_reference,
     reference_pairs,
 )
-from harness.runs.shards import shard_of
+from harness.runs.shards import Share, shard_of, whole_column_checks
 from harness.runs.targets import parse_hold
 from harness.transport.cassettes import Mode, cassette_path
 
@@ -67,9 +68,9 @@ def _link_latest(out: Path) -> None:
 
 def _columns(
     args: argparse.Namespace, providers: dict[str, Provider], chosen: list[Provider], holds: list[tuple[str, str]]
-) -> tuple[list[Target], list[Target], list[ReferencePair], set[str]]:
-    """The columns to run, those shown as documented only, the pairs to grade and the columns
-    not gated: this shard's share of them with ``--shard``."""
+) -> tuple[list[Target], list[Target], list[ReferencePair], set[str], dict[str, Share]]:
+    """The columns to run, those shown as documented only, the pairs to grade, the columns not
+    gated, and with ``--shard`` this shard's share of them (a column whole or a part of it)."""
     run, documented = conformance_targets(providers, chosen, holds, args.schema)
     pairs = reference_pairs(providers, chosen, args.reference or [], args.policy, args.schema)
     # A pair's columns run as any other (once, when the run has them already); a reference
@@ -85,12 +86,17 @@ def _columns(
                 if target is pair.reference:
                     not_gated.add(target.column)
     documented = [t for t in documented if t.column not in columns]
+    shares: dict[str, Share] = {}
     if args.shard is not None:
-        mine = shard_of(args.shard, run, documented, [(p.candidate.column, p.reference.column) for p in pairs])
-        run, documented = [t for t in run if t.column in mine], [t for t in documented if t.column in mine]
-        pairs = [pair for pair in pairs if pair.candidate.column in mine]
-        not_gated &= mine
-    return run, documented, pairs, not_gated
+        graded = {t.column for pair in pairs for t in (pair.candidate, pair.reference)}
+        # Live, a big column is cut into parts of its units; a replay needs its columns whole.
+        splittable = {t.column for t in run if t.column not in graded} if args.live else set()
+        together = [(pair.candidate.column, pair.reference.column) for pair in pairs]
+        shares = shard_of(args.shard, run, documented, together, splittable)
+        run, documented = [t for t in run if t.column in shares], [t for t in documented if t.column in shares]
+        pairs = [pair for pair in pairs if pair.candidate.column in shares]
+        not_gated &= set(shares)
+    return run, documented, pairs, not_gated, shares
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:
@@ -106,7 +112,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         # The default: local providers (replayed, or launched with --live); the others as
         # documented-only columns unless --live and their key is set.
         chosen = [p for p in providers.values() if p.is_local or (live and not p.missing_key())]
-    run, documented, pairs, not_gated = _columns(args, providers, chosen, holds)
+    run, documented, pairs, not_gated, shares = _columns(args, providers, chosen, holds)
     shard: Shard | None = args.shard
     for pair in pairs if args.reference_run else []:
         read_recorded(args.reference_run, pair.reference.column)
@@ -116,7 +122,9 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     graded = {t.column for pair in pairs for t in (pair.candidate, pair.reference)}
     for target in run:
         checks = graded_checks(None) if target.column in graded else None
-        run_provider(RunOptions(target.provider.name, schema=target.surface.name, mode=mode, out=out, checks=checks))
+        part = shares[target.column].units if target.column in shares else None
+        options = RunOptions(target.provider.name, schema=target.surface.name, mode=mode, out=out, checks=checks)
+        run_provider(dataclasses.replace(options, unit_share=part))
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     pairings = []
     for pair in pairs:
@@ -130,7 +138,14 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     writer.close()
     if shard is not None:
         held = tuple(t.column for t in [*run, *documented])
-        write_shard_note(out, ShardNote(shard, held, tuple(sorted(not_gated))))
+        split = {column: share.units for column, share in shares.items() if share.units is not None}
+        left_out = tuple(whole_column_checks()) if split else ()
+        write_shard_note(out, ShardNote(shard, held, tuple(sorted(not_gated)), split, left_out))
+        for column, (index, parts) in split.items():
+            print(
+                f"{column}: part {index} of {parts} of its units; left out (they judge every exchange of the column): "
+                f"{', '.join(left_out)}"
+            )
         if not held:
             # More shards than columns: an empty share, which the merge still counts.
             print(f"shard {shard}: no column falls to this shard; wrote {out / SHARD_FILE}")

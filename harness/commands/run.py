@@ -76,7 +76,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if shard is not None:
         left_out = whole_column_checks(options.checks)
         column = target_of(options).column
-        write_shard_note(out, ShardNote(shard, (column,), units=True, left_out=tuple(left_out)))
+        split = {column: (shard.index, shard.count)}
+        write_shard_note(out, ShardNote(shard, (column,), split=split, left_out=tuple(left_out)))
         console.print(
             f"shard {shard} of {column}'s units; left out (they judge every exchange of the column): "
             f"{', '.join(left_out) or 'none'}",

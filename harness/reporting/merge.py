@@ -188,7 +188,5 @@ def merge_folders(paths: list[Path], out: Path) -> Merged:
             staging.replace(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    left_out = {
-        column: f.note.left_out for f in folders if f.note is not None and f.note.units for column in f.note.columns
-    }
+    left_out = {column: f.note.left_out for f in folders if f.note is not None for column in f.note.split}
     return Merged(out, not_gated, tuple(sorted(set(filter(None, modes)))), left_out)

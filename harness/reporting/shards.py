@@ -5,7 +5,8 @@ a missing or repeated shard, and to gate the merged run as the one run would hav
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +41,14 @@ class Shard:
 @dataclass(frozen=True)
 class ShardNote:
     """What a sharded run folder holds: its shard, its columns, the columns run only to be
-    graded against (a reference), which the gate skips, and for a column whose units were
-    split (``units``), the checks no share runs (``left_out``: they judge the whole column)."""
+    graded against (a reference), which the gate skips, the columns of which it ran a part of
+    the units (``split``: column -> part, parts), and the checks no part runs (``left_out``:
+    they judge the whole column)."""
 
     shard: Shard
     columns: tuple[str, ...]
     not_gated: tuple[str, ...] = ()
-    units: bool = False
+    split: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     left_out: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -54,7 +56,7 @@ class ShardNote:
             "shard": str(self.shard),
             "columns": list(self.columns),
             "not_gated": list(self.not_gated),
-            "units": self.units,
+            "split": {column: list(part) for column, part in self.split.items()},
             "left_out": list(self.left_out),
         }
 
@@ -74,8 +76,8 @@ def read_shard_note(out: Path) -> ShardNote | None:
             Shard.parse(str(data["shard"])),
             tuple(str(c) for c in data.get("columns", [])),
             tuple(str(c) for c in data.get("not_gated", [])),
-            bool(data.get("units", False)),
+            {str(c): (int(p[0]), int(p[1])) for c, p in data.get("split", {}).items()},
             tuple(str(c) for c in data.get("left_out", [])),
         )
-    except (ValueError, TypeError, KeyError) as err:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
         raise ConfigError(f"{path}: not a shard note ({err})") from err

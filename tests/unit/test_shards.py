@@ -21,7 +21,7 @@ from harness.cli import build_parser, main
 from harness.reporting.merge import without_timings
 from harness.reporting.shards import SHARD_FILE, Shard
 from harness.results import Record, Verdict, read_results
-from harness.runs.shards import assign, whole_column_checks
+from harness.runs.shards import Share, assign, whole_column_checks
 from harness.schema import surface_named
 from tests.conftest import ROOT
 from tests.synthetic import Behaviour, SyntheticProvider, served
@@ -46,25 +46,63 @@ def test_shard_parses_and_prints_back() -> None:
 WEIGHTS = {"a": 370, "b": 326, "c": 150, "d": 146, "e": 378, "f": 1, "g": 1, "h": 368, "i": 368}
 
 
+def _placed(shares: dict[int, list[Share]]) -> dict[str, list[tuple[int, Share]]]:
+    """Where each column went: (shard, its share) for each of its parts."""
+    placed: dict[str, list[tuple[int, Share]]] = {}
+    for index, held in shares.items():
+        for share in held:
+            placed.setdefault(share.column, []).append((index, share))
+    return placed
+
+
+def _loads(shares: dict[int, list[Share]], weights: dict[str, int]) -> list[int]:
+    return [sum(len(range(s.part - 1, weights[s.column], s.parts)) for s in held) for held in shares.values()]
+
+
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 12])
 def test_every_column_is_in_exactly_one_shard_and_the_shards_are_balanced(count: int) -> None:
-    shards = assign(WEIGHTS, count)
-    assert set(shards) == set(WEIGHTS)
-    assert set(shards.values()) <= set(range(1, count + 1))
-    loads = Counter(dict.fromkeys(range(1, count + 1), 0))
-    for column, index in shards.items():
-        loads[index] += WEIGHTS[column]
+    shares = assign(WEIGHTS, count)
+    assert set(shares) == set(range(1, count + 1))
+    placed = _placed(shares)
+    assert set(placed) == set(WEIGHTS) and all(len(where) == 1 for where in placed.values())
+    assert all(share.units is None for where in placed.values() for _, share in where)  # nothing splittable
+    loads = _loads(shares, WEIGHTS)
     # Greedy, heaviest first: no shard is heavier than the lightest by more than one column.
-    assert max(loads.values()) - min(loads.values()) <= max(WEIGHTS.values())
+    assert max(loads) - min(loads) <= max(WEIGHTS.values())
     # The same assignment whatever the order the columns come in (each CI job computes it alone).
-    assert assign(dict(reversed(list(WEIGHTS.items()))), count) == shards
+    assert assign(dict(reversed(list(WEIGHTS.items()))), count) == shares
 
 
 def test_columns_graded_together_share_a_shard() -> None:
-    shards = assign(WEIGHTS, 3, together=[("a", "e"), ("e", "h")])
-    assert shards["a"] == shards["e"] == shards["h"]
-    alone = assign(WEIGHTS, 3)
-    assert len({alone["a"], alone["e"], alone["h"]}) > 1  # the grouping moved them, not chance
+    placed = _placed(assign(WEIGHTS, 3, together=[("a", "e"), ("e", "h")], splittable=set(WEIGHTS)))
+    assert len({where for column in "aeh" for where, _ in placed[column]}) == 1
+    alone = _placed(assign(WEIGHTS, 3))
+    assert len({where for column in "aeh" for where, _ in alone[column]}) > 1  # the grouping moved them
+
+
+@pytest.mark.parametrize(
+    ("weights", "count", "parts"),
+    [
+        ({"big": 370}, 3, 3),
+        ({"big": 370, "doc": 1}, 3, 3),
+        ({"big": 900, "x": 150, "y": 146}, 3, 3),
+        ({"big": 2}, 3, 2),
+    ],
+)
+def test_a_big_column_is_cut_into_parts_in_other_shards(weights: dict[str, int], count: int, parts: int) -> None:
+    shares = assign(weights, count, splittable={"big"})
+    where = _placed(shares)["big"]
+    assert sorted(share.units or (1, 1) for _, share in where) == [(part, parts) for part in range(1, parts + 1)]
+    assert len({index for index, _ in where}) == parts  # each part in another shard
+    # The parts' units are the column's, each once.
+    units = [u for _, share in where for u in range(share.part - 1, weights["big"], share.parts)]
+    assert sorted(units) == list(range(weights["big"]))
+    # Greedy, heaviest first: no shard heavier than the lightest by more than its heaviest piece.
+    loads = _loads(shares, weights)
+    pieces = [-(-weights["big"] // parts), *(w for c, w in weights.items() if c != "big")]
+    assert max(loads) - min(loads) <= max(pieces)
+    # Not splittable (a replay, a graded column): whole, in one shard.
+    assert [share.units for _, share in _placed(assign(weights, count))["big"]] == [None]
 
 
 def _records(folder: Path) -> list[str]:
@@ -288,11 +326,13 @@ class RequestNoise:
 
 
 def _live(root: Path, behaviour: Behaviour, argv: list[str], out: Path) -> int:
+    """``argv`` (``harness run`` live by default) against the synthetic provider, served anew."""
     provider = SyntheticProvider(behaviour)
     provider.unseeded_rng = RequestNoise(provider)  # type: ignore[assignment]
     with served(provider) as running:
         (root / "providers.toml").write_text(SYNTHETIC.format(url=running.base_url))
-        return main(["run", "--provider", "syn", "--mode", "live", *argv, "--out", str(out)])
+        command = argv if argv[0] == "conformance" else ["run", "--provider", "syn", "--mode", "live", *argv]
+        return main([*command, "--out", str(out)])
 
 
 def _portable(folder: Path, leave_out: frozenset[str] = frozenset()) -> list[str]:
@@ -341,3 +381,25 @@ def test_a_column_is_split_by_units_only_live(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as exited:  # a cassette is recorded whole: record has no --shard
         main(["record", *argv])
     assert exited.value.code == 2 and "unrecognized arguments: --shard" in capsys.readouterr().err
+
+
+def test_conformance_cuts_one_big_column_into_parts_live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One column and three shards: live, each shard runs a part of its units (in replay it
+    would be whole in one shard); merged, the one run, its whole-column checks aside."""
+    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    behaviour = Behaviour(validates=surface_named("openai").schema, ignore={"presence_penalty"})
+    argv = ["conformance", "--live", "--provider", "syn", "--gate", "strict"]
+    whole_code = _live(tmp_path, behaviour, argv, tmp_path / "whole")
+    shards = [tmp_path / f"shard-{index}" for index in range(1, SHARDS + 1)]
+    for index, folder in enumerate(shards, 1):
+        _live(tmp_path, behaviour, [*argv, "--shard", f"{index}/{SHARDS}"], folder)
+        note = json.loads((folder / SHARD_FILE).read_text())
+        assert note["split"] == {"syn": [index, SHARDS]} and "response-schema" in note["left_out"]
+    capsys.readouterr()
+    merged = tmp_path / "merged"
+    assert main(["report", "--merge", *map(str, shards), "--out", str(merged), "--gate", "strict"]) == whole_code == 1
+    assert "syn: presence_penalty [effect] is IGNORED" in capsys.readouterr().out
+    assert _portable(merged) == _portable(tmp_path / "whole", frozenset(whole_column_checks()))
