@@ -42,7 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         new_only=getattr(args, "new_only", False),
     )
     shard: Shard | None = getattr(args, "shard", None)
-    if shard is not None:
+    if shard is not None and shard.count > 1:
         if options.mode != "live" or args.reference:
             # See harness.runs.shards: a replay serves identical requests in the order the whole
             # column asked them; a reference column would be run whole in every shard.
@@ -74,15 +74,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = make_console()
     print_summary(out, stats, console)
     if shard is not None:
-        left_out = whole_column_checks(options.checks)
         column = target_of(options).column
-        split = {column: (shard.index, shard.count)}
-        write_shard_note(out, ShardNote(shard, (column,), split=split, left_out=tuple(left_out)))
-        console.print(
-            f"shard {shard} of {column}'s units; left out (they judge every exchange of the column): "
-            f"{', '.join(left_out) or 'none'}",
-            highlight=False,
-        )
+        split = {column: options.unit_share} if options.unit_share else {}
+        left_out = tuple(whole_column_checks(options.checks)) if split else ()
+        write_shard_note(out, ShardNote(shard, (column,), split=split, left_out=left_out))
+        if split:
+            console.print(
+                f"shard {shard} of {column}'s units; left out (they judge every exchange of the column): "
+                f"{', '.join(left_out) or 'none'}",
+                highlight=False,
+            )
     not_gated: frozenset[str] = frozenset()
     if pair is not None:
         if args.reference_run is not None:
