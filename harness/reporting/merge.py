@@ -171,6 +171,7 @@ def merge_folders(paths: list[Path], out: Path) -> Merged:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.merging-", dir=out.parent))
+        staging.chmod(0o755)  # a run folder as any other, not mkdtemp's private one
     except OSError as err:
         raise ConfigError(f"--out {out}: cannot write there: {err.strerror}") from err
     try:
