@@ -226,6 +226,16 @@ def plan(ctx: CheckContext, checks: list[str] | None = None) -> list[tuple[str, 
     return [(name, unit) for name in names for unit in registry[name].units(ctx)]
 
 
+def share(units: list[tuple[str, Unit]], index: int, count: int) -> list[tuple[str, Unit]]:
+    """Share ``index`` (1..``count``) of one column's units, for a column split over shards:
+    every ``count``-th unit of the planned order, so each check's units spread evenly over the
+    shards. The checks that run after the others judge every exchange of the column, which no
+    share sees: they are in no share."""
+    registry = load_families()
+    split = [(name, unit) for name, unit in units if not registry[name].after_others]
+    return split[index - 1 :: count]
+
+
 async def run_units(
     units: list[tuple[str, Unit]],
     writer: ResultsWriter,

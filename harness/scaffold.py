@@ -1,6 +1,7 @@
 """`harness init`: what a team adds to its own repository to run the gate there, a commented
 ``providers.toml`` (every hosted provider of the catalogue, NOT_RUN until its key is set) and
-a CI workflow that runs the gate and uploads the report. Nothing is overwritten."""
+a CI workflow: a matrix of jobs, each running a shard of the columns, and a merge job that
+makes one report of them and applies the gate. Nothing is overwritten."""
 
 from __future__ import annotations
 
@@ -74,16 +75,47 @@ PROVIDERS_HEADER = """\
 #                          the same probe through it and directly there)
 """
 
+# The CI matrix: this many jobs each run a share of the columns (`--shard K/N`).
+SHARDS = 3
+
 WORKFLOW = """\
 # The provider-compatibility gate (harness init wrote this). It sends real requests to every
-# provider in providers.toml whose key is set, and fails on a non-conformance.
+# provider in providers.toml whose key is set, split over {shards} jobs (`--shard K/{shards}`: each
+# a share of the columns, the same in every job), then merges their run folders into one
+# report and one gate, which fails on a non-conformance.
 name: provider-compat
 on:
   workflow_dispatch:
   schedule:
     - cron: "0 5 * * 1"
 jobs:
-  conformance:
+  shard:
+    runs-on: ubuntu-latest
+    strategy:
+      fail-fast: false
+      matrix:
+        shard: [{matrix}]
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - run: pip install {distribution}=={version}
+      # The merge job's gate decides: a shard's job fails only on a tool error (exit 2).
+      - name: conformance, shard ${{{{ matrix.shard }}}} of {shards}
+        run: >-
+          harness conformance --live --shard ${{{{ matrix.shard }}}}/{shards} --gate none --out reports/shard
+          || test $? -eq 1
+        env:
+{secrets}
+      - uses: actions/upload-artifact@v4
+        if: always()
+        with:
+          name: provider-compat-shard-${{{{ matrix.shard }}}}
+          path: reports/shard
+  merge:
+    needs: shard
+    if: always()
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
@@ -91,9 +123,12 @@ jobs:
         with:
           python-version: "3.11"
       - run: pip install {distribution}=={version}
-      - run: harness conformance --live --gate strict --out reports/conformance
-        env:
-{secrets}
+      - uses: actions/download-artifact@v4
+        with:
+          pattern: provider-compat-shard-*
+          path: shards
+      # One run folder, every report and the gate (a missing shard is exit 2, naming it).
+      - run: harness report --merge {folders} --gate strict --out reports/conformance
       - uses: actions/upload-artifact@v4
         if: always()
         with:
@@ -118,7 +153,15 @@ def providers_toml() -> str:
 
 def workflow_yaml() -> str:
     secrets = "\n".join(f"          {key}: ${{{{ secrets.{key} }}}}" for *_, key in HOSTED)
-    return WORKFLOW.format(distribution=DISTRIBUTION, version=__version__, secrets=secrets)
+    shards = range(1, SHARDS + 1)
+    return WORKFLOW.format(
+        distribution=DISTRIBUTION,
+        version=__version__,
+        secrets=secrets,
+        shards=SHARDS,
+        matrix=", ".join(map(str, shards)),
+        folders=" ".join(f"shards/provider-compat-shard-{index}" for index in shards),
+    )
 
 
 def cmd_init(args: argparse.Namespace) -> int:

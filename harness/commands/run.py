@@ -13,10 +13,13 @@ from harness.providers import load_providers, resolve_provider
 from harness.reporting.console import make_console, print_gate, print_grading, print_summary
 from harness.reporting.gate import apply_gate
 from harness.reporting.reference import gradings_of, write_pairings
+from harness.reporting.shards import Shard, ShardNote, write_shard_note
 from harness.reporting.summary import summarise
 from harness.results import read_results
 from harness.runs import OPTIONS, RunOptions, add_arguments, run_provider
 from harness.runs.reference import graded_checks, pairing_of, read_recorded, recorded_reference, reference_pairs
+from harness.runs.runner import target_of
+from harness.runs.shards import whole_column_checks
 from harness.transport.cassettes import MODES
 
 
@@ -38,6 +41,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         no_seed=args.no_seed,
         new_only=getattr(args, "new_only", False),
     )
+    shard: Shard | None = getattr(args, "shard", None)
+    if shard is not None and shard.count > 1:
+        if options.mode != "live" or args.reference:
+            # See harness.runs.shards: a replay serves identical requests in the order the whole
+            # column asked them; a reference column would be run whole in every shard.
+            why = "a reference is graded whole" if args.reference else f"not {options.mode}"
+            raise ConfigError(
+                f"--shard {shard} splits one column's units: live only (--mode live), {why}; "
+                "`harness conformance --shard` splits a run by whole columns in any mode"
+            )
+        options.unit_share = (shard.index, shard.count)
     if options.resume is not None and not (options.resume / "results.jsonl").exists():
         raise ConfigError(f"--resume {options.resume}: no results.jsonl there to resume from")
     providers = load_providers()
@@ -59,6 +73,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     out, stats = run_provider(options)
     console = make_console()
     print_summary(out, stats, console)
+    if shard is not None:
+        column = target_of(options).column
+        split = {column: options.unit_share} if options.unit_share else {}
+        left_out = tuple(whole_column_checks(options.checks)) if split else ()
+        write_shard_note(out, ShardNote(shard, (column,), split=split, left_out=left_out))
+        if split:
+            console.print(
+                f"shard {shard} of {column}'s units; left out (they judge every exchange of the column): "
+                f"{', '.join(left_out) or 'none'}",
+                highlight=False,
+            )
     not_gated: frozenset[str] = frozenset()
     if pair is not None:
         if args.reference_run is not None:
@@ -93,7 +118,7 @@ REFERENCE_FLAGS = ("reference", "reference_run", "policy")
 
 def add_commands(sub: Any) -> None:
     run = sub.add_parser("run", help="run the checks against one provider")
-    add_arguments(run, OPTIONS["provider"].one(required=True), *RUN_FLAGS, *REFERENCE_FLAGS)
+    add_arguments(run, OPTIONS["provider"].one(required=True), *RUN_FLAGS, "shard", *REFERENCE_FLAGS)
     run.set_defaults(func=cmd_run)
     record = sub.add_parser("record", help="re-record a provider's cassettes (live, then written to cassettes/)")
     add_arguments(record, OPTIONS["provider"].one(required=True), *(f for f in RUN_FLAGS if f != "mode"), "new_only")

@@ -15,11 +15,12 @@ from harness.checks.judges.profile import PROBE_MODES
 from harness.errors import ConfigError
 from harness.reporting.gate import GATES
 from harness.reporting.reference import POLICIES
+from harness.reporting.shards import Shard
 from harness.transport.cassettes import MODES
 
 # text: a string; list: repeatable, in order; path: a folder or file; choice: one of
-# ``choices``; flag: on or off; count: a whole number of at least 1.
-Kind = Literal["text", "list", "path", "choice", "flag", "count"]
+# ``choices``; flag: on or off; count: a whole number of at least 1; shard: K/N.
+Kind = Literal["text", "list", "path", "choice", "flag", "count", "shard"]
 
 
 def positive_int(text: str) -> int:
@@ -31,6 +32,14 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is less than 1")
     return value
+
+
+def shard_spec(text: str) -> Shard:
+    """``K/N`` (as an argparse type, a bad one is one line, exit 2)."""
+    try:
+        return Shard.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,8 @@ class Option:
             kwargs["choices"] = self.choices
         elif self.kind == "count":
             kwargs["type"] = positive_int
+        elif self.kind == "shard":
+            kwargs["type"] = shard_spec
         if self.metavar:
             kwargs["metavar"] = self.metavar
         return kwargs
@@ -197,6 +208,15 @@ OPTIONS: dict[str, Option] = {
             "(only broken and ignored fail; the default, or reference_policy in providers.toml)",
             "choice",
             choices=tuple(POLICIES),
+        ),
+        Option(
+            "shard",
+            "--shard",
+            "run shard K of N: conformance, whole columns balanced by their units; run, every N-th unit "
+            "of the column (live only); the same share in every job (merge the run folders with "
+            "`harness report --merge`)",
+            "shard",
+            metavar="K/N",
         ),
         Option(
             "jobs",

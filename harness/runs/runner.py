@@ -22,7 +22,7 @@ from harness import paths
 from harness.checks import CheckContext
 from harness.checks.context import KeySender, Upstream
 from harness.checks.registry import Unit
-from harness.engine import DedupingSender, RunStats, plan, run_units
+from harness.engine import DedupingSender, RunStats, plan, run_units, share
 from harness.errors import ConfigError
 from harness.generation import build_matrix
 from harness.providers import Endpoints, load_providers, resolve_provider
@@ -301,6 +301,8 @@ class RunOptions:
     new_only: bool = False  # record: keep the cassette's answers, send only what it lacks
     progress: bool = True
     retries: int = 2  # attempts after the first for transient failures (see ClientSettings)
+    # --shard on one column: this share of its units (index, count), live only (harness.runs.shards)
+    unit_share: tuple[int, int] | None = None
 
 
 def target_of(options: RunOptions) -> Target:
@@ -339,17 +341,25 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
             run_log=out,
         )
         with open_column(target, column_options) as column:
-            stats = _run_with_progress(column, options.checks, writer, done, options.progress)
+            stats = _run_with_progress(column, options.checks, writer, done, options.progress, options.unit_share)
     finally:
         writer.close()
     return out, stats
 
 
 def _run_with_progress(
-    column: Column, checks: list[str] | None, writer: ResultsWriter, done: set[str], progress: bool
+    column: Column,
+    checks: list[str] | None,
+    writer: ResultsWriter,
+    done: set[str],
+    progress: bool,
+    unit_share: tuple[int, int] | None = None,
 ) -> RunStats:
-    """Every check's units (or those of ``checks``), with a progress bar on a terminal."""
+    """Every check's units (or those of ``checks``, or a share of them), with a progress bar on
+    a terminal."""
     units = plan(column.ctx, checks)
+    if unit_share is not None:
+        units = share(units, *unit_share)
     show = progress and sys.stderr.isatty()
     with Progress(
         TextColumn(column.target.column),

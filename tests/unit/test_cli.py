@@ -167,13 +167,14 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
         (
             "run",
             "--provider --schema --mode --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs "
-            "--reference --reference-run --policy",
+            "--shard --reference --reference-run --policy",
         ),
         (
             "record",
             "--provider --schema --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs --new-only",
         ),
-        ("conformance", "--live --provider --schema --hold --reference --reference-run --policy --gate --out"),
+        ("conformance", "--live --provider --schema --hold --reference --reference-run --policy --gate --out --shard"),
+        ("report", "--merge --out --gate"),
         ("check-config", "--providers --provider --schema --live --out --probe-mode --no-seed"),
     ],
 )
