@@ -144,6 +144,9 @@ class CheckContext:
     # The sampling values the served model's generation_config.json sets (providers.toml's
     # model_defaults): the default check tries each as one more candidate default.
     model_defaults: Mapping[str, float] = field(default_factory=dict)
+    # The router's upstream every request of the column is pinned to (providers.toml routes):
+    # the `route` check counts the replies another one served.
+    route: str | None = None
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params

@@ -39,9 +39,9 @@ def _documented_only(target: Target, live: bool) -> str:
     missing = target.provider.missing_key()
     if missing:
         return f"not run: set {missing}"
-    recorded = cassette_path(paths.cassettes_dir(), target.provider.name, target.surface.name).exists()
+    recorded = cassette_path(paths.cassettes_dir(), target.cassette_folder, target.surface.name).exists()
     if live or recorded:
-        return "not run: not selected (--provider)"
+        return "not run: not selected (--provider, --model)"
     return "not run: no cassette to replay; run with --live"
 
 
@@ -68,7 +68,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         # The default: local providers (replayed, or launched with --live); the others as
         # documented-only columns unless --live and their key is set.
         chosen = [p for p in providers.values() if p.is_local or (live and not p.missing_key())]
-    run, documented = conformance_targets(providers, chosen, holds, args.schema)
+    run, documented = conformance_targets(providers, chosen, holds, args.schema, args.model)
     pairs = reference_pairs(providers, chosen, args.reference or [], args.policy, args.schema)
     # A pair's columns run as any other (once, when the run has them already); a reference
     # column added only to be graded against is not gated itself, nor is a recorded one run.
@@ -91,7 +91,17 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     graded = {t.column for pair in pairs for t in (pair.candidate, pair.reference)}
     for target in run:
         checks = graded_checks(None) if target.column in graded else None
-        run_provider(RunOptions(target.provider.name, schema=target.surface.name, mode=mode, out=out, checks=checks))
+        run_provider(
+            RunOptions(
+                target.provider.name,
+                schema=target.surface.name,
+                mode=mode,
+                out=out,
+                checks=checks,
+                model=target.model_name,
+                route=target.route,
+            )
+        )
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     pairings = []
     for pair in pairs:
@@ -163,6 +173,7 @@ def add_commands(sub: Any) -> None:
         conformance,
         "live",
         "provider",
+        "model",
         "schema",
         "hold",
         "reference",
