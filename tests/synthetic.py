@@ -389,10 +389,12 @@ class SyntheticProvider:
         b = self.behaviour
         if not b.upstreams:
             return None
-        routing = body.get("provider") if isinstance(body.get("provider"), dict) else {}
-        order = [slug for slug in routing.get("order") or [] if slug in b.upstreams]
+        routing = body.get("provider")
+        listed = routing.get("order") if isinstance(routing, dict) else None
+        order: list[str] = [slug for slug in listed or [] if slug in b.upstreams]
         if not order:
-            return next(iter(b.upstreams))
+            first: str = next(iter(b.upstreams))
+            return first
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).digest()
         if b.off_route and digest[0] % b.off_route_every == 0:
             others = [slug for slug in b.off_route if slug != order[0]]

@@ -117,7 +117,7 @@ class Provider(BaseModel):
     @model_validator(mode="after")
     def _models_named(self) -> Provider:
         if not self.model and not self.models:
-            raise ValueError("needs a model: set model = \"...\" (or models = [...] for several)")
+            raise ValueError('needs a model: set model = "..." (or models = [...] for several)')
         if self.model and self.models and self.model not in self.models:
             raise ValueError(f"model {self.model!r} is not one of models; set one of the two, or list it in models")
         for kind, names in (("models", self.models), ("routes", self.routes)):
