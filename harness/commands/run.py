@@ -55,10 +55,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if pairs and options.resume is not None:
         raise ConfigError("--resume cannot go with a reference: run the pair again into a new folder")
     pair = pairs[0] if pairs else None
-    if pair is not None and len(columns) > 1:
+    if pair is not None and [t.column for t in columns] != [pair.candidate.column]:
+        # A pair grades an entry's plain column; one of several models or a route is not one yet.
         raise ConfigError(
-            f"--reference: {args.provider!r} has {len(columns)} columns (models, routes): grade one, "
-            "naming it with --model"
+            f"--reference: {args.provider!r} runs as {', '.join(t.column for t in columns)}: a reference "
+            f"grades the column {pair.candidate.column!r} alone (an entry of one model, no routes)"
         )
     if pair is not None:
         options = dataclasses.replace(options, schema=pair.candidate.surface.name, checks=graded_checks(options.checks))

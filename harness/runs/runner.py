@@ -303,7 +303,7 @@ class RunOptions:
     progress: bool = True
     retries: int = 2  # attempts after the first for transient failures (see ClientSettings)
     model: str | None = None  # one of the entry's models (default: its plain, or first, one)
-    route: str | None = None  # one of the entry's routes (default: its first, or none)
+    route: str | None = None  # one of the entry's routes (default: none, the router unpinned)
 
 
 def target_of(options: RunOptions) -> Target:
@@ -312,8 +312,7 @@ def target_of(options: RunOptions) -> Target:
         raise ConfigError(f"--model {options.model!r}: {provider.name!r} serves {', '.join(provider.served_models)}")
     if options.route is not None and options.route not in provider.routes:
         raise ConfigError(f"route {options.route!r}: {provider.name!r} routes {', '.join(provider.routes) or 'none'}")
-    route = options.route or (provider.routes[0] if provider.routes else None)
-    return Target(provider, surface_named(options.schema or provider.schema_name), options.model, route)
+    return Target(provider, surface_named(options.schema or provider.schema_name), options.model, options.route)
 
 
 def run_provider(options: RunOptions) -> tuple[Path, RunStats]:

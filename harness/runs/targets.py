@@ -23,11 +23,16 @@ from harness.schema import Surface, surface_named
 
 
 def column_name(provider: Provider, surface: Surface, model: str | None = None, route: str | None = None) -> str:
-    """The column of ``provider`` held to ``surface`` with ``model`` (default: its plain one)
-    pinned to ``route``: the model is named only when it is not the entry's plain model."""
-    named = "" if model is None or model == provider.plain_model else model
+    """The column of ``provider`` held to ``surface`` with ``model`` (default: its plain one,
+    or its first) pinned to ``route``: the model is named unless it is the entry's plain one."""
     other = "" if surface.name == provider.schema_name else surface.name
-    return entry_column_name(provider.name, model=named, route=route or "", surface=other)
+    return entry_column_name(provider.name, model=_named(provider, model), route=route or "", surface=other)
+
+
+def _named(provider: Provider, model: str | None) -> str:
+    """``model`` as a column names it: "" for the entry's plain model."""
+    model = model or provider.default_model
+    return "" if model == provider.plain_model else model
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Target:
 
     @property
     def column(self) -> str:
-        return column_name(self.provider, self.surface, self.model_name, self.route)
+        return column_name(self.provider, self.surface, self.model, self.route)
 
     @property
     def model_name(self) -> str:
@@ -51,10 +56,10 @@ class Target:
 
     @property
     def cassette_folder(self) -> str:
-        """Its cassettes' folder under cassettes/: the column without its surface, as a file
-        name (the surface names the file). The provider's name for its plain model unpinned."""
+        """Its cassettes' folder under cassettes/: the column without its surface, as one file
+        name (the surface names the file); the provider's name for its plain model unpinned."""
         return file_stem(
-            column_name(self.provider, surface_named(self.provider.schema_name), self.model_name, self.route)
+            entry_column_name(self.provider.name, model=_named(self.provider, self.model), route=self.route or "")
         )
 
 

@@ -184,3 +184,11 @@ def test_an_unknown_model_is_a_usage_error(
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert "--model 'org/medium'" in err and "org/large" in err and len(err.strip().splitlines()) == 1
+    # A reference grades an entry's plain column; a model named in the column is refused, not
+    # silently graded against nothing.
+    (tmp_path / "providers.toml").write_text(
+        ENTRY.format(url="http://127.0.0.1:9/v1")
+        + '[providers.ref]\nbase_url = "http://x/v1"\nmodel = "m"\nschema = "openai"\n'
+    )
+    assert main(["run", "--provider", "multi", "--model", "org/large", "--reference", "ref"]) == 2
+    assert "a reference grades the column" in capsys.readouterr().err
