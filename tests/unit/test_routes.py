@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 
 from harness.checks import CheckContext
 from harness.checks.judges import Judgement
 from harness.checks.judges.route import RouteTally, judge_route, off_route_judgement
 from harness.cli import main
-from harness.engine import DedupingSender, plan, run_units
+from harness.engine import DedupingSender, in_order_json, plan, run_units
 from harness.generation import build_matrix
 from harness.results import DECIDED, Record, ResultsWriter, Verdict, read_results
 from harness.schema import Surface
@@ -194,3 +195,23 @@ def test_each_route_is_a_column_of_a_live_run_and_every_record_names_its_upstrea
         else:
             assert route.verdict is Verdict.HONOURED
             assert all(_served(r) == {name} for r in sent)
+
+
+def test_the_client_pins_every_request_and_keeps_a_body_sent_in_its_own_order() -> None:
+    seen: list[bytes] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        return httpx.Response(200, json={"provider": "DeepInfra", "choices": []})
+
+    async def go() -> list[Exchange]:
+        settings = ClientSettings(base_url="http://router.test/v1", retries=0, route="deepinfra")
+        async with ProviderClient(settings, transport=httpx.MockTransport(answer)) as client:
+            body = {"z": 1, "model": "m"}
+            return [await client.send(body), await client.send(body, encoded=in_order_json(body))]
+
+    sorted_one, in_order = asyncio.run(go())
+    assert seen[0] == b'{"model":"m","provider":{"allow_fallbacks":false,"order":["deepinfra"]},"z":1}'
+    # A body sent in its own key order keeps it, the pin last.
+    assert seen[1] == b'{"z":1,"model":"m","provider":{"order":["deepinfra"],"allow_fallbacks":false}}'
+    assert pinned_to(sorted_one.body) == pinned_to(in_order.body) == "deepinfra"
