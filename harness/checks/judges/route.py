@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from harness.checks.judges.outcome import Judgement
 from harness.results import DECIDED, Verdict
-from harness.transport import Exchange
+from harness.transport import Exchange, Outcome
 from harness.transport.routes import pinned_to, same_upstream, served_by
 
 ROUTE_CHECK = "route"  # the check whose record counts a run's off-route replies
@@ -18,8 +18,8 @@ ROUTE_CHECK = "route"  # the check whose record counts a run's off-route replies
 
 @dataclass
 class RouteTally:
-    """Every exchange of a column pinned to ``route``, counted as it completes (O(1) memory):
-    how many were pinned, which upstream each reply named, and one example of each kind."""
+    """Every reply to a request pinned to ``route``, counted as it completes (O(1) memory):
+    how many, which upstream each named, and one example of each kind."""
 
     route: str
     pinned: int = 0
@@ -29,8 +29,8 @@ class RouteTally:
     on_example: Exchange | None = None
 
     def add(self, exchange: Exchange) -> None:
-        if pinned_to(exchange.body) != self.route:
-            return  # a probe of OpenRouter's own `provider` parameter routes itself
+        if pinned_to(exchange.body) != self.route or exchange.outcome is not Outcome.RESPONSE:
+            return  # a probe of OpenRouter's own `provider` parameter routes itself; no reply to read
         self.pinned += 1
         name = served_by(exchange)
         if name is None:
@@ -57,7 +57,7 @@ def judge_route(tally: RouteTally) -> Judgement:
     names the pinned one; INCONCLUSIVE when none names one, or nothing was pinned."""
     pin = f"pinned to {tally.route!r} (allow_fallbacks false)"
     if not tally.pinned:
-        return Judgement(Verdict.INCONCLUSIVE, f"no request {pin} got an answer to read")
+        return Judgement(Verdict.INCONCLUSIVE, f"no request {pin} got a reply to read (none sent, or none recorded)")
     named = sum(tally.served.values())
     if not named:
         return Judgement(
