@@ -55,7 +55,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if pairs and options.resume is not None:
         raise ConfigError("--resume cannot go with a reference: run the pair again into a new folder")
     pair = pairs[0] if pairs else None
-    if pair is not None and [t.column for t in columns] != [pair.candidate.column]:
+    wanted = [(t.model_name, t.route) for t in columns]
+    if pair is not None and wanted != [(pair.candidate.model_name, pair.candidate.route)]:
         # A pair grades an entry's plain column; one of several models or a route is not one yet.
         raise ConfigError(
             f"--reference: {args.provider!r} runs as {', '.join(t.column for t in columns)}: a reference "
