@@ -19,6 +19,7 @@ from typing import Any
 from harness.checks import CheckContext, load_families
 from harness.checks.evidence import completion_tokens, evidence
 from harness.checks.findings import Finding
+from harness.checks.judges.route import ROUTE_CHECK, off_route_judgement, served_counts
 from harness.checks.registry import Unit
 from harness.errors import CheckError, ConfigError, HarnessError
 from harness.generation import canonical_json
@@ -150,13 +151,32 @@ def record_command(provider: str) -> str:
 
 
 def build_record(
-    finding: Finding, *, provider: str, surface: Surface, base_url: str = "", api_key_env: str = "", unit_id: str = ""
+    finding: Finding,
+    *,
+    provider: str,
+    surface: Surface,
+    base_url: str = "",
+    api_key_env: str = "",
+    unit_id: str = "",
+    route: str | None = None,
 ) -> Record:
     """The one place a ``Record`` is built: what a probe found, with its evidence (the exchanges
-    and reproducers to paste, the control that could have refuted it, how it was proven), its
-    cost, and where a replay found nothing, how to record it."""
+    and reproducers to paste, the control that could have refuted it, how it was proven, the
+    upstreams that served its replies), its cost, and where a replay found nothing, how to
+    record it. On a column pinned to ``route``, a probe that read a reply from another
+    upstream is INCONCLUSIVE, whatever it found (the ``route`` check's record counts them)."""
     judgement = finding.judgement
+    read = list({id(e): e for e in [*finding.exchanges, *(finding.spent or ())]}.values())
+    served = served_counts(read)
+    overruled = None
+    if route is not None and finding.check != ROUTE_CHECK:
+        overruled = off_route_judgement(judgement, route, read)
+        judgement = overruled or judgement
     data = evidence(list(finding.exchanges), surface, base_url, api_key_env)
+    if served:
+        data["served_by"] = dict(served)
+    if overruled is not None:
+        data["off_route"] = {"pinned": route, "verdict": finding.judgement.verdict.value}
     if judgement.control:
         data["control"] = judgement.control
     if finding.mode:
@@ -194,6 +214,7 @@ def record_of(ctx: CheckContext, finding: Finding, unit_id: str = "") -> Record:
         base_url=ctx.base_url,
         api_key_env=ctx.api_key_env,
         unit_id=unit_id,
+        route=ctx.route,
     )
 
 

@@ -1,6 +1,6 @@
 """pytest plugin (``pytest11`` entry point): conformance units as test items.
 
-    pytest --harness-provider llamacpp-local [--harness-schema S] [--harness-hold P=S]
+    pytest --harness-provider llamacpp-local [--harness-model M] [--harness-schema S] [--harness-hold P=S]
            [--harness-mode replay] [--harness-out DIR] [--harness-probe-mode M]
            [--harness-no-seed] [--harness-jobs N] [-n 2 --dist loadgroup]
 
@@ -11,7 +11,8 @@ or, in the project's pytest configuration (the command line wins over it)::
     harness_mode = "replay"
 
 Each check unit of each column (a provider held to a surface: its own, those in its
-``also_held_to``, ``--harness-hold`` ones) becomes one item ``<column>::<unit>``, marked
+``also_held_to``, ``--harness-hold`` ones; per model and route of the entry, or the models
+``--harness-model`` names) becomes one item ``<column>::<unit>``, marked
 ``harness`` and added beside the project's own tests, never instead of them: ``-m harness``
 runs the conformance items alone, ``-m "not harness"`` the rest. Items are in an
 ``xdist_group`` per column, so under ``--dist loadgroup`` one worker owns a column and its
@@ -58,7 +59,7 @@ MARKER = "harness"
 
 # The run options the plugin takes (declared in harness.runs.options): --harness-<flag>, or
 # the ini name, the command line winning.
-PLUGIN_OPTIONS = ("provider", "schema", "hold", "mode", "out", "probe_mode", "no_seed", "jobs")
+PLUGIN_OPTIONS = ("provider", "model", "schema", "hold", "mode", "out", "probe_mode", "no_seed", "jobs")
 INI_TYPES: dict[str, tuple[Any, Any]] = {"list": ("linelist", []), "flag": ("bool", False)}  # others: strings
 
 
@@ -85,6 +86,7 @@ class Settings:
 
         try:
             self.providers: list[str] = list(option("provider"))
+            self.models: list[str] = list(option("model"))
             self.schema: str = option("schema") or ""
             self.holds: list[str] = list(option("hold"))
             self.mode: Mode = option("mode")
@@ -106,7 +108,7 @@ class Settings:
                 with_overrides(resolve_provider(name, providers), self.probe_mode, self.no_seed)
                 for name in self.providers
             ]
-            return conformance_targets(providers, chosen, holds, self.schema or None)[0]
+            return conformance_targets(providers, chosen, holds, self.schema or None, self.models or None)[0]
         except HarnessError as err:
             raise pytest.UsageError(str(err)) from err
 

@@ -97,6 +97,16 @@ class Behaviour:
     # The template parameters its chat template renders (each sent one adds to the prompt); a
     # server that drops them renders none.
     template_params: frozenset[str] = frozenset()
+    # A router (as OpenRouter): the upstreams it serves from, slug -> the name its replies give
+    # in `provider`. A request pinned with provider.order = [slug] is served there; unpinned,
+    # by the first. ``off_route`` upstreams serve one pinned request in ``off_route_every``
+    # (chosen by the request's hash: the same request, the same upstream) despite
+    # allow_fallbacks false; ``upstream_ignores`` the parameters an upstream drops.
+    upstreams: dict[str, str] = field(default_factory=dict)
+    off_route: tuple[str, ...] = ()
+    off_route_every: int = 3
+    upstream_ignores: dict[str, set[str]] = field(default_factory=dict)
+    model_ignores: dict[str, set[str]] = field(default_factory=dict)  # the parameters a model drops
 
 
 def _logits(step_key: str) -> list[float]:
@@ -272,9 +282,15 @@ class SyntheticProvider:
             return httpx.Response(500, json={"error": {"message": "internal", "type": "server_error"}})
         if b.models is not None and body.get("model") not in b.models:
             return self._error(b.unknown_model_status, f"The model `{body.get('model')}` does not exist", "model")
+        upstream = self._upstream(body)
+        ignore = (
+            b.ignore
+            | b.upstream_ignores.get(upstream or "", set())
+            | b.model_ignores.get(str(body.get("model")), set())
+        )
         params: dict[str, Any] = {**DEFAULTS, **b.defaults}
         for key in DEFAULTS:
-            if key in body and body[key] is not None and key not in b.ignore:
+            if key in body and body[key] is not None and key not in ignore:
                 params[key] = body[key]
         params["max_tokens"] = body.get("max_tokens", 16) if "max_tokens" not in b.ignore else 16
         if body.get("max_completion_tokens") is not None and "max_completion_tokens" not in b.ignore:
@@ -358,6 +374,8 @@ class SyntheticProvider:
             "choices": choices,
             "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": completion + prompt},
         }
+        if upstream is not None:
+            response["provider"] = b.upstreams[upstream]
         if b.drop_created:
             del response["created"]
         if body.get("stream") and "stream" not in b.ignore:
@@ -365,6 +383,24 @@ class SyntheticProvider:
             usage = options.get("include_usage") is True and "stream_options" not in b.ignore
             return self._stream(response, usage)
         return httpx.Response(200, json=response)
+
+    def _upstream(self, body: dict[str, Any]) -> str | None:
+        """The upstream (slug) a router serves ``body`` from; None for a plain server."""
+        b = self.behaviour
+        if not b.upstreams:
+            return None
+        routing = body.get("provider")
+        listed = routing.get("order") if isinstance(routing, dict) else None
+        order: list[str] = [slug for slug in listed or [] if slug in b.upstreams]
+        if not order:
+            first: str = next(iter(b.upstreams))
+            return first
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).digest()
+        if b.off_route and digest[0] % b.off_route_every == 0:
+            others = [slug for slug in b.off_route if slug != order[0]]
+            if others:
+                return others[digest[1] % len(others)]
+        return order[0]
 
     def _embeddings(self, body: dict[str, Any]) -> httpx.Response:
         digest = hashlib.sha256(str(body.get("input")).encode()).digest()
@@ -400,6 +436,8 @@ class SyntheticProvider:
                     "model": response["model"],
                     "choices": [streamed],
                 }
+                if "provider" in response:  # a router names the upstream in every chunk
+                    chunk["provider"] = response["provider"]
                 events.append(f"data: {json.dumps(chunk)}\n\n")
         if usage:
             last = {"id": response["id"], "object": "chat.completion.chunk", "created": 1, "model": response["model"]}

@@ -145,6 +145,9 @@ class CheckContext:
     # model_defaults): the default check tries each as one more candidate default.
     model_defaults: Mapping[str, float] = field(default_factory=dict)
     replaying: bool = False  # every answer comes from a cassette (what a replay may keep between runs)
+    # The router's upstream every request of the column is pinned to (providers.toml routes):
+    # the `route` check counts the replies another one served.
+    route: str | None = None
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params

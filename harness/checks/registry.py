@@ -85,6 +85,7 @@ FAMILIES = (
     "overflow",
     "template",
     "gateway",
+    "route",
 )
 
 UnitsFactory = Callable[[CheckContext], list[Unit]]

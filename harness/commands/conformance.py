@@ -50,9 +50,9 @@ def _documented_only(target: Target, live: bool) -> str:
     missing = target.provider.missing_key()
     if missing:
         return f"not run: set {missing}"
-    recorded = cassette_path(paths.cassettes_dir(), target.provider.name, target.surface.name).exists()
+    recorded = cassette_path(paths.cassettes_dir(), target.cassette_folder, target.surface.name).exists()
     if live or recorded:
-        return "not run: not selected (--provider)"
+        return "not run: not selected (--provider, --model)"
     return "not run: no cassette to replay; run with --live"
 
 
@@ -71,7 +71,7 @@ def _columns(
 ) -> tuple[list[Target], list[Target], list[ReferencePair], set[str], dict[str, Share]]:
     """The columns to run, those shown as documented only, the pairs to grade, the columns not
     gated, and with ``--shard`` this shard's share of them (a column whole or a part of it)."""
-    run, documented = conformance_targets(providers, chosen, holds, args.schema)
+    run, documented = conformance_targets(providers, chosen, holds, args.schema, args.model)
     pairs = reference_pairs(providers, chosen, args.reference or [], args.policy, args.schema)
     # A pair's columns run as any other (once, when the run has them already); a reference
     # column added only to be graded against is not gated itself, nor is a recorded one run.
@@ -123,7 +123,15 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     for target in run:
         checks = graded_checks(None) if target.column in graded else None
         part = shares[target.column].units if target.column in shares else None
-        options = RunOptions(target.provider.name, schema=target.surface.name, mode=mode, out=out, checks=checks)
+        options = RunOptions(
+            target.provider.name,
+            schema=target.surface.name,
+            mode=mode,
+            out=out,
+            checks=checks,
+            model=target.model_name,
+            route=target.route,
+        )
         run_provider(dataclasses.replace(options, unit_share=part))
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     pairings = []
@@ -249,6 +257,7 @@ def add_commands(sub: Any) -> None:
         conformance,
         "live",
         "provider",
+        "model",
         "schema",
         "hold",
         "reference",

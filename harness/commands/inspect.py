@@ -24,7 +24,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
     unknown = sorted(set(params or []) - set(surface.parameters))
     if unknown:
         raise ConfigError(f"--params: {', '.join(unknown)} not in surface {surface.name!r}")
-    cases = build_matrix(surface, provider.model, params)
+    cases = build_matrix(surface, provider.default_model, params)
     if args.json:
         json.dump([c.to_json() for c in cases], sys.stdout, indent=1, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -5,22 +5,40 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from pathlib import Path
 from typing import Any
+
+from rich.console import Console
 
 from harness import paths
 from harness.errors import ConfigError
-from harness.providers import load_providers, resolve_provider
+from harness.providers import Provider, file_stem, load_providers, resolve_provider
 from harness.reporting.console import make_console, print_gate, print_grading, print_summary
 from harness.reporting.gate import apply_gate
 from harness.reporting.reference import gradings_of, write_pairings
 from harness.reporting.shards import Shard, ShardNote, write_shard_note
 from harness.reporting.summary import summarise
 from harness.results import read_results
-from harness.runs import OPTIONS, RunOptions, add_arguments, run_provider
+from harness.runs import OPTIONS, RunOptions, Target, add_arguments, new_run_dir, run_provider
 from harness.runs.reference import graded_checks, pairing_of, read_recorded, recorded_reference, reference_pairs
-from harness.runs.runner import target_of
 from harness.runs.shards import whole_column_checks
+from harness.runs.targets import expand, select_models
+from harness.schema import surface_named
 from harness.transport.cassettes import MODES
+
+
+def _note_shard(out: Path, shard: Shard, columns: list[Target], options: RunOptions, console: Console) -> None:
+    """The run folder's shard.json, and the checks a part of a column leaves out, said."""
+    names = tuple(t.column for t in columns)
+    split = dict.fromkeys(names, options.unit_share) if options.unit_share else {}
+    left_out = tuple(whole_column_checks(options.checks)) if split else ()
+    write_shard_note(out, ShardNote(shard, names, split=split, left_out=left_out))
+    if split:
+        console.print(
+            f"shard {shard} of {', '.join(names)}'s units; left out (they judge every exchange of the column): "
+            f"{', '.join(left_out) or 'none'}",
+            highlight=False,
+        )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -55,6 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if options.resume is not None and not (options.resume / "results.jsonl").exists():
         raise ConfigError(f"--resume {options.resume}: no results.jsonl there to resume from")
     providers = load_providers()
+    columns = entry_columns(providers, args.provider, args.schema, args.model)
     # Recording writes one provider's cassettes: a reference is graded by a run, not recorded with it.
     pairs = (
         []
@@ -66,24 +85,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     if pairs and options.resume is not None:
         raise ConfigError("--resume cannot go with a reference: run the pair again into a new folder")
     pair = pairs[0] if pairs else None
+    wanted = [(t.model_name, t.route) for t in columns]
+    if pair is not None and wanted != [(pair.candidate.model_name, pair.candidate.route)]:
+        # A pair grades an entry's plain column; one of several models or a route is not one yet.
+        raise ConfigError(
+            f"--reference: {args.provider!r} runs as {', '.join(t.column for t in columns)}: a reference "
+            f"grades the column {pair.candidate.column!r} alone (an entry of one model, no routes)"
+        )
     if pair is not None:
         options = dataclasses.replace(options, schema=pair.candidate.surface.name, checks=graded_checks(options.checks))
         if args.reference_run is not None:
             read_recorded(args.reference_run, pair.reference.column)
-    out, stats = run_provider(options)
     console = make_console()
-    print_summary(out, stats, console)
+    if len(columns) > 1 and options.resume is None:
+        # The entry's columns, one after the other, into one run folder (and one gate).
+        options = dataclasses.replace(options, out=options.out or new_run_dir(file_stem(args.provider)))
+    for target in columns:
+        out, stats = run_provider(dataclasses.replace(options, model=target.model_name, route=target.route))
+        if len(columns) > 1:
+            console.print(target.column, highlight=False, markup=False)
+        print_summary(out, stats, console)
     if shard is not None:
-        column = target_of(options).column
-        split = {column: options.unit_share} if options.unit_share else {}
-        left_out = tuple(whole_column_checks(options.checks)) if split else ()
-        write_shard_note(out, ShardNote(shard, (column,), split=split, left_out=left_out))
-        if split:
-            console.print(
-                f"shard {shard} of {column}'s units; left out (they judge every exchange of the column): "
-                f"{', '.join(left_out) or 'none'}",
-                highlight=False,
-            )
+        _note_shard(out, shard, columns, options, console)
     not_gated: frozenset[str] = frozenset()
     if pair is not None:
         if args.reference_run is not None:
@@ -105,6 +128,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return gate.exit_code
 
 
+def entry_columns(
+    providers: dict[str, Provider], name: str, schema: str | None, models: list[str] | None
+) -> list[Target]:
+    """The columns ``harness run --provider NAME`` runs: one per model (those ``--model``
+    names, or all) and route of the entry, held to ``schema`` or its own surface."""
+    provider = resolve_provider(name, providers)
+    return expand(provider, surface_named(schema or provider.schema_name), select_models([provider], models))
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     args.mode = "record"
     args.reference, args.reference_run, args.policy = [], None, None
@@ -112,7 +144,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 # The run options, in their order on the command line (declared in harness.runs.options).
-RUN_FLAGS = ("schema", "mode", "out", "resume", "params", "checks", "probe_mode", "no_seed", "gate", "jobs")
+RUN_FLAGS = ("model", "schema", "mode", "out", "resume", "params", "checks", "probe_mode", "no_seed", "gate", "jobs")
 REFERENCE_FLAGS = ("reference", "reference_run", "policy")
 
 

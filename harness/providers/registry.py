@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -16,6 +17,12 @@ from harness.errors import ConfigError, read_text_file
 from harness.redaction import remember_secret
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# A column's name: ``provider[+route][:model][@surface]`` (see ``column_name``). The three
+# separators are refused in provider names, ``+``, ``:`` and ``@`` in routes, so the entry a
+# column belongs to is the name up to the first of them, whatever its model is called.
+ROUTE_SEP, MODEL_SEP, SURFACE_SEP = "+", ":", "@"
+SEPARATORS = ROUTE_SEP + MODEL_SEP + SURFACE_SEP
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,14 @@ class Provider(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     base_url: str
-    model: str
+    # The model: ``model`` names one; ``models`` several, a column each. Both may be set when
+    # ``model`` is one of ``models``: its columns keep the entry's plain names (an entry that
+    # grows a second model moves no cassette or baseline of its first).
+    model: str = ""
+    models: list[str] = Field(default_factory=list)
+    # A router's upstreams to pin (OpenRouter's provider slugs: "deepinfra", "together" ...):
+    # a column each, every request carrying provider = {order = [route], allow_fallbacks = false}.
+    routes: list[str] = Field(default_factory=list)
     api_key_env: str = ""
     schema_name: str = Field(alias="schema")
     # Other surfaces to hold it to as well, each a column of its own in the conformance report.
@@ -101,6 +115,24 @@ class Provider(BaseModel):
     model_defaults: dict[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
+    def _models_named(self) -> Provider:
+        if not self.model and not self.models:
+            raise ValueError('needs a model: set model = "..." (or models = [...] for several)')
+        if self.model and self.models and self.model not in self.models:
+            raise ValueError(f"model {self.model!r} is not one of models; set one of the two, or list it in models")
+        for kind, names in (("models", self.models), ("routes", self.routes)):
+            if len(set(names)) != len(names) or not all(name.strip() for name in names):
+                raise ValueError(f"{kind}: each name once, none empty")
+        bad = next((r for r in self.routes if any(sep in r for sep in SEPARATORS)), None)
+        if bad is not None:
+            raise ValueError(f"route {bad!r}: cannot contain {' '.join(SEPARATORS)} (they separate a column's parts)")
+        several = len(self.models) > 1 or bool(self.routes)
+        if several and self.upstream is not None:
+            # The gateway check sends the same probe through and direct: to one upstream model.
+            raise ValueError("a gateway (upstream = ...) serves one model on one route: no models or routes")
+        return self
+
+    @model_validator(mode="after")
     def _seeded_needs_seed(self) -> Provider:
         if self.probe_mode == "seeded" and not self.send_seed:
             raise ValueError("probe_mode = 'seeded' needs a seed: it cannot go with send_seed = false")
@@ -117,6 +149,24 @@ class Provider(BaseModel):
     @property
     def is_local(self) -> bool:
         return self.launch is not None
+
+    @property
+    def served_models(self) -> list[str]:
+        """Every model of the entry, a column each (``model`` first when both are set)."""
+        return list(dict.fromkeys([self.model, *self.models] if self.model else self.models))
+
+    @property
+    def plain_model(self) -> str | None:
+        """The model whose columns carry no model in their name: ``model``, or the one model
+        of ``models``; None when ``models`` lists several without ``model``."""
+        if self.model:
+            return self.model
+        return self.models[0] if len(self.models) == 1 else None
+
+    @property
+    def default_model(self) -> str:
+        """The model where no column is named: the plain one, else the first listed."""
+        return self.plain_model or self.served_models[0]
 
     def api_key(self) -> str | None:
         """The key from the environment; ``None`` when the variable is unset or empty."""
@@ -173,9 +223,10 @@ def load_providers(path: Path | None = None) -> dict[str, Provider]:
     for name, table in tables.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: providers.{name}: must be a table")
-        if "@" in name:
+        if any(sep in name for sep in SEPARATORS):
             raise ConfigError(
-                f"{path}: providers.{name}: a name cannot contain '@' (it names a provider@surface column)"
+                f"{path}: providers.{name}: a name cannot contain {' '.join(SEPARATORS)} "
+                "(they separate a column's parts: provider+route:model@surface)"
             )
         if "name" in table:
             raise ConfigError(f"{path}: providers.{name}.name: not a field: the provider's name is its table's")
@@ -183,8 +234,8 @@ def load_providers(path: Path | None = None) -> dict[str, Provider]:
             providers[name] = Provider(name=name, **table)
         except ValidationError as err:
             first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"{path}: providers.{name}.{where}: {first['msg']}") from err
+            where = "".join(f".{p}" for p in first["loc"])
+            raise ConfigError(f"{path}: providers.{name}{where}: {first['msg']}") from err
     for name, provider in providers.items():
         _check_upstream(path, name, provider, providers)
     return providers
@@ -209,6 +260,32 @@ def _check_upstream(path: Path, name: str, provider: Provider, providers: dict[s
         raise ConfigError(
             f"{where}: {upstream!r} is not the {behind} its launch table puts behind it (launch.upstream_server)"
         )
+
+
+def column_name(provider: str, *, model: str = "", route: str = "", surface: str = "") -> str:
+    """A column's name: ``provider``, then ``+route`` for a pinned upstream, ``:model`` for a
+    model of several, ``@surface`` for another surface than the entry's own (each part only
+    where it is set). ``openrouter+deepinfra:meta-llama/llama-3.1-8b-instruct@openai``."""
+    name = provider
+    if route:
+        name += ROUTE_SEP + route
+    if model:
+        name += MODEL_SEP + model
+    if surface:
+        name += SURFACE_SEP + surface
+    return name
+
+
+def entry_of(column: str) -> str:
+    """The providers.toml entry a column belongs to: its name up to the first separator."""
+    return re.split(f"[{re.escape(SEPARATORS)}]", column, maxsplit=1)[0]
+
+
+def file_stem(column: str) -> str:
+    """``column`` as one file or folder name: a model's ``/`` and ``:`` (and anything else a
+    file system may refuse) percent-encoded, so no two columns share a file. A name made only
+    of letters, digits and ``-_.~@+`` (every column before models) stays as it is."""
+    return quote(column, safe="@+")
 
 
 def resolve_provider(name: str, providers: dict[str, Provider]) -> Provider:

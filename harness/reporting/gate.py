@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import ConfigError
+from harness.providers import file_stem
 from harness.reporting.reference import (
     BELOW,
     TOOL_AGREEMENT_KEY,
@@ -49,7 +50,8 @@ def _key(cell: Cell) -> str:
 
 
 def baseline_path(folder: Path, provider: str) -> Path:
-    return folder / f"{provider}.json"
+    """A column's baseline: ``<column>.json``, the column as a file name (a model's ``/``)."""
+    return folder / f"{file_stem(provider)}.json"
 
 
 def load_baseline(path: Path) -> dict[str, str]:

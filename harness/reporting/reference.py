@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.providers import file_stem
 from harness.results import Record, Verdict, read_results, worst
 
 
@@ -426,7 +427,7 @@ BELOW = "below-threshold"
 
 
 def grading_baseline_path(folder: Path, pairing: Pairing) -> Path:
-    return folder / f"{pairing.candidate}.vs.{pairing.reference}.json"
+    return folder / f"{file_stem(pairing.candidate)}.vs.{file_stem(pairing.reference)}.json"
 
 
 def write_grading_baselines(gradings: list[Grading], folder: Path) -> list[Path]:

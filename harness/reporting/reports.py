@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.providers import Provider, load_providers
+from harness.providers import Provider, entry_of, load_providers
 from harness.reporting.html import write_html
 from harness.reporting.junit import write_junit
 from harness.reporting.markdown import write_markdown
@@ -35,11 +35,9 @@ def write_reports(out: Path, meta: dict[str, Any]) -> tuple[list[Record], list[C
     meta = {
         **meta,
         "sent": sent,
-        # A provider@surface column needs its provider's key.
+        # A provider+route:model@surface column needs its provider's key.
         "key_envs": {
-            column: providers[column.split("@")[0]].api_key_env
-            for column in surfaces
-            if column.split("@")[0] in providers
+            column: providers[entry_of(column)].api_key_env for column in surfaces if entry_of(column) in providers
         },
         "requests": sum(t.requests for t in totals.values()),
         "tokens": sum(t.completion_tokens for t in totals.values()),

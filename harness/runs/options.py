@@ -126,6 +126,13 @@ OPTIONS: dict[str, Option] = {
             ini="harness_providers",
         ),
         Option(
+            "model",
+            "--model",
+            "a model of the chosen providers (one of an entry's models), a column each; default: all",
+            "list",
+            ini="harness_models",
+        ),
+        Option(
             "schema",
             "--schema",
             "hold the provider to this documented surface instead of its own",

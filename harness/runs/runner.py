@@ -25,7 +25,7 @@ from harness.checks.registry import Unit
 from harness.engine import DedupingSender, RunStats, plan, run_units, share
 from harness.errors import ConfigError
 from harness.generation import build_matrix
-from harness.providers import Endpoints, load_providers, resolve_provider
+from harness.providers import Endpoints, file_stem, load_providers, resolve_provider
 from harness.reporting.runlog import append_run_log
 from harness.results import ResultsWriter, read_results
 from harness.runs.folders import new_run_dir, writable_folder
@@ -51,9 +51,9 @@ def check_context(
     target: Target, sender: DedupingSender, params: list[str] | None = None, model: str | None = None
 ) -> CheckContext:
     """What every check of a run sees: the column, the surface, the matrix and the sender
-    (``model``: another model name than the provider's, as a Data Designer alias sends)."""
+    (``model``: another model name than the column's, as a Data Designer alias sends)."""
     provider = target.provider
-    model = model or provider.model
+    model = model or target.model_name
     return CheckContext(
         provider=target.column,
         surface=target.surface,
@@ -69,6 +69,7 @@ def check_context(
         context_tokens=provider.context_tokens,
         template_reads=frozenset(provider.template_reads),
         model_defaults=dict(provider.model_defaults),
+        route=target.route,
     )
 
 
@@ -127,9 +128,10 @@ class Column:
             max_parallel_requests=max_parallel_requests or self._limit,
             timeout=timeout,
             retries=self.options.retries,
+            route=self.target.route,
         )
         self.client = ProviderClient(settings, cassette=self.tape)
-        self.sender = DedupingSender(self.client, provider.name, provider.api_key_env, model or provider.model)
+        self.sender = DedupingSender(self.client, provider.name, provider.api_key_env, model or self.target.model_name)
         self.ctx = check_context(self.target, self.sender, self.options.params, model)
         self.ctx.replaying = self.options.mode == "replay"
         if self.side is not None:
@@ -147,7 +149,7 @@ class Column:
         async def raw_direct(body: dict[str, Any]) -> Exchange:
             return await direct.send(body)
 
-        self.ctx.upstream = Upstream(upstream.name, upstream.model, sender, raw_direct)
+        self.ctx.upstream = Upstream(upstream.name, upstream.default_model, sender, raw_direct)
         gateway = self.sender
 
         async def fresh(body: dict[str, Any]) -> Exchange:
@@ -248,7 +250,7 @@ def open_column(target: Target, options: ColumnOptions) -> Iterator[Column]:
                 endpoints = stack.enter_context(provider_endpoints(provider, options.mode, aim))
             if options.mode != "replay":
                 preflight(endpoints.base_url, provider.timeout)
-        path = cassette_path(paths.cassettes_dir(), provider.name, target.surface.name)
+        path = cassette_path(paths.cassettes_dir(), target.cassette_folder, target.surface.name)
         if options.mode == "record" and options.fresh_cassette:
             path.unlink(missing_ok=True)
         tape = stack.enter_context(
@@ -270,7 +272,7 @@ def _gateway_side(target: Target, options: ColumnOptions) -> AbstractContextMana
     upstream = resolve_provider(provider.upstream, load_providers())
     launches_gateway = options.endpoints is None and (provider.launch is not None or options.launch_gateway is not None)
     runs_upstream = upstream.is_local or options.upstream_endpoints is not None
-    folder = cassette_path(paths.cassettes_dir(), provider.name, target.surface.name).parent
+    folder = cassette_path(paths.cassettes_dir(), target.cassette_folder, target.surface.name).parent
     return gateway_side(
         upstream,
         options.mode,
@@ -303,11 +305,17 @@ class RunOptions:
     retries: int = 2  # attempts after the first for transient failures (see ClientSettings)
     # --shard on one column: this share of its units (index, count), live only (harness.runs.shards)
     unit_share: tuple[int, int] | None = None
+    model: str | None = None  # one of the entry's models (default: its plain, or first, one)
+    route: str | None = None  # one of the entry's routes (default: none, the router unpinned)
 
 
 def target_of(options: RunOptions) -> Target:
     provider = with_overrides(resolve_provider(options.provider, load_providers()), options.probe_mode, options.no_seed)
-    return Target(provider, surface_named(options.schema or provider.schema_name))
+    if options.model is not None and options.model not in provider.served_models:
+        raise ConfigError(f"--model {options.model!r}: {provider.name!r} serves {', '.join(provider.served_models)}")
+    if options.route is not None and options.route not in provider.routes:
+        raise ConfigError(f"route {options.route!r}: {provider.name!r} routes {', '.join(provider.routes) or 'none'}")
+    return Target(provider, surface_named(options.schema or provider.schema_name), options.model, options.route)
 
 
 def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
@@ -318,9 +326,14 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
         unknown = sorted(set(options.params) - set(surface.parameters) - set(surface.embeddings))
         if unknown:
             raise ConfigError(f"--params: {', '.join(unknown)} not in surface {surface.name!r}")
-    out = writable_folder(options.resume or options.out or new_run_dir(target.column))
+    out = writable_folder(options.resume or options.out or new_run_dir(file_stem(target.column)))
     writer = ResultsWriter(out / "results.jsonl")
-    done = {r.unit_id or r.case_id for r in read_results(out / "results.jsonl")} if options.resume else set()
+    # (A folder may hold several columns, whose units share ids: this column's are done.)
+    done = (
+        {r.unit_id or r.case_id for r in read_results(out / "results.jsonl") if r.provider == target.column}
+        if options.resume
+        else set()
+    )
     try:
         missing = provider.missing_key()
         if missing and options.mode != "replay":

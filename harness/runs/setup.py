@@ -30,7 +30,7 @@ def provider_endpoints(provider: Provider, mode: Mode, upstream_base_url: str | 
             raise ConfigError(f"{provider.name}: a launched gateway needs its upstream's address")
         from harness.local.launcher import start_gateway
 
-        with start_gateway(provider.launch.server, upstream_base_url, provider.model) as running:
+        with start_gateway(provider.launch.server, upstream_base_url, provider.default_model) as running:
             yield Endpoints(running.base_url, headers=running.headers)
         return
     if provider.launch is not None and mode != "replay":
@@ -120,10 +120,12 @@ def client_settings(
     max_parallel_requests: int | None = None,
     timeout: float | None = None,
     retries: int = 2,
+    route: str | None = None,
 ) -> ClientSettings:
     """The client for ``provider`` at ``endpoints``: its key, headers, limit and timeout (a
-    caller may narrow the limit or set another timeout, as a Data Designer config does);
-    replay computes backoffs without sleeping them."""
+    caller may narrow the limit or set another timeout, as a Data Designer config does; a
+    column pinned to one of a router's ``route``s pins every request); replay computes
+    backoffs without sleeping them."""
     return ClientSettings(
         base_url=endpoints.base_url,
         embeddings_base_url=endpoints.embeddings_base_url,
@@ -133,6 +135,7 @@ def client_settings(
         timeout=timeout or provider.timeout,
         wait=mode != "replay",
         retries=retries,
+        route=route,
     )
 
 

@@ -26,6 +26,7 @@ from harness.transport.cassettes import INVALID_UTF8_HEADER, Cassette
 from harness.transport.exchange import Exchange, Outcome
 from harness.transport.failures import HANDLED, TRANSIENT_FAILURES, TransportFailure, classify, oversized
 from harness.transport.limits import limited_transport
+from harness.transport.routes import pinned_body
 from harness.transport.sse import parse_sse
 from harness.transport.transports import NotRecordedError, RecordingTransport, ReplayTransport
 
@@ -48,6 +49,9 @@ class ClientSettings:
     max_backoff: float = 30.0  # also caps a provider's Retry-After
     max_body_bytes: int = 4 * 1024 * 1024  # a response larger than this is not read further
     wait: bool = True  # False in replay: the backoff is computed and reported, never slept
+    # A router's upstream every request is pinned to (``routes.pinned_body``): added here, the
+    # one door every request of the column goes through, so the cassette holds what was sent.
+    route: str | None = None
 
 
 class _NoCookies(httpx.Cookies):
@@ -140,6 +144,15 @@ class ProviderClient:
     async def send(self, body: dict[str, Any], path: str = "chat/completions", encoded: str | None = None) -> Exchange:
         """POST ``body`` (canonical JSON) and return what happened, retrying what is transient.
         ``encoded`` is ``canonical_json(body)`` when the caller already has it."""
+        if self.settings.route is not None:
+            pinned = pinned_body(body, self.settings.route)
+            if pinned is not body:
+                # A body sent in its own key order (a probe of key order) keeps it, pin last.
+                ordered = encoded is not None and encoded != canonical_json(body)
+                encoded = (
+                    json.dumps(pinned, separators=(",", ":"), ensure_ascii=False, allow_nan=False) if ordered else None
+                )
+                body = pinned
         content = (encoded if encoded is not None else canonical_json(body)).encode()
         attempt, waited = 0, 0.0
         while True:

@@ -18,6 +18,7 @@ from harness.pytest_plugin import PLUGIN_OPTIONS
 from harness.runs.options import OPTIONS
 from tests.conftest import ROOT
 from tests.integration.conftest import require_local_servers
+from tests.unit.test_models import ENTRY as MODELS_ENTRY
 
 OWN_TEST = """
 def test_the_projects_own_test():
@@ -193,3 +194,20 @@ def test_a_project_without_providers_is_left_alone(tmp_path: Path) -> None:
     result = _pytest(tmp_path)
     assert result.returncode == 0 and "1 passed" in result.stdout
     assert not (tmp_path / "reports").exists()
+
+
+def test_the_pytest_plugin_takes_model_columns_and_refuses_an_unknown_model(tmp_path: Path) -> None:
+    """An entry of two models (tests/unit/test_models.py): a column each, --harness-model
+    choosing; an unknown model is a usage error (pytest's exit 4) before collection."""
+    (tmp_path / "providers.toml").write_text(MODELS_ENTRY.format(url="http://127.0.0.1:9/v1"))
+
+    def collect(*args: str) -> subprocess.CompletedProcess[str]:
+        return _pytest(tmp_path, "--co", "-m", "harness", *args)
+
+    both = collect("--harness-provider", "multi")
+    columns = {line.split("::")[0] for line in both.stdout.splitlines() if "::" in line}
+    assert columns == {"multi:org/small:free", "multi:org/large"}, both.stdout[-2000:]
+    one = collect("--harness-provider", "multi", "--harness-model", "org/large")
+    assert {line.split("::")[0] for line in one.stdout.splitlines() if "::" in line} == {"multi:org/large"}
+    unknown = collect("--harness-provider", "multi", "--harness-model", "org/medium")
+    assert unknown.returncode == 4 and "--model 'org/medium'" in unknown.stderr

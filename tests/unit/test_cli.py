@@ -166,14 +166,18 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
     [
         (
             "run",
-            "--provider --schema --mode --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs "
-            "--shard --reference --reference-run --policy",
+            "--provider --model --schema --mode --out --resume --params --checks --probe-mode --no-seed --gate -j "
+            "--jobs --shard --reference --reference-run --policy",
         ),
         (
             "record",
-            "--provider --schema --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs --new-only",
+            "--provider --model --schema --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs "
+            "--new-only",
         ),
-        ("conformance", "--live --provider --schema --hold --reference --reference-run --policy --gate --out --shard"),
+        (
+            "conformance",
+            "--live --provider --model --schema --hold --reference --reference-run --policy --gate --out --shard",
+        ),
         ("report", "--merge --out --gate"),
         ("check-config", "--providers --provider --schema --live --out --probe-mode --no-seed"),
     ],
