@@ -1,6 +1,6 @@
 """Providers: ``providers.toml`` parsed into ``Provider`` objects. Data, not classes: a new
 provider is a few lines of TOML."""
 
-from harness.providers.registry import Endpoints, LaunchSpec, Provider, load_providers, resolve_provider
+from harness.providers.registry import Endpoints, LaunchSpec, PriceSpec, Provider, load_providers, resolve_provider
 
-__all__ = ["Endpoints", "LaunchSpec", "Provider", "load_providers", "resolve_provider"]
+__all__ = ["Endpoints", "LaunchSpec", "PriceSpec", "Provider", "load_providers", "resolve_provider"]

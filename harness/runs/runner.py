@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from harness import paths
 from harness.checks import CheckContext
 from harness.checks.context import KeySender, Upstream
+from harness.checks.cost import Budget
 from harness.checks.registry import Unit
 from harness.engine import DedupingSender, RunStats, plan, run_units
 from harness.errors import ConfigError
@@ -31,6 +32,7 @@ from harness.results import ResultsWriter, read_results
 from harness.runs.folders import new_run_dir, writable_folder
 from harness.runs.setup import (
     GatewaySide,
+    budget_of,
     client_settings,
     gateway_side,
     parallel_requests,
@@ -88,6 +90,7 @@ class ColumnOptions:
     # pointed at an address (in place of the launcher's start_gateway: a test's own gateway).
     upstream_endpoints: Endpoints | None = None
     launch_gateway: Callable[[str], AbstractContextManager[Endpoints]] | None = None
+    budget: Budget | None = None  # start no unit whose ceiling could pass it (engine.Admission)
 
 
 class Column:
@@ -207,7 +210,8 @@ class Column:
         """``units`` (those not in ``done``), each record written as it finishes; what was
         sent, and the provider's profile where a probe measured it, in the returned stats (and
         in the run log when the options name one)."""
-        stats = self.run(run_units(units, writer, self.ctx, done or set(), advance, keep_records=False))
+        budget = self.options.budget
+        stats = self.run(run_units(units, writer, self.ctx, done or set(), advance, keep_records=False, budget=budget))
         assert self.client is not None
         others = [self.upstream_client] if self.upstream_client else []
         stats.requests = sum(c.requests_sent for c in [self.client, *others, *self.key_clients.values()])
@@ -300,6 +304,8 @@ class RunOptions:
     new_only: bool = False  # record: keep the cassette's answers, send only what it lacks
     progress: bool = True
     retries: int = 2  # attempts after the first for transient failures (see ClientSettings)
+    budget_requests: int | None = None  # --budget-requests (with providers.toml's, the smaller)
+    budget_usd: float | None = None  # --budget-usd
 
 
 def target_of(options: RunOptions) -> Target:
@@ -336,6 +342,7 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
             fresh_cassette=not options.params and not options.checks and not options.resume and not options.new_only,
             new_only=options.new_only,
             run_log=out,
+            budget=budget_of(provider, options.budget_requests, options.budget_usd),
         )
         with open_column(target, column_options) as column:
             stats = _run_with_progress(column, options.checks, writer, done, options.progress)
