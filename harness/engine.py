@@ -27,7 +27,7 @@ from harness.checks.registry import Unit
 from harness.errors import CheckError, ConfigError, HarnessError
 from harness.generation import canonical_json
 from harness.generation.matrix import base_body
-from harness.results import Record, ResultsWriter, Verdict
+from harness.results import BUDGET_REACHED, Record, ResultsWriter, Verdict
 from harness.schema import Surface, check_response_schemas
 from harness.transport import Exchange, ProviderClient
 
@@ -253,7 +253,7 @@ class Admission:
         """None where the unit may start (its ceiling is then reserved), else why not."""
         if ceiling is None:
             self.stopped = True
-            return "budget reached: this unit declares no ceiling, so no budget can cover it"
+            return f"{BUDGET_REACHED}: this unit declares no ceiling, so no budget can cover it"
         why = over_budget(self.budget, self.reserved, self.ledger.marginal(ceiling))
         if why is not None:
             self.stopped = True
@@ -366,7 +366,7 @@ def _refusal(admission: Admission, unit: Unit) -> str | None:
 def _stopped(admission: Admission, ceiling: Ceiling | None) -> str:
     """Why a unit after the first refused does not start either: the same figures, its own."""
     if ceiling is None:
-        return "budget reached: this unit declares no ceiling, so no budget can cover it"
+        return f"{BUDGET_REACHED}: this unit declares no ceiling, so no budget can cover it"
     why = over_budget(admission.budget, admission.reserved, admission.ledger.marginal(ceiling))
     spent = f"{admission.reserved.requests} requests spent or reserved"
-    return why or f"budget reached: the run stopped starting units ({spent}); this unit could send {ceiling.requests}"
+    return why or f"{BUDGET_REACHED}: the run stopped starting units ({spent}); this unit could send {ceiling.requests}"

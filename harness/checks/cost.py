@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from harness.generation import canonical_json
+from harness.results import BUDGET_REACHED
 
 # What a chat template adds around the body's text (role headers, a tools preamble): generous.
 TEMPLATE_TOKENS: Final = 256
@@ -188,7 +189,7 @@ def over_budget(budget: Budget, reserved: Sum, adds: Sum) -> str | None:
     """Why a unit that can add ``adds`` to ``reserved`` must not start, or None where it fits."""
     if budget.requests is not None and reserved.requests + adds.requests > budget.requests:
         return (
-            f"budget reached: {reserved.requests} of {budget.requests} requests spent or reserved; "
+            f"{BUDGET_REACHED}: {reserved.requests} of {budget.requests} requests spent or reserved; "
             f"this unit could send {adds.requests}"
         )
     if budget.usd is not None:
@@ -196,7 +197,7 @@ def over_budget(budget: Budget, reserved: Sum, adds: Sum) -> str | None:
         if now is None or more is None or now + more > budget.usd:
             could = "an unbounded amount" if more is None or math.isinf(more) else f"${more:.4f}"
             spent = "an unbounded amount" if now is None or math.isinf(now) else f"${now:.4f}"
-            return f"budget reached: {spent} of ${budget.usd:g} spent or reserved; this unit could spend {could}"
+            return f"{BUDGET_REACHED}: {spent} of ${budget.usd:g} spent or reserved; this unit could spend {could}"
     return None
 
 

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from harness import paths
+from harness.commands.plan import show_plan
 from harness.errors import ConfigError
 from harness.providers import load_providers, resolve_provider
 from harness.reporting.console import make_console, print_gate, print_grading, print_summary
@@ -17,6 +18,7 @@ from harness.reporting.summary import summarise
 from harness.results import read_results
 from harness.runs import OPTIONS, RunOptions, add_arguments, run_provider
 from harness.runs.reference import graded_checks, pairing_of, read_recorded, recorded_reference, reference_pairs
+from harness.runs.runner import target_of
 from harness.transport.cassettes import MODES
 
 
@@ -37,6 +39,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         probe_mode=args.probe_mode,
         no_seed=args.no_seed,
         new_only=getattr(args, "new_only", False),
+        budget_requests=args.budget_requests,
+        budget_usd=args.budget_usd,
     )
     if options.resume is not None and not (options.resume / "results.jsonl").exists():
         raise ConfigError(f"--resume {options.resume}: no results.jsonl there to resume from")
@@ -56,6 +60,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         options = dataclasses.replace(options, schema=pair.candidate.surface.name, checks=graded_checks(options.checks))
         if args.reference_run is not None:
             read_recorded(args.reference_run, pair.reference.column)
+    if args.plan:
+        shown = [target_of(options)] + ([pair.reference] if pair is not None and args.reference_run is None else [])
+        show_plan(shown, options.params, options.checks)
     out, stats = run_provider(options)
     console = make_console()
     print_summary(out, stats, console)
@@ -66,7 +73,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             reference = RunOptions(pair.reference.provider.name, schema=pair.reference.surface.name, mode=options.mode)
             run_provider(
-                dataclasses.replace(reference, out=out, jobs=options.jobs, params=options.params, checks=options.checks)
+                dataclasses.replace(
+                    reference,
+                    out=out,
+                    jobs=options.jobs,
+                    params=options.params,
+                    checks=options.checks,
+                    budget_requests=options.budget_requests,
+                    budget_usd=options.budget_usd,
+                )
             )
             date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             not_gated = frozenset({pair.reference.column})
@@ -88,13 +103,21 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 # The run options, in their order on the command line (declared in harness.runs.options).
 RUN_FLAGS = ("schema", "mode", "out", "resume", "params", "checks", "probe_mode", "no_seed", "gate", "jobs")
+# Before a live run: what it can spend, and the most it may (harness.runs.plan, engine.Admission).
+BUDGET_FLAGS = ("plan", "budget_requests", "budget_usd")
 REFERENCE_FLAGS = ("reference", "reference_run", "policy")
 
 
 def add_commands(sub: Any) -> None:
     run = sub.add_parser("run", help="run the checks against one provider")
-    add_arguments(run, OPTIONS["provider"].one(required=True), *RUN_FLAGS, *REFERENCE_FLAGS)
+    add_arguments(run, OPTIONS["provider"].one(required=True), *RUN_FLAGS, *BUDGET_FLAGS, *REFERENCE_FLAGS)
     run.set_defaults(func=cmd_run)
     record = sub.add_parser("record", help="re-record a provider's cassettes (live, then written to cassettes/)")
-    add_arguments(record, OPTIONS["provider"].one(required=True), *(f for f in RUN_FLAGS if f != "mode"), "new_only")
+    add_arguments(
+        record,
+        OPTIONS["provider"].one(required=True),
+        *(f for f in RUN_FLAGS if f != "mode"),
+        *BUDGET_FLAGS,
+        "new_only",
+    )
     record.set_defaults(func=cmd_record)
