@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.checks import CheckContext, load_families
-from harness.checks.cost import Budget, Ceiling, Ledger, Sum, over_budget, total
+from harness.checks.cost import Ceiling, Ledger, Spending, over_budget, total
 from harness.checks.evidence import completion_tokens, evidence
 from harness.checks.findings import Finding
 from harness.checks.judges import Judgement
@@ -238,10 +238,9 @@ class Admission:
     Reservations are never given back, so the run never sends more than the budget, whatever
     the units started do."""
 
-    def __init__(self, budget: Budget, profiles: list[Profile]) -> None:
-        self.budget, self.profiles = budget, profiles
+    def __init__(self, spending: Spending, profiles: list[Profile]) -> None:
+        self.spending, self.profiles = spending, profiles
         self.ledger = Ledger()
-        self.reserved = Sum()
         self.stopped = False
 
     def ceiling(self, unit: Unit) -> Ceiling | None:
@@ -254,11 +253,11 @@ class Admission:
         if ceiling is None:
             self.stopped = True
             return f"{BUDGET_REACHED}: this unit declares no ceiling, so no budget can cover it"
-        why = over_budget(self.budget, self.reserved, self.ledger.marginal(ceiling))
+        why = over_budget(self.spending, self.ledger.marginal(ceiling))
         if why is not None:
             self.stopped = True
             return why
-        self.reserved.plus(self.ledger.reserve(ceiling))
+        self.spending.admit(self.ledger.reserve(ceiling), ceiling.spends)
         return None
 
 
@@ -268,7 +267,7 @@ def not_started(ctx: CheckContext, check_name: str, unit: Unit, why: str) -> Rec
     return record_of(ctx, finding, unit.id)
 
 
-async def _budget_profiles(ctx: CheckContext, budget: Budget, units: list[tuple[str, Unit]]) -> Admission:
+async def _budget_profiles(ctx: CheckContext, spending: Spending, units: list[tuple[str, Unit]]) -> Admission:
     """The admission of ``units`` under ``budget``. Where a unit's plan depends on the
     provider's profile, it is measured first (when the budget covers it), so each unit is
     held to the plan of the proof the run takes, not to the costliest."""
@@ -279,13 +278,13 @@ async def _budget_profiles(ctx: CheckContext, budget: Budget, units: list[tuple[
         unit.cost is not None and any(s.key in keys for s in unit.cost(candidates[0]).spends) for _, unit in units
     )
     if not depends:
-        return Admission(budget, candidates)
-    first = Admission(budget, candidates)
+        return Admission(spending, candidates)
+    first = Admission(spending, candidates)
     if first.admit(measure) is not None:
         first.stopped = False  # not measured: every unit held to the union of the plans instead
         return first
-    admission = Admission(budget, [await provider_profile(ctx)])
-    admission.ledger, admission.reserved = first.ledger, first.reserved
+    admission = Admission(spending, [await provider_profile(ctx)])
+    admission.ledger = first.ledger
     return admission
 
 
@@ -296,11 +295,11 @@ async def run_units(
     done: set[str],
     on_done: Callable[[int], None] | None = None,
     keep_records: bool = True,
-    budget: Budget | None = None,
+    spending: Spending | None = None,
 ) -> RunStats:
     """Run ``units`` (those not in ``done``); every record goes to ``writer`` at once.
     ``keep_records=False`` keeps only counts in memory: the records are on disk. Under a
-    ``budget``, a unit starts only where its ceiling fits (``Admission``)."""
+    budget (``spending``), a unit starts only where its ceiling fits (``Admission``)."""
     stats = RunStats()
 
     async def one(check_name: str, unit: Unit) -> None:
@@ -338,7 +337,7 @@ async def run_units(
             continue
         (last if registry[check_name].after_others else first).append((check_name, unit))
     stats.units = len(first) + len(last)
-    admission = await _budget_profiles(ctx, budget, first + last) if budget is not None else None
+    admission = await _budget_profiles(ctx, spending, first + last) if spending is not None else None
     with _long_lived_frozen():
         for batch in (first, last):
             try:
@@ -367,6 +366,13 @@ def _stopped(admission: Admission, ceiling: Ceiling | None) -> str:
     """Why a unit after the first refused does not start either: the same figures, its own."""
     if ceiling is None:
         return f"{BUDGET_REACHED}: this unit declares no ceiling, so no budget can cover it"
-    why = over_budget(admission.budget, admission.reserved, admission.ledger.marginal(ceiling))
-    spent = f"{admission.reserved.requests} requests spent or reserved"
-    return why or f"{BUDGET_REACHED}: the run stopped starting units ({spent}); this unit could send {ceiling.requests}"
+    why = over_budget(admission.spending, admission.ledger.marginal(ceiling))
+    requests, usd = admission.spending.committed()
+    budget = admission.spending.budget
+    spent = (
+        f"{requests} of {budget.requests} requests" if budget.requests is not None else f"${usd:.4f} of ${budget.usd:g}"
+    )
+    return why or (
+        f"{BUDGET_REACHED}: {spent} spent or reserved, and the run stopped starting units at the first that did "
+        f"not fit; this unit could send {ceiling.requests}"
+    )

@@ -185,15 +185,55 @@ class Budget:
     price: Price | None = None
 
 
-def over_budget(budget: Budget, reserved: Sum, adds: Sum) -> str | None:
-    """Why a unit that can add ``adds`` to ``reserved`` must not start, or None where it fits."""
-    if budget.requests is not None and reserved.requests + adds.requests > budget.requests:
+@dataclass
+class Spending:
+    """What a budgeted run has reserved for its units (their ceilings, first attempts) and
+    spent on retries: a retry is sent only where the budget still covers it
+    (``ProviderClient.may_retry``), so reserved plus retries never passes the budget."""
+
+    budget: Budget
+    reserved: Sum = field(default_factory=Sum)
+    retries: int = 0
+    retries_usd: float = 0.0
+    largest_usd: float = 0.0  # the most one request admitted can cost
+
+    def committed(self) -> tuple[int, float]:
+        usd = self.reserved.usd(self.budget.price)
+        return self.reserved.requests + self.retries, (math.inf if usd is None else usd) + self.retries_usd
+
+    def may_retry(self) -> bool:
+        requests, usd = self.committed()
+        if self.budget.requests is not None and requests + 1 > self.budget.requests:
+            return False
+        if self.budget.usd is not None:
+            if usd + self.largest_usd > self.budget.usd:
+                return False
+            self.retries_usd += self.largest_usd
+        self.retries += 1
+        return True
+
+    def admit(self, adds: Sum, spends: Sequence[Spend]) -> None:
+        self.reserved.plus(adds)
+        price = self.budget.price
+        for spend in spends:
+            one = Sum()
+            one.add(spend, 1)
+            cost = one.usd(price)
+            if cost is not None:
+                self.largest_usd = max(self.largest_usd, cost)
+
+
+def over_budget(spending: Spending, adds: Sum) -> str | None:
+    """Why a unit that can add ``adds`` to what is committed must not start, or None where it fits."""
+    budget = spending.budget
+    requests, usd = spending.committed()
+    if budget.requests is not None and requests + adds.requests > budget.requests:
         return (
-            f"{BUDGET_REACHED}: {reserved.requests} of {budget.requests} requests spent or reserved; "
+            f"{BUDGET_REACHED}: {requests} of {budget.requests} requests spent or reserved; "
             f"this unit could send {adds.requests}"
         )
     if budget.usd is not None:
-        now, more = reserved.usd(budget.price), adds.usd(budget.price)
+        now, more = usd, adds.usd(budget.price)
         if now is None or more is None or now + more > budget.usd:
             could = "an unbounded amount" if more is None or math.isinf(more) else f"${more:.4f}"
             spent = "an unbounded amount" if now is None or math.isinf(now) else f"${now:.4f}"

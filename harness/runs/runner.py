@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from harness import paths
 from harness.checks import CheckContext
 from harness.checks.context import KeySender, Upstream
-from harness.checks.cost import Budget
+from harness.checks.cost import Budget, Spending
 from harness.checks.registry import Unit
 from harness.engine import DedupingSender, RunStats, plan, run_units
 from harness.errors import ConfigError
@@ -113,6 +113,7 @@ class Column:
         self.client: ProviderClient | None = None
         self.upstream_client: ProviderClient | None = None
         self.key_clients: dict[str | None, ProviderClient] = {}
+        self.spending: Spending | None = None  # under a budget, set by run_units
         self.renew()
 
     def renew(
@@ -188,6 +189,7 @@ class Column:
             client = clients.get(key)
             if client is None:
                 client = clients[key] = ProviderClient(replace(base, api_key=key), cassette=side.raw_tape)
+                client.may_retry = self.spending.may_retry if self.spending is not None else None
             return await client.send(body)
 
         return send
@@ -210,8 +212,10 @@ class Column:
         """``units`` (those not in ``done``), each record written as it finishes; what was
         sent, and the provider's profile where a probe measured it, in the returned stats (and
         in the run log when the options name one)."""
-        budget = self.options.budget
-        stats = self.run(run_units(units, writer, self.ctx, done or set(), advance, keep_records=False, budget=budget))
+        spending = self._spending()
+        stats = self.run(
+            run_units(units, writer, self.ctx, done or set(), advance, keep_records=False, spending=spending)
+        )
         assert self.client is not None
         others = [self.upstream_client] if self.upstream_client else []
         stats.requests = sum(c.requests_sent for c in [self.client, *others, *self.key_clients.values()])
@@ -220,6 +224,17 @@ class Column:
         if self.options.run_log is not None:
             append_run_log(self.options.run_log, self.target.column, self.target.surface.name, self.options.mode, stats)
         return stats
+
+    def _spending(self) -> Spending | None:
+        """Under a budget, what the units reserve and their retries spend: every client of the
+        column asks it before a retry."""
+        if self.options.budget is None:
+            return None
+        spending = self.spending = Spending(self.options.budget)
+        for client in [self.client, self.upstream_client, *self.key_clients.values()]:
+            if client is not None:
+                client.may_retry = spending.may_retry
+        return spending
 
     def close(self) -> None:
         if self.client is not None:
