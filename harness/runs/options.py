@@ -225,7 +225,6 @@ OPTIONS: dict[str, Option] = {
             "start no unit whose ceiling could take the requests past N (each column; with budget_requests in "
             "providers.toml, the smaller); units not started are NOT_RUN 'budget reached'",
             "count",
-            ini="harness_budget_requests",
             metavar="N",
         ),
         Option(
@@ -234,7 +233,6 @@ OPTIONS: dict[str, Option] = {
             "start no unit whose ceiling could take the money past X US dollars (each column, at the provider's "
             "price; with budget_usd in providers.toml, the smaller)",
             "amount",
-            ini="harness_budget_usd",
             metavar="X",
         ),
         Option(

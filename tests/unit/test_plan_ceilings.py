@@ -7,6 +7,7 @@ the local live runs have no retries."""
 from __future__ import annotations
 
 import contextvars
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from harness import paths
+from harness.checks.cost import prompt_bound
 from harness.checks.findings import Finding
 from harness.checks.judges.profile import Profile
 from harness.checks.registry import Unit
@@ -136,3 +138,35 @@ def test_no_unit_nor_column_sends_more_than_planned_and_the_plan_is_close(
     assert spent <= planned, line
     allowed, why = ABOVE_TOLERANCE.get(target.column, (TOLERANCE, ""))
     assert ratio <= allowed, f"{line} (allowed {allowed}{': ' + why if why else ''})"
+
+
+def _recorded_prompts() -> Iterator[tuple[dict[str, Any], int]]:
+    """Each request of the shipped cassettes with the prompt tokens its answer reports."""
+    for path in sorted(paths.cassettes_dir().glob("*/*.json")):
+        for interaction in json.loads(path.read_text(encoding="utf-8")).get("interactions", []):
+            raw = interaction["request"]["body"]
+            answer = interaction["response"]["body"]
+            try:
+                body = json.loads(raw if isinstance(raw, str) else raw["string"])
+                reply = json.loads(answer if isinstance(answer, str) else answer["string"])
+            except (ValueError, TypeError, KeyError):
+                continue  # a stream, or a body that is not JSON: no usage to read
+            usage = reply.get("usage") if isinstance(reply, dict) else None
+            if isinstance(body, dict) and isinstance(usage, dict) and usage.get("prompt_tokens"):
+                yield body, int(usage["prompt_tokens"])
+
+
+def test_the_prompt_estimate_is_never_below_what_the_recorded_runs_report() -> None:
+    recorded = list(_recorded_prompts())
+    assert len(recorded) > 1000
+    below = [(n, prompt_bound(b), sorted(b)) for b, n in recorded if prompt_bound(b) < n]
+    assert not below, below[:5]
+    estimated, reported = sum(prompt_bound(b) for b, _ in recorded), sum(n for _, n in recorded)
+    assert estimated <= 3 * reported  # an estimate from above, not an invented number
+
+
+def test_every_unit_of_every_column_declares_its_ceiling() -> None:
+    for provider in load_providers().values():
+        for target in targets_of(provider):
+            planned = plan_column(target)
+            assert all(not p.undeclared for p in planned.profiles), (target.column, planned.profiles[0].undeclared[:5])
