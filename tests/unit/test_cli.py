@@ -167,13 +167,19 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
         (
             "run",
             "--provider --schema --mode --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs "
-            "--reference --reference-run --policy",
+            "--plan --budget-requests --budget-usd --reference --reference-run --policy",
         ),
         (
             "record",
-            "--provider --schema --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs --new-only",
+            "--provider --schema --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs --plan "
+            "--budget-requests --budget-usd --new-only",
         ),
-        ("conformance", "--live --provider --schema --hold --reference --reference-run --policy --gate --out"),
+        (
+            "conformance",
+            "--live --provider --schema --hold --reference --reference-run --policy --gate --out --plan "
+            "--budget-requests --budget-usd",
+        ),
+        ("plan", "--provider --schema --hold --params --checks --json"),
         ("check-config", "--providers --provider --schema --live --out --probe-mode --no-seed"),
     ],
 )
