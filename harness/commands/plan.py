@@ -40,7 +40,7 @@ def print_plans(plans: list[ColumnPlan], console: Console) -> None:
             _number(found.requests),
             f"{found.retry_allowance:,}",
             _number(found.completion_tokens),
-            f"~{found.ceiling.total.prompt_tokens:,}",
+            f"~{found.prompt_tokens:,}",
             _money(found.usd),
             f"missing: {found.missing_key}" if found.missing_key else "ok",
         )
@@ -55,7 +55,8 @@ def print_plans(plans: list[ColumnPlan], console: Console) -> None:
     console.print(
         "requests: without retries; '+ retries': the most retries can add (each request retried at most "
         f"{plans[0].retries if plans else 2} times). Prompt tokens: an estimate from above (a token per byte "
-        "of each request's body, plus a chat template's share). USD: at providers.toml's price, without retries.",
+        "of each request's messages and tools, plus a chat template's share). USD: at providers.toml's price, "
+        "without retries.",
         highlight=False,
     )
 

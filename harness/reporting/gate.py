@@ -135,6 +135,8 @@ def _baseline(cells: list[Cell], baselines: Path, result: GateResult) -> None:
             result.failures.append(f"regression: {name} was {before_name or 'not tested'}, now {now.value}")
         elif before in DECIDED and (now in UNDECIDED or missing_evidence(cell)):
             shown = now.value if now in UNDECIDED else f"{now.value} with {', '.join(missing_evidence(cell))}"
+            if now is Verdict.NOT_RUN:
+                shown = ", ".join(missing_evidence(cell))  # a unit the budget did not start
             result.failures.append(f"regression: {name} was {before_name}, now {shown}: evidence lost")
         elif before in FAILING and now in CONFORMING:
             result.improvements.append(f"improvement: {name} was {before_name}, now {now.value}")

@@ -49,16 +49,22 @@ class ColumnPlan:
 
     @property
     def ceiling(self) -> ProfilePlan:
-        """The costliest profile: the most the run can spend whichever it measures."""
-        return max(self.profiles, key=lambda p: (p.total.completion_tokens is None, p.total.requests))
+        """The profile with the most requests (a run measures one; which, nobody knows before)."""
+        return max(self.profiles, key=lambda p: p.total.requests)
 
     @property
     def requests(self) -> int:
-        return self.ceiling.total.requests
+        return max(p.total.requests for p in self.profiles)
 
     @property
     def completion_tokens(self) -> int | None:
-        return None if self.ceiling.undeclared else self.ceiling.total.completion_tokens
+        """The most over the profiles; None (unbounded) where any is."""
+        found = [None if p.undeclared else p.total.completion_tokens for p in self.profiles]
+        return None if any(t is None for t in found) else max(t for t in found if t is not None)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return max(p.total.prompt_tokens for p in self.profiles)
 
     @property
     def retry_allowance(self) -> int:
@@ -77,7 +83,7 @@ class ColumnPlan:
             "units": self.units,
             "requests": self.requests,
             "completion_tokens": self.completion_tokens,  # null: unbounded
-            "prompt_tokens_estimate": self.ceiling.total.prompt_tokens,
+            "prompt_tokens_estimate": self.prompt_tokens,
             "retries_per_request": self.retries,
             "retry_allowance_requests": self.retry_allowance,
             "price": None if self.price is None else {"input": self.price.input, "output": self.price.output},
@@ -103,10 +109,12 @@ def _with_retries(usd: float | None, retries: int) -> float | str | None:
 
 
 def column_usd(column: ColumnPlan, price: Price | None) -> float | None:
-    """The most money ``column`` can cost at ``price`` (without retries; ``math.inf``: unbounded)."""
-    if column.ceiling.undeclared and price is not None:
-        return math.inf
-    return column.ceiling.total.usd(price)
+    """The most money ``column`` can cost at ``price``, over the profiles it may measure
+    (without retries; ``math.inf``: unbounded; None without a price)."""
+    if price is None:
+        return None
+    found = [math.inf if p.undeclared else p.total.usd(price) for p in column.profiles]
+    return max(f if f is not None else math.inf for f in found)
 
 
 async def _cannot_send(_body: dict[str, Any]) -> Exchange:
