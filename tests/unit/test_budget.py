@@ -209,3 +209,29 @@ def test_the_ledger_counts_a_shared_request_once_and_a_fresh_one_each_time() -> 
     baseline = shared("baseline", fresh(None, body, 1))
     assert ledger.reserve(baseline).requests == 1 and ledger.reserve(baseline).requests == 0
     assert Ceiling().requests == 0
+
+
+def test_a_usd_budget_stops_units_by_their_money(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At a price, the budget is money: the units started cost at most the budget at the plan's
+    figures; those not started say what they could cost."""
+    with served(SyntheticProvider(Behaviour())) as provider:
+        _project(
+            tmp_path,
+            monkeypatch,
+            provider.base_url,
+            more="price = { input = 1000.0, output = 1000.0 }\ncontext_tokens = 256",
+        )
+        args = ["run", "--provider", "syn", "--mode", "live", "--params", PARAMS, "--out", str(tmp_path / "out")]
+        assert main([*args, "--gate", "none", "--budget-usd", "2"]) == 0
+        sent = len(provider.bodies)
+    stopped = [r for r in read_results(tmp_path / "out" / "results.jsonl") if budget_stopped(r)]
+    assert stopped and all("of $2 spent or reserved" in r.detail for r in stopped), stopped[:1]
+    assert 0 < sent < 20  # a request costs up to $0.6 here (its prompt and 256 completion tokens at $1000/M)
+
+
+def test_plan_flag_prints_the_plan_then_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    argv = ["run", "--provider", "llamacpp-local", "--params", "top_k", "--checks", "range", "--gate", "none"]
+    assert main([*argv, "--plan", "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert printed.index("plan: the most each column") < printed.index("results")
+    assert (tmp_path / "out" / "results.jsonl").exists()
