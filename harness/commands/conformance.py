@@ -59,7 +59,7 @@ def _link_latest(out: Path) -> None:
 def _run_columns(run: list[Target], graded: set[str], mode: Mode, out: Path, args: argparse.Namespace) -> None:
     """Each column to run, into ``out`` (the plan first, with --plan); a budget is each column's."""
     if args.plan:
-        show_plan(run, None, None)
+        show_plan(run, None, None, frozenset(graded))
     for target in run:
         checks = graded_checks(None) if target.column in graded else None
         options = RunOptions(target.provider.name, schema=target.surface.name, mode=mode, out=out, checks=checks)

@@ -16,6 +16,7 @@ from harness.providers import load_providers, resolve_provider
 from harness.reporting.console import make_console
 from harness.runs import add_arguments, conformance_targets
 from harness.runs.plan import ColumnPlan, plan_column
+from harness.runs.reference import graded_checks, reference_pairs
 from harness.runs.targets import Target, parse_hold
 
 
@@ -61,13 +62,18 @@ def print_plans(plans: list[ColumnPlan], console: Console) -> None:
     )
 
 
-def plans_of(targets: list[Target], params: list[str] | None, checks: list[str] | None) -> list[ColumnPlan]:
-    return [plan_column(target, params, checks) for target in targets]
+def plans_of(
+    targets: list[Target], params: list[str] | None, checks: list[str] | None, graded: frozenset[str] = frozenset()
+) -> list[ColumnPlan]:
+    """Each column's plan; a graded pair's columns (``graded``) also send the graded checks."""
+    return [plan_column(t, params, graded_checks(checks) if t.column in graded else checks) for t in targets]
 
 
-def show_plan(targets: list[Target], params: list[str] | None, checks: list[str] | None) -> None:
+def show_plan(
+    targets: list[Target], params: list[str] | None, checks: list[str] | None, graded: frozenset[str] = frozenset()
+) -> None:
     """``--plan`` on a live command: the plan first (then the command runs)."""
-    print_plans(plans_of(targets, params, checks), make_console())
+    print_plans(plans_of(targets, params, checks, graded), make_console())
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -81,7 +87,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     )
     holds = [parse_hold(text) for text in args.hold or []]
     targets, _ = conformance_targets(providers, chosen, holds, args.schema)
-    plans = plans_of(targets, _split(args.params), _split(args.checks))
+    # A graded pair's columns, as `harness conformance --reference` runs them.
+    graded: set[str] = set()
+    for pair in reference_pairs(providers, chosen, args.reference or [], None, args.schema):
+        for target in (pair.candidate, pair.reference):
+            graded.add(target.column)
+            if target.column not in {t.column for t in targets}:
+                targets.append(target)
+    plans = plans_of(targets, _split(args.params), _split(args.checks), frozenset(graded))
     if args.json:
         document: dict[str, Any] = {"columns": [p.as_json() for p in plans]}
         print(json.dumps(document, indent=1))
@@ -94,6 +107,6 @@ def add_commands(sub: Any) -> None:
     found = sub.add_parser(
         "plan", help="the most requests, tokens and money each column's run can spend, sending nothing"
     )
-    add_arguments(found, "provider", "schema", "hold", "params", "checks")
+    add_arguments(found, "provider", "schema", "hold", "reference", "params", "checks")
     found.add_argument("--json", action="store_true", help="machine-readable output")
     found.set_defaults(func=cmd_plan)

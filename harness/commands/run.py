@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             read_recorded(args.reference_run, pair.reference.column)
     if args.plan:
         shown = [target_of(options)] + ([pair.reference] if pair is not None and args.reference_run is None else [])
-        show_plan(shown, options.params, options.checks)
+        show_plan(shown, options.params, options.checks)  # a pair's checks are graded_checks already
     out, stats = run_provider(options)
     console = make_console()
     print_summary(out, stats, console)

@@ -19,13 +19,13 @@ from harness.checks.plans.common import candidate_profiles
 from harness.checks.registry import Unit
 from harness.engine import DedupingSender, plan
 from harness.providers import load_providers, resolve_provider
-from harness.runs.runner import check_context
+from harness.runs.runner import ColumnOptions, check_context
 from harness.runs.setup import price_of
 from harness.runs.targets import Target
 from harness.transport import Exchange
 
-# A transient failure is retried at most this many times per request (``ColumnOptions.retries``).
-RETRIES = 2
+# A transient failure is retried at most this many times per request.
+RETRIES = ColumnOptions.retries
 
 
 @dataclass

@@ -179,7 +179,7 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
             "--live --provider --schema --hold --reference --reference-run --policy --gate --out --plan "
             "--budget-requests --budget-usd",
         ),
-        ("plan", "--provider --schema --hold --params --checks --json"),
+        ("plan", "--provider --schema --hold --reference --params --checks --json"),
         ("check-config", "--providers --provider --schema --live --out --probe-mode --no-seed"),
     ],
 )
