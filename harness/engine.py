@@ -268,7 +268,7 @@ def not_started(ctx: CheckContext, check_name: str, unit: Unit, why: str) -> Rec
 
 
 async def _budget_profiles(ctx: CheckContext, spending: Spending, units: list[tuple[str, Unit]]) -> Admission:
-    """The admission of ``units`` under ``budget``. Where a unit's plan depends on the
+    """The admission of ``units`` under the budget of ``spending``. Where a unit's plan depends on the
     provider's profile, it is measured first (when the budget covers it), so each unit is
     held to the plan of the proof the run takes, not to the costliest."""
     candidates = candidate_profiles(ctx)
