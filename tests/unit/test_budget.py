@@ -54,13 +54,19 @@ def _verdicts(records: list[Record]) -> dict[str, str]:
     return {r.case_id: r.verdict.value for r in records}
 
 
+@pytest.mark.parametrize(
+    "behaviour",
+    [Behaviour(), Behaviour(unseeded=True)],
+    ids=["seeded", "seed-free"],  # the seed-free proof's arms of samples are shared and grown
+)
 def test_a_budget_smaller_than_the_run_stops_starting_units_and_the_gate_fails(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behaviour: Behaviour
 ) -> None:
-    code, full, received = _run(tmp_path, monkeypatch, "full", "--gate", "none")
+    code, full, received = _run(tmp_path, monkeypatch, "full", "--gate", "none", behaviour=behaviour)
     assert code == 0 and received > 20
     budget = received // 2
-    code, records, sent = _run(tmp_path, monkeypatch, "budget", "--gate", "strict", "--budget-requests", str(budget))
+    flags = ("--gate", "strict", "--budget-requests", str(budget))
+    code, records, sent = _run(tmp_path, monkeypatch, "budget", *flags, behaviour=behaviour)
     assert sent <= budget  # never more than the budget, whatever the units started did
     stopped = [r for r in records if budget_stopped(r)]
     assert stopped, "a budget of half the run must leave units not started"
