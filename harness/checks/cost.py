@@ -37,12 +37,11 @@ TOOLS_TOKENS: Final = 512
 def completion_bound(body: dict[str, Any], context_tokens: int | None) -> int | None:
     """The most completion tokens ``body`` can be answered with: its limit (at most the
     context, where stated) for each of its ``n`` choices; ``None`` when nothing bounds it."""
-    limit: Any = body.get("max_completion_tokens", body.get("max_tokens"))
-    if "max_tokens" in body and "max_completion_tokens" in body:
-        limit = _smaller(body["max_tokens"], body["max_completion_tokens"])
-    valid = isinstance(limit, int) and not isinstance(limit, bool) and limit > 0
-    # An invalid limit may be ignored by a lenient server: then only the context bounds it.
-    bound: int | None = limit if valid else None
+    limits = [body[k] for k in ("max_tokens", "max_completion_tokens") if k in body]
+    # With both, a server may honour either: the larger holds. An invalid one may mean no
+    # limit at all to a lenient server (llama.cpp reads -1 as "until the context ends").
+    valid = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in limits)
+    bound: int | None = max(limits) if limits and valid else None
     if context_tokens is not None:
         bound = context_tokens if bound is None else min(bound, context_tokens)
     if bound is None:
@@ -50,11 +49,6 @@ def completion_bound(body: dict[str, Any], context_tokens: int | None) -> int | 
     n = body.get("n", 1)
     choices = n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
     return bound * choices
-
-
-def _smaller(a: Any, b: Any) -> Any:
-    both = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (a, b))
-    return min(a, b) if both else None
 
 
 def prompt_bound(body: dict[str, Any]) -> int:
