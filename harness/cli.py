@@ -39,12 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     from harness import scaffold
-    from harness.commands import conformance, export, inspect, run, tap
+    from harness.commands import conformance, export, inspect, plan, run, tap
     from harness.datadesigner import command as check_config
 
     inspect.add_commands(sub)
     scaffold.add_init_command(sub)
-    for module in (run, conformance, tap, export, check_config):
+    for module in (run, conformance, plan, tap, export, check_config):
         module.add_commands(sub)
     return parser
 

@@ -17,14 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.checks import CheckContext, load_families
+from harness.checks.cost import Ceiling, Ledger, Spending, over_budget, total
 from harness.checks.evidence import completion_tokens, evidence
 from harness.checks.findings import Finding
+from harness.checks.judges import Judgement
+from harness.checks.judges.profile import Profile
 from harness.checks.judges.route import ROUTE_CHECK, off_route_judgement, served_counts
+from harness.checks.plans.common import candidate_profiles, profile_cost, provider_profile
 from harness.checks.registry import Unit
 from harness.errors import CheckError, ConfigError, HarnessError
 from harness.generation import canonical_json
 from harness.generation.matrix import base_body
-from harness.results import Record, ResultsWriter, Verdict
+from harness.results import BUDGET_REACHED, Record, ResultsWriter, Verdict
 from harness.schema import Surface, check_response_schemas
 from harness.transport import Exchange, ProviderClient
 
@@ -38,6 +42,7 @@ class RunStats:
     requests: int = 0  # HTTP requests sent (retries included; shared requests once)
     completion_tokens: int = 0
     probes: str = ""  # how sampling probes proved effects (the provider's measured profile)
+    not_started: int = 0  # units not started: the budget would not cover them (NOT_RUN records)
 
 
 class DedupingSender:
@@ -257,6 +262,63 @@ def share(units: list[tuple[str, Unit]], index: int, count: int) -> list[tuple[s
     return split[index - 1 :: count]
 
 
+class Admission:
+    """Which units a budget lets start, in the order planned: each unit's ceiling
+    (``checks.cost``) beyond what the units started before it reserved must fit in what is
+    left; from the first that does not, no unit starts (each is a NOT_RUN record saying so).
+    Reservations are never given back, so the run never sends more than the budget, whatever
+    the units started do."""
+
+    def __init__(self, spending: Spending, profiles: list[Profile]) -> None:
+        self.spending, self.profiles = spending, profiles
+        self.ledger = Ledger()
+        self.stopped = False
+
+    def ceiling(self, unit: Unit) -> Ceiling | None:
+        """The unit's ceiling under every profile the run may have (the union: safe whichever)."""
+        cost = unit.cost
+        return None if cost is None else total(cost(p) for p in self.profiles)
+
+    def admit(self, ceiling: Ceiling | None) -> str | None:
+        """None where the unit may start (its ceiling is then reserved), else why not."""
+        if ceiling is None:
+            self.stopped = True
+            return f"{BUDGET_REACHED}: this unit declares no ceiling, so no budget can cover it"
+        why = over_budget(self.spending, self.ledger.marginal(ceiling))
+        if why is not None:
+            self.stopped = True
+            return why
+        self.spending.admit(self.ledger.reserve(ceiling), ceiling.spends)
+        return None
+
+
+def not_started(ctx: CheckContext, check_name: str, unit: Unit, why: str) -> Record:
+    """The record of a unit the budget did not start: missing evidence, with the figures."""
+    finding = Finding(Judgement(Verdict.NOT_RUN, why), check=check_name, param=unit.param, case_id=unit.id)
+    return record_of(ctx, finding, unit.id)
+
+
+async def _budget_profiles(ctx: CheckContext, spending: Spending, units: list[tuple[str, Unit]]) -> Admission:
+    """The admission of ``units`` under the budget of ``spending``. Where a unit's plan depends on the
+    provider's profile, it is measured first (when the budget covers it), so each unit is
+    held to the plan of the proof the run takes, not to the costliest."""
+    candidates = candidate_profiles(ctx)
+    measure = profile_cost(ctx)
+    keys = {s.key for s in measure.spends}
+    depends = len(candidates) > 1 and any(
+        unit.cost is not None and any(s.key in keys for s in unit.cost(candidates[0]).spends) for _, unit in units
+    )
+    if not depends:
+        return Admission(spending, candidates)
+    first = Admission(spending, candidates)
+    if first.admit(measure) is not None:
+        first.stopped = False  # not measured: every unit held to the union of the plans instead
+        return first
+    admission = Admission(spending, [await provider_profile(ctx)])
+    admission.ledger = first.ledger
+    return admission
+
+
 async def run_units(
     units: list[tuple[str, Unit]],
     writer: ResultsWriter,
@@ -264,9 +326,11 @@ async def run_units(
     done: set[str],
     on_done: Callable[[int], None] | None = None,
     keep_records: bool = True,
+    spending: Spending | None = None,
 ) -> RunStats:
     """Run ``units`` (those not in ``done``); every record goes to ``writer`` at once.
-    ``keep_records=False`` keeps only counts in memory: the records are on disk."""
+    ``keep_records=False`` keeps only counts in memory: the records are on disk. Under a
+    budget (``spending``), a unit starts only where its ceiling fits (``Admission``)."""
     stats = RunStats()
 
     async def one(check_name: str, unit: Unit) -> None:
@@ -282,6 +346,9 @@ async def run_units(
                 f"harness error in check {check_name!r}, unit {unit.id}: {type(err).__name__}: {err} "
                 "(set HARNESS_DEBUG=1 for the traceback)"
             ) from err
+        keep(records)
+
+    def keep(records: list[Record]) -> None:
         for record in records:
             writer.write(record)
             stats.verdicts[record.verdict.value] += 1
@@ -301,15 +368,42 @@ async def run_units(
             continue
         (last if registry[check_name].after_others else first).append((check_name, unit))
     stats.units = len(first) + len(last)
+    admission = await _budget_profiles(ctx, spending, first + last) if spending is not None else None
     with _long_lived_frozen():
         for batch in (first, last):
             try:
                 async with asyncio.TaskGroup() as group:  # the first tool error cancels the rest
                     for name, unit in batch:
-                        group.create_task(one(name, unit))
+                        why = _refusal(admission, unit) if admission is not None else None
+                        if why is None:
+                            group.create_task(one(name, unit))
+                        else:
+                            stats.not_started += 1
+                            keep([not_started(ctx, name, unit, why)])
             except* HarnessError as errors:
                 raise errors.exceptions[0] from None
             except* Exception as errors:  # outside a unit: writing a record, progress
                 cause = errors.exceptions[0]
                 raise CheckError(f"harness error while running checks: {type(cause).__name__}: {cause}") from cause
     return stats
+
+
+def _refusal(admission: Admission, unit: Unit) -> str | None:
+    ceiling = admission.ceiling(unit)
+    return _stopped(admission, ceiling) if admission.stopped else admission.admit(ceiling)
+
+
+def _stopped(admission: Admission, ceiling: Ceiling | None) -> str:
+    """Why a unit after the first refused does not start either: the same figures, its own."""
+    if ceiling is None:
+        return f"{BUDGET_REACHED}: this unit declares no ceiling, so no budget can cover it"
+    why = over_budget(admission.spending, admission.ledger.marginal(ceiling))
+    requests, usd = admission.spending.committed()
+    budget = admission.spending.budget
+    spent = (
+        f"{requests} of {budget.requests} requests" if budget.requests is not None else f"${usd:.4f} of ${budget.usd:g}"
+    )
+    return why or (
+        f"{BUDGET_REACHED}: {spent} spent or reserved, and the run stopped starting units at the first that did "
+        f"not fit; this unit could send {ceiling.requests}"
+    )

@@ -52,6 +52,15 @@ FAILING = frozenset({Verdict.LENIENT, Verdict.OVER_STRICT, Verdict.IGNORED, Verd
 DECIDED = CONFORMING | FAILING
 # Nothing was observed: a strict gate fails on these, a baseline gate when a cell had evidence.
 MISSING_EVIDENCE = frozenset({Verdict.NOT_RECORDED, Verdict.TRANSPORT_ERROR})
+# The detail of a NOT_RUN record of a unit a budget did not start (``engine.Admission``): unlike
+# a column not run for want of a key, missing evidence (``budget_stopped``).
+BUDGET_REACHED = "budget reached"
+
+
+def budget_stopped(record: Record) -> bool:
+    return record.verdict is Verdict.NOT_RUN and record.detail.startswith(BUDGET_REACHED)
+
+
 # Worst first: a cell that mixes verdicts shows the worst one.
 SEVERITY = [
     Verdict.SERVER_ERROR,

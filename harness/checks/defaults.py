@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from harness import paths
+from harness.checks.cost import Ceiling
 from harness.checks.findings import Finding
+from harness.checks.judges.profile import Profile
 from harness.checks.plans.common import EFFECTS, documents
-from harness.checks.plans.proofs import proof_for
+from harness.checks.plans.proofs import proof_cost, proof_for
 from harness.checks.registry import CheckContext, probe_each, probes_check
 from harness.schema import load_catalogue
 
@@ -70,11 +72,23 @@ def _numeric_defaults(ctx: CheckContext) -> list[str]:
     ]
 
 
-@probe_each(DEFAULT, "default", _numeric_defaults)
+def _alternatives(ctx: CheckContext, param: str, documented: Any) -> list[Any]:
+    model = ctx.model_defaults.get(param)
+    return [a for a in candidate_defaults(param, documented, model) if documents(ctx, param, a)]
+
+
+def _default_cost(ctx: CheckContext, param: str, profile: Profile) -> Ceiling:
+    documented = ctx.surface.parameters[param].default
+    proof, cost = proof_cost(ctx, profile)
+    alternatives = _alternatives(ctx, param, documented)
+    return cost + proof.default_cost(ctx, param, documented, alternatives, EFFECTS[param].max_tokens)
+
+
+@probe_each(DEFAULT, "default", _numeric_defaults, cost=_default_cost)
 async def default_probe(ctx: CheckContext, param: str) -> Finding:
     documented = ctx.surface.parameters[param].default
     model = ctx.model_defaults.get(param)
-    alternatives = [a for a in candidate_defaults(param, documented, model) if documents(ctx, param, a)]
+    alternatives = _alternatives(ctx, param, documented)
     # The model's value is named only where it is one of the candidates sent (not the
     # documented default itself, and documented as valid on this surface), as it was sent
     # (an int 1 is the candidate 1.0 already there).

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
+from harness.checks.cost import Ceiling, fresh, sends
 from harness.checks.findings import Finding
 from harness.checks.judges import Judgement
 from harness.checks.judges.determinism import SeedRepeats, judge_seed
+from harness.checks.judges.profile import Profile
 from harness.checks.plans.common import INERT_EXTRA_TOKENS, OMIT, OTHER_SEEDS, PROBE_SEED, PROBE_TOKENS, probe_body
 from harness.checks.registry import CheckContext, probe, probes_check
 from harness.results import Verdict
@@ -22,7 +24,20 @@ DETERMINISM = probes_check(
 )
 
 
-@probe(DETERMINISM, "seed", "repeat", when=lambda ctx: "seed" in ctx.surface.parameters)
+def _cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
+    if not ctx.send_seed:
+        return Ceiling()
+    body, free_body, tokens = probe_body(ctx), probe_body(ctx, seed=OMIT), ctx.context_tokens
+    others = (probe_body(ctx, seed=s) for s in OTHER_SEEDS)
+    longer = probe_body(ctx, max_tokens=PROBE_TOKENS + INERT_EXTRA_TOKENS)
+    return (
+        sends(tokens, body, *others, free_body, longer)
+        + fresh(tokens, body, K - 1)
+        + fresh(tokens, free_body, UNSEEDED - 1)
+    )
+
+
+@probe(DETERMINISM, "seed", "repeat", when=lambda ctx: "seed" in ctx.surface.parameters, cost=_cost)
 async def determinism_probe(ctx: CheckContext) -> Finding:
     if not ctx.send_seed:
         why = Judgement(Verdict.INCONCLUSIVE, "seed is never sent to this provider (providers.toml: send_seed = false)")

@@ -5,10 +5,13 @@ documented. Judges: ``judges.embeddings``."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
+from harness.checks.cost import Ceiling, sends
 from harness.checks.findings import Finding
 from harness.checks.judges.embeddings import judge_dimensions, judge_encoding
+from harness.checks.judges.profile import Profile
 from harness.checks.judges.shapes import Pair
 from harness.checks.registry import CheckContext, probe, probes_check
 
@@ -25,7 +28,20 @@ def embedding_body(ctx: CheckContext, **params: Any) -> dict[str, Any]:
     return {"model": ctx.model, "input": INPUT, **params}
 
 
-@probe(EMBEDDINGS, "encoding_format", "base64", when=lambda ctx: bool(ctx.surface.embeddings))
+def _cost(*params: dict[str, Any]) -> Callable[[CheckContext, Profile], Ceiling]:
+    def cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
+        return sends(None, *(embedding_body(ctx, **p) for p in params), path=PATH)
+
+    return cost
+
+
+@probe(
+    EMBEDDINGS,
+    "encoding_format",
+    "base64",
+    when=lambda ctx: bool(ctx.surface.embeddings),
+    cost=_cost({"encoding_format": "float"}, {"encoding_format": "base64"}),
+)
 async def encoding_probe(ctx: CheckContext) -> Finding:
     floats, encoded = await asyncio.gather(
         ctx.send(embedding_body(ctx, encoding_format="float"), PATH),
@@ -41,7 +57,13 @@ def _dimensions_wanted(ctx: CheckContext) -> bool:
     return bool(ctx.surface.embeddings) and (asked or "dimensions" in ctx.surface.embeddings)
 
 
-@probe(EMBEDDINGS, "dimensions", "effect", when=_dimensions_wanted)
+@probe(
+    EMBEDDINGS,
+    "dimensions",
+    "effect",
+    when=_dimensions_wanted,
+    cost=_cost({"encoding_format": "float"}, {"dimensions": DIMENSIONS}),
+)
 async def dimensions_probe(ctx: CheckContext, size: int = DIMENSIONS) -> Finding:
     base, sized = await asyncio.gather(
         ctx.send(embedding_body(ctx, encoding_format="float"), PATH),

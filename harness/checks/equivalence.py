@@ -6,13 +6,16 @@ must change the output (so a difference would have shown). Judge: ``judges.forms
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Final
 
+from harness.checks.cost import Ceiling, prompt_bound, sends, unkeyed
 from harness.checks.findings import Finding
 from harness.checks.judges.effects import pick_stop
 from harness.checks.judges.forms import Twins, judge_equivalent
 from harness.checks.judges.outcome import Judgement, text_of
-from harness.checks.plans.common import OMIT, documents, probe_body
+from harness.checks.judges.profile import Profile
+from harness.checks.plans.common import OMIT, PROBE_TOKENS, documents, probe_body, profile_cost
 from harness.checks.plans.proofs import proof_for
 from harness.checks.registry import CheckContext, probe, probes_check
 from harness.generation.matrix import PROMPT
@@ -37,7 +40,28 @@ async def _judged(ctx: CheckContext, twins: Twins, value: Any) -> Finding:
     return Finding(judge_equivalent(twins, profile.greedy_reproduces), twins.exchanges(), value)
 
 
-@probe(EQUIVALENCE, "messages", "equivalence")
+def _profile_and(*bodies: Callable[[CheckContext], dict[str, Any]]) -> Callable[[CheckContext, Profile], Ceiling]:
+    """These greedy requests, and the profile's measurement (the judge asks whether greedy reproduces)."""
+
+    def cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
+        return profile_cost(ctx) + sends(ctx.context_tokens, *(b(ctx) for b in bodies))
+
+    return cost
+
+
+PARTS: Final = [{"type": "text", "text": PROMPT}]
+
+
+@probe(
+    EQUIVALENCE,
+    "messages",
+    "equivalence",
+    cost=_profile_and(
+        lambda ctx: _greedy(ctx, messages=_user(PROMPT)),
+        lambda ctx: _greedy(ctx, messages=_user(PARTS)),
+        lambda ctx: _greedy(ctx, messages=_user(OTHER_PROMPT)),
+    ),
+)
 async def content_parts_probe(ctx: CheckContext) -> Finding:
     parts = [{"type": "text", "text": PROMPT}]
     text, as_parts, other = await asyncio.gather(
@@ -60,6 +84,9 @@ async def content_parts_probe(ctx: CheckContext) -> Finding:
     "stop",
     "equivalence",
     when=lambda ctx: documents(ctx, "stop", "abc") and documents(ctx, "stop", ["abc"]),
+    cost=lambda ctx, profile: (
+        _profile_and(_greedy)(ctx, profile) + unkeyed(2, PROBE_TOKENS, prompt_bound(_greedy(ctx)) + 64)
+    ),
 )
 async def stop_forms_probe(ctx: CheckContext) -> Finding:
     greedy = await ctx.send(_greedy(ctx))
@@ -84,6 +111,11 @@ async def stop_forms_probe(ctx: CheckContext) -> Finding:
     "max_completion_tokens",
     "equivalence",
     when=lambda ctx: documents(ctx, "max_completion_tokens", LIMIT) and documents(ctx, "max_tokens", LIMIT),
+    cost=_profile_and(
+        lambda ctx: _greedy(ctx, max_tokens=LIMIT),
+        lambda ctx: _greedy(ctx, max_tokens=OMIT, max_completion_tokens=LIMIT),
+        _greedy,
+    ),
 )
 async def max_completion_tokens_form_probe(ctx: CheckContext) -> Finding:
     old, new, unlimited = await asyncio.gather(

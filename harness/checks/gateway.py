@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.checks.cost import Ceiling, fresh, sends, shared
 from harness.checks.findings import Finding
 from harness.checks.judges.gateway import (
     NO_BOUND,
@@ -30,8 +32,9 @@ from harness.checks.judges.gateway import (
     judge_stream_passage,
 )
 from harness.checks.judges.outcome import Judgement
-from harness.checks.plans.common import OMIT, PROBE_TOKENS, documents, probe_body
-from harness.checks.plans.proofs import reproducible
+from harness.checks.judges.profile import Profile
+from harness.checks.plans.common import OMIT, PROBE_TOKENS, documents, probe_body, profile_cost
+from harness.checks.plans.proofs import reproducible, reproducible_args
 from harness.checks.registry import CheckContext, probe, probe_each, probes_check
 from harness.generation import canonical_json
 from harness.results import Verdict
@@ -110,8 +113,22 @@ async def direct(ctx: CheckContext, body: dict[str, Any]) -> Exchange:
     return await ctx.upstream.send({**body, "model": ctx.upstream.model})
 
 
-async def cross(ctx: CheckContext, param: str, crossing: Crossing) -> Finding:
-    same = await reproducible(ctx)
+def through_cost(ctx: CheckContext, *bodies: dict[str, Any]) -> Ceiling:
+    """``through``: each distinct body once per run; through a tap it bypasses the sender, so
+    it is never counted as shared with the column's other requests."""
+    return sends(ctx.context_tokens, *bodies, to="through ")
+
+
+def direct_cost(ctx: CheckContext, *bodies: dict[str, Any]) -> Ceiling:
+    assert ctx.upstream is not None
+    model = ctx.upstream.model
+    return sends(ctx.context_tokens, *({**b, "model": model} for b in bodies), to="upstream ")
+
+
+def _crossing_bodies(
+    ctx: CheckContext, same: dict[str, Any], param: str, crossing: Crossing
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """The probe's request, the one without the value, and the direct ones beside them."""
 
     def body(**params: Any) -> dict[str, Any]:
         return probe_body(ctx, **{"max_tokens": crossing.max_tokens, **same, **params})
@@ -121,6 +138,16 @@ async def cross(ctx: CheckContext, param: str, crossing: Crossing) -> Finding:
     extra = [body(**dict(args)) for _, args in crossing.translations]
     if crossing.bound is not NO_BOUND:
         extra.append(body(**{param: crossing.bound}))
+    return sent, without, extra
+
+
+def cross_cost(ctx: CheckContext, profile: Profile, param: str, crossing: Crossing) -> Ceiling:
+    sent, without, extra = _crossing_bodies(ctx, reproducible_args(profile), param, crossing)
+    return profile_cost(ctx) + through_cost(ctx, sent, without) + direct_cost(ctx, sent, without, *extra)
+
+
+async def cross(ctx: CheckContext, param: str, crossing: Crossing) -> Finding:
+    sent, without, extra = _crossing_bodies(ctx, await reproducible(ctx), param, crossing)
     (tx, fwd), (tx0, fwd0) = await asyncio.gather(through(ctx, sent), through(ctx, without))
     dx, dx0, *others = await asyncio.gather(direct(ctx, sent), direct(ctx, without), *(direct(ctx, b) for b in extra))
     names = [name for name, _ in crossing.translations]
@@ -148,18 +175,36 @@ def _tap_notes(*seen: Forwarded | None) -> dict[str, Any]:
     return {"tap": shown} if shown else {}
 
 
-@probe_each(GATEWAY, "through", _crossed)
+@probe_each(
+    GATEWAY, "through", _crossed, cost=lambda ctx, param, profile: cross_cost(ctx, profile, param, CROSSINGS[param])
+)
 async def crossing_probe(ctx: CheckContext, param: str) -> Finding:
     return await cross(ctx, param, CROSSINGS[param])
 
 
-@probe(GATEWAY, "temperature", "precision", when=_has_upstream)
+@probe(
+    GATEWAY,
+    "temperature",
+    "precision",
+    when=_has_upstream,
+    cost=lambda ctx, profile: cross_cost(ctx, profile, "temperature", PRECISION),
+)
 async def precision_probe(ctx: CheckContext) -> Finding:
     """A value a 32-bit float cannot hold: a gateway that parses into one forwards it rounded."""
     return await cross(ctx, "temperature", PRECISION)
 
 
-@probe(GATEWAY, "(request)", "added", when=_has_upstream)
+def _both_ways(**params: Any) -> Callable[[CheckContext, Profile], Ceiling]:
+    """The cost of one request through the gateway and directly."""
+
+    def cost(ctx: CheckContext, profile: Profile) -> Ceiling:
+        sent = probe_body(ctx, **params, **reproducible_args(profile))
+        return profile_cost(ctx) + through_cost(ctx, sent) + direct_cost(ctx, sent)
+
+    return cost
+
+
+@probe(GATEWAY, "(request)", "added", when=_has_upstream, cost=_both_ways())
 async def added_probe(ctx: CheckContext) -> Finding:
     """What the gateway adds to, or changes in, the plain request."""
     sent = probe_body(ctx, **await reproducible(ctx))
@@ -168,7 +213,7 @@ async def added_probe(ctx: CheckContext) -> Finding:
     return Finding(finding, [dx, tx], notes=_tap_notes(fwd))
 
 
-@probe(GATEWAY, "stream_options", "added", when=_has_upstream)
+@probe(GATEWAY, "stream_options", "added", when=_has_upstream, cost=_both_ways(stream=True))
 async def stream_added_probe(ctx: CheckContext) -> Finding:
     """A streamed request: a gateway may add ``stream_options`` (and hide the usage frame)."""
     sent = probe_body(ctx, stream=True, **await reproducible(ctx))
@@ -177,7 +222,12 @@ async def stream_added_probe(ctx: CheckContext) -> Finding:
     return Finding(judge_injected(plain), [dx, tx], True, notes=_tap_notes(fwd))
 
 
-@probe(GATEWAY, "stream", "through", when=_has_upstream)
+def _stream_cost(ctx: CheckContext, profile: Profile) -> Ceiling:
+    n = 2 if documents(ctx, "n", 2) else 1
+    return _both_ways(stream=True, **({"n": n} if n > 1 else {}))(ctx, profile)
+
+
+@probe(GATEWAY, "stream", "through", when=_has_upstream, cost=_stream_cost)
 async def stream_probe(ctx: CheckContext) -> Finding:
     """A stream of two choices where ``n`` is documented: each must arrive whole and end once."""
     n = 2 if documents(ctx, "n", 2) else 1
@@ -210,13 +260,20 @@ async def _credentials(ctx: CheckContext, wrong: bool) -> Finding:
     return Finding(judge_credentials(KeyPassage(keyed=keyed, refused=refused, how=how)), [keyed, refused])
 
 
-@probe(GATEWAY, "(api key)", "missing", when=_needs_key)
+def _credentials_cost(ctx: CheckContext, profile: Profile) -> Ceiling:
+    """The keyed request through, and the two without a key and with a wrong one (once per run)."""
+    sent = probe_body(ctx, **reproducible_args(profile))
+    refused = shared("credentials", fresh(ctx.context_tokens, sent, 2))
+    return profile_cost(ctx) + through_cost(ctx, sent) + refused
+
+
+@probe(GATEWAY, "(api key)", "missing", when=_needs_key, cost=_credentials_cost)
 async def missing_key_probe(ctx: CheckContext) -> Finding:
     """A missing key must be a 401 with an OpenAI error envelope."""
     return await _credentials(ctx, wrong=False)
 
 
-@probe(GATEWAY, "(api key)", "wrong", when=_needs_key)
+@probe(GATEWAY, "(api key)", "wrong", when=_needs_key, cost=_credentials_cost)
 async def wrong_key_probe(ctx: CheckContext) -> Finding:
     """So must a wrong one."""
     return await _credentials(ctx, wrong=True)
@@ -225,7 +282,19 @@ async def wrong_key_probe(ctx: CheckContext) -> Finding:
 UNKNOWN_MODEL = "harness-unknown-model"
 
 
-@probe(GATEWAY, "model", "unknown", when=lambda ctx: ctx.raw is not None and ctx.upstream is not None)
+def _unknown_model_cost(ctx: CheckContext, profile: Profile) -> Ceiling:
+    """One raw request directly and one through: neither de-duplicated."""
+    sent = {**probe_body(ctx, **reproducible_args(profile)), "model": UNKNOWN_MODEL}
+    return profile_cost(ctx) + fresh(ctx.context_tokens, sent, 2)
+
+
+@probe(
+    GATEWAY,
+    "model",
+    "unknown",
+    when=lambda ctx: ctx.raw is not None and ctx.upstream is not None,
+    cost=_unknown_model_cost,
+)
 async def unknown_model_probe(ctx: CheckContext) -> Finding:
     """A model name neither knows: the gateway's status must be the upstream's (llama-server
     serves its one model whatever the name; a gateway answering 404 refuses what it accepts)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
+from harness.checks.cost import sends
 from harness.checks.findings import Finding
 from harness.checks.judges.model import judge_unknown_model
 from harness.checks.judges.shapes import Pair
@@ -18,7 +19,13 @@ UNKNOWN_MODEL: Final = "harness-no-such-model-7f3a"
 MODEL = probes_check(__name__, "model", "a model name the provider does not serve is refused, not served anyway")
 
 
-@probe(MODEL, "(model)", "unknown", when=lambda ctx: ctx.params is None)
+@probe(
+    MODEL,
+    "(model)",
+    "unknown",
+    when=lambda ctx: ctx.params is None,
+    cost=lambda ctx, _p: sends(ctx.context_tokens, base_body(ctx.model), base_body(UNKNOWN_MODEL)),
+)
 async def unknown_model_probe(ctx: CheckContext) -> Finding:
     # The plain request (model, messages, max_tokens): the one every run sends already.
     plain, unknown = await asyncio.gather(ctx.send(base_body(ctx.model)), ctx.send(base_body(UNKNOWN_MODEL)))

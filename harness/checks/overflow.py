@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
+from harness.checks.cost import TEMPLATE_TOKENS, Ceiling, sends, unkeyed
 from harness.checks.findings import Finding
 from harness.checks.judges import Judgement
 from harness.checks.judges.overflow import (
@@ -19,6 +20,7 @@ from harness.checks.judges.overflow import (
     judge_prompt_overflow,
     measure,
 )
+from harness.checks.judges.profile import Profile
 from harness.checks.plans.common import SHORT_COPIES, short_prompt_body
 from harness.checks.registry import CheckContext, probe, probes_check
 
@@ -44,7 +46,26 @@ async def _measure(ctx: CheckContext) -> Measure:
     return Measure(one=one, two=two, three=three, step=STEP)
 
 
-@probe(CONTEXT, "(context)", "prompt", when=_known_context)
+def _measure_cost(ctx: CheckContext) -> Ceiling:
+    return sends(ctx.context_tokens, *(_body(ctx, STEP * k) for k in (1, 2, 3)))
+
+
+def _long_prompt(ctx: CheckContext, share: float) -> int:
+    """The prompt tokens of a prompt sized by the measure to ``share`` of the context: twice
+    that, since the measure's ruler is an estimate (the request's body is known only then)."""
+    assert ctx.context_tokens is not None
+    return 2 * int(ctx.context_tokens * share) + TEMPLATE_TOKENS
+
+
+def _prompt_cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
+    return _measure_cost(ctx) + unkeyed(1, 1, _long_prompt(ctx, OVER))
+
+
+def _completion_cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
+    return _measure_cost(ctx) + unkeyed(1, ctx.context_tokens, _long_prompt(ctx, FILL))
+
+
+@probe(CONTEXT, "(context)", "prompt", when=_known_context, cost=_prompt_cost)
 async def prompt_overflow_probe(ctx: CheckContext) -> Finding:
     assert ctx.context_tokens is not None
     shape = await _measure(ctx)
@@ -68,7 +89,7 @@ def _fitting(ctx: CheckContext) -> str:
     return ""
 
 
-@probe(CONTEXT, "(context)", "prompt+max_tokens", when=_known_context)
+@probe(CONTEXT, "(context)", "prompt+max_tokens", when=_known_context, cost=_completion_cost)
 async def completion_overflow_probe(ctx: CheckContext) -> Finding:
     assert ctx.context_tokens is not None
     # A prompt of most of the context (measured), asked for the whole context as its

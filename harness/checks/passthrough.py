@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from harness.checks.cost import sends
 from harness.checks.findings import Finding
 from harness.checks.judges import Judgement, probe_failure
 from harness.checks.judges.ranges import judge_unknown_key
 from harness.checks.judges.shapes import Pair
 from harness.checks.plans.common import EFFECTS, probe_body
-from harness.checks.plans.proofs import sampling_effect
+from harness.checks.plans.proofs import sampling_effect, sampling_effect_cost
 from harness.checks.registry import CheckContext, probe, probe_each, probes_check
 from harness.results import Verdict
 
@@ -29,7 +30,7 @@ def _extensions(ctx: CheckContext) -> list[str]:
     return [name for name, p in ctx.surface.parameters.items() if p.placement == "extension"]
 
 
-@probe_each(PASSTHROUGH, "effect", _extensions, when=lambda _ctx, name: name in EFFECTS)
+@probe_each(PASSTHROUGH, "effect", _extensions, when=lambda _ctx, name: name in EFFECTS, cost=sampling_effect_cost)
 async def passthrough_effect(ctx: CheckContext, param: str) -> Finding:
     return await sampling_effect(ctx, param)
 
@@ -38,7 +39,18 @@ def _enumerated(ctx: CheckContext, name: str) -> bool:
     return name not in EFFECTS and "enum" in ctx.surface.parameters[name].schema
 
 
-@probe_each(PASSTHROUGH, "accepted", _extensions, when=_enumerated)
+def _enum_value(ctx: CheckContext, param: str) -> Any:
+    spec = ctx.surface.parameters[param].schema
+    return next(v for v in spec.get("enum", []) if v is not None and v != spec.get("default"))
+
+
+@probe_each(
+    PASSTHROUGH,
+    "accepted",
+    _extensions,
+    when=_enumerated,
+    cost=lambda ctx, param, _p: sends(ctx.context_tokens, probe_body(ctx, **{param: _enum_value(ctx, param)})),
+)
 async def passthrough_accepted(ctx: CheckContext, param: str) -> Finding:
     return await enum_passthrough(ctx, param)
 
@@ -47,7 +59,7 @@ async def enum_passthrough(ctx: CheckContext, param: str, value: Any = None) -> 
     """An extension with no effect on generated text (tier): acceptance only, and why."""
     spec = ctx.surface.parameters[param].schema
     if value is None:
-        value = next(v for v in spec.get("enum", []) if v is not None and v != spec.get("default"))
+        value = _enum_value(ctx, param)
     meaning = f" (documented: {spec['description']})" if spec.get("description") else ""
     # e.g. a service tier: it changes price or latency, which no response field shows.
     exchange = await ctx.send(probe_body(ctx, **{param: value}))
@@ -60,7 +72,13 @@ async def enum_passthrough(ctx: CheckContext, param: str, value: Any = None) -> 
 
 
 # Only in a whole run: a run restricted to some parameters (--params) is not asked about keys.
-@probe(UNKNOWN, "(unknown key)", "probe", when=lambda ctx: ctx.params is None)
+@probe(
+    UNKNOWN,
+    "(unknown key)",
+    "probe",
+    when=lambda ctx: ctx.params is None,
+    cost=lambda ctx, _p: sends(ctx.context_tokens, probe_body(ctx, **{UNKNOWN_KEY: 1}), probe_body(ctx)),
+)
 async def unknown_key_probe(ctx: CheckContext) -> Finding:
     exchange, plain = await asyncio.gather(ctx.send(probe_body(ctx, **{UNKNOWN_KEY: 1})), ctx.send(probe_body(ctx)))
     pair = Pair(base=plain, probe=exchange)

@@ -8,7 +8,9 @@ parameter. The judge is ``judges.ranges.judge_case``.
 
 from __future__ import annotations
 
+from harness.checks.cost import Ceiling, sends
 from harness.checks.findings import Finding
+from harness.checks.judges.profile import Profile
 from harness.checks.judges.ranges import judge_case
 from harness.checks.registry import CheckContext, Unit, check
 from harness.generation import Case
@@ -41,7 +43,11 @@ def case_unit(ctx: CheckContext, case: Case, check_name: str = "range") -> Unit:
         )
         return [finding]
 
-    return Unit(case.id, case.param, run)
+    def cost(_profile: Profile) -> Ceiling:
+        # The plain request is sent only after a refusal, and once per run: keyed, it counts once.
+        return sends(ctx.context_tokens, case.body, base_body(ctx.model))
+
+    return Unit(case.id, case.param, run, cost)
 
 
 @check("range", "every matrix case's HTTP status against its documented expectation")

@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from harness.checks.context import CheckContext, RunShared, Sender
+from harness.checks.cost import Ceiling
 from harness.checks.findings import Finding, case_id
+from harness.checks.judges.profile import Profile
 
 __all__ = [
     "CHECKS",
+    "Ceiling",
     "Check",
     "CheckContext",
     "Probe",
@@ -33,13 +36,18 @@ __all__ = [
 ]
 
 
+UnitCost = Callable[[Profile], Ceiling]
+
+
 @dataclass
 class Unit:
-    """One piece of work: ``run`` sends what it needs and returns its findings."""
+    """One piece of work: ``run`` sends what it needs and returns its findings; ``cost`` the
+    most it can send under a provider profile (``checks.cost``; None: not declared)."""
 
     id: str
     param: str
     run: Callable[[], Awaitable[list[Finding]]]
+    cost: UnitCost | None = None
 
 
 @dataclass
@@ -105,6 +113,9 @@ def check(name: str, description: str, after_others: bool = False) -> Callable[[
 
 ProbeRun = Callable[[CheckContext, str], Awaitable[Finding]]
 Applies = Callable[[CheckContext, str], bool]
+# The most a probe can send for one parameter under a profile (``checks.cost``), declared next to it.
+ProbeCost = Callable[[CheckContext, str, Profile], Ceiling]
+FixedCost = Callable[[CheckContext, Profile], Ceiling]
 
 
 @dataclass(frozen=True)
@@ -117,13 +128,20 @@ class Probe:
     params: Callable[[CheckContext], Iterable[str]]  # the parameters it probes on a surface
     applies: Applies
     run: ProbeRun
+    cost: ProbeCost | None = None
 
     def units(self, ctx: CheckContext) -> list[Unit]:
         return [
-            Unit(case_id(self.check, param, self.label), param, self._bound(ctx, param))
+            Unit(case_id(self.check, param, self.label), param, self._bound(ctx, param), self._cost(ctx, param))
             for param in self.params(ctx)
             if ctx.wants(param) and self.applies(ctx, param)
         ]
+
+    def _cost(self, ctx: CheckContext, param: str) -> UnitCost | None:
+        declared = self.cost
+        if declared is None:
+            return None
+        return lambda profile: declared(ctx, param, profile)
 
     def _bound(self, ctx: CheckContext, param: str) -> Callable[[], Awaitable[list[Finding]]]:
         async def run() -> list[Finding]:
@@ -164,10 +182,15 @@ EachProbe = TypeVar("EachProbe", bound=ProbeRun)
 
 
 def probe(
-    check_name: str, param: str, label: str, when: Callable[[CheckContext], bool] | None = None
+    check_name: str,
+    param: str,
+    label: str,
+    when: Callable[[CheckContext], bool] | None = None,
+    cost: FixedCost | None = None,
 ) -> Callable[[FixedProbe], FixedProbe]:
     """Declare a probe of one parameter: ``async def f(ctx) -> Finding``. Its id, the id of
-    its unit and of its record, is ``check.param.label``."""
+    its unit and of its record, is ``check.param.label``; ``cost(ctx, profile)`` the most it
+    can send (``checks.cost``)."""
 
     def register(fn: FixedProbe) -> FixedProbe:
         async def run(ctx: CheckContext, _param: str) -> Finding:
@@ -181,6 +204,7 @@ def probe(
                 lambda _ctx: (param,),
                 (lambda ctx, _p: when(ctx)) if when else _always,
                 run,
+                (lambda ctx, _p, profile: cost(ctx, profile)) if cost else None,
             )
         )
         return fn
@@ -189,13 +213,18 @@ def probe(
 
 
 def probe_each(
-    check_name: str, label: str, params: Callable[[CheckContext], Iterable[str]], when: Applies | None = None
+    check_name: str,
+    label: str,
+    params: Callable[[CheckContext], Iterable[str]],
+    when: Applies | None = None,
+    cost: ProbeCost | None = None,
 ) -> Callable[[EachProbe], EachProbe]:
     """Declare one probe per parameter ``params`` names on a surface: ``async def f(ctx,
-    param) -> Finding``; each parameter's id is ``check.param.label``."""
+    param) -> Finding``; each parameter's id is ``check.param.label``; ``cost(ctx, param,
+    profile)`` the most it can send (``checks.cost``)."""
 
     def register(fn: EachProbe) -> EachProbe:
-        _register(Probe(check_name, label, params, when or _always, fn))
+        _register(Probe(check_name, label, params, when or _always, fn, cost))
         return fn
 
     return register

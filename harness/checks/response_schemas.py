@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harness.checks.cost import NOTHING
 from harness.checks.findings import Finding
 from harness.checks.judged import JudgedBodies
 from harness.checks.judges import Judgement
@@ -144,7 +145,8 @@ async def validate_all(tally: SchemaTally, check_name: str) -> list[Finding]:
 def _units(ctx: CheckContext, check_name: str, level: str) -> list[Unit]:
     tally = SchemaTally(level, JudgedBodies() if ctx.replaying else None)
     ctx.send.observe(tally.add)
-    return [Unit(check_name, "(responses)", lambda: validate_all(tally, check_name))]
+    # It reads what the others sent: it sends nothing itself.
+    return [Unit(check_name, "(responses)", lambda: validate_all(tally, check_name), lambda _profile: NOTHING)]
 
 
 @check("response-schema", "every response body is read by OpenAI's SDK as its users need", after_others=True)

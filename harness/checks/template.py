@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Final
 
+from harness.checks.cost import sends
 from harness.checks.findings import Finding
 from harness.checks.judges.shapes import Contrast
 from harness.checks.judges.template import judge_template_param
@@ -34,7 +35,14 @@ def _params(ctx: CheckContext) -> list[str]:
     return [p for p in CANDIDATES if _value(ctx, p) is not None]
 
 
-@probe_each(TEMPLATE, "prompt", _params)
+@probe_each(
+    TEMPLATE,
+    "prompt",
+    _params,
+    cost=lambda ctx, param, _p: sends(
+        ctx.context_tokens, short_prompt_body(ctx), short_prompt_body(ctx, **{param: _value(ctx, param)})
+    ),
+)
 async def template_probe(ctx: CheckContext, param: str) -> Finding:
     value = _value(ctx, param)
     control, probe = await asyncio.gather(

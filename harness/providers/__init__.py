@@ -4,6 +4,7 @@ provider is a few lines of TOML."""
 from harness.providers.registry import (
     Endpoints,
     LaunchSpec,
+    PriceSpec,
     Provider,
     column_name,
     entry_of,
@@ -15,6 +16,7 @@ from harness.providers.registry import (
 __all__ = [
     "Endpoints",
     "LaunchSpec",
+    "PriceSpec",
     "Provider",
     "column_name",
     "entry_of",

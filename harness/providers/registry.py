@@ -63,6 +63,14 @@ class LaunchSpec(BaseModel):
         return self
 
 
+class PriceSpec(BaseModel):
+    """``price = { input = ..., output = ... }``: US dollars per million tokens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
 class Provider(BaseModel):
     """One ``[providers.NAME]`` table."""
 
@@ -113,6 +121,12 @@ class Provider(BaseModel):
     # says which one the server applies. For a local vLLM entry the launcher serves a copy of the
     # generated model with exactly these values in its generation_config.json.
     model_defaults: dict[str, float] = Field(default_factory=dict)
+    # What it costs (`harness plan` gives the most money a run can spend at this price), and
+    # the most a run may spend on it: past either, units are not started (NOT_RUN, "budget
+    # reached"). The command line's --budget-requests / --budget-usd go over these.
+    price: PriceSpec | None = None
+    budget_requests: int | None = Field(default=None, ge=1)
+    budget_usd: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _models_named(self) -> Provider:
@@ -136,6 +150,14 @@ class Provider(BaseModel):
     def _seeded_needs_seed(self) -> Provider:
         if self.probe_mode == "seeded" and not self.send_seed:
             raise ValueError("probe_mode = 'seeded' needs a seed: it cannot go with send_seed = false")
+        return self
+
+    @model_validator(mode="after")
+    def _usd_needs_price(self) -> Provider:
+        if self.budget_usd is not None and self.price is None:
+            raise ValueError(
+                "budget_usd needs a price: set price = { input = ..., output = ... } (USD per million tokens)"
+            )
         return self
 
     @model_validator(mode="after")

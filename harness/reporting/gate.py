@@ -6,7 +6,9 @@ regressions: a cell that was not failing and now is, or a decided cell that lost
 cell. ``none``: verdicts never fail.
 
 Whatever the gate, a run that decided nothing never passes: a dead provider, or replay with
-no cassette, is not a conforming one. NOT_RUN (no key) is neutral and printed. Missing
+no cassette, is not a conforming one. NOT_RUN (no key) is neutral and printed; NOT_RUN
+"budget reached" (a unit a budget did not start) is missing evidence: strict fails on it,
+baseline where the cell had evidence. Missing
 evidence is read from a cell's counts, not only its verdict: one NOT_RECORDED record in a cell
 whose worst verdict is INCONCLUSIVE or LENIENT is still missing evidence.
 """
@@ -27,7 +29,7 @@ from harness.reporting.reference import (
     load_grading_baseline,
 )
 from harness.reporting.summary import Cell
-from harness.results import CONFORMING, DECIDED, FAILING, MISSING_EVIDENCE, Verdict
+from harness.results import BUDGET_REACHED, CONFORMING, DECIDED, FAILING, MISSING_EVIDENCE, Verdict, budget_stopped
 
 GATES = ("strict", "baseline", "none")
 UNDECIDED = frozenset({Verdict.INCONCLUSIVE}) | MISSING_EVIDENCE
@@ -90,15 +92,19 @@ def _by_provider(cells: list[Cell]) -> dict[str, list[Cell]]:
 
 
 def missing_evidence(cell: Cell) -> list[str]:
-    """The missing-evidence verdicts among a cell's records (whatever its worst verdict)."""
-    return [v.value for v in sorted(MISSING_EVIDENCE) if cell.counts.get(v.value)]
+    """The missing-evidence verdicts among a cell's records (whatever its worst verdict); a
+    unit a budget did not start is one: the cell's evidence was not gathered, not found absent."""
+    found = [v.value for v in sorted(MISSING_EVIDENCE) if cell.counts.get(v.value)]
+    if any(budget_stopped(r) for r in cell.records):
+        found.append(f"{Verdict.NOT_RUN.value} ({BUDGET_REACHED})")
+    return found
 
 
 def _evidence_rules(cells: list[Cell], result: GateResult, gate: str) -> None:
     """NOT_RUN is printed; under strict and baseline a provider with no decided cell fails;
     under strict any missing evidence fails too."""
     for provider, group in _by_provider(cells).items():
-        if all(c.verdict is Verdict.NOT_RUN for c in group):
+        if all(c.verdict is Verdict.NOT_RUN and not missing_evidence(c) for c in group):
             result.notes.append(f"{provider}: NOT_RUN ({group[0].worst_records(1)[0].detail})")
             continue
         if gate == "none":
@@ -131,6 +137,8 @@ def _baseline(cells: list[Cell], baselines: Path, result: GateResult) -> None:
             result.failures.append(f"regression: {name} was {before_name or 'not tested'}, now {now.value}")
         elif before in DECIDED and (now in UNDECIDED or missing_evidence(cell)):
             shown = now.value if now in UNDECIDED else f"{now.value} with {', '.join(missing_evidence(cell))}"
+            if now is Verdict.NOT_RUN:
+                shown = ", ".join(missing_evidence(cell))  # a unit the budget did not start
             result.failures.append(f"regression: {name} was {before_name}, now {shown}: evidence lost")
         elif before in FAILING and now in CONFORMING:
             result.improvements.append(f"improvement: {name} was {before_name}, now {now.value}")

@@ -22,6 +22,7 @@ def append_run_log(out: Path, column: str, surface: str, mode: str, stats: RunSt
         "completion_tokens": stats.completion_tokens,
         "units": stats.units,
         "skipped": stats.skipped,
+        "not_started": stats.not_started,  # units a budget did not start
         "probes": stats.probes,
         # When: a recorded reference is dated by its run (harness.reporting.reference).
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

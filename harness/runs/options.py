@@ -19,8 +19,8 @@ from harness.reporting.shards import Shard
 from harness.transport.cassettes import MODES
 
 # text: a string; list: repeatable, in order; path: a folder or file; choice: one of
-# ``choices``; flag: on or off; count: a whole number of at least 1; shard: K/N.
-Kind = Literal["text", "list", "path", "choice", "flag", "count", "shard"]
+# ``choices``; flag: on or off; count: a whole number of at least 1; shard: K/N; amount: a number above 0.
+Kind = Literal["text", "list", "path", "choice", "flag", "count", "shard", "amount"]
 
 
 def positive_int(text: str) -> int:
@@ -40,6 +40,17 @@ def shard_spec(text: str) -> Shard:
         return Shard.parse(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def positive_amount(text: str) -> float:
+    """An amount: a finite number above 0 (as an argparse type, a bad one is one line, exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a number above 0")
+    return value
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,8 @@ class Option:
             kwargs["type"] = positive_int
         elif self.kind == "shard":
             kwargs["type"] = shard_spec
+        elif self.kind == "amount":
+            kwargs["type"] = positive_amount
         if self.metavar:
             kwargs["metavar"] = self.metavar
         return kwargs
@@ -107,9 +120,10 @@ class Option:
             return self.default
         if self.kind == "choice" and text not in self.choices:
             raise ConfigError(f"{self.ini} = {text!r}: must be one of {', '.join(self.choices)}")
-        if self.kind == "count":
+        parse = {"count": positive_int, "amount": positive_amount}.get(self.kind)
+        if parse is not None:
             try:
-                return positive_int(text)
+                return parse(text)
             except argparse.ArgumentTypeError as err:
                 raise ConfigError(f"{self.ini} = {text!r}: {err}") from None
         return text
@@ -224,6 +238,29 @@ OPTIONS: dict[str, Option] = {
             "`harness report --merge`)",
             "shard",
             metavar="K/N",
+        ),
+        Option(
+            "plan",
+            "--plan",
+            "print the plan first (the most requests, tokens and money each column can spend, as `harness plan` "
+            "does), then run",
+            "flag",
+        ),
+        Option(
+            "budget_requests",
+            "--budget-requests",
+            "start no unit whose ceiling could take the requests past N (each column; with budget_requests in "
+            "providers.toml, the smaller); units not started are NOT_RUN 'budget reached'",
+            "count",
+            metavar="N",
+        ),
+        Option(
+            "budget_usd",
+            "--budget-usd",
+            "start no unit whose ceiling could take the money past X US dollars (each column, at the provider's "
+            "price; with budget_usd in providers.toml, the smaller)",
+            "amount",
+            metavar="X",
         ),
         Option(
             "jobs",

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from harness import paths
 from harness.checks import CheckContext
 from harness.checks.context import KeySender, Upstream
+from harness.checks.cost import Budget, Spending
 from harness.checks.registry import Unit
 from harness.engine import DedupingSender, RunStats, plan, run_units, share
 from harness.errors import ConfigError
@@ -31,6 +32,7 @@ from harness.results import ResultsWriter, read_results
 from harness.runs.folders import new_run_dir, writable_folder
 from harness.runs.setup import (
     GatewaySide,
+    budget_of,
     client_settings,
     gateway_side,
     parallel_requests,
@@ -89,6 +91,7 @@ class ColumnOptions:
     # pointed at an address (in place of the launcher's start_gateway: a test's own gateway).
     upstream_endpoints: Endpoints | None = None
     launch_gateway: Callable[[str], AbstractContextManager[Endpoints]] | None = None
+    budget: Budget | None = None  # start no unit whose ceiling could pass it (engine.Admission)
 
 
 class Column:
@@ -111,6 +114,7 @@ class Column:
         self.client: ProviderClient | None = None
         self.upstream_client: ProviderClient | None = None
         self.key_clients: dict[str | None, ProviderClient] = {}
+        self.spending: Spending | None = None  # under a budget, set by run_units
         self.renew()
 
     def renew(
@@ -188,6 +192,7 @@ class Column:
             client = clients.get(key)
             if client is None:
                 client = clients[key] = ProviderClient(replace(base, api_key=key), cassette=side.raw_tape)
+                client.may_retry = self.spending.may_retry if self.spending is not None else None
             return await client.send(body)
 
         return send
@@ -210,7 +215,10 @@ class Column:
         """``units`` (those not in ``done``), each record written as it finishes; what was
         sent, and the provider's profile where a probe measured it, in the returned stats (and
         in the run log when the options name one)."""
-        stats = self.run(run_units(units, writer, self.ctx, done or set(), advance, keep_records=False))
+        spending = self._spending()
+        stats = self.run(
+            run_units(units, writer, self.ctx, done or set(), advance, keep_records=False, spending=spending)
+        )
         assert self.client is not None
         others = [self.upstream_client] if self.upstream_client else []
         stats.requests = sum(c.requests_sent for c in [self.client, *others, *self.key_clients.values()])
@@ -219,6 +227,17 @@ class Column:
         if self.options.run_log is not None:
             append_run_log(self.options.run_log, self.target.column, self.target.surface.name, self.options.mode, stats)
         return stats
+
+    def _spending(self) -> Spending | None:
+        """Under a budget, what the units reserve and their retries spend: every client of the
+        column asks it before a retry."""
+        if self.options.budget is None:
+            return None
+        spending = self.spending = Spending(self.options.budget)
+        for client in [self.client, self.upstream_client, *self.key_clients.values()]:
+            if client is not None:
+                client.may_retry = spending.may_retry
+        return spending
 
     def close(self) -> None:
         if self.client is not None:
@@ -307,6 +326,8 @@ class RunOptions:
     unit_share: tuple[int, int] | None = None
     model: str | None = None  # one of the entry's models (default: its plain, or first, one)
     route: str | None = None  # one of the entry's routes (default: none, the router unpinned)
+    budget_requests: int | None = None  # --budget-requests (with providers.toml's, the smaller)
+    budget_usd: float | None = None  # --budget-usd
 
 
 def target_of(options: RunOptions) -> Target:
@@ -352,6 +373,7 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
             fresh_cassette=not options.params and not options.checks and not options.resume and not options.new_only,
             new_only=options.new_only,
             run_log=out,
+            budget=budget_of(provider, options.budget_requests, options.budget_usd),
         )
         with open_column(target, column_options) as column:
             stats = _run_with_progress(column, options.checks, writer, done, options.progress, options.unit_share)

@@ -9,15 +9,18 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
+from harness.checks.cost import Budget, Price
 from harness.errors import ConfigError
 from harness.providers import Endpoints, Provider
 from harness.transport import ClientSettings
 from harness.transport.cassettes import Cassette, Mode, cassette
 from harness.transport.tap import TapServer, running_tap
+
+T = TypeVar("T", int, float)
 
 
 @contextlib.contextmanager
@@ -137,6 +140,32 @@ def client_settings(
         retries=retries,
         route=route,
     )
+
+
+def price_of(provider: Provider) -> Price | None:
+    return None if provider.price is None else Price(provider.price.input, provider.price.output)
+
+
+def budget_of(provider: Provider, requests: int | None = None, usd: float | None = None) -> Budget | None:
+    """The run's budget: the command line's and the provider entry's (budget_requests,
+    budget_usd); where both set one, the smaller holds."""
+    requests = _smaller(requests, provider.budget_requests)
+    usd = _smaller(usd, provider.budget_usd)
+    if requests is None and usd is None:
+        return None
+    price = price_of(provider)
+    if usd is not None and price is None:
+        raise ConfigError(
+            f"--budget-usd: {provider.name!r} has no price in providers.toml (price = {{ input = ..., output = ... }}, "
+            "USD per million tokens)"
+        )
+    return Budget(requests, usd, price)
+
+
+def _smaller(a: T | None, b: T | None) -> T | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
 
 
 def with_overrides(provider: Provider, probe_mode: str | None, no_seed: bool) -> Provider:

@@ -12,6 +12,7 @@ import functools
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -128,6 +129,9 @@ class ProviderClient:
             transport=transport,
         )
         self.requests_sent = 0
+        # Asked before each retry, where a budget holds: a retry is a second chance the budget
+        # may not cover (None: retry as the settings say). Not asked: the answer stands.
+        self.may_retry: Callable[[], bool] | None = None
 
     async def __aenter__(self) -> ProviderClient:
         return self
@@ -166,7 +170,7 @@ class ProviderClient:
                 exchange.status in RETRYABLE_STATUS or exchange.status == 500 or exchange.failure in TRANSIENT_FAILURES
             )
             limit = min(1, self.settings.retries) if exchange.status == 500 else self.settings.retries
-            if not transient or attempt > limit:
+            if not transient or attempt > limit or (self.may_retry is not None and not self.may_retry()):
                 return exchange
             delay = self._backoff(attempt, retry_after)
             waited += delay

@@ -167,18 +167,20 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
         (
             "run",
             "--provider --model --schema --mode --out --resume --params --checks --probe-mode --no-seed --gate -j "
-            "--jobs --shard --reference --reference-run --policy",
+            "--jobs --shard --plan --budget-requests --budget-usd --reference --reference-run --policy",
         ),
         (
             "record",
             "--provider --model --schema --out --resume --params --checks --probe-mode --no-seed --gate -j --jobs "
-            "--new-only",
+            "--plan --budget-requests --budget-usd --new-only",
         ),
         (
             "conformance",
-            "--live --provider --model --schema --hold --reference --reference-run --policy --gate --out --shard",
+            "--live --provider --model --schema --hold --reference --reference-run --policy --gate --out --shard "
+            "--plan --budget-requests --budget-usd",
         ),
         ("report", "--merge --out --gate"),
+        ("plan", "--provider --schema --hold --reference --params --checks --json"),
         ("check-config", "--providers --provider --schema --live --out --probe-mode --no-seed"),
     ],
 )

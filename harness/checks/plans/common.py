@@ -12,6 +12,7 @@ from typing import Any, Final
 from jsonschema import Draft202012Validator
 
 from harness.checks.context import CheckContext
+from harness.checks.cost import Ceiling, fresh, sends, shared
 from harness.checks.judges.profile import ProbeMode, Profile, decide_profile
 from harness.generation.matrix import base_body
 
@@ -134,3 +135,30 @@ async def provider_profile(ctx: CheckContext) -> Profile:
         return decide_profile(sent[: len(seeded)], sent[len(seeded) :], forced)
 
     return await ctx.shared.profile.get(None, make)
+
+
+def profile_cost(ctx: CheckContext) -> Ceiling:
+    """What ``provider_profile`` sends, once per run: part of every probe that asks for the proof."""
+    seeded_body = probe_body(ctx)
+    greedy_body = probe_body(ctx, seed=OMIT, temperature=0.0)
+    repeats = PROFILE_REPEATS - 1
+    tokens = ctx.context_tokens
+    seeded = sends(tokens, seeded_body) + fresh(tokens, seeded_body, repeats) if ctx.send_seed else Ceiling()
+    return shared("profile", seeded + sends(tokens, greedy_body) + fresh(tokens, greedy_body, repeats))
+
+
+def candidate_profiles(ctx: CheckContext) -> list[Profile]:
+    """The profiles a run of this column can measure (``provider_profile``): each gives its
+    probes another plan, so a ceiling holds under each."""
+    seeded = Profile("seeded", True, True, "planned")
+    free = [Profile("seed-free", None, True, "planned"), Profile("seed-free", None, False, "planned")]
+    if ctx.probe_mode == "seeded":
+        return [seeded]
+    if ctx.probe_mode == "seed-free" or not ctx.send_seed:
+        return free
+    return [seeded, *free]
+
+
+def measured_profile(ctx: CheckContext) -> Profile | None:
+    """The run's profile where it was measured already."""
+    return ctx.shared.profile.done(None)

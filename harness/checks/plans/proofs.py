@@ -9,12 +9,13 @@ import asyncio
 from typing import Any, Protocol
 
 from harness.checks.context import CheckContext
+from harness.checks.cost import Ceiling, sends
 from harness.checks.findings import Finding
 from harness.checks.judges.outcome import is_validation_refusal
 from harness.checks.judges.profile import Profile
 from harness.checks.judges.ranges import judge_unknown_key
 from harness.checks.judges.shapes import Pair
-from harness.checks.plans.common import EFFECTS, Effect, probe_body, provider_profile
+from harness.checks.plans.common import EFFECTS, Effect, probe_body, profile_cost, provider_profile
 from harness.checks.plans.seeded import SeededProof
 from harness.checks.plans.seedfree import SeedFreeProof
 from harness.results import Verdict
@@ -42,11 +43,39 @@ class Proof(Protocol):
         ``model``: the served model's own value (one of ``alternatives``), named when applied."""
         ...
 
+    def effect_cost(self, ctx: CheckContext, param: str, effect: Effect) -> Ceiling:
+        """The most ``effect`` can send (``checks.cost``)."""
+        ...
+
+    def default_cost(
+        self, ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int
+    ) -> Ceiling:
+        """The most ``default`` can send."""
+        ...
+
+
+def proof_of(profile: Profile) -> Proof:
+    """The proof a profile gives: the one place the choice is made."""
+    return SeedFreeProof(profile) if profile.seed_free else SeededProof(profile)
+
 
 async def proof_for(ctx: CheckContext) -> Proof:
     """The run's proof, from the provider's profile (measured once per run)."""
-    profile = await provider_profile(ctx)
-    return SeedFreeProof(profile) if profile.seed_free else SeededProof(profile)
+    return proof_of(await provider_profile(ctx))
+
+
+def proof_cost(ctx: CheckContext, profile: Profile) -> tuple[Proof, Ceiling]:
+    """The proof ``profile`` gives and what measuring the profile sends (once per run)."""
+    return proof_of(profile), profile_cost(ctx)
+
+
+def reproducible_cost(ctx: CheckContext, profile: Profile, *bodies: dict[str, Any]) -> Ceiling:
+    """``bodies`` (built with ``reproducible_args``) and the profile's measurement."""
+    return profile_cost(ctx) + sends(ctx.context_tokens, *bodies)
+
+
+def reproducible_args(profile: Profile) -> dict[str, Any]:
+    return proof_of(profile).reproducible()
 
 
 async def reproducible(ctx: CheckContext) -> dict[str, Any]:
@@ -85,3 +114,17 @@ async def sampling_effect(ctx: CheckContext, param: str, value: Any = None) -> F
         return Finding(judgement, [plain, keyed], effect.value)
 
     return await ctx.shared.effects.get((param, repr(effect.value)), judged)
+
+
+def sampling_effect_cost(ctx: CheckContext, param: str, profile: Profile, value: Any = None) -> Ceiling:
+    """The most ``sampling_effect`` can send under ``profile``."""
+    effect = EFFECTS[param]
+    if value is not None and value != effect.value:
+        effect = Effect(value, greedy=False, max_tokens=effect.max_tokens, neutral=effect.neutral)
+    proof, cost = proof_cost(ctx, profile)
+    cost += proof.effect_cost(ctx, param, effect)
+    if param not in ctx.surface.parameters:
+        tokens = effect.max_tokens
+        keyed = probe_body(ctx, max_tokens=tokens, **{param: effect.value})
+        cost += sends(ctx.context_tokens, keyed, probe_body(ctx, max_tokens=tokens))
+    return cost

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from harness.checks.context import CheckContext
+from harness.checks.cost import Ceiling, fresh, prompt_bound, sends, shared, unkeyed
 from harness.checks.findings import Finding
 from harness.checks.judges import text_of
 from harness.checks.judges.profile import Profile
@@ -70,6 +71,61 @@ async def baseline(ctx: CheckContext, max_tokens: int = PROBE_TOKENS) -> Baselin
         )
 
     return await ctx.shared.baselines.get(max_tokens, make)
+
+
+def baseline_cost(ctx: CheckContext, max_tokens: int = PROBE_TOKENS) -> Ceiling:
+    """What ``baseline`` sends, once per run and length."""
+    body = probe_body(ctx, max_tokens=max_tokens)
+    key = neutral_key(ctx)
+    extra = [probe_body(ctx, max_tokens=max_tokens, **{key[0]: key[1]})] if key else []
+    bodies = [
+        body,
+        probe_body(ctx, max_tokens=max_tokens + INERT_EXTRA_TOKENS),
+        probe_body(ctx, max_tokens=max_tokens, seed=OTHER_SEEDS[0]),
+        *extra,
+    ]
+    return shared(f"baseline {max_tokens}", sends(ctx.context_tokens, *bodies) + fresh(ctx.context_tokens, body, 1))
+
+
+def greedy_equivalence_cost(ctx: CheckContext, param: str, effect: Effect) -> Ceiling:
+    tokens = effect.max_tokens
+    seeds = (PROBE_SEED, OTHER_SEEDS[0])
+    return sends(
+        ctx.context_tokens,
+        probe_body(ctx, max_tokens=tokens, temperature=0.0),
+        probe_body(ctx, max_tokens=tokens + INERT_EXTRA_TOKENS, temperature=0.0),
+        *(probe_body(ctx, max_tokens=tokens, seed=s) for s in seeds),
+        *(probe_body(ctx, max_tokens=tokens, seed=s, **{param: effect.value}) for s in seeds),
+    )
+
+
+def differential_cost(ctx: CheckContext, param: str, effect: Effect) -> Ceiling:
+    tokens = effect.max_tokens
+    neutral = effect.neutral
+    if neutral is not None and param in ctx.surface.parameters and not documents(ctx, param, neutral):
+        neutral = None
+    control = [probe_body(ctx, max_tokens=tokens, **{param: neutral})] if neutral is not None else []
+    probe = probe_body(ctx, max_tokens=tokens, **{param: effect.value})
+    return baseline_cost(ctx, tokens) + sends(ctx.context_tokens, probe, *control)
+
+
+def default_cost(ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int) -> Ceiling:
+    """Every configuration tried with every alternative (none decided early), and one inert
+    control: it is sent only on a trial that settles the search, so at most once."""
+    cost = baseline_cost(ctx, tokens)
+    inert = 0
+    for c in probe_configs(ctx, param, tokens):
+        temperature = OMIT if c.temperature is None else c.temperature
+        extra = {} if param == "temperature" else {"temperature": temperature}
+
+        def body(value: Any, max_tokens: int, config: ProbeConfig = c, more: dict[str, Any] = extra) -> dict[str, Any]:
+            return probe_body(ctx, max_tokens=max_tokens, seed=config.seed, **more, **{param: value})
+
+        values = [OMIT, documented, *alternatives]
+        cost += sends(ctx.context_tokens, *(body(v, c.max_tokens) for v in values))
+        inert = max(inert, c.max_tokens + INERT_EXTRA_TOKENS)
+    longest = probe_body(ctx, max_tokens=inert, **{param: documented})
+    return cost + unkeyed(1, inert, prompt_bound(longest))
 
 
 async def greedy_equivalence(ctx: CheckContext, param: str, effect: Effect) -> Finding:
@@ -181,6 +237,14 @@ class SeededProof:
 
     async def effect(self, ctx: CheckContext, param: str, effect: Effect) -> Finding:
         return await (greedy_equivalence if effect.greedy else differential)(ctx, param, effect)
+
+    def effect_cost(self, ctx: CheckContext, param: str, effect: Effect) -> Ceiling:
+        return (greedy_equivalence_cost if effect.greedy else differential_cost)(ctx, param, effect)
+
+    def default_cost(
+        self, ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int
+    ) -> Ceiling:
+        return default_cost(ctx, param, documented, alternatives, tokens)
 
     async def default(
         self, ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int, model: Any = None

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from harness.checks.context import Arm, CheckContext
+from harness.checks.cost import Ceiling, fresh, sends, shared
+from harness.checks.cost import samples as arm_samples
 from harness.checks.findings import Finding as ProbeFinding
 from harness.checks.judges import Judgement, probe_failure
 from harness.checks.judges.outcome import text_of
@@ -419,6 +421,68 @@ async def _sampled_default(ctx: CheckContext, param: str, documented: Any, alter
     )
 
 
+CAP: Final = LOOKS[-1]  # the most samples an arm is grown to, by any probe
+
+
+def _arms(ctx: CheckContext, *bodies: dict[str, Any]) -> Ceiling:
+    found = Ceiling()
+    for body in bodies:
+        found += arm_samples(ctx.context_tokens, body, CAP)
+    return found
+
+
+def _neutral_cost(ctx: CheckContext, base: dict[str, Any]) -> Ceiling:
+    key = neutral_key(ctx)
+    return _arms(ctx, base, {**base, key[0]: key[1]}) if key else Ceiling()
+
+
+def greedy_baseline_cost(ctx: CheckContext, param: str, tokens: int) -> Ceiling:
+    """What ``greedy_baseline`` sends, once per run, penalty and length."""
+    sibling = next((n for n in NEUTRAL_KEYS if n != param and documents(ctx, n, EFFECTS[n].value)), None)
+    body = greedy_body(ctx, tokens)
+    key = neutral_key(ctx)
+    key = key if key and key[0] != param else None
+    bodies = [body, greedy_body(ctx, tokens + INERT_EXTRA_TOKENS)]
+    if sibling:
+        bodies.append(greedy_body(ctx, tokens, **{sibling: EFFECTS[sibling].value}))
+    if key:
+        bodies.append(greedy_body(ctx, tokens, **{key[0]: key[1]}))
+    cost = sends(ctx.context_tokens, *bodies) + fresh(ctx.context_tokens, body, 1)
+    return shared(f"greedy baseline {param} {tokens}", cost)
+
+
+def effect_cost(ctx: CheckContext, profile: Profile, param: str, effect: Effect) -> Ceiling:
+    if param in PENALTIES and profile.greedy_reproduces:
+        tokens = effect.max_tokens
+        neutral = effect.neutral if effect.neutral is not None and documents(ctx, param, effect.neutral) else None
+        if param not in ctx.surface.parameters:
+            neutral = effect.neutral
+        control = [greedy_body(ctx, tokens, **{param: neutral})] if neutral is not None else []
+        probe = greedy_body(ctx, tokens, **{param: effect.value})
+        return greedy_baseline_cost(ctx, param, tokens) + sends(ctx.context_tokens, probe, *control)
+    base, probe = sample_body(ctx), sample_body(ctx, **{param: effect.value})
+    if effect.greedy:
+        greedy = sends(ctx.context_tokens, greedy_body(ctx, SAMPLE_TOKENS))
+        return greedy + _arms(ctx, base, probe) if profile.greedy_reproduces else greedy
+    return _arms(ctx, base, probe) + _neutral_cost(ctx, base)
+
+
+def default_cost(ctx: CheckContext, profile: Profile, param: str, documented: Any, alternatives: list[Any]) -> Ceiling:
+    if param in PENALTIES and profile.greedy_reproduces:
+        tokens = EFFECTS[param].max_tokens
+        values = [documented, *alternatives]
+        trial = sends(
+            ctx.context_tokens, greedy_body(ctx, tokens), *(greedy_body(ctx, tokens, **{param: v}) for v in values)
+        )
+        return greedy_baseline_cost(ctx, param, tokens) + trial
+    tokens = LONG_SAMPLE_TOKENS if param in LONG_SAMPLES else SAMPLE_TOKENS
+    omitted = sample_body(ctx, tokens, **({"temperature": OMIT} if param == "temperature" else {}))
+    tried = [sample_body(ctx, tokens, **{param: value}) for value in [documented, *alternatives]]
+    # Either the neutral control (omitted differs from the default) or the alternatives
+    # (equivalent to it): both counted, since which one runs depends on the samples.
+    return _arms(ctx, omitted, *tried) + _neutral_cost(ctx, sample_body(ctx, tokens))
+
+
 @dataclass(frozen=True)
 class SeedFreeProof:
     """Greedy outputs where greedy decoding reproduces, else arms of unseeded samples judged
@@ -431,6 +495,14 @@ class SeedFreeProof:
         """probe_body() arguments for a request whose output must reproduce: greedy decoding
         without a seed."""
         return {"seed": OMIT, "temperature": 0.0}
+
+    def effect_cost(self, ctx: CheckContext, param: str, effect: Effect) -> Ceiling:
+        return effect_cost(ctx, self.profile, param, effect)
+
+    def default_cost(
+        self, ctx: CheckContext, param: str, documented: Any, alternatives: list[Any], tokens: int
+    ) -> Ceiling:
+        return default_cost(ctx, self.profile, param, documented, alternatives)
 
     async def effect(self, ctx: CheckContext, param: str, effect: Effect) -> ProbeFinding:
         if param in PENALTIES and self.profile.greedy_reproduces:

@@ -1,0 +1,112 @@
+"""`harness plan`: what a live run of each column can spend at most, before anything is sent
+(``runs.plan``), as a table or ``--json``; and ``--plan`` on the live commands, which prints
+it first and then runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.providers import load_providers, resolve_provider
+from harness.reporting.console import make_console
+from harness.runs import add_arguments, conformance_targets
+from harness.runs.plan import ColumnPlan, plan_column
+from harness.runs.reference import graded_checks, reference_pairs
+from harness.runs.targets import Target, parse_hold
+
+
+def _number(value: int | None) -> str:
+    return "unbounded" if value is None else f"{value:,}"
+
+
+def _money(usd: float | None) -> str:
+    if usd is None:
+        return "no price"
+    return "unbounded" if math.isinf(usd) else f"${usd:,.4f}"
+
+
+def print_plans(plans: list[ColumnPlan], console: Console) -> None:
+    table = Table(title="plan: the most each column's run can spend (nothing was sent)")
+    for name in ("column", "units", "requests", "+ retries", "completion tokens", "prompt tokens", "USD", "key"):
+        table.add_column(name, justify="left" if name in ("column", "key") else "right")
+    for found in plans:
+        table.add_row(
+            found.column,
+            str(found.units),
+            _number(found.requests),
+            f"{found.retry_allowance:,}",
+            _number(found.completion_tokens),
+            f"~{found.prompt_tokens:,}",
+            _money(found.usd),
+            f"missing: {found.missing_key}" if found.missing_key else "ok",
+        )
+    console.print(table)
+    for found in plans:
+        if len(found.profiles) > 1:
+            each = "; ".join(f"{p.profile}: {p.total.requests:,} requests" for p in found.profiles)
+            console.print(f"{found.column}: by the profile the run measures: {each}", highlight=False)
+        for p in found.profiles:
+            if p.undeclared:
+                console.print(f"{found.column}: {len(p.undeclared)} units declare no ceiling: unbounded", style="red")
+    console.print(
+        "requests: without retries; '+ retries': the most retries can add (each request retried at most "
+        f"{plans[0].retries if plans else 2} times). Prompt tokens: an estimate from above (a token per byte "
+        "of each request's messages and tools, plus a chat template's share). USD: at providers.toml's price, "
+        "without retries.",
+        highlight=False,
+    )
+
+
+def plans_of(
+    targets: list[Target], params: list[str] | None, checks: list[str] | None, graded: frozenset[str] = frozenset()
+) -> list[ColumnPlan]:
+    """Each column's plan; a graded pair's columns (``graded``) also send the graded checks."""
+    return [plan_column(t, params, graded_checks(checks) if t.column in graded else checks) for t in targets]
+
+
+def show_plan(
+    targets: list[Target], params: list[str] | None, checks: list[str] | None, graded: frozenset[str] = frozenset()
+) -> None:
+    """``--plan`` on a live command: the plan first (then the command runs)."""
+    print_plans(plans_of(targets, params, checks, graded), make_console())
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [p.strip() for p in text.split(",") if p.strip()] if text else None
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    providers = load_providers()
+    chosen = (
+        [resolve_provider(name, providers) for name in args.provider] if args.provider else list(providers.values())
+    )
+    holds = [parse_hold(text) for text in args.hold or []]
+    targets, _ = conformance_targets(providers, chosen, holds, args.schema)
+    # A graded pair's columns, as `harness conformance --reference` runs them.
+    graded: set[str] = set()
+    for pair in reference_pairs(providers, chosen, args.reference or [], None, args.schema):
+        for target in (pair.candidate, pair.reference):
+            graded.add(target.column)
+            if target.column not in {t.column for t in targets}:
+                targets.append(target)
+    plans = plans_of(targets, _split(args.params), _split(args.checks), frozenset(graded))
+    if args.json:
+        document: dict[str, Any] = {"columns": [p.as_json() for p in plans]}
+        print(json.dumps(document, indent=1))
+    else:
+        print_plans(plans, make_console())
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    found = sub.add_parser(
+        "plan", help="the most requests, tokens and money each column's run can spend, sending nothing"
+    )
+    add_arguments(found, "provider", "schema", "hold", "reference", "params", "checks")
+    found.add_argument("--json", action="store_true", help="machine-readable output")
+    found.set_defaults(func=cmd_plan)
