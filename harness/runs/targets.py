@@ -128,7 +128,8 @@ def conformance_targets(
         return targets_of(provider, holds, names)
 
     run = [target for provider in chosen for target in columns(provider, wanted)]
-    others = [p for p in providers.values() if p not in chosen]
+    # By name: a chosen provider may carry overrides (--no-seed, --probe-mode) its entry lacks.
+    others = [p for p in providers.values() if p.name not in {c.name for c in chosen}]
     documented = [target for provider in others for target in targets_of(provider, holds)]
     if wanted is not None:  # the chosen providers' models --model left out are documented only
         ran = {target.column for target in run}
