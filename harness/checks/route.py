@@ -6,6 +6,7 @@ unit; the probes that read one are INCONCLUSIVE (``engine.build_record``), never
 
 from __future__ import annotations
 
+from harness.checks.cost import NOTHING
 from harness.checks.findings import Finding, case_id
 from harness.checks.judges.route import ROUTE_CHECK, RouteTally, judge_route
 from harness.checks.registry import CheckContext, Unit, check
@@ -26,4 +27,5 @@ def route(ctx: CheckContext) -> list[Unit]:
         return []
     tally = RouteTally(ctx.route)
     ctx.send.observe(tally.add)
-    return [Unit(case_id(ROUTE, PARAM, LABEL), PARAM, lambda: _served(tally))]
+    # It counts the replies other units paid for: it sends nothing.
+    return [Unit(case_id(ROUTE, PARAM, LABEL), PARAM, lambda: _served(tally), lambda _profile: NOTHING)]

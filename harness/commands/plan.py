@@ -50,9 +50,21 @@ def print_plans(plans: list[ColumnPlan], console: Console) -> None:
         if len(found.profiles) > 1:
             each = "; ".join(f"{p.profile}: {p.total.requests:,} requests" for p in found.profiles)
             console.print(f"{found.column}: by the profile the run measures: {each}", highlight=False)
-        for p in found.profiles:
-            if p.undeclared:
-                console.print(f"{found.column}: {len(p.undeclared)} units declare no ceiling: unbounded", style="red")
+        unbounded = sorted({unit for p in found.profiles for unit in p.unbounded})
+        if unbounded:
+            shown = ", ".join(unbounded[:4]) + (f" and {len(unbounded) - 4} more" if len(unbounded) > 4 else "")
+            console.print(
+                f"{found.column}: completion tokens unbounded: {len(unbounded)} units send a request no max_tokens "
+                f"bounds ({shown}); context_tokens in providers.toml bounds them",
+                highlight=False,
+            )
+        undeclared = sorted({unit for p in found.profiles for unit in p.undeclared})
+        if undeclared:
+            console.print(
+                f"{found.column}: unbounded: {len(undeclared)} units declare no ceiling ({', '.join(undeclared)})",
+                style="red",
+                highlight=False,
+            )
     console.print(
         "requests: without retries; '+ retries': the most retries can add (each request retried at most "
         f"{plans[0].retries if plans else 2} times). Prompt tokens: an estimate from above (a token per byte "
@@ -86,7 +98,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         [resolve_provider(name, providers) for name in args.provider] if args.provider else list(providers.values())
     )
     holds = [parse_hold(text) for text in args.hold or []]
-    targets, _ = conformance_targets(providers, chosen, holds, args.schema)
+    targets, _ = conformance_targets(providers, chosen, holds, args.schema, args.model)
     # A graded pair's columns, as `harness conformance --reference` runs them.
     graded: set[str] = set()
     for pair in reference_pairs(providers, chosen, args.reference or [], None, args.schema):
@@ -107,6 +119,6 @@ def add_commands(sub: Any) -> None:
     found = sub.add_parser(
         "plan", help="the most requests, tokens and money each column's run can spend, sending nothing"
     )
-    add_arguments(found, "provider", "schema", "hold", "reference", "params", "checks")
+    add_arguments(found, "provider", "model", "schema", "hold", "reference", "params", "checks")
     found.add_argument("--json", action="store_true", help="machine-readable output")
     found.set_defaults(func=cmd_plan)

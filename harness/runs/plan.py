@@ -35,6 +35,7 @@ class ProfilePlan:
     profile: str
     total: Sum
     undeclared: list[str] = field(default_factory=list)  # units without a declared ceiling
+    unbounded: list[str] = field(default_factory=list)  # units whose completion tokens nothing bounds
 
 
 @dataclass
@@ -147,14 +148,19 @@ def plan_column(target: Target, params: list[str] | None = None, checks: list[st
     units = [unit for _, unit in plan(ctx, checks)]
     profiles = []
     for profile in candidate_profiles(ctx):
-        ledger, found, undeclared = Ledger(), Sum(), []
+        ledger, found, undeclared, unbounded = Ledger(), Sum(), [], []
         for unit in units:
             if unit.cost is None:
                 undeclared.append(unit.id)
                 continue
-            found.plus(ledger.reserve(unit.cost(profile)))
+            ceiling = unit.cost(profile)
+            if ceiling.completion_tokens is None:
+                unbounded.append(unit.id)
+            found.plus(ledger.reserve(ceiling))
         profiles.append(
-            ProfilePlan(profile.mode + _greedy(profile.seed_free, profile.greedy_reproduces), found, undeclared)
+            ProfilePlan(
+                profile.mode + _greedy(profile.seed_free, profile.greedy_reproduces), found, undeclared, unbounded
+            )
         )
     provider = target.provider
     return ColumnPlan(
