@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -226,6 +227,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ConfigError("harness report: give a run FOLDER, or --merge DIR ... to merge run folders")
     if args.out is not None:
         raise ConfigError("harness report: --out goes with --merge (a FOLDER's reports are written in it)")
+    if args.gate is not None:
+        raise ConfigError("harness report: --gate goes with --merge (a FOLDER's reports are re-rendered, not gated)")
     if not (args.folder / "results.jsonl").exists():
         raise ConfigError(f"{args.folder}: no results.jsonl to report on")
     meta = {
@@ -258,7 +261,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
         "versions": {},
         "merged": [str(folder) for folder in args.merge],
     }
-    return report_and_gate(out, meta, args.gate, merged.not_gated)
+    return report_and_gate(out, meta, args.gate or "baseline", merged.not_gated)
 
 
 def add_commands(sub: Any) -> None:
@@ -305,6 +308,10 @@ def add_commands(sub: Any) -> None:
     add_arguments(
         report,
         OPTIONS["out"].defaulting(None),
-        OPTIONS["gate"].defaulting("baseline"),
+        # No default: a FOLDER is re-rendered only; --merge gates on the baseline unless told.
+        dataclasses.replace(
+            OPTIONS["gate"].defaulting(None),
+            help=OPTIONS["gate"].help.replace("(default: %(default)s)", "(with --merge; default: baseline)"),
+        ),
     )
     report.set_defaults(func=cmd_report)

@@ -251,8 +251,13 @@ def test_report_takes_a_folder_or_merge_not_both(tmp_path: Path, capsys: pytest.
     assert main(["report", str(tmp_path), "--merge", str(tmp_path)]) == 2
     assert main(["report"]) == 2
     assert main(["report", "--merge", str(tmp_path / "nothing")]) == 2
+    # A gate asked of one folder is refused, not ignored (the folder's reports would be re-rendered
+    # and exit 0 whatever its verdicts).
+    (tmp_path / "results.jsonl").write_text("", encoding="utf-8")
+    assert main(["report", str(tmp_path), "--gate", "strict"]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 3 and "not both" in err[0] and "no results.jsonl" in err[2]
+    assert len(err) == 4 and "not both" in err[0] and "no results.jsonl" in err[2]
+    assert "--gate goes with --merge" in err[3]
 
 
 def _commands(job: dict[str, Any], **matrix: object) -> list[list[str]]:
