@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness.reporting.litellm_params import UNSUPPORTED
 from harness.results import FAILING, Record, Verdict
@@ -123,7 +124,12 @@ def _where(records: list[Record]) -> tuple[str, str]:
             url = str(exchange.get("url") or "")
             request = exchange.get("request")
             if url.endswith("/chat/completions") and isinstance(request, dict) and request.get("model"):
-                return str(request["model"]), url.removesuffix("/chat/completions")
+                api_base = url.removesuffix("/chat/completions")
+                # A server the harness started is recorded on port 0 (it takes a free port each
+                # run): no address a client could reach, so none is exported.
+                if urlsplit(api_base).port == 0:
+                    api_base = ""
+                return str(request["model"]), api_base
     return "", ""
 
 
@@ -191,6 +197,8 @@ def litellm_deployment(column: ColumnEvidence, provider_prefix: str, key_env: st
 def litellm_why(column: ColumnEvidence, provider_prefix: str) -> list[str]:
     """One comment line per parameter the entry allows or drops, with the evidence."""
     lines = []
+    if not column.api_base:
+        lines.append(f"{column.column}: no api_base (the harness started its server on a port of its own): set yours")
     for name in column.supported:
         if name in UNSUPPORTED[provider_prefix]:
             lines.append(f"{column.column}: allow {name} ({column.params[name].why})")
