@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -303,15 +302,13 @@ def add_commands(sub: Any) -> None:
         nargs="+",
         type=Path,
         metavar="DIR",
-        help="merge these run folders (the shards of one run, --shard K/N) into --out, then report and gate it",
+        help="merge these run folders (the shards of one run, --shard K/N) into --out, then report and gate it "
+        "(--gate, default baseline)",
     )
     add_arguments(
         report,
         OPTIONS["out"].defaulting(None),
         # No default: a FOLDER is re-rendered only; --merge gates on the baseline unless told.
-        dataclasses.replace(
-            OPTIONS["gate"].defaulting(None),
-            help=OPTIONS["gate"].help.replace("(default: %(default)s)", "(with --merge; default: baseline)"),
-        ),
+        OPTIONS["gate"].defaulting(None),
     )
     report.set_defaults(func=cmd_report)

@@ -79,8 +79,10 @@ class Option:
         return dataclasses.replace(self, kind="text", required=required)
 
     def defaulting(self, default: Any) -> Option:
-        """This option with another default (``conformance`` gates on the baseline)."""
-        return dataclasses.replace(self, default=default)
+        """This option with another default (``conformance`` gates on the baseline); with none,
+        the help names none (the command decides, as ``report`` does for ``--gate``)."""
+        described = self.help.replace(" (default: %(default)s)", "") if default is None else self.help
+        return dataclasses.replace(self, default=default, help=described)
 
     def parsing(self) -> dict[str, Any]:
         """How argparse (and so pytest's parser) reads the option's value(s)."""
