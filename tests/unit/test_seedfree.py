@@ -93,13 +93,20 @@ def test_never_sending_the_seed_means_no_request_carries_one(tmp_path: Path, cat
 
 def test_a_default_that_cannot_be_shown_stops_before_the_cap(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
     """The sampler has no top_a: omitting it, its documented 0 and the alternative 1.0 all
-    sample alike, so the default cannot be shown (INCONCLUSIVE, never HONOURED), and once a
-    difference is out of reach the comparisons stop short of the cap (futility)."""
+    sample alike, so the default cannot be shown (INCONCLUSIVE, never HONOURED), and the
+    comparisons stop short of the cap: the alternative is given no more samples than the
+    equivalence took, or stops once a difference is out of reach (futility)."""
     records, _ = run_seed_free(tmp_path, catalogue["openrouter"], Behaviour(unseeded=True), ["default"], ["top_a"])
     default = cell(records, "default", "top_a")
     assert default.verdict is Verdict.INCONCLUSIVE, default.detail
     stats = default.evidence["statistics"]
-    assert any(t["stopped_for_futility"] for t in stats["tests"]), stats["tests"]
+    first, *others = stats["tests"]
+    assert others and all(t["finding"] != "different" for t in others), stats["tests"]
+    taken = stats["arms"]["omitted"]["requests"]
+    for test in others:
+        samples = stats["arms"][test["arms"][1]]["requests"]
+        cut = first["finding"] == "equivalent" and samples == taken  # no more than the equivalence took
+        assert test["stopped_for_futility"] or test["finding"] == "equivalent" or cut, stats
     assert all(arm["requests"] < LOOKS[-1] for arm in stats["arms"].values()), stats["arms"]
 
 
