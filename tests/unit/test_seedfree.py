@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from harness.checks.judges.sampled import REGRET
 from harness.checks.judges.statistics import LOOKS
 from harness.checks.plans.seedfree import LONG_SAMPLE_TOKENS, SAMPLE_TOKENS
 from harness.results import Record, Verdict
@@ -63,6 +64,7 @@ def test_an_unseeded_provider_is_judged_on_greedy_outputs_and_samples(
     default = cell(records, "default", "min_p")
     assert default.verdict is Verdict.IGNORED  # the real default is 0.3, the documented one 0
     stats = default.evidence["statistics"]
+    assert stats["statistic"] == REGRET  # the samples list one alternative per token
     assert stats["tests"][0]["p_difference"] < stats["tests"][0]["alpha_per_look"]
     assert len(stats["arms"]["omitted"]["statistic"]) == default.evidence["statistics"]["arms"]["omitted"]["requests"]
 
@@ -113,10 +115,13 @@ def test_a_default_that_cannot_be_shown_stops_before_the_cap(tmp_path: Path, cat
 def test_samples_are_short_except_for_the_defaults_whose_effect_compounds(
     tmp_path: Path, catalogue: dict[str, Surface]
 ) -> None:
-    """32-token samples, but a temperature default's arms sample 64 tokens (its effect grows
-    along the text)."""
+    """16-token samples, but a temperature default's arms sample longer (it must be told apart
+    from the documented value, and its difference grows along the text)."""
     behaviour = Behaviour(unseeded=True, defaults={"temperature": 0.5})
-    _, provider = run_seed_free(tmp_path, catalogue["openrouter"], behaviour, ["default"], ["temperature", "top_k"])
+    records, provider = run_seed_free(
+        tmp_path, catalogue["openrouter"], behaviour, ["default"], ["temperature", "top_k"]
+    )
+    assert cell(records, "default", "temperature").verdict is Verdict.IGNORED  # 0.5 applied, not 1
     sampled = [b for b in provider.bodies if b.get("logprobs") and b.get("temperature") != 0.0]
     assert {b["max_tokens"] for b in sampled if "top_k" in b} == {SAMPLE_TOKENS}
     assert {b["max_tokens"] for b in sampled if "temperature" not in b} == {LONG_SAMPLE_TOKENS}
