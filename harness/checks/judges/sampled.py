@@ -18,7 +18,8 @@ Controls:
   no effect of a sampling parameter could be seen;
 - an effect (HONOURED, or a default not applied) is credited to the parameter only if the same
   request with another parameter at its neutral default (``presence_penalty: 0``) is *not*
-  told apart from the base arm at the same number of samples;
+  told apart from the base arm at up to the same number of samples (it stops sooner once a
+  difference is out of reach: ``statistics.futile``);
 - no effect (IGNORED) is the equivalence test's finding: an effect of ``MARGIN`` standard
   deviations or more would have been called equivalent with at most ``ALPHA`` chance.
 """
