@@ -32,7 +32,7 @@ from harness.checks.judges.forms import (
 )
 from harness.checks.judges.outcome import extends, names_param, probe_failure, unusable
 from harness.checks.judges.ranges import envelope_quality, judge_case
-from harness.checks.judges.sampled import sample_text, samples_problem, surprise
+from harness.checks.judges.sampled import REGRET, SURPRISE, regret, sample_text, samples_problem, statistic, surprise
 from harness.checks.judges.sampling import (
     Baseline,
     DefaultSearch,
@@ -649,6 +649,39 @@ def test_a_sample_without_text_or_with_other_tokens_is_no_sample() -> None:
     problem = samples_problem(both_empty)
     assert problem is not None and problem.verdict is Verdict.INCONCLUSIVE  # no variation
     assert samples_problem([sample(None, None), sample("a", None)]) is not None
+
+
+def ranked(content: str, tokens: list[tuple[str, float, float | None]]) -> Exchange:
+    """A sample whose tokens each list the most likely one's log-probability (None: no
+    alternative listed)."""
+    exchange = sample(content, [(t, lp) for t, lp, _ in tokens])
+    entries = exchange.json["choices"][0]["logprobs"]["content"]
+    for entry, (_, _, top) in zip(entries, tokens, strict=True):
+        entry["top_logprobs"] = [] if top is None else [{"token": "t", "logprob": top}]
+    return exchange
+
+
+def test_the_regret_is_how_far_below_the_most_likely_token_each_chosen_one_was() -> None:
+    # the first token was the most likely (no regret), the second 1.5 nats below it
+    found = regret(ranked("ab", [("a", -0.5, -0.5), ("b", -2.0, -0.5)]))
+    assert found == 0.75
+    # a provider listing a less likely alternative than the chosen token: the chosen was the top
+    assert regret(ranked("ab", [("a", -0.2, -0.9), ("b", -1.0, -1.0)])) == 0.0
+    assert regret(ranked("ab", [("a", -0.5, -0.5), ("b", -2.0, None)])) is None  # no alternative listed
+    assert regret(sample("ab", [("a", -0.5), ("b", -2.0)])) is None
+    assert regret(ranked("ab", [("x", -0.5, -0.5), ("b", -2.0, -0.5)])) is None  # tokens of another text
+
+
+def test_the_statistic_is_the_regret_where_every_sample_lists_alternatives() -> None:
+    listed = [
+        ranked("ab", [("a", -0.5, -0.5), ("b", -2.0, -0.5)]),
+        ranked("ac", [("a", -0.5, -0.5), ("c", -1.0, -1.0)]),
+    ]
+    unlisted = [sample("ab", [("a", -0.5), ("b", -2.0)])]
+    found = statistic([listed, listed])
+    assert found is not None and found[0] == REGRET and found[1][0] == [0.75, 0.0]
+    mixed = statistic([listed, unlisted])  # one arm without alternatives: every arm on the surprise
+    assert mixed is not None and mixed[0] == SURPRISE and mixed[1][1] == [1.25]
 
 
 # --- stream_options, equivalent forms, logit_bias ------------------------------------------

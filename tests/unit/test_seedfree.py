@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from harness.checks.judges.sampled import REGRET
 from harness.checks.judges.statistics import LOOKS
 from harness.checks.plans.seedfree import LONG_SAMPLE_TOKENS, SAMPLE_TOKENS
 from harness.results import Record, Verdict
@@ -63,6 +64,7 @@ def test_an_unseeded_provider_is_judged_on_greedy_outputs_and_samples(
     default = cell(records, "default", "min_p")
     assert default.verdict is Verdict.IGNORED  # the real default is 0.3, the documented one 0
     stats = default.evidence["statistics"]
+    assert stats["statistic"] == REGRET  # the samples list one alternative per token
     assert stats["tests"][0]["p_difference"] < stats["tests"][0]["alpha_per_look"]
     assert len(stats["arms"]["omitted"]["statistic"]) == default.evidence["statistics"]["arms"]["omitted"]["requests"]
 
@@ -93,23 +95,33 @@ def test_never_sending_the_seed_means_no_request_carries_one(tmp_path: Path, cat
 
 def test_a_default_that_cannot_be_shown_stops_before_the_cap(tmp_path: Path, catalogue: dict[str, Surface]) -> None:
     """The sampler has no top_a: omitting it, its documented 0 and the alternative 1.0 all
-    sample alike, so the default cannot be shown (INCONCLUSIVE, never HONOURED), and once a
-    difference is out of reach the comparisons stop short of the cap (futility)."""
+    sample alike, so the default cannot be shown (INCONCLUSIVE, never HONOURED), and the
+    comparisons stop short of the cap: the alternative is given no more samples than the
+    equivalence took, or stops once a difference is out of reach (futility)."""
     records, _ = run_seed_free(tmp_path, catalogue["openrouter"], Behaviour(unseeded=True), ["default"], ["top_a"])
     default = cell(records, "default", "top_a")
     assert default.verdict is Verdict.INCONCLUSIVE, default.detail
     stats = default.evidence["statistics"]
-    assert any(t["stopped_for_futility"] for t in stats["tests"]), stats["tests"]
+    first, *others = stats["tests"]
+    assert others and all(t["finding"] != "different" for t in others), stats["tests"]
+    taken = stats["arms"]["omitted"]["requests"]
+    for test in others:
+        samples = stats["arms"][test["arms"][1]]["requests"]
+        cut = first["finding"] == "equivalent" and samples == taken  # no more than the equivalence took
+        assert test["stopped_for_futility"] or test["finding"] == "equivalent" or cut, stats
     assert all(arm["requests"] < LOOKS[-1] for arm in stats["arms"].values()), stats["arms"]
 
 
 def test_samples_are_short_except_for_the_defaults_whose_effect_compounds(
     tmp_path: Path, catalogue: dict[str, Surface]
 ) -> None:
-    """32-token samples, but a temperature default's arms sample 64 tokens (its effect grows
-    along the text)."""
+    """16-token samples, but a temperature default's arms sample longer (it must be told apart
+    from the documented value, and its difference grows along the text)."""
     behaviour = Behaviour(unseeded=True, defaults={"temperature": 0.5})
-    _, provider = run_seed_free(tmp_path, catalogue["openrouter"], behaviour, ["default"], ["temperature", "top_k"])
+    records, provider = run_seed_free(
+        tmp_path, catalogue["openrouter"], behaviour, ["default"], ["temperature", "top_k"]
+    )
+    assert cell(records, "default", "temperature").verdict is Verdict.IGNORED  # 0.5 applied, not 1
     sampled = [b for b in provider.bodies if b.get("logprobs") and b.get("temperature") != 0.0]
     assert {b["max_tokens"] for b in sampled if "top_k" in b} == {SAMPLE_TOKENS}
     assert {b["max_tokens"] for b in sampled if "temperature" not in b} == {LONG_SAMPLE_TOKENS}

@@ -2,10 +2,15 @@
 output (``judges.profile``): each arm is a list of unseeded requests, and a verdict rests on a
 test with a stated false-positive rate (``judges.statistics``).
 
-The statistic of one sample is the mean surprise of its tokens (minus the mean log-probability
-the provider returns for the tokens it chose): truncation and lower temperatures lower it,
-penalties and higher temperatures raise it. Where the provider returns no log-probabilities,
-the fallback is a repetition rate: the text's zlib-compressed size per character.
+The statistic of one sample is its mean regret per token: the log-probability of the most
+likely token minus that of the token chosen (0 where the most likely one was chosen), read
+from the log-probabilities the provider returns with one alternative per token. Truncation
+and lower temperatures lower it, penalties and higher temperatures raise it; it separates
+sampling settings better per token than the mean surprise (minus the mean log-probability of
+the chosen tokens), since it leaves out how likely the most likely token was, which varies
+from place to place in the text whatever the setting. Without alternatives the statistic is
+the mean surprise; without log-probabilities, a repetition rate: the text's zlib-compressed
+size per character.
 
 Controls:
 
@@ -13,7 +18,8 @@ Controls:
   no effect of a sampling parameter could be seen;
 - an effect (HONOURED, or a default not applied) is credited to the parameter only if the same
   request with another parameter at its neutral default (``presence_penalty: 0``) is *not*
-  told apart from the base arm at the same number of samples;
+  told apart from the base arm at up to the same number of samples (it stops sooner once a
+  difference is out of reach: ``statistics.futile``);
 - no effect (IGNORED) is the equivalence test's finding: an effect of ``MARGIN`` standard
   deviations or more would have been called equivalent with at most ``ALPHA`` chance.
 """
@@ -32,6 +38,7 @@ from harness.checks.judges.statistics import MARGIN, Comparison, Finding, RateCo
 from harness.results import Verdict
 from harness.transport import Exchange
 
+REGRET = "mean regret per token (nats below the most likely token)"
 SURPRISE = "mean surprise per token (nats)"
 REPETITION = "zlib-compressed bytes per character (a repetition rate)"
 
@@ -45,16 +52,16 @@ def sample_text(exchange: Exchange) -> str | None:
     return text_of(exchange)
 
 
-def surprise(exchange: Exchange) -> float | None:
-    """The mean negative log-probability of the chosen tokens, or None without logprobs, or
-    where the tokens do not spell the text (log-probabilities of another text prove nothing
-    about this one). A sample that stopped on its end-of-sequence token may list that token
-    last: it was chosen too, and counts, when the others spell the text."""
+def _chosen(exchange: Exchange) -> list[dict[str, Any]] | None:
+    """The log-probability entries of the chosen tokens, or None without them, or where the
+    tokens do not spell the text (log-probabilities of another text prove nothing about this
+    one). A sample that stopped on its end-of-sequence token may list that token last: it was
+    chosen too, and counts, when the others spell the text."""
     logprobs = choice(exchange).get("logprobs")
     content = logprobs.get("content") if isinstance(logprobs, dict) else None
-    if not isinstance(content, list) or not content:
+    if not isinstance(content, list) or not content or not all(isinstance(t, dict) for t in content):
         return None
-    tokens = [t.get("token") if isinstance(t, dict) else None for t in content]
+    tokens = [t.get("token") for t in content]
     if not all(isinstance(t, str) for t in tokens):
         return None
     text = sample_text(exchange)
@@ -62,11 +69,39 @@ def surprise(exchange: Exchange) -> float | None:
     stopped_on_eos = finish_reason(exchange) == "stop" and "".join(str(t) for t in tokens[:-1]) == text
     if text is None or (spelt != text and not stopped_on_eos):
         return None
-    values = [t.get("logprob") for t in content if isinstance(t, dict)]
-    numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-    if len(numbers) != len(content):
+    if not all(_number(t.get("logprob")) is not None for t in content):
         return None
-    return -sum(numbers) / len(numbers)
+    return content
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def surprise(exchange: Exchange) -> float | None:
+    """The mean negative log-probability of the chosen tokens (``_chosen``), or None."""
+    content = _chosen(exchange)
+    if content is None:
+        return None
+    return -sum(float(t["logprob"]) for t in content) / len(content)
+
+
+def regret(exchange: Exchange) -> float | None:
+    """The mean, over the chosen tokens (``_chosen``), of the most likely token's
+    log-probability minus the chosen one's; None where a token lists no alternative."""
+    content = _chosen(exchange)
+    if content is None:
+        return None
+    gaps: list[float] = []
+    for token in content:
+        listed = token.get("top_logprobs")
+        alternatives = [_number(a.get("logprob")) for a in listed if isinstance(a, dict)] if listed else []
+        numbers = [a for a in alternatives if a is not None]
+        if not numbers:
+            return None
+        chosen = float(token["logprob"])
+        gaps.append(max(0.0, max(numbers) - chosen))
+    return sum(gaps) / len(gaps)
 
 
 def repetition(exchange: Exchange) -> float | None:
@@ -78,9 +113,10 @@ def repetition(exchange: Exchange) -> float | None:
 
 
 def statistic(arms: Sequence[Sequence[Exchange]]) -> tuple[str, list[list[float]]] | None:
-    """The per-sample statistic of every arm: surprise where every sample has logprobs, else
-    the repetition rate; None if some sample has neither."""
-    for name, measure in ((SURPRISE, surprise), (REPETITION, repetition)):
+    """The per-sample statistic of every arm: regret where every sample lists alternatives,
+    else surprise where every sample has logprobs, else the repetition rate; None if some
+    sample has none of them."""
+    for name, measure in ((REGRET, regret), (SURPRISE, surprise), (REPETITION, repetition)):
         values = [[measure(e) for e in arm] for arm in arms]
         if all(v is not None for arm in values for v in arm):
             return name, [[float(v) for v in arm if v is not None] for arm in values]

@@ -58,13 +58,15 @@ from harness.generation import canonical_json
 from harness.results import Verdict
 from harness.transport import Exchange
 
-# Long enough that the mean surprise separates the sampling settings the probes compare; no
-# longer, since an equivalence (most comparisons here) needs as many samples at any length.
-SAMPLE_TOKENS: Final = 32
-# Except a default of these, which reshape the distribution at every token: their effect
-# compounds over the text (a 64-token sample shows temperature 0.8 against 1 where a 32-token
-# one barely does), so their defaults sample 64 tokens, the length they were proven at.
-LONG_SAMPLE_TOKENS: Final = 64
+# Samples are as short as the statistic allows: the tests are in standard deviations of the
+# per-sample statistic, so an equivalence (most comparisons here) needs as many samples at any
+# length, and a shorter sample costs fewer tokens; the mean regret of 16 tokens resolves an
+# effect as small as the mean surprise of 32 tokens did (docs/checks.md, "Seed-free probes").
+SAMPLE_TOKENS: Final = 16
+# Except a default of these, which reshape the distribution at every token and must be told
+# apart from the documented value, not only found equivalent: their samples are longer, so
+# the difference grows in standard deviations and is decided within the cap.
+LONG_SAMPLE_TOKENS: Final = 48
 LONG_SAMPLES: Final = frozenset({"temperature", "min_p"})
 PENALTIES: Final = frozenset(NEUTRAL_KEYS)  # act on greedy decoding: judged there
 
@@ -195,12 +197,14 @@ def _shown(*comparisons: ArmComparison | None) -> list[Exchange]:
 
 
 async def _neutral(ctx: CheckContext, base: dict[str, Any], n: int, label: str) -> ArmComparison | None:
-    """The parameter-set control at ``n`` samples: the base arm with a parameter at its
-    neutral default (None where the surface documents none)."""
+    """The parameter-set control at up to ``n`` samples: the base arm with a parameter at its
+    neutral default (None where the surface documents none). Only a difference refutes, so
+    it stops once a difference is out of reach (futility), as well as when it decides."""
     key = neutral_key(ctx)
     if key is None:
         return None
-    found = await sequential(ctx, base, {**base, key[0]: key[1]}, label, f"{key[0]}={key[1]!r}", up_to=n)
+    with_key = {**base, key[0]: key[1]}
+    found = await sequential(ctx, base, with_key, label, f"{key[0]}={key[1]!r}", up_to=n, futility=True)
     return found if isinstance(found, ArmComparison) else None  # its failures show in the arm's own probe
 
 
