@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import paths
+from harness.checks.answers import STORE as ANSWERS
 from harness.checks.judged import STORE
 from harness.providers import load_providers
 from harness.runs import RunOptions, run_provider
@@ -33,9 +34,11 @@ def _conformance() -> float:
 
 
 def run() -> list[dict[str, Any]]:
-    # The first replay on a machine judges every recorded body; later ones look the judgements
-    # up (checks.judged): both are figures, the second is the one a team's CI pays each run.
-    (paths.harness_cache() / STORE).unlink(missing_ok=True)
+    # The first replay on a machine judges every recorded body and asks scipy every test;
+    # later ones look the judgements (checks.judged) and the answers (checks.answers) up: both
+    # are figures, the second is the one a team's CI pays each run.
+    for store in (STORE, ANSWERS):
+        (paths.harness_cache() / store).unlink(missing_ok=True)
     first = _conformance()
     conformance = _conformance()
     local = [p for p in load_providers().values() if p.is_local]
