@@ -4,9 +4,11 @@ with another's answer, and runs unchanged where the store cannot be used."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import random
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -77,9 +79,9 @@ def test_nan_is_kept_as_nan(tmp_path: Path) -> None:
 def test_other_code_or_another_scipy_is_another_key(monkeypatch: pytest.MonkeyPatch) -> None:
     before = question_key("welch", ([1.0], [2.0], "less"))
     answers_module.code_digest.cache_clear()
-    real_version = answers_module.importlib.metadata.version
+    real_version = importlib.metadata.version
     monkeypatch.setattr(
-        answers_module.importlib.metadata,
+        importlib.metadata,
         "version",
         lambda name: "0.0-other" if name == "scipy" else real_version(name),
     )
@@ -102,16 +104,17 @@ def test_an_unusable_store_only_costs_the_computation(tmp_path: Path) -> None:
 
 
 def test_a_replay_context_keeps_answers_and_a_live_one_computes() -> None:
-    from harness.checks.context import CheckContext
+    from harness.checks.context import CheckContext, Sender
     from harness.schema import surface_named
 
-    async def send(body: object) -> object:
+    async def send(body: dict[str, Any]) -> Any:
         raise AssertionError("nothing is sent")
 
-    live = CheckContext(provider="p", surface=surface_named("openai"), model="m", cases=[], send=send)  # type: ignore[arg-type]
-    assert live.recall is computed
-    replay = CheckContext(  # type: ignore[arg-type]
-        provider="p", surface=surface_named("openai"), model="m", cases=[], send=send, replaying=True
-    )
+    def context(replaying: bool) -> CheckContext:
+        surface = surface_named("openai")
+        return CheckContext("p", surface, "m", [], cast(Sender, send), replaying=replaying)
+
+    assert context(False).recall is computed
+    replay = context(True)
     assert isinstance(replay.recall, KeptAnswers)
     assert replay.recall is replay.recall  # one store per context

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from harness import jsoncodec
 from harness.jsoncodec import loads_line
 
 TEXTS = [
@@ -44,7 +43,7 @@ def test_only_a_run_of_19_digits_goes_to_json(run: int, monkeypatch: pytest.Monk
         sent.append(text)
         return real(text)
 
-    monkeypatch.setattr(jsoncodec.json, "loads", spy)
+    monkeypatch.setattr(json, "loads", spy)  # the module jsoncodec falls back to
     text = f'{{"n": {"9" * run}, "f": 0.5}}'
     assert loads_line(text) == real(text)
     assert sent == ([text] if run >= 19 else [])
