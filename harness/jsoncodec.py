@@ -31,10 +31,9 @@ _DIGITS_AS_ONES = bytes.maketrans(b"0123456789", b"1" * 10)
 _LONG_RUN = b"1" * 19
 
 
-def loads_line(text: str) -> Any:
-    """``loads`` of one line of a JSON-lines file: the same values and errors, with the test
-    for long integers done by translation (a regular expression over megabytes of records
-    cost more than parsing them)."""
+def loads_long(text: str) -> Any:
+    """``loads`` of a long text (a line of results.jsonl): the same values and errors, with the test for long integers done by translation (a regular expression over
+    megabytes of records cost more than parsing them)."""
     data = text.encode("utf-8", "surrogatepass")
     if _LONG_RUN not in data.translate(_DIGITS_AS_ONES):
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.errors import ConfigError, read_text_file
-from harness.jsoncodec import dumps_line, loads_line
+from harness.jsoncodec import dumps_line, loads_long
 from harness.redaction import refresh_secrets, scrub_bytes
 
 
@@ -162,7 +162,7 @@ def read_results(path: Path) -> list[Record]:
         if not line.strip():
             continue
         try:
-            data = loads_line(line)
+            data = loads_long(line)
             if not isinstance(data, dict):
                 raise TypeError(f"a JSON {type(data).__name__}, not an object")
             records.append(Record.from_json(data))
