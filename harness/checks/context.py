@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from harness.checks.answers import KeptAnswers
+from harness.checks.judged import JudgedBodies
 from harness.checks.judges.statistics import Recall, computed
 from harness.generation import Case
 from harness.generation.structure import STRUCTURE_BUDGET
@@ -151,6 +152,17 @@ class CheckContext:
     # the `route` check counts the replies another one served.
     route: str | None = None
     _kept: KeptAnswers | None = field(default=None, init=False, repr=False, compare=False)
+    _judged: JudgedBodies | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def judged_bodies(self) -> JudgedBodies | None:
+        """In a replay, the response-schema judgements kept between processes (``checks.judged``),
+        one store for both levels; None live."""
+        if not self.replaying:
+            return None
+        if self._judged is None:
+            self._judged = JudgedBodies()
+        return self._judged
 
     @property
     def recall(self) -> Recall:
