@@ -33,8 +33,8 @@ _LONG_RUN = b"1" * 19
 
 def loads_long(text: str) -> Any:
     """``loads`` of a long text (a line of results.jsonl): the same values and errors, with
-    the test for long integers done by translation (a regular expression over megabytes of
-    records cost more than parsing them)."""
+    the test for long integers done by translation (a regular expression over a long text full
+    of digits costs more than parsing it)."""
     data = text.encode("utf-8", "surrogatepass")
     if _LONG_RUN not in data.translate(_DIGITS_AS_ONES):
         try:

@@ -27,7 +27,7 @@ from harness.schema import load_catalogue
 def collector_paused() -> Iterator[None]:
     """The cyclic garbage collector off while a run's records are read and rendered: they are
     plain data, all alive until the reports are written, and every full collection meanwhile
-    would walk all of them (a run's records are millions of objects) to free nothing. What is
+    would walk all of them (every field of every record is an object) to free nothing. What is
     garbage is still freed by reference counting; cycles wait until the collector is back."""
     enabled = gc.isenabled()
     gc.disable()
