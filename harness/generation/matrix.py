@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, cast
@@ -125,6 +125,7 @@ class _Shared:
     verdicts: _Verdicts
     file: Path  # where the surface's expectations are kept between processes (generation.kept)
     kept: int  # how many of them that file holds
+    built: dict[tuple[Hashable, ...], list[Case]] = field(default_factory=dict)  # by what was built
 
 
 # Per surface (the catalogue's own object, held here so its id stays its own): its compiled
@@ -147,6 +148,18 @@ def _shared_by(surface: Surface) -> _Shared:
     while len(_SHARED) > _SHARED_SURFACES:
         keep_expectations(_SHARED.pop(next(iter(_SHARED))))
     return entry
+
+
+def shared_build(surface: Surface, key: tuple[Hashable, ...], build: Callable[[], list[Case]]) -> list[Case]:
+    """Cases built once per surface and ``key`` (what else they depend on) in a process: the
+    columns held to one surface with one model name (most local ones) share their matrix and
+    structural cases instead of building them again. Cases are frozen; each caller gets a list
+    of its own."""
+    shared = _shared_by(surface)
+    found = shared.built.get(key)
+    if found is None:
+        found = shared.built[key] = build()
+    return list(found)
 
 
 def keep_expectations(entry: _Shared | None = None) -> None:
@@ -259,4 +272,5 @@ class MatrixBuilder:
 
 def build_matrix(surface: Surface, model: str, params: list[str] | None = None) -> list[Case]:
     """The matrix of ``surface`` for requests naming ``model``, in a stable order."""
-    return MatrixBuilder(surface, model).build(params)
+    key = ("matrix", model, tuple(params) if params else None)
+    return shared_build(surface, key, lambda: MatrixBuilder(surface, model).build(params))
