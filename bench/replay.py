@@ -3,6 +3,7 @@ conformance` (every shipped column replayed, reports included) in a fresh proces
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -11,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from harness import paths
+from harness.checks.answers import STORE as ANSWERS
 from harness.checks.judged import STORE
+from harness.generation.kept import FOLDER as EXPECTATIONS
 from harness.providers import load_providers
 from harness.runs import RunOptions, run_provider
 
@@ -33,9 +36,13 @@ def _conformance() -> float:
 
 
 def run() -> list[dict[str, Any]]:
-    # The first replay on a machine judges every recorded body; later ones look the judgements
-    # up (checks.judged): both are figures, the second is the one a team's CI pays each run.
-    (paths.harness_cache() / STORE).unlink(missing_ok=True)
+    # The first replay on a machine judges every recorded body, asks scipy every test and
+    # validates every request of the matrices; later ones look the judgements (checks.judged),
+    # the answers (checks.answers) and the expectations (generation.kept) up: both are figures,
+    # the second is the one a team's CI pays each run.
+    for store in (STORE, ANSWERS):
+        (paths.harness_cache() / store).unlink(missing_ok=True)
+    shutil.rmtree(paths.harness_cache() / EXPECTATIONS, ignore_errors=True)
     first = _conformance()
     conformance = _conformance()
     local = [p for p in load_providers().values() if p.is_local]

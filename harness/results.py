@@ -8,13 +8,14 @@ provider, and never fail it.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
 from harness.errors import ConfigError, read_text_file
-from harness.jsoncodec import dumps_line
+from harness.jsoncodec import dumps_line, loads_long
 from harness.redaction import refresh_secrets, scrub_bytes
 
 
@@ -140,15 +141,32 @@ class ResultsWriter:
         self._file.close()
 
 
+_TAIL_BLOCK = 1 << 16
+
+
 def _drop_torn_tail(path: Path) -> None:
     """A run killed mid-write leaves a last line without its newline: cut it off before
-    appending, or the next record would be glued to it and lost with it (its unit is redone)."""
+    appending, or the next record would be glued to it and lost with it (its unit is redone).
+    Only the end of the file is read: every column of a conformance run appends to one file,
+    and reading it whole for each was a cost growing with the run."""
     if not path.is_file() or path.stat().st_size == 0:
         return
-    data = path.read_bytes()
-    if not data.endswith(b"\n"):
-        with path.open("rb+") as file:
-            file.truncate(data.rfind(b"\n") + 1)
+    with path.open("rb+") as file:
+        end = file.seek(0, os.SEEK_END)
+        file.seek(end - 1)
+        if file.read(1) == b"\n":
+            return
+        start = end
+        while start > 0:
+            start = max(0, start - _TAIL_BLOCK)
+            file.seek(start)
+            block = file.read(min(_TAIL_BLOCK, end - start))
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                file.truncate(start + newline + 1)
+                return
+            end = start
+        file.truncate(0)
 
 
 def read_results(path: Path) -> list[Record]:
@@ -162,7 +180,7 @@ def read_results(path: Path) -> list[Record]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = loads_long(line)
             if not isinstance(data, dict):
                 raise TypeError(f"a JSON {type(data).__name__}, not an object")
             records.append(Record.from_json(data))

@@ -13,6 +13,9 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from harness.checks.answers import KeptAnswers
+from harness.checks.judged import JudgedBodies
+from harness.checks.judges.statistics import Recall, computed
 from harness.generation import Case
 from harness.generation.structure import STRUCTURE_BUDGET
 from harness.schema import Surface
@@ -148,6 +151,29 @@ class CheckContext:
     # The router's upstream every request of the column is pinned to (providers.toml routes):
     # the `route` check counts the replies another one served.
     route: str | None = None
+    _kept: KeptAnswers | None = field(default=None, init=False, repr=False, compare=False)
+    _judged: JudgedBodies | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def judged_bodies(self) -> JudgedBodies | None:
+        """In a replay, the response-schema judgements kept between processes (``checks.judged``),
+        one store for both levels; None live."""
+        if not self.replaying:
+            return None
+        if self._judged is None:
+            self._judged = JudgedBodies()
+        return self._judged
+
+    @property
+    def recall(self) -> Recall:
+        """How the statistical tests' arithmetic is answered: in a replay, from what an earlier
+        process kept (``checks.answers``: the same samples ask the same questions); computed
+        otherwise."""
+        if not self.replaying:
+            return computed
+        if self._kept is None:
+            self._kept = KeptAnswers()
+        return self._kept
 
     def wants(self, param: str) -> bool:
         return self.params is None or param in self.params

@@ -47,11 +47,10 @@ def judges_digest() -> str:
     return digest.hexdigest()
 
 
-def exchange_key(exchange: Exchange, level: str) -> str:
+def exchange_digest(exchange: Exchange) -> bytes:
     """Everything either judge reads of an exchange, digested with the judges' own digest."""
     digest = hashlib.blake2b(digest_size=20)
     head = [
-        level,
         judges_digest(),
         exchange.url,
         exchange.outcome.value,
@@ -64,7 +63,15 @@ def exchange_key(exchange: Exchange, level: str) -> str:
     digest.update(json.dumps(head).encode())
     digest.update(json.dumps(exchange.body, sort_keys=True, default=repr).encode())
     digest.update(exchange.raw)
-    return digest.hexdigest()
+    return digest.digest()
+
+
+def exchange_key(exchange: Exchange, level: str, digest: bytes | None = None) -> str:
+    """The key of one judge's judgement (``level``) of an exchange (``digest``: its
+    ``exchange_digest``, when the caller has it)."""
+    keyed = hashlib.blake2b(level.encode() + b"\0", digest_size=20)
+    keyed.update(digest if digest is not None else exchange_digest(exchange))
+    return keyed.hexdigest()
 
 
 class JudgedBodies:
@@ -75,6 +82,14 @@ class JudgedBodies:
         self._db: sqlite3.Connection | None = None
         self._broken = False
         self._new: dict[str, str] = {}
+        # Both judges ask about each exchange in turn (one store serves both tallies of a
+        # replay): its digest is made once.
+        self._last: tuple[Exchange, bytes] | None = None
+
+    def _key(self, exchange: Exchange, level: str) -> str:
+        if self._last is None or self._last[0] is not exchange:
+            self._last = (exchange, exchange_digest(exchange))
+        return exchange_key(exchange, level, self._last[1])
 
     def _connection(self) -> sqlite3.Connection | None:
         if self._db is None and not self._broken:
@@ -101,7 +116,7 @@ class JudgedBodies:
 
     def client_read(self, exchange: Exchange) -> ClientRead:
         """``read_chat(exchange)``, judged once per machine."""
-        key = exchange_key(exchange, "client")
+        key = self._key(exchange, "client")
         found = self._get(key)
         if isinstance(found, dict):
             return ClientRead(found["raised"], tuple(found["problems"]), found["chunks"])
@@ -111,7 +126,7 @@ class JudgedBodies:
 
     def deviations(self, exchange: Exchange, schema: str) -> list[Deviation]:
         """``deviations(exchange, schema)``, judged once per machine."""
-        key = exchange_key(exchange, "letter:" + schema)
+        key = self._key(exchange, "letter:" + schema)
         found = self._get(key)
         if isinstance(found, list):
             return [Deviation(kind, where) for kind, where in found]

@@ -143,7 +143,7 @@ async def validate_all(tally: SchemaTally, check_name: str) -> list[Finding]:
 
 
 def _units(ctx: CheckContext, check_name: str, level: str) -> list[Unit]:
-    tally = SchemaTally(level, JudgedBodies() if ctx.replaying else None)
+    tally = SchemaTally(level, ctx.judged_bodies)
     ctx.send.observe(tally.add)
     # It reads what the others sent: it sends nothing itself.
     return [Unit(check_name, "(responses)", lambda: validate_all(tally, check_name), lambda _profile: NOTHING)]

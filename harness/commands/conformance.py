@@ -16,7 +16,7 @@ from harness.reporting.console import make_console, print_gate, print_grading, p
 from harness.reporting.gate import GATES, apply_gate, write_baselines
 from harness.reporting.merge import merge_folders
 from harness.reporting.reference import gradings_of, write_grading_baselines, write_pairings
-from harness.reporting.reports import write_reports
+from harness.reporting.reports import collector_paused, write_reports
 from harness.reporting.runlog import read_run_log
 from harness.reporting.shards import SHARD_FILE, Shard, ShardNote, write_shard_note
 from harness.reporting.summary import summarise
@@ -185,6 +185,11 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 def report_and_gate(out: Path, meta: dict[str, Any], gate_name: str, not_gated: frozenset[str]) -> int:
     """Every report of the run folder ``out``, the tables, the gradings and the gate, printed;
     the gate's exit code."""
+    with collector_paused():  # the records stay alive to the end (see collector_paused)
+        return _report_and_gate(out, meta, gate_name, not_gated)
+
+
+def _report_and_gate(out: Path, meta: dict[str, Any], gate_name: str, not_gated: frozenset[str]) -> int:
     records, cells = write_reports(out, meta)
     console = make_console()
     print_table(records, read_run_log(out), console)

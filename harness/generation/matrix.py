@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from pathlib import Path
+from typing import Any, Final, Literal, cast
 
 from allpairspy import AllPairs
 
+from harness.generation import kept
 from harness.generation.values import Probe, probes_for
 from harness.schema.model import Parameter, Surface
 from harness.schema.validator import surface_validator
@@ -114,23 +116,59 @@ def case_id(param: str, label: str, body: dict[str, Any], encoded: str | None = 
 
 
 _Verdicts = dict[tuple[str, bool], tuple[Expectation, str]]
+
+
+@dataclass
+class _Shared:
+    surface: Surface
+    validator: Any
+    verdicts: _Verdicts
+    file: Path  # where the surface's expectations are kept between processes (generation.kept)
+    kept: int  # how many of them that file holds
+    built: dict[tuple[Hashable, ...], list[Case]] = field(default_factory=dict)  # by what was built
+
+
 # Per surface (the catalogue's own object, held here so its id stays its own): its compiled
 # validator and the expectation of every request validated against it. An expectation is the
 # surface's answer for a body, so every builder of the surface shares them: the "omitted" case
 # of every parameter is one base request, and the columns (and rounds) held to one surface
-# validate each request once. The few surfaces used last are kept.
-_SHARED: dict[int, tuple[Surface, Any, _Verdicts]] = {}
+# validate each request once; and a later process starts from those kept in the cache. The few
+# surfaces used last are kept.
+_SHARED: dict[int, _Shared] = {}
 _SHARED_SURFACES = 16
 
 
-def _shared_by(surface: Surface) -> tuple[Any, _Verdicts]:
+def _shared_by(surface: Surface) -> _Shared:
     entry = _SHARED.pop(id(surface), None)
-    if entry is None or entry[0] is not surface:
-        entry = (surface, surface_validator(surface.schema), {})
+    if entry is None or entry.surface is not surface:
+        file = kept.surface_file(surface.schema)
+        verdicts = cast(_Verdicts, kept.load(file))
+        entry = _Shared(surface, surface_validator(surface.schema), verdicts, file, len(verdicts))
     _SHARED[id(surface)] = entry  # the most recently used last
     while len(_SHARED) > _SHARED_SURFACES:
-        del _SHARED[next(iter(_SHARED))]
-    return entry[1], entry[2]
+        keep_expectations(_SHARED.pop(next(iter(_SHARED))))
+    return entry
+
+
+def shared_build(surface: Surface, key: tuple[Hashable, ...], build: Callable[[], list[Case]]) -> list[Case]:
+    """Cases built once per surface and ``key`` (what else they depend on) in a process: the
+    columns held to one surface with one model name (most local ones) share their matrix and
+    structural cases instead of building them again. Cases are frozen; each caller gets a list
+    of its own."""
+    shared = _shared_by(surface)
+    found = shared.built.get(key)
+    if found is None:
+        found = shared.built[key] = build()
+    return list(found)
+
+
+def keep_expectations(entry: _Shared | None = None) -> None:
+    """Write the expectations computed since they were read (of one surface, else of every
+    surface in use) to the cache, for the next process: after a column has run."""
+    for shared in [entry] if entry is not None else list(_SHARED.values()):
+        if len(shared.verdicts) > shared.kept:
+            kept.save(shared.file, dict(shared.verdicts))
+            shared.kept = len(shared.verdicts)
 
 
 class MatrixBuilder:
@@ -139,7 +177,8 @@ class MatrixBuilder:
     def __init__(self, surface: Surface, model: str) -> None:
         self.surface = surface
         self.model = model
-        self.validator, self._verdicts = _shared_by(surface)
+        shared = _shared_by(surface)
+        self.validator, self._verdicts = shared.validator, shared.verdicts
 
     def expectation(self, body: dict[str, Any], label: str, encoded: str | None = None) -> tuple[Expectation, str]:
         key = (encoded if encoded is not None else canonical_json(body), label == "null")
@@ -233,4 +272,5 @@ class MatrixBuilder:
 
 def build_matrix(surface: Surface, model: str, params: list[str] | None = None) -> list[Case]:
     """The matrix of ``surface`` for requests naming ``model``, in a stable order."""
-    return MatrixBuilder(surface, model).build(params)
+    key = ("matrix", model, tuple(params) if params else None)
+    return shared_build(surface, key, lambda: MatrixBuilder(surface, model).build(params))

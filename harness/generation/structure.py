@@ -28,7 +28,7 @@ from itertools import zip_longest
 from typing import Any
 
 from harness import paths
-from harness.generation.matrix import Case, MatrixBuilder, canonical_json
+from harness.generation.matrix import Case, MatrixBuilder, canonical_json, shared_build
 from harness.generation.values import UNKNOWN_ENUM, wrong_type
 from harness.schema.model import Surface
 from harness.schema.validator import values_at
@@ -287,4 +287,4 @@ class StructureBuilder:
 
 def build_structure(surface: Surface, model: str, budget: int = STRUCTURE_BUDGET) -> list[Case]:
     """The structural cases of ``surface``, at most ``budget``, in a stable order."""
-    return StructureBuilder(surface, model, budget).build()
+    return shared_build(surface, ("structure", model, budget), lambda: StructureBuilder(surface, model, budget).build())

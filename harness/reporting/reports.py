@@ -4,7 +4,10 @@ same files, and ``harness report DIR`` re-renders any of them."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +23,28 @@ from harness.results import Record, read_results
 from harness.schema import load_catalogue
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a run's records are read and rendered: they are
+    plain data, all alive until the reports are written, and every full collection meanwhile
+    would walk all of them (every field of every record is an object) to free nothing. What is
+    garbage is still freed by reference counting; cycles wait until the collector is back."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def write_reports(out: Path, meta: dict[str, Any]) -> tuple[list[Record], list[Cell]]:
     """Render every report of ``out/results.jsonl`` into ``out``."""
+    with collector_paused():
+        return _write_reports(out, meta)
+
+
+def _write_reports(out: Path, meta: dict[str, Any]) -> tuple[list[Record], list[Cell]]:
     records = read_results(out / "results.jsonl")
     cells = summarise(records)
     gradings = gradings_of(out, records)

@@ -25,7 +25,7 @@ from harness.checks.cost import Budget, Spending
 from harness.checks.registry import Unit
 from harness.engine import DedupingSender, RunStats, plan, run_units, share
 from harness.errors import ConfigError
-from harness.generation import build_matrix
+from harness.generation import build_matrix, keep_expectations
 from harness.providers import Endpoints, file_stem, load_providers, resolve_provider
 from harness.reporting.runlog import append_run_log
 from harness.results import ResultsWriter, read_results
@@ -377,6 +377,7 @@ def run_provider(options: RunOptions) -> tuple[Path, RunStats]:
         )
         with open_column(target, column_options) as column:
             stats = _run_with_progress(column, options.checks, writer, done, options.progress, options.unit_share)
+        keep_expectations()  # for the next process (generation.kept)
     finally:
         writer.close()
     return out, stats

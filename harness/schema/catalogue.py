@@ -166,6 +166,16 @@ RESPONSE_SCHEMAS = tuple(
 
 
 @cache
+def _response_stamps() -> Path:
+    """Where a response schema that passed JSON Schema's own check leaves a stamp named by its
+    bytes, in a folder named by what checked it (jsonschema and the meta-schemas it ships in
+    jsonschema-specifications): every process asks for the response schemas, and checking
+    them was a fixed cost of each. A file that fails is checked every time."""
+    checkers = f"responses jsonschema {version('jsonschema')} specifications {version('jsonschema-specifications')}"
+    return paths.harness_cache() / "checked-schemas" / hashlib.sha256(checkers.encode()).hexdigest()[:32]
+
+
+@cache
 def response_schema(name: str) -> Draft202012Validator:
     """A validator for ``responses/<name>.schema.json``: the project's, else the built-in one."""
     relative = Path("responses") / f"{name}.schema.json"
@@ -174,10 +184,15 @@ def response_schema(name: str) -> Draft202012Validator:
         paths.BUILTIN_SCHEMAS / relative,
     )
     data = read_json(path)
-    try:
-        Draft202012Validator.check_schema(data)
-    except JsonSchemaError as err:
-        raise SchemaError(_display(path), _pointer(err.absolute_path), err.message) from err
+    stamp = _response_stamps() / hashlib.sha256(path.read_bytes()).hexdigest()[:32]
+    if not stamp.is_file():
+        try:
+            Draft202012Validator.check_schema(data)
+        except JsonSchemaError as err:
+            raise SchemaError(_display(path), _pointer(err.absolute_path), err.message) from err
+        with contextlib.suppress(OSError):  # a read-only cache only costs the next process the check
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
     return Draft202012Validator(data)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import results as results_module
 from harness.cli import main
 from harness.results import Record, ResultsWriter, Verdict, read_results
 from tests.conftest import ROOT
@@ -130,6 +131,31 @@ def test_resume_after_a_torn_last_line_loses_nothing(tmp_path: Path) -> None:
     resumed.write(record("c"))
     resumed.close()
     assert [r.case_id for r in read_results(path)] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"a\n",
+        b"a\nb",
+        b"no newline at all",
+        b"one\ntwo\nthree-torn",
+        b"x\n" * 9 + b"torn-tail-longer-than-a-block",
+    ],
+)
+@pytest.mark.parametrize("block", [3, 1 << 16])
+def test_a_torn_tail_is_cut_at_the_last_newline_however_far(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, block: int
+) -> None:
+    """Only the end of the file is read (block by block): what is kept is everything up to
+    the last newline, as if the whole file had been read."""
+    monkeypatch.setattr(results_module, "_TAIL_BLOCK", block)
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(content)
+    ResultsWriter(path).close()
+    kept = content if content.endswith(b"\n") or not content else content[: content.rfind(b"\n") + 1]
+    assert path.read_bytes() == kept
 
 
 def test_a_local_provider_without_the_local_extra(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

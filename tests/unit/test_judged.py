@@ -98,6 +98,20 @@ def test_other_bytes_or_another_request_are_never_served_a_stored_judgement(tmp_
     assert exchange_key(answer(GOOD), "client") != exchange_key(answer(GOOD), "letter:chat-completion")
 
 
+def test_one_store_serving_both_judges_judges_each_exchange_by_its_own_bytes(tmp_path: Path) -> None:
+    """Both levels share a store, which digests each exchange once: the next exchange, even
+    with the same request, is digested again, never served the previous one's judgement."""
+    store = JudgedBodies(tmp_path / "judged.sqlite")
+    good, broken = answer(GOOD), answer(BROKEN)
+    assert store.deviations(good, "chat-completion") == deviations(good, "chat-completion")
+    assert store.client_read(good).usable
+    assert store.deviations(broken, "chat-completion") == deviations(broken, "chat-completion")
+    assert not store.client_read(broken).usable
+    store.save()
+    again = JudgedBodies(tmp_path / "judged.sqlite")
+    assert not again.client_read(answer(BROKEN)).usable and again.client_read(answer(GOOD)).usable
+
+
 def test_a_store_that_cannot_be_opened_changes_nothing(tmp_path: Path) -> None:
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")

@@ -147,3 +147,18 @@ def test_a_union_of_string_and_array_sends_a_non_empty_array(catalogue: dict[str
     for surface in surfaces:
         values = [c.value for c in build_matrix(surface, "m", ["stop"])]
         assert any(isinstance(v, list) and v for v in values), surface.name
+
+
+def test_a_matrix_is_built_once_per_surface_and_model_each_caller_owning_its_list(
+    catalogue: dict[str, Surface],
+) -> None:
+    from harness.generation.structure import build_structure
+
+    first, second = build_matrix(catalogue["openai"], "m"), build_matrix(catalogue["openai"], "m")
+    assert first == second and first is not second and all(a is b for a, b in zip(first, second, strict=True))
+    first.clear()  # one column's list is its own
+    assert build_matrix(catalogue["openai"], "m") == second
+    assert {c.body["model"] for c in build_matrix(catalogue["openai"], "other")} == {"other"}
+    assert {c.param for c in build_matrix(catalogue["openai"], "m", ["seed"])} == {"seed"}
+    structural = build_structure(catalogue["openai"], "m", 10)
+    assert len(structural) == 10 and build_structure(catalogue["openai"], "m", 20)[:10] == structural

@@ -22,19 +22,22 @@ Error rates are stated, not hoped for:
   (tests/unit/test_statistics.py measures it).
 
 The binary comparison (does a value make every sample equal greedy decoding?) uses Fisher's
-exact test with the same split. scipy.stats does the arithmetic.
+exact test with the same split. scipy.stats does the arithmetic; each answer it gives goes
+through a ``Recall`` the caller passes: computed here (``computed``, the default), or, in a
+replay, looked up where an earlier process kept it (``checks.answers``), so a replay on a
+machine that has run it before imports no scipy at all.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
 from types import ModuleType
-from typing import Final
+from typing import Any, Final
 
 ALPHA: Final = 0.01
 # Samples per arm at each look; the last is the cap. Looks between the doublings let a
@@ -63,6 +66,17 @@ class Finding(Enum):
 
 def alpha_per_look(looks: int = len(LOOKS)) -> float:
     return ALPHA / looks
+
+
+# How a test's arithmetic is answered: ``recall(name, args, compute)`` is ``compute()``, a pure
+# function of ``name`` and ``args`` (plain numbers, strings and lists of them), or an answer
+# kept from an earlier process for the same name, arguments and code (``checks.answers``).
+Recall = Callable[[str, tuple[Any, ...], Callable[[], float]], float]
+
+
+def computed(name: str, args: tuple[Any, ...], compute: Callable[[], float]) -> float:
+    """Every answer computed here and now (a live run's, and any caller's without a store)."""
+    return compute()
 
 
 @cache
@@ -109,12 +123,12 @@ def _welch(a: Sequence[float], b: Sequence[float], alternative: str) -> float:
     return float(result.pvalue)
 
 
-def compare(a: Sequence[float], b: Sequence[float], looks: int = len(LOOKS)) -> Comparison:
+def compare(a: Sequence[float], b: Sequence[float], looks: int = len(LOOKS), recall: Recall = computed) -> Comparison:
     """One look at two arms of a per-sample statistic (at least 2 samples each)."""
     if len(a) < 2 or len(b) < 2:
         raise ValueError("compare() needs at least two samples per arm")
     alpha = alpha_per_look(looks)
-    power = design_power(LOOKS[-1], looks)
+    power = recall("design_power", (LOOKS[-1], looks, MARGIN), lambda: design_power(LOOKS[-1], looks))
     mean_a, mean_b = sum(a) / len(a), sum(b) / len(b)
     var_a, var_b = statistics.variance(a), statistics.variance(b)
     if var_a == 0 and var_b == 0:
@@ -125,12 +139,16 @@ def compare(a: Sequence[float], b: Sequence[float], looks: int = len(LOOKS)) -> 
             finding, len(a), len(b), mean_a, mean_b, 1.0 if same else 0.0, 0.0 if same else 1.0, alpha, power
         )
     ties = len(set(a) | set(b)) < len(a) + len(b)
-    p_difference = float(
-        _stats().mannwhitneyu(a, b, alternative="two-sided", method="asymptotic" if ties else "exact").pvalue
+    method = "asymptotic" if ties else "exact"
+    p_difference = recall(
+        "mannwhitneyu",
+        (list(a), list(b), method),
+        lambda: float(_stats().mannwhitneyu(a, b, alternative="two-sided", method=method).pvalue),
     )
     margin = MARGIN * math.sqrt((var_a + var_b) / 2)
-    p_above = _welch(a, [x - margin for x in b], "greater")  # mean_a - mean_b > -margin
-    p_below = _welch(a, [x + margin for x in b], "less")  # mean_a - mean_b < +margin
+    below, above = [x - margin for x in b], [x + margin for x in b]
+    p_above = recall("welch", (list(a), below, "greater"), lambda: _welch(a, below, "greater"))  # > -margin
+    p_below = recall("welch", (list(a), above, "less"), lambda: _welch(a, above, "less"))  # < +margin
     p_equivalence = max(p_above, p_below)
     if p_difference < alpha:
         finding = Finding.DIFFERENT
@@ -159,10 +177,12 @@ def chance_of_difference(a: Sequence[float], b: Sequence[float], cap: int = LOOK
     return float(stats.norm.sf((critical - mean) / sd) + stats.norm.cdf((-critical - mean) / sd))
 
 
-def futile(a: Sequence[float], b: Sequence[float]) -> bool:
+def futile(a: Sequence[float], b: Sequence[float], recall: Recall = computed) -> bool:
     """Stop for futility: past the first look, a difference by the cap is out of reach."""
     n = min(len(a), len(b))
-    return LOOKS[0] < n < LOOKS[-1] and chance_of_difference(a, b) < FUTILITY
+    if not LOOKS[0] < n < LOOKS[-1]:
+        return False
+    return recall("chance_of_difference", (list(a), list(b)), lambda: chance_of_difference(a, b)) < FUTILITY
 
 
 @dataclass(frozen=True)
@@ -192,7 +212,9 @@ class RateComparison:
         )
 
 
-def compare_rates(hits_with: int, n_with: int, hits_without: int, n_without: int) -> RateComparison:
+def compare_rates(
+    hits_with: int, n_with: int, hits_without: int, n_without: int, recall: Recall = computed
+) -> RateComparison:
     table = [[hits_with, n_with - hits_with], [hits_without, n_without - hits_without]]
-    p = float(_stats().fisher_exact(table, alternative="greater").pvalue)
+    p = recall("fisher_exact", (table,), lambda: float(_stats().fisher_exact(table, alternative="greater").pvalue))
     return RateComparison(hits_with, n_with, hits_without, n_without, p, alpha_per_look())

@@ -114,8 +114,8 @@ async def look(
         why = problem or Judgement(Verdict.INCONCLUSIVE, "some samples have neither log-probabilities nor text")
         return Unusable(why, [*first, *second])
     name, (values_a, values_b) = found
-    comparison = compare(values_a, values_b)
-    stopped = futility and comparison.finding is Finding.UNDECIDED and futile(values_a, values_b)
+    comparison = compare(values_a, values_b, recall=ctx.recall)
+    stopped = futility and comparison.finding is Finding.UNDECIDED and futile(values_a, values_b, ctx.recall)
     return ArmComparison(name, comparison, first, second, a_name, b_name, futile=stopped)
 
 
@@ -281,7 +281,7 @@ async def _greedy_equivalence(ctx: CheckContext, profile: Profile, param: str, e
             return ProbeFinding(problem, [greedy, without[0], with_value[0]], effect.value)
         target = text_of(greedy)
         hits = sum(text_of(e) == target for e in with_value)
-        rates = compare_rates(hits, n, sum(text_of(e) == target for e in without), n)
+        rates = compare_rates(hits, n, sum(text_of(e) == target for e in without), n, ctx.recall)
         if rates.all_hit and rates.significant:
             break
         if not rates.all_hit:
