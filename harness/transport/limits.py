@@ -1,4 +1,4 @@
-"""The body cap, as a transport wrapping httpx's own: under the client, and under recording.
+"""The body cap, as a transport wrapping the network one: under the client, and under recording.
 
 httpx decompresses a gzip body in whole network chunks (a 64 KiB chunk of a gzip bomb is
 64 MiB), and recording reads the whole body before the client sees a byte. So the response
@@ -82,6 +82,9 @@ class BodyCapTransport(httpx.AsyncBaseTransport):
 
 
 def limited_transport(cap: int, limits: httpx.Limits, verify: bool) -> BodyCapTransport:
-    """httpx's own transport under ``BodyCapTransport`` (a test checks a gzip bomb and an
+    """The network transport under ``BodyCapTransport`` (a test checks a gzip bomb and an
     oversized body, live and while recording)."""
-    return BodyCapTransport(httpx.AsyncHTTPTransport(limits=limits, verify=verify), cap)
+    # Here, not at the top: a replay builds no network transport.
+    from harness.transport.network import NetworkTransport
+
+    return BodyCapTransport(NetworkTransport(limits, verify), cap)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import vcr
 from vcr.request import Request as VcrRequest
@@ -27,6 +28,7 @@ from harness.transport.cassettes import (
     scrub_request,
     scrub_response,
 )
+from harness.transport.limits import BodyCapTransport
 from tests.fault_server import FaultServer, fault_server
 
 CANARY = "sk-canary-format-9a8b7c6d5e4f3a2b"
@@ -85,11 +87,16 @@ def vcrpy_cassette(path: Path, mode: Mode) -> Iterator[None]:
 
 
 def _send_all(server: FaultServer, tape: Cassette | None, replay: bool) -> list[Exchange]:
+    """Through the harness's transports (``tape``), or without one through httpx's own
+    transport under the cap: the one vcrpy patches (so the reference also shows that the
+    harness's ``http://`` transport records what httpx's own did)."""
+
     async def go() -> list[Exchange]:
         settings = ClientSettings(
             base_url=f"http://127.0.0.1:{server.port}", api_key=CANARY, retries=1, backoff_base=0.001, wait=not replay
         )
-        async with ProviderClient(settings, cassette=tape) as client:
+        httpx_own = None if tape is not None else BodyCapTransport(httpx.AsyncHTTPTransport(), settings.max_body_bytes)
+        async with ProviderClient(settings, transport=httpx_own, cassette=tape) as client:
             return [await client.send(body, path=f"{fault}/v1/chat/completions") for fault, body in SENDS]
 
     return asyncio.run(go())

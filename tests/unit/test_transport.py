@@ -9,7 +9,7 @@ import math
 import httpx
 import pytest
 
-from harness.jsoncodec import dumps_line, loads
+from harness.jsoncodec import dumps_line, loads, long_digits
 from harness.transport import ProviderClient
 from harness.transport.client import ClientSettings
 from harness.transport.exchange import Exchange
@@ -56,11 +56,28 @@ def test_a_body_that_is_not_utf8_is_a_problem() -> None:
         '{"nan": NaN, "inf": -Infinity}',
         "[1e400, 0.1234567890123456789]",
         '"\\ud800"',
+        '{"u64": 18446744073709551615, "over": 18446744073709551616, "i64": -9223372036854775808}',
+        '{"in a string": "12345678901234567890", "not ascii": "' + "\u0661" * 19 + '"}',
     ],
 )
 def test_loads_gives_what_json_gives(text: str) -> None:
     ours, theirs = loads(text), json.loads(text)
     assert repr(ours) == repr(theirs)
+
+
+@pytest.mark.parametrize(
+    ("text", "long"),
+    [
+        ("1" * 18, False),
+        ("x" + "1" * 19 + "x", True),
+        ('{"created": 1796221519, "n": 123456789.123456789}', False),
+        ("1" * 9 + "\u00e9" + "1" * 10, False),  # (a multi-byte character between the digits)
+        ("\u0661" * 19, False),  # digits, but not ASCII ones: no JSON number is made of them
+        ("\ud800" + "1" * 19, True),
+    ],
+)
+def test_a_long_run_of_ascii_digits_is_what_sends_a_text_to_json(text: str, long: bool) -> None:
+    assert long_digits(text) is long
 
 
 def test_loads_errors_are_jsons() -> None:

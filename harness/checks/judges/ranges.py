@@ -39,7 +39,7 @@ def envelope_quality(exchange: Exchange, param: str) -> dict[str, Any]:
     whole = message or exchange.text
     return {
         "json": body is not None,
-        "openai_shape": body is not None and not list(response_schema("error-envelope").iter_errors(body)),
+        "openai_shape": body is not None and response_schema("error-envelope").is_valid(body),
         "names_param": any(names_param(whole, error_param, name) for name in param.split("+")),
         "message": message[:200],
     }

@@ -1,0 +1,144 @@
+"""The network transport (httpx's requests over aiohttp): a provider receives what httpx's own
+transport sends, aiohttp's errors are classified as httpx's were, and a replay never builds it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from typing import Any
+
+import aiohttp
+import httpx
+import multidict
+import pytest
+import yarl
+
+from harness.transport.client import ClientSettings, ProviderClient
+from harness.transport.exchange import Outcome
+from harness.transport.failures import TransportFailure
+from harness.transport.limits import BodyCapTransport
+from harness.transport.network import NetworkTransport, as_httpx
+from tests.conftest import ROOT
+
+REPLY = json.dumps({"id": "x", "object": "chat.completion", "choices": []}).encode()
+_URL = yarl.URL("http://127.0.0.1/v1/chat/completions")
+_REQUEST = aiohttp.RequestInfo(_URL, "POST", multidict.CIMultiDictProxy(multidict.CIMultiDict()), _URL)
+BODY = {"model": "m", "messages": [{"role": "user", "content": "héllo"}], "temperature": 0.5, "seed": 7}
+
+
+async def _capture(send: Any) -> list[bytes]:
+    """The bytes of each request a raw socket server received while ``send(base_url)`` ran."""
+    received: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            received.append(head + await reader.readexactly(length))
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                + str(len(REPLY)).encode()
+                + b"\r\n\r\n"
+                + REPLY
+            )
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        await send(f"http://127.0.0.1:{port}/v1")
+    return received
+
+
+def _heard(transport: httpx.AsyncBaseTransport | None) -> list[bytes]:
+    async def send(base_url: str) -> None:
+        settings = ClientSettings(base_url=base_url, api_key="sk-test-key", retries=0)
+        async with ProviderClient(settings, transport=transport) as client:
+            for _ in range(2):  # the second on a kept connection
+                exchange = await client.send(BODY)
+                assert exchange.outcome is Outcome.RESPONSE and exchange.status == 200
+
+    return asyncio.run(_capture(send))
+
+
+def _parts(raw: bytes) -> tuple[bytes, list[tuple[bytes, bytes]], bytes]:
+    head, body = raw.split(b"\r\n\r\n", 1)
+    line, *fields = head.split(b"\r\n")
+    headers = sorted((k.strip().lower(), v.strip()) for k, v in (f.split(b":", 1) for f in fields))
+    # Each side had a server of its own: the port in `host` is the only difference allowed.
+    headers = [(k, v.rsplit(b":", 1)[0] if k == b"host" else v) for k, v in headers]
+    return line, headers, body
+
+
+def test_a_provider_receives_what_httpx_own_transport_sends() -> None:
+    ours = _heard(None)
+    httpx_own = _heard(BodyCapTransport(httpx.AsyncHTTPTransport(verify=False), 1 << 20))
+    assert len(ours) == len(httpx_own) == 2
+    for mine, theirs in zip(ours, httpx_own, strict=True):
+        assert _parts(mine) == _parts(theirs)
+    line, headers, body = _parts(ours[0])
+    assert line == b"POST /v1/chat/completions HTTP/1.1"
+    assert (b"authorization", b"Bearer sk-test-key") in headers
+    assert json.loads(body) == BODY
+
+
+@pytest.mark.parametrize(
+    ("raised", "kind"),
+    [
+        (aiohttp.ServerDisconnectedError(), httpx.RemoteProtocolError),
+        (aiohttp.ClientPayloadError("Response payload is not completed"), httpx.RemoteProtocolError),
+        (aiohttp.ServerTimeoutError("Timeout on reading data from socket"), httpx.ReadTimeout),
+        (aiohttp.ClientOSError(104, "Connection reset by peer"), httpx.ReadError),
+        (aiohttp.ClientResponseError(_REQUEST, (), message="Invalid header"), httpx.RemoteProtocolError),
+        (aiohttp.InvalidURL("ftp://x"), httpx.UnsupportedProtocol),
+    ],
+)
+def test_aiohttp_errors_become_httpx_errors_of_the_same_kind(raised: BaseException, kind: type) -> None:
+    assert type(as_httpx(raised)) is kind
+    # httpx-aiohttp's own translation (a closed connection called a connect timeout) is undone.
+    translated = httpx.ConnectTimeout(str(raised))
+    translated.__cause__ = raised
+    assert type(as_httpx(translated)) is kind
+    assert str(as_httpx(raised)).startswith(type(raised).__name__ + ": ")  # the text names what aiohttp saw
+
+
+def test_other_errors_pass_unchanged() -> None:
+    err = httpx.LocalProtocolError("bad header")
+    assert as_httpx(err) is err
+    plain = ValueError("not a transport's")
+    assert as_httpx(plain) is plain
+
+
+def test_a_refused_connection_is_a_connect_failure() -> None:
+    async def go() -> None:
+        settings = ClientSettings(base_url="http://127.0.0.1:9/v1", retries=0)
+        limits = httpx.Limits(max_connections=1)
+        async with ProviderClient(settings, transport=BodyCapTransport(NetworkTransport(limits, False), 1024)) as c:
+            exchange = await c.send(BODY)
+        assert exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.failure is TransportFailure.CONNECT
+        assert exchange.error.startswith("connect: ClientConnectorError")
+
+    asyncio.run(go())
+
+
+def test_a_replay_builds_no_network_transport(tmp_path: Any) -> None:
+    code = (
+        "import sys\n"
+        "from harness.cli import main\n"
+        f"code = main(['run', '--provider', 'llamacpp-local', '--params', 'temperature', '--out', {str(tmp_path)!r},"
+        " '--gate', 'none'])\n"
+        "assert code == 0, code\n"
+        "print(sorted(m for m in sys.modules if m in ('harness.transport.network', 'httpx_aiohttp')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
