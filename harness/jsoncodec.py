@@ -24,32 +24,14 @@ def long_digits(text: str) -> bool:
 
 
 def loads(text: str) -> Any:
-    """``json.loads``, faster: what orjson refuses, or might read differently, goes to json."""
+    """``json.loads``, faster: what orjson refuses, or might read differently, goes to json.
+    (Also how results.jsonl is read back: long lines full of digits cost the test little.)"""
     if not long_digits(text):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
             pass
     return json.loads(text)  # json's value, or json's JSONDecodeError (msg, pos)
-
-
-# The same test without a regular expression, for long texts full of digits (a record's
-# evidence): every digit made "1", then one substring search in C.
-_DIGITS_AS_ONES = bytes.maketrans(b"0123456789", b"1" * 10)
-_LONG_RUN = b"1" * 19
-
-
-def loads_long(text: str) -> Any:
-    """``loads`` of a long text (a line of results.jsonl): the same values and errors, with
-    the test for long integers done by translation (a regular expression over a long text full
-    of digits costs more than parsing it)."""
-    data = text.encode("utf-8", "surrogatepass")
-    if _LONG_RUN not in data.translate(_DIGITS_AS_ONES):
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
 
 
 def dumps_line(data: Any) -> bytes:

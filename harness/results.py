@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.errors import ConfigError, read_text_file
-from harness.jsoncodec import dumps_line, loads_long
+from harness.jsoncodec import dumps_line, loads
 from harness.redaction import refresh_secrets, scrub_bytes
 
 
@@ -180,7 +180,7 @@ def read_results(path: Path) -> list[Record]:
         if not line.strip():
             continue
         try:
-            data = loads_long(line)
+            data = loads(line)
             if not isinstance(data, dict):
                 raise TypeError(f"a JSON {type(data).__name__}, not an object")
             records.append(Record.from_json(data))

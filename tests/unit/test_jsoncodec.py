@@ -1,4 +1,4 @@
-"""``jsoncodec.loads_long`` (how results.jsonl is read back): the values and errors of
+"""``jsoncodec.loads`` (how results.jsonl is read back): the values and errors of
 ``json.loads``, its test for long integers by translation sending exactly those texts to json."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from harness.jsoncodec import loads_long
+from harness.jsoncodec import loads
 
 TEXTS = [
     '{"a": [1, 2.5, "x", null, true, -0.0, 1E5, "\\u00e9"]}',
@@ -21,14 +21,14 @@ TEXTS = [
 
 
 @pytest.mark.parametrize("text", TEXTS)
-def test_loads_long_gives_what_json_gives(text: str) -> None:
-    assert repr(loads_long(text)) == repr(json.loads(text))
+def test_loads_gives_what_json_gives(text: str) -> None:
+    assert repr(loads(text)) == repr(json.loads(text))
 
 
-def test_loads_long_errors_are_jsons() -> None:
+def test_loads_errors_are_jsons() -> None:
     for text in ['{"a": 1,}', "", '{"a": 1} trailing']:
         with pytest.raises(json.JSONDecodeError) as ours:
-            loads_long(text)
+            loads(text)
         with pytest.raises(json.JSONDecodeError) as theirs:
             json.loads(text)
         assert (ours.value.msg, ours.value.pos) == (theirs.value.msg, theirs.value.pos)
@@ -45,5 +45,5 @@ def test_only_a_run_of_19_digits_goes_to_json(run: int, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(json, "loads", spy)  # the module jsoncodec falls back to
     text = f'{{"n": {"9" * run}, "f": 0.5}}'
-    assert loads_long(text) == real(text)
+    assert loads(text) == real(text)
     assert sent == ([text] if run >= 19 else [])
