@@ -56,7 +56,9 @@ def same_request(r1: VcrRequest, r2: VcrRequest) -> bool:
 
 
 def _key(request: VcrRequest) -> str:
-    return f"{request.method} {request.path}?{request.query} {_canonical(_body_bytes(request))}"
+    """The bucket a scrubbed request is looked up in (``same_request`` decides within it): its
+    body is canonical already (``scrub_request`` wrote it so), and is not parsed again."""
+    return f"{request.method} {request.path}?{request.query} {_body_bytes(request).decode('utf-8', 'replace')}"
 
 
 def cassette_path(root: Path, provider: str, surface: str) -> Path:

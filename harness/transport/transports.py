@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from vcr.request import Request as VcrRequest
 
-from harness.transport.cassettes import Cassette
+from harness.transport.cassettes import KEPT_REQUEST_HEADERS, Cassette
 
 
 class NotRecordedError(Exception):
@@ -56,7 +56,9 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         self.cassette = cassette
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        stored = self.cassette.play(_vcr_request(request, await request.aread()))
+        # Only the headers a cassette keeps: matching scrubs the others away first anyway.
+        kept = [(name, value) for name, value in request.headers.items() if name.lower() in KEPT_REQUEST_HEADERS]
+        stored = self.cassette.play(VcrRequest(request.method, str(request.url), await request.aread(), kept))
         if stored is None:
             raise NotRecordedError("no recorded interaction matches this request")
         return _replayed_response(stored)
