@@ -16,8 +16,8 @@ import pytest
 import yarl
 
 from harness.transport.client import ClientSettings, ProviderClient
-from harness.transport.exchange import Outcome
-from harness.transport.failures import TransportFailure
+from harness.transport.exchange import Exchange, Outcome
+from harness.transport.failures import TransportFailure, classify
 from harness.transport.limits import BodyCapTransport
 from harness.transport.network import NetworkTransport, as_httpx
 from tests.conftest import ROOT
@@ -101,6 +101,8 @@ def test_a_provider_receives_what_httpx_own_transport_sends() -> None:
         (aiohttp.ClientOSError(104, "Connection reset by peer"), httpx.ReadError),
         (aiohttp.ClientResponseError(_REQUEST, (), message="Invalid header"), httpx.RemoteProtocolError),
         (aiohttp.InvalidURL("ftp://x"), httpx.UnsupportedProtocol),
+        (aiohttp.ClientConnectionResetError("Cannot write to closing transport"), httpx.WriteError),
+        (aiohttp.ClientConnectionError("Connection lost"), httpx.ReadError),
     ],
 )
 def test_aiohttp_errors_become_httpx_errors_of_the_same_kind(raised: BaseException, kind: type) -> None:
@@ -142,3 +144,77 @@ def test_a_replay_builds_no_network_transport(tmp_path: Any) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_a_transient_kind_for_every_connection_lost() -> None:
+    for raised in (aiohttp.ClientConnectionResetError("closing"), aiohttp.ClientConnectionError("Connection lost")):
+        kind, _ = classify(as_httpx(raised), 1.0)
+        assert kind is TransportFailure.RESET
+
+
+def test_the_error_text_keeps_no_key_from_the_url() -> None:
+    raised = aiohttp.ClientOSError(None, "Can not write request body for http://h/v1/chat?api-key=SEKRET123")
+    text = str(as_httpx(raised))
+    assert "SEKRET123" not in text and "api-key=REDACTED" in text
+
+
+async def _serve(answer: bytes, close: bool) -> asyncio.Server:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
+                await reader.readexactly(length)
+                writer.write(answer)
+                await writer.drain()
+                if close:  # closed at once, without saying so: the client may reuse it
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(serve, "127.0.0.1", 0)
+
+
+def _answer(extra_header: bytes = b"") -> bytes:
+    return (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+        + extra_header
+        + b"content-length: "
+        + str(len(REPLY)).encode()
+        + b"\r\n\r\n"
+        + REPLY
+    )
+
+
+def _sent(answer: bytes, close: bool, count: int, **settings: Any) -> list[Exchange]:
+    async def go() -> list[Exchange]:
+        server = await _serve(answer, close)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            client_settings = ClientSettings(base_url=f"http://127.0.0.1:{port}/v1", retries=0, **settings)
+            async with ProviderClient(client_settings) as client:
+                return [await client.send(BODY) for _ in range(count)]
+
+    return asyncio.run(go())
+
+
+def test_a_connection_the_server_closed_is_not_reused_for_a_failure() -> None:
+    # Without retries: each request must find a live connection (httpcore checks before reuse).
+    exchanges = _sent(_answer(), close=True, count=30)
+    assert [e.status for e in exchanges] == [200] * 30, {e.error for e in exchanges}
+
+
+def test_a_long_response_header_is_read_as_httpx_read_it() -> None:
+    exchanges = _sent(_answer(b"x-long: " + b"a" * 9000 + b"\r\n"), close=False, count=1)
+    assert exchanges[0].status == 200, exchanges[0].error
+
+
+def test_a_header_value_aiohttp_refuses_is_an_http_failure_not_a_crash() -> None:
+    exchanges = _sent(_answer(), close=False, count=1, headers={"x-key": "abc\ndef"})
+    assert exchanges[0].outcome is Outcome.TRANSPORT_ERROR and exchanges[0].failure is TransportFailure.HTTP

@@ -19,7 +19,11 @@ Error rates are stated, not hoped for:
   chance of a difference by the cap, were the trend so far the truth, is under ``FUTILITY``
   (conditional power, normal approximation). It never adds a finding, so the false-positive
   rates above hold; it costs a little power, against ``MARGIN`` at most ``FUTILITY_POWER_COST``
-  (tests/unit/test_statistics.py measures it).
+  (tests/unit/test_statistics.py measures it, for comparisons that may grow to the cap). Where
+  the comparison is a control (the neutral-key control of a seed-free effect, which refutes by
+  a difference only), that lost power is the control's: the chance that it misses a difference
+  of ``MARGIN``, and so fails to refute a credited effect, grows by as much. A control capped
+  below the cap (at its arm's size) was not measured apart.
 
 The binary comparison (does a value make every sample equal greedy decoding?) uses Fisher's
 exact test with the same split. scipy.stats does the arithmetic; each answer it gives goes
