@@ -61,13 +61,15 @@ def _original(err: BaseException) -> BaseException:
     return err.__cause__ if isinstance(err, httpx.HTTPError) and err.__cause__ is not None else err
 
 
-def never_sent(err: BaseException) -> bool:
-    """Did the request fail while being written to a connection the server had closed? It
-    never reached the server. httpcore checks a pooled connection before reusing it and drops
-    one the server has closed; aiohttp finds out on writing, so the request is sent again, once,
-    on a new connection."""
+def stale_connection(err: BaseException) -> bool:
+    """Did the request fail on a connection the server had closed, before any answer: written
+    to a closing connection, or the server gone before its status line? On a pooled connection
+    that is the server's keep-alive ending as the request went out, and the request was never
+    read. httpcore checks a pooled connection before reusing it and drops one the server has
+    closed; aiohttp finds out on sending, so the request goes again, once, on a new connection
+    (a server that really drops requests fails the second time too, and that failure stands)."""
     original = _original(err)
-    if isinstance(original, aiohttp.ClientConnectionResetError):
+    if isinstance(original, aiohttp.ClientConnectionResetError | aiohttp.ServerDisconnectedError):
         return True
     return isinstance(original, aiohttp.ClientOSError) and str(original.strerror).startswith("Can not write request")
 
@@ -113,7 +115,7 @@ class NetworkTransport(httpx.AsyncBaseTransport):
                 response = await self._inner.handle_async_request(request)
                 break
             except (httpx.HTTPError, aiohttp.ClientError) as err:
-                if attempt == 1 and never_sent(err):
+                if attempt == 1 and stale_connection(err):
                     continue
                 raise as_httpx(err) from err
             except ValueError as err:

@@ -218,3 +218,24 @@ def test_a_long_response_header_is_read_as_httpx_read_it() -> None:
 def test_a_header_value_aiohttp_refuses_is_an_http_failure_not_a_crash() -> None:
     exchanges = _sent(_answer(), close=False, count=1, headers={"x-key": "abc\ndef"})
     assert exchanges[0].outcome is Outcome.TRANSPORT_ERROR and exchanges[0].failure is TransportFailure.HTTP
+
+
+def test_a_server_that_drops_every_request_fails_after_one_more_try() -> None:
+    heard: list[int] = []
+
+    async def go() -> Exchange:
+        async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            heard.append(1)
+            writer.close()  # no status line
+
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            settings = ClientSettings(base_url=f"http://127.0.0.1:{port}/v1", retries=0)
+            async with ProviderClient(settings) as client:
+                return await client.send(BODY)
+
+    exchange = asyncio.run(go())
+    assert exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.failure is TransportFailure.RESET
+    assert len(heard) == 2  # the first try, and the one more a closed keep-alive connection earns
