@@ -96,18 +96,19 @@ class NetworkTransport(httpx.AsyncBaseTransport):
     """httpx-aiohttp's transport, its errors httpx's by kind."""
 
     def __init__(self, limits: httpx.Limits, verify: bool) -> None:
-        ssl_context = httpx.create_ssl_context(verify=verify)
-
         def session() -> aiohttp.ClientSession:
             # Made on the first request, inside the event loop that sends it.
             connector = aiohttp.TCPConnector(
-                limit=limits.max_connections or 0, keepalive_timeout=limits.keepalive_expiry, ssl=ssl_context
+                limit=limits.max_connections or 0,
+                keepalive_timeout=limits.keepalive_expiry,
+                ssl=self._inner.ssl_context,
             )
             return aiohttp.ClientSession(
                 connector=connector, max_line_size=_MAX_LINE, max_field_size=_MAX_LINE, max_headers=_MAX_HEADERS
             )
 
-        self._inner = AiohttpTransport(client=session)
+        # Its SSL context is the session's (made here once: certificates load only for verify).
+        self._inner = AiohttpTransport(verify=verify, client=session)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         for attempt in (1, 2):
