@@ -24,13 +24,13 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness import __version__, paths
 from harness.checks.judges import statistics
+from harness.checks.store import KeptTable
 
 STORE = "statistics-answers.sqlite"
 
@@ -62,42 +62,17 @@ class KeptAnswers:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or paths.harness_cache() / STORE
-        self._db: sqlite3.Connection | None = None
-        self._broken = False
-
-    def _connection(self) -> sqlite3.Connection | None:
-        if self._db is None and not self._broken:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=2, isolation_level=None)
-                db.execute("PRAGMA journal_mode=WAL")
-                # A lost answer after a crash is only computed again: no sync on each one.
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                self._db = db
-            except (OSError, sqlite3.Error):
-                self._broken = True
-        return self._db
+        self._table = KeptTable(self.path, "answers", timeout=2, sync_each=False)
 
     def _get(self, key: str) -> float | None:
-        db = self._connection()
-        if db is None:
-            return None
+        found = self._table.get(key)
         try:
-            row = db.execute("SELECT value FROM answers WHERE key = ?", (key,)).fetchone()
-            return float(row[0]) if row else None
-        except (sqlite3.Error, ValueError, TypeError):
-            self._broken = True
+            return float(found) if found is not None else None
+        except ValueError:
             return None
 
     def _put(self, key: str, value: float) -> None:
-        db = self._connection()
-        if db is None:
-            return
-        try:
-            db.execute("INSERT OR IGNORE INTO answers VALUES (?, ?)", (key, repr(value)))
-        except sqlite3.Error:
-            self._broken = True
+        self._table.put([(key, repr(value))])
 
     def __call__(self, name: str, args: tuple[Any, ...], compute: Callable[[], float]) -> float:
         key = question_key(name, args)
@@ -109,6 +84,4 @@ class KeptAnswers:
         return value
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self._table.close()

@@ -20,7 +20,6 @@ import functools
 import hashlib
 import importlib.metadata
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from harness import __version__, paths
 from harness.checks.judges import client_level, letter
 from harness.checks.judges.client_level import ClientRead, read_chat
 from harness.checks.judges.letter import Deviation, deviations
+from harness.checks.store import KeptTable
 from harness.transport import Exchange
 
 STORE = "judged-bodies.sqlite"
@@ -79,8 +79,7 @@ class JudgedBodies:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or paths.harness_cache() / STORE
-        self._db: sqlite3.Connection | None = None
-        self._broken = False
+        self._table = KeptTable(self.path, "judged", timeout=10)
         self._new: dict[str, str] = {}
         # Both judges ask about each exchange in turn (one store serves both tallies of a
         # replay): its digest is made once.
@@ -91,28 +90,9 @@ class JudgedBodies:
             self._last = (exchange, exchange_digest(exchange))
         return exchange_key(exchange, level, self._last[1])
 
-    def _connection(self) -> sqlite3.Connection | None:
-        if self._db is None and not self._broken:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("CREATE TABLE IF NOT EXISTS judged (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                self._db = db
-            except (OSError, sqlite3.Error):
-                self._broken = True
-        return self._db
-
     def _get(self, key: str) -> Any:
-        db = self._connection()
-        if db is None:
-            return None
-        try:
-            row = db.execute("SELECT value FROM judged WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error:
-            self._broken = True
-            return None
-        return json.loads(row[0]) if row else None
+        found = self._table.get(key)
+        return json.loads(found) if found is not None else None
 
     def client_read(self, exchange: Exchange) -> ClientRead:
         """``read_chat(exchange)``, judged once per machine."""
@@ -136,13 +116,7 @@ class JudgedBodies:
 
     def save(self) -> None:
         """Add this replay's new judgements to the store (once, at the end of the tally)."""
-        db = self._connection()
-        if db is not None and self._new:
-            try:
-                db.executemany("INSERT OR IGNORE INTO judged VALUES (?, ?)", self._new.items())
-            except sqlite3.Error:
-                self._broken = True
+        if self._new:
+            self._table.put(self._new.items())
         self._new.clear()
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        self._table.close()
