@@ -79,8 +79,14 @@ def test_llama_cpp_without_a_seed_gives_the_same_known_answers(tmp_path: Path) -
     assert got["top_a", "passthrough"].evidence["mode"] == "statistical"
     assert got["top_k", "passthrough"].verdict is Verdict.HONOURED, shown
     assert got["min_p", "passthrough"].verdict is Verdict.HONOURED, shown
-    assert got["min_p", "default"].verdict is Verdict.IGNORED, shown
-    assert got["temperature", "default"].verdict is Verdict.IGNORED, shown
+    # llama.cpp applies neither documented default. Seed-free, a comparison may stop early for
+    # futility (a stated power cost, docs/checks.md): then INCONCLUSIVE, saying so; never a
+    # verdict that the default is applied (one live run in a few dozen stopped min_p's at 16).
+    for name in ("min_p", "temperature"):
+        default = got[name, "default"]
+        assert default.verdict is Verdict.IGNORED or (
+            default.verdict is Verdict.INCONCLUSIVE and "out of reach" in default.detail
+        ), shown
     assert got["seed", "determinism"].verdict is Verdict.INCONCLUSIVE  # never sent: nothing to judge
 
 
