@@ -23,6 +23,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from harness import __version__, paths
 from harness.checks.judges import client_level, letter
 from harness.checks.judges.client_level import ClientRead, read_chat
@@ -61,9 +63,18 @@ def exchange_digest(exchange: Exchange) -> bytes:
         exchange.json is None,
     ]
     digest.update(json.dumps(head).encode())
-    digest.update(json.dumps(exchange.body, sort_keys=True, default=repr).encode())
+    digest.update(_request_text(exchange.body))
     digest.update(exchange.raw)
     return digest.digest()
+
+
+def _request_text(body: Any) -> bytes:
+    """The request body as sorted JSON: orjson's, or json's for what orjson refuses (an
+    integer beyond 64 bits, a key that is not a string)."""
+    try:
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS, default=repr)
+    except TypeError:
+        return b"json:" + json.dumps(body, sort_keys=True, default=repr).encode()
 
 
 def exchange_key(exchange: Exchange, level: str, digest: bytes | None = None) -> str:

@@ -21,6 +21,7 @@ from vcr.persisters.filesystem import CassetteDecodeError, CassetteNotFoundError
 from vcr.request import Request as VcrRequest
 
 from harness.errors import CassetteError
+from harness.jsoncodec import loads
 from harness.redaction import SECRET_HEADERS, known_secrets, refresh_secrets, scrub_text, scrub_url
 
 Mode = Literal["live", "record", "replay"]
@@ -36,9 +37,17 @@ log = logging.getLogger(__name__)
 @lru_cache(maxsize=4096)
 def _canonical(body: bytes) -> str:
     try:
-        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(_parsed(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except (ValueError, UnicodeDecodeError):
         return body.decode("utf-8", errors="replace")
+
+
+def _parsed(body: bytes) -> Any:
+    """``json.loads(body)``: parsed by ``jsoncodec`` where json would read the bytes as UTF-8
+    (json guesses UTF-16 and UTF-32 from zero bytes at the start, and skips a BOM)."""
+    if body[:1] in (b"{", b"[") and b"\0" not in body[:4]:
+        return loads(body.decode("utf-8"))
+    return json.loads(body)
 
 
 def _body_bytes(request: VcrRequest) -> bytes:
@@ -121,9 +130,10 @@ def validate_cassette_data(path: Path, data: Any) -> None:
                 )
 
 
-def scrub_request(request: VcrRequest, local: bool, secrets: list[str]) -> VcrRequest:
+def scrub_request(request: VcrRequest, local: bool, secrets: list[str], canonical: bool = True) -> VcrRequest:
     """The request as a cassette keeps it (in place): secrets go, and so does what changes per
-    run (host port, lengths), for diffable cassettes; the body is its canonical JSON."""
+    run (host port, lengths), for diffable cassettes; the body is its canonical JSON (with
+    ``canonical`` False, as sent: replay's first try, see ``Cassette.play``)."""
     for name in list(request.headers):
         if name.lower() in SECRET_HEADERS or name.lower() not in KEPT_REQUEST_HEADERS:
             del request.headers[name]
@@ -135,7 +145,8 @@ def scrub_request(request: VcrRequest, local: bool, secrets: list[str]) -> VcrRe
     request.uri = uri
     body = _body_bytes(request)
     if body:
-        request.body = scrub_text(_canonical(body), secrets).encode()
+        text = _canonical(body) if canonical else body.decode("utf-8", errors="replace")
+        request.body = scrub_text(text, secrets).encode()
     return request
 
 
@@ -230,7 +241,17 @@ class Cassette:
     def play(self, request: VcrRequest) -> dict[str, Any] | None:
         """The response recorded for ``request`` and not served yet (the first in the order
         recorded), or None: identical requests get the recorded answers one by one."""
-        request = scrub_request(request, self.local, known_secrets())
+        secrets, body = known_secrets(), _body_bytes(request)
+        # Recorded bodies are kept canonical, and the client sends canonical JSON: its body as
+        # sent finds its interaction without being parsed again (a canonical text is its own
+        # canonical form). A body in another key order or spacing is canonicalised, as before.
+        found = self._take(scrub_request(request, self.local, secrets, canonical=False))
+        if found is None and body:
+            request.body = scrub_text(_canonical(body), secrets).encode()
+            found = self._take(request)
+        return found
+
+    def _take(self, request: VcrRequest) -> dict[str, Any] | None:
         key = _key(request)
         positions = self._positions.get(key, [])
         start = self._next.get(key, 0)
