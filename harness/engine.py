@@ -358,19 +358,20 @@ async def run_units(
             on_done(1)
 
     registry = load_families()
-    first: list[tuple[str, Unit]] = []
-    last: list[tuple[str, Unit]] = []
+    # By phase (``Check.phase``): the units that run after the others, then those that judge
+    # every exchange the others sent.
+    batches: tuple[list[tuple[str, Unit]], ...] = ([], [], [])
     for check_name, unit in units:
         if unit.id in done:
             stats.skipped += 1
             if on_done:
                 on_done(1)
             continue
-        (last if registry[check_name].after_others else first).append((check_name, unit))
-    stats.units = len(first) + len(last)
-    admission = await _budget_profiles(ctx, spending, first + last) if spending is not None else None
+        batches[registry[check_name].phase].append((check_name, unit))
+    stats.units = sum(len(batch) for batch in batches)
+    admission = await _budget_profiles(ctx, spending, [u for b in batches for u in b]) if spending is not None else None
     with _long_lived_frozen():
-        for batch in (first, last):
+        for batch in batches:
             try:
                 async with asyncio.TaskGroup() as group:  # the first tool error cancels the rest
                     for name, unit in batch:

@@ -134,14 +134,16 @@ class ColumnRuntime:
         return self.done[unit.id]
 
     def run(self, unit_id: str) -> list[Record]:
-        """The records of one unit. A unit that must see every exchange (response schemas)
-        first runs whatever has not run yet, whatever order the scheduler chose; those units'
-        own items then find their records already there."""
+        """The records of one unit. A unit of a later phase (``Check.phase``: the gateway's,
+        after the others; the response schemas', judging every exchange) first runs whatever
+        of the earlier phases has not run yet, whatever order the scheduler chose; those
+        units' own items then find their records already there."""
         check, unit = self.planned[unit_id]
-        if load_families()[check].after_others:
-            for other_check, other in self.planned.values():
-                if not load_families()[other_check].after_others:
-                    self._run(other)
+        registry = load_families()
+        phase = registry[check].phase
+        earlier = [(registry[c].phase, u) for c, u in self.planned.values() if registry[c].phase < phase]
+        for _, other in sorted(earlier, key=lambda pair: pair[0]):  # stable: in the order planned
+            self._run(other)
         return self._run(unit)
 
     def close(self) -> None:
@@ -221,7 +223,7 @@ class ColumnCollector(pytest.Collector):
         # A context with no sender: planning needs the matrix and the surface, not the network.
         planned = plan(check_context(self.target, DedupingSender(None)))
         registry = load_families()
-        ordered = sorted(planned, key=lambda pair: registry[pair[0]].after_others)  # stable: "after" units last
+        ordered = sorted(planned, key=lambda pair: registry[pair[0]].phase)  # stable: "after" units last
         for check, unit in ordered:
             yield ConformanceItem.from_parent(self, name=unit.id, target=self.target, check=check, unit_id=unit.id)
 

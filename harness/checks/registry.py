@@ -57,7 +57,15 @@ class Check:
     description: str
     units: Callable[[CheckContext], list[Unit]]
     enabled: bool = field(default=True)
-    after_others: bool = False  # runs once every other unit has finished (sees all exchanges)
+    after_others: bool = False  # runs once every other unit has finished (a column split leaves it out)
+    # Sends nothing and judges every exchange of the column (response schemas, routes): runs
+    # last of all, once the units that run after the others have finished too.
+    reads_all: bool = False
+
+    @property
+    def phase(self) -> int:
+        """When its units run: 0 first, 1 after the others, 2 after every unit that sends."""
+        return 2 if self.reads_all else 1 if self.after_others else 0
 
 
 CHECKS: dict[str, Check] = {}
@@ -99,13 +107,16 @@ FAMILIES = (
 UnitsFactory = Callable[[CheckContext], list[Unit]]
 
 
-def check(name: str, description: str, after_others: bool = False) -> Callable[[UnitsFactory], UnitsFactory]:
+def check(
+    name: str, description: str, after_others: bool = False, reads_all: bool = False
+) -> Callable[[UnitsFactory], UnitsFactory]:
     """Register a check whose units a function builds (one per matrix case, say)."""
 
     def register(fn: UnitsFactory) -> UnitsFactory:
         if name in CHECKS:
             raise ValueError(f"check {name!r} registered twice")
-        CHECKS[name] = Check(name, fn.__module__.rsplit(".", 1)[-1], description, fn, after_others=after_others)
+        family = fn.__module__.rsplit(".", 1)[-1]
+        CHECKS[name] = Check(name, family, description, fn, after_others=after_others or reads_all, reads_all=reads_all)
         return fn
 
     return register

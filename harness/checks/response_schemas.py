@@ -149,11 +149,11 @@ def _units(ctx: CheckContext, check_name: str, level: str) -> list[Unit]:
     return [Unit(check_name, "(responses)", lambda: validate_all(tally, check_name), lambda _profile: NOTHING)]
 
 
-@check("response-schema", "every response body is read by OpenAI's SDK as its users need", after_others=True)
+@check("response-schema", "every response body is read by OpenAI's SDK as its users need", reads_all=True)
 def response_schemas(ctx: CheckContext) -> list[Unit]:
     return _units(ctx, "response-schema", "")
 
 
-@check("response-letter", "every response body holds to OpenAI's documented schema, by kind", after_others=True)
+@check("response-letter", "every response body holds to OpenAI's documented schema, by kind", reads_all=True)
 def response_letter(ctx: CheckContext) -> list[Unit]:
     return _units(ctx, "response-letter", ".letter")

@@ -21,7 +21,7 @@ async def _served(tally: RouteTally) -> list[Finding]:
     return [Finding(judge_route(tally), shown, spent=(), check=ROUTE, param=PARAM, label=LABEL)]
 
 
-@check(ROUTE, "every reply of a pinned route is served by the pinned upstream", after_others=True)
+@check(ROUTE, "every reply of a pinned route is served by the pinned upstream", reads_all=True)
 def route(ctx: CheckContext) -> list[Unit]:
     if ctx.route is None:
         return []
