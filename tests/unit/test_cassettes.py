@@ -5,6 +5,7 @@ same exchanges; the body cap is a transport."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 from collections.abc import Callable, Iterator
@@ -12,14 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from vcr.serialize import deserialize
 from vcr.serializers import jsonserializer
 
 from harness.errors import CassetteError
 from harness.generation import canonical_json
 from harness.transport import ClientSettings, Exchange, Outcome, ProviderClient
-from harness.transport.cassettes import INVALID_UTF8_HEADER, Mode, cassette
+from harness.transport.cassettes import INVALID_UTF8_HEADER, Mode, _canonical, cassette
 from harness.transport.failures import TransportFailure
 from harness.transport.limits import BodyCapTransport
 from harness.transport.transports import ReplayTransport
@@ -327,3 +331,41 @@ def test_a_body_over_the_cap_is_oversized_and_not_retried(tmp_path: Path, zipped
     assert exchange.outcome is Outcome.TRANSPORT_ERROR and exchange.failure is TransportFailure.OVERSIZED
     assert exchange.error == "oversized body: more than 1000 bytes, not read further" and exchange.attempts == 1
     assert len(json.loads(path.read_text())["interactions"][0]["response"]["body"]["string"]) == 1001
+
+
+def _json_canonical(body: bytes) -> str:
+    """The definition cassettes match on: json's sorted, spaceless text of the body."""
+    try:
+        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (ValueError, UnicodeDecodeError):
+        return body.decode("utf-8", errors="replace")
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_JSON_VALUES, spaced=st.booleans(), reordered=st.booleans())
+def test_a_body_is_canonical_exactly_as_json_writes_it(value: Any, spaced: bool, reordered: bool) -> None:
+    # The quick path (orjson parses what json would read as UTF-8) must agree with json's
+    # definition on every body: canonical ones, spaced ones, unsorted ones, orjson's own
+    # renderings (0.00001 where json writes 1e-05, a float for an integer beyond 64 bits).
+    texts = [json.dumps(value, sort_keys=not reordered, separators=(", ", ": ") if spaced else (",", ":"))]
+    with contextlib.suppress(TypeError):
+        texts.append(orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode())
+    for text in texts:
+        body = text.encode()
+        assert _canonical(body) == _json_canonical(body)
+
+
+@pytest.mark.parametrize("body", [b"", b"not json", b"\xff\xfe{}", b'{"a":NaN}', b'{"a":1,"a":2}', b'"\\ud800"'])
+def test_a_body_json_reads_otherwise_is_canonical_as_json_has_it(body: bytes) -> None:
+    assert _canonical(body) == _json_canonical(body)
