@@ -8,11 +8,12 @@ misbehaviour."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -53,32 +54,6 @@ class ClientSettings:
     # A router's upstream every request is pinned to (``routes.pinned_body``): added here, the
     # one door every request of the column goes through, so the cassette holds what was sent.
     route: str | None = None
-
-
-class _NoCookies(httpx.Cookies):
-    """A jar that stays empty: it ignores every response's cookies."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        pass
-
-
-_NO_COOKIES = _NoCookies()
-
-
-class _CookielessClient(httpx.AsyncClient):
-    """Probes are independent: a provider's Set-Cookie (a load balancer's stickiness, a
-    session) must not make later requests differ from what their reproducers send. httpx has
-    no switch for it (encode/httpx#2992), so the client's public ``cookies`` is a jar that
-    stays empty (a test checks no cookie goes back); ignoring responses' cookies also skips
-    wrapping every response in urllib's cookie objects, a fifth of httpx's CPU per request."""
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return _NO_COOKIES
-
-    @cookies.setter
-    def cookies(self, cookies: Any) -> None:
-        pass  # (nothing to keep)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -122,7 +97,13 @@ class ProviderClient:
             transport = transport or limited_transport(settings.max_body_bytes, limits, verify)
             if cassette is not None:
                 transport = RecordingTransport(transport, cassette)
-        self._http = _CookielessClient(
+        # Requests are built by httpx's client (its default headers, the timeout extension) and
+        # handed to the transport, httpx's extension point, directly: the client's own send
+        # path is auth, redirects, cookies and event hooks, none of which a probe may use (a
+        # provider's Set-Cookie must not make later requests differ from their reproducers),
+        # and it was a large share of the client's CPU per request (docs/benchmarks.md).
+        self._transport = transport
+        self._http = httpx.AsyncClient(
             base_url=settings.base_url.rstrip("/") + "/",
             headers=headers,
             timeout=httpx.Timeout(settings.timeout),
@@ -190,6 +171,20 @@ class ProviderClient:
         """The request URL as evidence shows it (key-like query parameters scrubbed)."""
         return scrub_url(str(self._url(path)))
 
+    @contextlib.asynccontextmanager
+    async def _exchange(self, path: str, content: bytes) -> AsyncIterator[httpx.Response]:
+        """The response to a POST of ``content`` to ``path``, open while the block reads it."""
+        request = self._http.build_request("POST", self._url(path), content=content)
+        try:
+            response = await self._transport.handle_async_request(request)
+        except httpx.RequestError as err:
+            err.request = request  # as httpx's client names it
+            raise
+        try:
+            yield response
+        finally:
+            await response.aclose()  # the connection goes back to the pool
+
     async def _attempt(self, body: dict[str, Any], content: bytes, path: str) -> tuple[Exchange, float | None]:
         exchange = Exchange("POST", self._shown_url(path), body, Outcome.RESPONSE)
         started = time.perf_counter()
@@ -201,7 +196,7 @@ class ProviderClient:
             # This is the whole request's deadline: connect, send and the complete body.
             async with (
                 asyncio.timeout(self.settings.timeout),
-                self._http.stream("POST", self._url(path), content=content) as resp,
+                self._exchange(path, content) as resp,
             ):
                 exchange.status = resp.status_code
                 exchange.content_type = resp.headers.get("content-type", "")
