@@ -17,7 +17,7 @@ class Outcome(StrEnum):
     NOT_RECORDED = "not_recorded"  # replay found no interaction for this request
 
 
-@dataclass
+@dataclass(slots=True)  # a run keeps every exchange it may share (engine.DedupingSender): no dict each
 class Exchange:
     """A request and its response (or the reason there is none)."""
 

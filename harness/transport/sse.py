@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
-
-from openai._streaming import SSEDecoder
+from typing import TYPE_CHECKING, Any
 
 from harness.jsoncodec import loads
+
+if TYPE_CHECKING:
+    from openai._streaming import SSEDecoder
 
 _BOM = "\ufeff"
 
@@ -31,10 +32,19 @@ class SSEResult:
     comments: int = 0  # comment lines (keep-alives), counted for the evidence
 
 
+def _decoder() -> SSEDecoder:
+    # Imported when a stream is first read: importing the SDK's streaming module imports the
+    # whole SDK (every API type), which a run reading no stream (a plan, a report, a replay of
+    # plain answers) has no use for.
+    from openai._streaming import SSEDecoder
+
+    return SSEDecoder()
+
+
 def parse_sse(raw: str) -> SSEResult:
     """Split a complete SSE body into its JSON data events."""
     result = SSEResult()
-    decoder = SSEDecoder()
+    decoder = _decoder()
     text = raw.removeprefix(_BOM)
     for sse in decoder.iter_bytes(iter([text.encode("utf-8", errors="surrogatepass")])):
         data = sse.data

@@ -10,6 +10,9 @@ a string name and string arguments (reassembled by ``index`` when streamed; whet
 arguments parse and validate is the tools check's question). An error body is usable when the
 SDK's error carries the body's message. The response schemas (``responses/*.schema.json``)
 document this level; they are not its judge.
+
+The SDK is imported when it first reads a body: importing it builds every API type, which a
+process that judges no body (a plan, a report, a replay whose judgements are kept) does not need.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ import functools
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
-import openai
-from openai.types.chat import ChatCompletion
 
 from harness.transport import Exchange
+
+if TYPE_CHECKING:
+    import openai
 
 _ROLES = frozenset({"developer", "system", "user", "assistant", "tool"})  # ChoiceDelta.role's literal
 _BASE = "http://recorded.invalid/v1"
@@ -64,6 +68,8 @@ def _answer(request: httpx2.Request) -> httpx2.Response:
 
 @functools.cache
 def _client() -> openai.OpenAI:
+    import openai  # imported when it first reads a body (see the module docstring)
+
     transport = httpx2.MockTransport(_answer)
     return openai.OpenAI(
         api_key="recorded",
@@ -75,6 +81,9 @@ def _client() -> openai.OpenAI:
 
 def read_chat(exchange: Exchange) -> ClientRead:
     """A chat-completions exchange as the SDK reads it (a stream when the request streamed)."""
+    import openai  # imported when it first reads a body (see the module docstring)
+    from openai.types.chat import ChatCompletion
+
     streamed = isinstance(exchange.body, dict) and exchange.body.get("stream") is True
     media = exchange.content_type.split(";")[0].strip()
     if exchange.ok and not streamed and media.endswith("json") and isinstance(exchange.json, dict):
@@ -121,6 +130,8 @@ def _error_problems(err: openai.APIStatusError) -> list[str]:
 
 
 def _completion_problems(completion: Any) -> list[str]:
+    import openai  # imported when it first reads a body (see the module docstring)
+
     choices = getattr(completion, "choices", None)
     if not isinstance(choices, list) or not choices:
         return ["no choices (clients read choices[0].message)"]
@@ -175,6 +186,8 @@ def _stream_problems(chunks: list[Any]) -> list[str]:
     """Each chunk's choices have a delta; the tool calls reassembled by index, as the SDK's
     stream helper does (string fields concatenated), have what a call must have: an id and a
     name sent once (again, the helper doubles them)."""
+    import openai  # imported when it first reads a body (see the module docstring)
+
     problems: list[str] = []
     calls: dict[tuple[int, int], dict[str, object]] = {}
     for n, chunk in enumerate(chunks):
@@ -247,6 +260,8 @@ def _merge(call: dict[str, object], fragment: Any) -> None:
 
 
 def _kind(value: object) -> str:
+    import openai  # imported when it first reads a body (see the module docstring)
+
     if value is None:
         return "missing or null"
     if isinstance(value, openai.BaseModel):
