@@ -110,6 +110,7 @@ class ProviderClient:
             transport=transport,
         )
         self.requests_sent = 0
+        self._extensions: dict[str, Any] = {"timeout": self._http.timeout.as_dict()}
         # Asked before each retry, where a budget holds: a retry is a second chance the budget
         # may not cover (None: retry as the settings say). Not asked: the answer stands.
         self.may_retry: Callable[[], bool] | None = None
@@ -174,7 +175,11 @@ class ProviderClient:
     @contextlib.asynccontextmanager
     async def _exchange(self, path: str, content: bytes) -> AsyncIterator[httpx.Response]:
         """The response to a POST of ``content`` to ``path``, open while the block reads it."""
-        request = self._http.build_request("POST", self._url(path), content=content)
+        # As the client's build_request makes it (its headers, its timeout), without merging
+        # the same headers, an empty cookie jar and no parameters into each request again.
+        request = httpx.Request(
+            "POST", self._url(path), headers=self._http.headers, content=content, extensions=dict(self._extensions)
+        )
         try:
             response = await self._transport.handle_async_request(request)
         except httpx.RequestError as err:

@@ -32,6 +32,37 @@ def test_a_providers_cookie_is_not_sent_back() -> None:
     assert seen == [None, None]
 
 
+def test_a_request_is_the_one_httpxs_client_builds() -> None:
+    """The client hands its transport the request httpx's own client would send: the same
+    method, URL, headers (its defaults, the key, the provider's own) and bytes, and timeout."""
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True})
+
+    settings = ClientSettings("http://provider/v1", api_key="sk-test", headers={"x-team": "a"}, timeout=7.0)
+
+    async def one() -> None:
+        async with ProviderClient(settings, transport=httpx.MockTransport(handle)) as c:
+            await c.send({"model": "m", "n": 1})
+
+    asyncio.run(one())
+    headers = {"content-type": "application/json", "x-team": "a", "authorization": "Bearer sk-test"}
+    reference = httpx.AsyncClient(base_url="http://provider/v1/", headers=headers, timeout=7.0)
+    expected = reference.build_request(
+        "POST", reference.base_url.join("chat/completions"), content=b'{"model":"m","n":1}'
+    )
+    (sent,) = seen
+    assert (sent.method, sent.url, sent.headers.multi_items(), sent.content) == (
+        expected.method,
+        expected.url,
+        expected.headers.multi_items(),
+        expected.content,
+    )
+    assert sent.extensions == expected.extensions
+
+
 def test_a_body_that_is_not_utf8_is_a_problem() -> None:
     """A replaced byte must not make a broken body look like a good one."""
 
