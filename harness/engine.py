@@ -358,8 +358,8 @@ async def run_units(
             on_done(1)
 
     registry = load_families()
-    # By phase (``Check.phase``): the units that run after the others, then those that judge
-    # every exchange the others sent.
+    # By phase (``Check.phase``): most units, then those that run after the others, then
+    # those that judge every exchange the others sent.
     batches: tuple[list[tuple[str, Unit]], ...] = ([], [], [])
     for check_name, unit in units:
         if unit.id in done:
