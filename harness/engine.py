@@ -255,8 +255,9 @@ def plan(ctx: CheckContext, checks: list[str] | None = None) -> list[tuple[str, 
 def share(units: list[tuple[str, Unit]], index: int, count: int) -> list[tuple[str, Unit]]:
     """Share ``index`` (1..``count``) of one column's units, for a column split over shards:
     every ``count``-th unit of the planned order, so each check's units spread evenly over the
-    shards. The checks that run after the others judge every exchange of the column, which no
-    share sees: they are in no share."""
+    shards. The checks that run after the others are in no share: the response schemas judge
+    every exchange of the column, which no share sees, and the gateway's tap needs the gateway
+    to itself."""
     registry = load_families()
     split = [(name, unit) for name, unit in units if not registry[name].after_others]
     return split[index - 1 :: count]
@@ -265,7 +266,8 @@ def share(units: list[tuple[str, Unit]], index: int, count: int) -> list[tuple[s
 class Admission:
     """Which units a budget lets start, in the order planned: each unit's ceiling
     (``checks.cost``) beyond what the units started before it reserved must fit in what is
-    left; from the first that does not, no unit starts (each is a NOT_RUN record saying so).
+    left; from the first that does not, no unit starts (each is a NOT_RUN record saying so),
+    but those that send nothing (the response schemas judge what the others sent).
     Reservations are never given back, so the run never sends more than the budget, whatever
     the units started do."""
 
@@ -391,6 +393,8 @@ async def run_units(
 
 def _refusal(admission: Admission, unit: Unit) -> str | None:
     ceiling = admission.ceiling(unit)
+    if ceiling is not None and not ceiling.spends:
+        return None  # it sends nothing (it judges what the others sent): no budget to cover
     return _stopped(admission, ceiling) if admission.stopped else admission.admit(ceiling)
 
 

@@ -141,9 +141,10 @@ class ColumnRuntime:
         check, unit = self.planned[unit_id]
         registry = load_families()
         phase = registry[check].phase
-        earlier = [(registry[c].phase, u) for c, u in self.planned.values() if registry[c].phase < phase]
-        for _, other in sorted(earlier, key=lambda pair: pair[0]):  # stable: in the order planned
-            self._run(other)
+        if phase > 0 and unit.id not in self.done:
+            earlier = [(registry[c].phase, u) for c, u in self.planned.values() if registry[c].phase < phase]
+            for _, other in sorted(earlier, key=lambda pair: pair[0]):  # stable: in the order planned
+                self._run(other)
         return self._run(unit)
 
     def close(self) -> None:

@@ -62,6 +62,10 @@ class Check:
     # last of all, once the units that run after the others have finished too.
     reads_all: bool = False
 
+    def __post_init__(self) -> None:
+        # What judges every exchange runs after the others too: no split of a column runs it.
+        self.after_others = self.after_others or self.reads_all
+
     @property
     def phase(self) -> int:
         """When its units run: 0 first, 1 after the others, 2 after every unit that sends."""
@@ -116,7 +120,7 @@ def check(
         if name in CHECKS:
             raise ValueError(f"check {name!r} registered twice")
         family = fn.__module__.rsplit(".", 1)[-1]
-        CHECKS[name] = Check(name, family, description, fn, after_others=after_others or reads_all, reads_all=reads_all)
+        CHECKS[name] = Check(name, family, description, fn, after_others=after_others, reads_all=reads_all)
         return fn
 
     return register

@@ -185,6 +185,7 @@ class ProviderClient:
         except httpx.RequestError as err:
             err.request = request  # as httpx's client names it
             raise
+        response.request = request  # and so an error reading the body names it too
         try:
             yield response
         finally:

@@ -76,6 +76,9 @@ def test_a_budget_smaller_than_the_run_stops_starting_units_and_the_gate_fails(
     assert {r.case_id for r in records} >= {r.case_id for r in full if r.check != "response-schema"} - {
         r.case_id for r in full if r.check.startswith("response")
     }
+    # What sends nothing still judges what was sent: the response schemas are never refused.
+    judged = [r for r in records if r.check in ("response-schema", "response-letter")]
+    assert judged and not [r for r in judged if budget_stopped(r)]
     assert code == 1  # strict: missing evidence fails
 
 

@@ -116,6 +116,30 @@ def test_a_request_matches_its_recording_whatever_the_key_order_or_spacing(tmp_p
     assert _run(path, "replay", [{**sent, "temperature": 0.6}])[0].outcome is Outcome.NOT_RECORDED
 
 
+def test_a_request_sent_in_its_own_key_order_takes_the_next_recorded_answer_for_its_body(tmp_path: Path) -> None:
+    # The client sends canonical JSON, looked up as sent; a probe of key order sends its own
+    # order, looked up by its canonical form: both draw from the same answers, in the order
+    # recorded.
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    path = _write(tmp_path / "c.json", [_interaction(body, _completion(word)) for word in ("one", "two", "three")])
+    own_order = json.dumps({"messages": body["messages"], "model": "m"}, separators=(",", ":"))
+    assert own_order != canonical_json(body)
+
+    async def go() -> list[Exchange]:
+        with cassette(path, "replay", local=True) as tape:
+            async with ProviderClient(_settings(), cassette=tape) as client:
+                return [
+                    await client.send(body, encoded=own_order),
+                    await client.send(body),
+                    await client.send(body, encoded=own_order),
+                    await client.send(body, encoded=own_order),
+                ]
+
+    exchanges = asyncio.run(go())
+    assert [e.content() for e in exchanges] == ["one", "two", "three", None]
+    assert exchanges[3].outcome is Outcome.NOT_RECORDED
+
+
 def test_replay_sends_nothing_and_a_missing_cassette_has_nothing(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise AssertionError("replay sent a request")

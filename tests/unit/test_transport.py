@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -61,6 +62,34 @@ def test_a_request_is_the_one_httpxs_client_builds() -> None:
         expected.content,
     )
     assert sent.extensions == expected.extensions
+
+
+def test_an_error_reading_the_body_names_its_request() -> None:
+    """As httpx's client had it: a failure while the body streams in carries the request."""
+    caught: list[httpx.RequestError] = []
+
+    class Broken(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            yield b'{"ok":'
+            raise httpx.ReadError("connection lost")
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "application/json"}, stream=Broken())
+
+    async def one() -> None:
+        async with (
+            ProviderClient(ClientSettings("http://provider/v1", retries=0), transport=httpx.MockTransport(handle)) as c,
+            c._exchange("chat/completions", b"{}") as response,
+        ):
+            try:
+                async for _ in response.aiter_bytes():
+                    pass
+            except httpx.ReadError as err:
+                caught.append(err)
+
+    asyncio.run(one())
+    (error,) = caught
+    assert error.request.url == "http://provider/v1/chat/completions"
 
 
 def test_a_body_that_is_not_utf8_is_a_problem() -> None:
