@@ -300,7 +300,7 @@ def not_started(ctx: CheckContext, check_name: str, unit: Unit, why: str) -> Rec
     return record_of(ctx, finding, unit.id)
 
 
-async def _budget_profiles(ctx: CheckContext, spending: Spending, units: list[tuple[str, Unit]]) -> Admission:
+async def budget_admission(ctx: CheckContext, spending: Spending, units: list[tuple[str, Unit]]) -> Admission:
     """The admission of ``units`` under the budget of ``spending``. Where a unit's plan depends on the
     provider's profile, it is measured first (when the budget covers it), so each unit is
     held to the plan of the proof the run takes, not to the costliest."""
@@ -371,13 +371,13 @@ async def run_units(
             continue
         batches[registry[check_name].phase].append((check_name, unit))
     stats.units = sum(len(batch) for batch in batches)
-    admission = await _budget_profiles(ctx, spending, [u for b in batches for u in b]) if spending is not None else None
+    admission = await budget_admission(ctx, spending, [u for b in batches for u in b]) if spending is not None else None
     with _long_lived_frozen():
         for batch in batches:
             try:
                 async with asyncio.TaskGroup() as group:  # the first tool error cancels the rest
                     for name, unit in batch:
-                        why = _refusal(admission, unit) if admission is not None else None
+                        why = refusal(admission, unit) if admission is not None else None
                         if why is None:
                             group.create_task(one(name, unit))
                         else:
@@ -391,7 +391,7 @@ async def run_units(
     return stats
 
 
-def _refusal(admission: Admission, unit: Unit) -> str | None:
+def refusal(admission: Admission, unit: Unit) -> str | None:
     ceiling = admission.ceiling(unit)
     if ceiling is not None and not ceiling.spends:
         return None  # it sends nothing (it judges what the others sent): no budget to cover

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ import pytest
 
 from harness.checks import load_families
 from harness.checks.registry import Unit
-from harness.engine import DedupingSender, plan, unit_records
+from harness.engine import Admission, DedupingSender, not_started, plan, refusal, unit_records
 from harness.errors import HarnessError
 from harness.providers import load_providers, resolve_provider
 from harness.redaction import scrub_text
@@ -50,6 +51,7 @@ from harness.runs import (
     with_overrides,
     writable_folder,
 )
+from harness.runs.setup import budget_of
 from harness.runs.targets import conformance_targets, parse_hold
 from harness.transport.cassettes import Mode
 
@@ -122,16 +124,32 @@ class ColumnRuntime:
 
     def __init__(self, target: Target, options: ColumnOptions) -> None:
         self.target = target
+        # The provider entry's budget (budget_requests, budget_usd) holds here as in the CLI.
+        options = replace(options, budget=budget_of(target.provider))
         with contextlib.ExitStack() as stack:
             self.column = stack.enter_context(open_column(target, options))
             self.planned = {unit.id: (check, unit) for check, unit in plan(self.column.ctx)}
             self.stack = stack.pop_all()
         self.done: dict[str, list[Record]] = {}
+        self._admission: Admission | None = None
 
     def _run(self, unit: Unit) -> list[Record]:
         if unit.id not in self.done:
-            self.done[unit.id] = self.column.run(unit_records(self.column.ctx, unit))
+            why = self._refused(unit)
+            if why is not None:
+                check = next(c for c, u in self.planned.values() if u is unit)
+                self.done[unit.id] = [not_started(self.column.ctx, check, unit, why)]
+            else:
+                self.done[unit.id] = self.column.run(unit_records(self.column.ctx, unit))
         return self.done[unit.id]
+
+    def _refused(self, unit: Unit) -> str | None:
+        """Why a budget does not let ``unit`` start (units are admitted in the order they run)."""
+        if self.column.options.budget is None:
+            return None
+        if self._admission is None:
+            self._admission = self.column.admission(list(self.planned.values()))
+        return None if self._admission is None else refusal(self._admission, unit)
 
     def run(self, unit_id: str) -> list[Record]:
         """The records of one unit. A unit of a later phase (``Check.phase``: the gateway's,

@@ -24,7 +24,7 @@ DETERMINISM = probes_check(
 )
 
 
-def _cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
+def determinism_cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
     if not ctx.send_seed:
         return Ceiling()
     body, free_body, tokens = probe_body(ctx), probe_body(ctx, seed=OMIT), ctx.context_tokens
@@ -37,7 +37,7 @@ def _cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
     )
 
 
-@probe(DETERMINISM, "seed", "repeat", when=lambda ctx: "seed" in ctx.surface.parameters, cost=_cost)
+@probe(DETERMINISM, "seed", "repeat", when=lambda ctx: "seed" in ctx.surface.parameters, cost=determinism_cost)
 async def determinism_probe(ctx: CheckContext) -> Finding:
     if not ctx.send_seed:
         why = Judgement(Verdict.INCONCLUSIVE, "seed is never sent to this provider (providers.toml: send_seed = false)")

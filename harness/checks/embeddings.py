@@ -28,7 +28,7 @@ def embedding_body(ctx: CheckContext, **params: Any) -> dict[str, Any]:
     return {"model": ctx.model, "input": INPUT, **params}
 
 
-def _cost(*params: dict[str, Any]) -> Callable[[CheckContext, Profile], Ceiling]:
+def embeddings_cost(*params: dict[str, Any]) -> Callable[[CheckContext, Profile], Ceiling]:
     def cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
         return sends(None, *(embedding_body(ctx, **p) for p in params), path=PATH)
 
@@ -40,7 +40,7 @@ def _cost(*params: dict[str, Any]) -> Callable[[CheckContext, Profile], Ceiling]
     "encoding_format",
     "base64",
     when=lambda ctx: bool(ctx.surface.embeddings),
-    cost=_cost({"encoding_format": "float"}, {"encoding_format": "base64"}),
+    cost=embeddings_cost({"encoding_format": "float"}, {"encoding_format": "base64"}),
 )
 async def encoding_probe(ctx: CheckContext) -> Finding:
     floats, encoded = await asyncio.gather(
@@ -62,7 +62,7 @@ def _dimensions_wanted(ctx: CheckContext) -> bool:
     "dimensions",
     "effect",
     when=_dimensions_wanted,
-    cost=_cost({"encoding_format": "float"}, {"dimensions": DIMENSIONS}),
+    cost=embeddings_cost({"encoding_format": "float"}, {"dimensions": DIMENSIONS}),
 )
 async def dimensions_probe(ctx: CheckContext, size: int = DIMENSIONS) -> Finding:
     base, sized = await asyncio.gather(

@@ -75,14 +75,21 @@ class Check:
 CHECKS: dict[str, Check] = {}
 
 
-def unit_of(unit_id: str, check_name: str, param: str, label: str, make: Callable[[], Awaitable[Finding]]) -> Unit:
+def unit_of(
+    unit_id: str,
+    check_name: str,
+    param: str,
+    label: str,
+    make: Callable[[], Awaitable[Finding]],
+    cost: UnitCost | None = None,
+) -> Unit:
     """A unit outside the registry (a Data Designer config's own probes) whose finding is about
-    (check, param, label)."""
+    (check, param, label); ``cost``: its ceiling, as a probe declares one."""
 
     async def run() -> list[Finding]:
         return [(await make()).about(check_name, param, label)]
 
-    return Unit(unit_id, param, run)
+    return Unit(unit_id, param, run, cost)
 
 
 # Families are modules of harness.checks; each registers its checks on import. A run plans

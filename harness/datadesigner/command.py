@@ -15,7 +15,7 @@ from harness.reporting.console import make_console, print_table
 from harness.reporting.junit import write_junit
 from harness.reporting.reports import write_reports
 from harness.reporting.runlog import read_run_log
-from harness.results import DECIDED, FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
+from harness.results import DECIDED, FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict, budget_stopped
 from harness.runs import (
     ColumnOptions,
     Target,
@@ -25,9 +25,11 @@ from harness.runs import (
     with_overrides,
     writable_folder,
 )
+from harness.runs.setup import budget_of
 from harness.schema import surface_named
 
 if TYPE_CHECKING:
+    from harness.checks.cost import Budget
     from harness.datadesigner.config import ConfigFile
 
 # Data Designer's modules (its package, YAML, pydantic, every check family) are imported when
@@ -37,19 +39,23 @@ if TYPE_CHECKING:
 def fails_the_config(record: Record) -> bool:
     """A failing verdict; REJECTED on the static check (the config sends a value the provider
     documents as invalid, so it will not work there) or by Data Designer's own health check
-    (it cannot use the answers); or a live request with no evidence (not answered, or not
-    recorded). The exit code and junit.xml both follow this rule."""
+    (it cannot use the answers); or a live request with no evidence (not answered, not
+    recorded, or not sent: the budget was reached). The exit code and junit.xml both follow
+    this rule."""
     from harness.datadesigner.live import USABLE
     from harness.datadesigner.static import CHECK
 
     return (
         record.verdict in FAILING
         or record.verdict in MISSING_EVIDENCE
+        or budget_stopped(record)
         or (record.check in (CHECK, USABLE) and record.verdict is Verdict.REJECTED)
     )
 
 
-def _check_live(target: Target, config: ConfigFile, writer: ResultsWriter, out: Path) -> None:
+def _check_live(
+    target: Target, config: ConfigFile, writer: ResultsWriter, out: Path, budget: Budget | None = None
+) -> None:
     """Data Designer's own health check, then the config's requests judged by the checks, each
     alias through the column's client narrowed to its own concurrency and timeout (what Data
     Designer will use) and its own model name."""
@@ -57,7 +63,7 @@ def _check_live(target: Target, config: ConfigFile, writer: ResultsWriter, out: 
     from harness.datadesigner.requests import Target as DataDesignerTarget
 
     provider = target.provider
-    with open_column(target, ColumnOptions(mode="live", run_log=out)) as column:
+    with open_column(target, ColumnOptions(mode="live", run_log=out, budget=budget)) as column:
         endpoints = column.endpoints
         embeddings = endpoints.embeddings_base_url or endpoints.base_url
         where = DataDesignerTarget(endpoints.base_url, embeddings, provider.api_key(), provider.timeout)
@@ -101,7 +107,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             for record in static_records(models, target.column, target.surface):
                 writer.write(record)
             if args.live:
-                _check_live(target, models, writer, out)
+                budget = budget_of(target.provider, args.budget_requests, args.budget_usd)
+                _check_live(target, models, writer, out, budget)
     finally:
         writer.close()
     meta: dict[str, Any] = {
@@ -171,5 +178,5 @@ def add_commands(sub: Any) -> None:
         "provider (default: the entry at each Data Designer provider's endpoint, else nvidia-nim / openai / "
         "openrouter for its built-in ones)",
     )
-    add_arguments(parser, "schema", "live", "out", "probe_mode", "no_seed")
+    add_arguments(parser, "schema", "live", "out", "probe_mode", "no_seed", "budget_requests", "budget_usd")
     parser.set_defaults(func=cmd_check_config)

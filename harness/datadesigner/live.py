@@ -8,19 +8,22 @@ from __future__ import annotations
 import dataclasses
 import random
 import zlib
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from harness.checks import CheckContext
-from harness.checks.determinism import determinism_probe
-from harness.checks.embeddings import dimensions_probe, encoding_probe
+from harness.checks.cost import Ceiling, sends
+from harness.checks.determinism import determinism_cost, determinism_probe
+from harness.checks.embeddings import dimensions_probe, embeddings_cost, encoding_probe
 from harness.checks.findings import Finding
 from harness.checks.judges import Judgement
+from harness.checks.judges.profile import Profile
 from harness.checks.passthrough import enum_passthrough
-from harness.checks.plans.common import EFFECTS
-from harness.checks.plans.proofs import sampling_effect
+from harness.checks.plans.common import EFFECTS, probe_body
+from harness.checks.plans.proofs import sampling_effect, sampling_effect_cost
 from harness.checks.ranges import range_acceptance
-from harness.checks.registry import Unit, unit_of
+from harness.checks.registry import Unit, UnitCost, unit_of
 from harness.datadesigner.config import (
     DROPPED_KEYS,
     ConfigFile,
@@ -81,15 +84,20 @@ def units_for(ctx: CheckContext, config: ConfigFile, model: Any) -> list[tuple[s
     extra = {k: v for k, v in merged_extra_body(model, config.providers).items() if k not in DROPPED_KEYS}
     prefix = f"config.{model.alias}"
     units: list[tuple[str, Unit]] = []
+    # Each unit's ceiling is its probe's own (``cost=`` on the registry's declaration) at the
+    # config's values: a budget admits these units as it admits a run's.
     if generation_type(model) == "embedding":
         if params.encoding_format == "base64":
             make = partial(encoding_probe, ctx)
-            units.append(
-                ("embeddings", unit_of(f"{prefix}.encoding_format", "embeddings", "encoding_format", "base64", make))
-            )
+            spent = _ceiling(ctx, embeddings_cost({"encoding_format": "float"}, {"encoding_format": "base64"}))
+            unit = unit_of(f"{prefix}.encoding_format", "embeddings", "encoding_format", "base64", make, spent)
+            units.append(("embeddings", unit))
         if params.dimensions is not None:
             sized = partial(dimensions_probe, ctx, params.dimensions)
-            units.append(("embeddings", unit_of(f"{prefix}.dimensions", "embeddings", "dimensions", "effect", sized)))
+            spent = _ceiling(ctx, embeddings_cost({"encoding_format": "float"}, {"dimensions": params.dimensions}))
+            units.append(
+                ("embeddings", unit_of(f"{prefix}.dimensions", "embeddings", "dimensions", "effect", sized, spent))
+            )
         return units
     if generation_type(model) != "chat-completion":
         return units  # image generation: nothing a chat endpoint can probe
@@ -103,14 +111,38 @@ def units_for(ctx: CheckContext, config: ConfigFile, model: Any) -> list[tuple[s
             # The provider's own default cannot change anything: then prove the key another way.
             probe_value = None if param is not None and param.has_default and value == param.default else value
             effect = partial(_effect, ctx, key, probe_value)
-            units.append((check, unit_of(f"{prefix}.{key}", check, key, "effect", effect)))
+            spent = partial(_effect_cost, ctx, key, probe_value)
+            units.append((check, unit_of(f"{prefix}.{key}", check, key, "effect", effect, spent)))
         elif param is not None and "enum" in param.schema:
             accepted = partial(enum_passthrough, ctx, key, value)
-            units.append(("passthrough", unit_of(f"{prefix}.{key}", "passthrough", key, "accepted", accepted)))
+            once = _ceiling(ctx, _sending(probe_body(ctx, **{key: value})))
+            units.append(("passthrough", unit_of(f"{prefix}.{key}", "passthrough", key, "accepted", accepted, once)))
     if "seed" in ctx.surface.parameters:
         repeated = partial(determinism_probe, ctx)
-        units.append(("determinism", unit_of(f"{prefix}.determinism", "determinism", "seed", "repeat", repeated)))
+        spent = _ceiling(ctx, determinism_cost)
+        units.append(
+            ("determinism", unit_of(f"{prefix}.determinism", "determinism", "seed", "repeat", repeated, spent))
+        )
     return units
+
+
+def _ceiling(ctx: CheckContext, cost: Callable[[CheckContext, Profile], Ceiling]) -> UnitCost:
+    return partial(cost, ctx)
+
+
+def _sending(body: dict[str, Any]) -> Callable[[CheckContext, Profile], Ceiling]:
+    """The ceiling of a probe of one request."""
+
+    def cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
+        return sends(ctx.context_tokens, body)
+
+    return cost
+
+
+def _effect_cost(ctx: CheckContext, key: str, value: Any, profile: Profile) -> Ceiling:
+    """``_effect``'s: the config's value probed, and where it changes nothing, the probe's own."""
+    cost = sampling_effect_cost(ctx, key, profile, value)
+    return cost if value is None else cost + sampling_effect_cost(ctx, key, profile)
 
 
 async def _effect(ctx: CheckContext, key: str, value: Any) -> Finding:

@@ -23,7 +23,7 @@ from harness.checks import CheckContext
 from harness.checks.context import KeySender, Upstream
 from harness.checks.cost import Budget, Spending
 from harness.checks.registry import Unit
-from harness.engine import DedupingSender, RunStats, plan, run_units, share
+from harness.engine import Admission, DedupingSender, RunStats, budget_admission, plan, run_units, share
 from harness.errors import ConfigError
 from harness.generation import build_matrix, keep_expectations
 from harness.providers import Endpoints, file_stem, load_providers, resolve_provider
@@ -228,12 +228,20 @@ class Column:
             append_run_log(self.options.run_log, self.target.column, self.target.surface.name, self.options.mode, stats)
         return stats
 
+    def admission(self, units: list[tuple[str, Unit]]) -> Admission | None:
+        """Under a budget, which of ``units`` may start, one by one in the order asked
+        (``engine.refusal``): for a caller that runs units itself (the pytest plugin); None
+        without a budget."""
+        spending = self._spending()
+        return None if spending is None else self.run(budget_admission(self.ctx, spending, units))
+
     def _spending(self) -> Spending | None:
         """Under a budget, what the units reserve and their retries spend: every client of the
-        column asks it before a retry."""
+        column asks it before a retry. One per column, however many times units are run in it
+        (check-config runs each model alias's)."""
         if self.options.budget is None:
             return None
-        spending = self.spending = Spending(self.options.budget)
+        spending = self.spending = self.spending or Spending(self.options.budget)
         for client in [self.client, self.upstream_client, *self.key_clients.values()]:
             if client is not None:
                 client.may_retry = spending.may_retry

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from harness.pytest_plugin import PLUGIN_OPTIONS
+from harness.results import BUDGET_REACHED
 from harness.runs.options import OPTIONS
 from tests.conftest import ROOT
 from tests.integration.conftest import require_local_servers
+from tests.synthetic import Behaviour, SyntheticProvider, served
 from tests.unit.test_models import ENTRY as MODELS_ENTRY
 
 OWN_TEST = """
@@ -211,3 +213,30 @@ def test_the_pytest_plugin_takes_model_columns_and_refuses_an_unknown_model(tmp_
     assert {line.split("::")[0] for line in one.stdout.splitlines() if "::" in line} == {"multi:org/large"}
     unknown = collect("--harness-provider", "multi", "--harness-model", "org/medium")
     assert unknown.returncode == 4 and "--model 'org/medium'" in unknown.stderr
+
+
+def test_a_budget_in_providers_toml_holds_in_the_plugin(tmp_path: Path) -> None:
+    """The entry's budget_requests holds as in the CLI: no more requests reach the provider,
+    the units it did not cover are NOT_RUN "budget reached", and such items fail."""
+    entry = textwrap.dedent(
+        """
+        [providers.syn]
+        base_url = "{url}"
+        model = "m"
+        schema = "openai"
+        max_parallel_requests = 1
+        budget_requests = 30
+        """
+    )
+    out = tmp_path / "out"
+    with served(SyntheticProvider(Behaviour())) as provider:
+        (tmp_path / "providers.toml").write_text(entry.format(url=provider.base_url))
+        args = ("--harness-provider", "syn", "--harness-mode", "live", "--harness-out", str(out), "-m", "harness")
+        result = _pytest(tmp_path, *args)
+        received = len(provider.bodies)
+    assert received <= 30, received
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    stopped = [r for r in records if r["verdict"] == "NOT_RUN" and r["detail"].startswith(BUDGET_REACHED)]
+    assert stopped and all("of 30 requests" in r["detail"] for r in stopped)
+    assert [r for r in records if r["verdict"] != "NOT_RUN"], "the units the budget covers run"
+    assert result.returncode == 1, result.stdout[-2000:]

@@ -32,7 +32,7 @@ from harness.datadesigner.live import chat_cases
 from harness.datadesigner.requests import PROMPT, SYSTEM_PROMPT, Target, health_check
 from harness.datadesigner.static import static_records
 from harness.errors import ConfigError
-from harness.results import Verdict
+from harness.results import BUDGET_REACHED, Verdict
 from harness.schema import Surface
 from tests.conftest import ROOT
 from tests.fault_server import fault_server
@@ -424,6 +424,31 @@ def test_no_seed_flag_of_check_config(tmp_path: Path, monkeypatch: pytest.Monkey
         args = ["check-config", str(models), "--providers", str(providers), "--provider", "synthetic", "--live"]
         assert main([*args, "--no-seed", "--out", str(tmp_path / "out")]) in (0, 1)
     assert provider.bodies and not [body for body in provider.bodies if "seed" in body]
+
+
+def test_a_budget_holds_for_check_config_and_every_probe_of_a_config_declares_its_ceiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--budget-requests, as `harness run` takes it: the config's probes send no more than the
+    budget (Data Designer's own health check, one request per alias, is Data Designer's), what
+    it does not cover is NOT_RUN "budget reached", and no probe is refused for lack of a ceiling."""
+    models = _write(tmp_path, "m.yaml", CHAT.format(temperature=0.5, top_p=0.9, extra="{min_p: 0.1}"))
+    providers = _write(tmp_path, "p.yaml", PROVIDERS)
+    args = ["check-config", str(models), "--providers", str(providers), "--provider", "synthetic", "--live"]
+    with served(SyntheticProvider()) as provider:
+        _project(tmp_path, monkeypatch, provider.base_url)
+        assert main([*args, "--out", str(tmp_path / "all")]) in (0, 1)
+        everything = len(provider.bodies)
+    budget = everything // 2
+    with served(SyntheticProvider()) as provider:
+        (tmp_path / "providers.toml").write_text(SYNTHETIC.format(url=provider.base_url, send_seed="true"))
+        assert main([*args, "--budget-requests", str(budget), "--out", str(tmp_path / "budget")]) == 1
+        received = len(provider.bodies)
+    assert received <= budget + 1 < everything
+    records = _records(tmp_path / "budget")
+    stopped = [r for r in records if r["verdict"] == "NOT_RUN" and r["detail"].startswith(BUDGET_REACHED)]
+    assert stopped and all(f"of {budget} requests" in r["detail"] for r in stopped)
+    assert not [r for r in records if "declares no ceiling" in r["detail"]]
 
 
 UNKNOWN_TO_DATA_DESIGNER = (
