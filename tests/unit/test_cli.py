@@ -181,7 +181,10 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
         ),
         ("report", "--merge --out --gate"),
         ("plan", "--provider --model --schema --hold --reference --params --checks --json"),
-        ("check-config", "--providers --provider --schema --live --out --probe-mode --no-seed"),
+        (
+            "check-config",
+            "--providers --provider --schema --live --out --probe-mode --no-seed --budget-requests --budget-usd",
+        ),
     ],
 )
 def test_each_command_renders_the_run_options_declared_once(command: str, flags: str) -> None:
