@@ -133,11 +133,10 @@ class ColumnRuntime:
         self.done: dict[str, list[Record]] = {}
         self._admission: Admission | None = None
 
-    def _run(self, unit: Unit) -> list[Record]:
+    def _run(self, check: str, unit: Unit) -> list[Record]:
         if unit.id not in self.done:
             why = self._refused(unit)
             if why is not None:
-                check = next(c for c, u in self.planned.values() if u is unit)
                 self.done[unit.id] = [not_started(self.column.ctx, check, unit, why)]
             else:
                 self.done[unit.id] = self.column.run(unit_records(self.column.ctx, unit))
@@ -147,8 +146,7 @@ class ColumnRuntime:
         """Why a budget does not let ``unit`` start (units are admitted in the order they run)."""
         if self.column.options.budget is None:
             return None
-        if self._admission is None:
-            self._admission = self.column.admission(list(self.planned.values()))
+        self._admission = self._admission or self.column.admission(list(self.planned.values()))
         return None if self._admission is None else refusal(self._admission, unit)
 
     def run(self, unit_id: str) -> list[Record]:
@@ -160,10 +158,10 @@ class ColumnRuntime:
         registry = load_families()
         phase = registry[check].phase
         if phase > 0 and unit.id not in self.done:
-            earlier = [(registry[c].phase, u) for c, u in self.planned.values() if registry[c].phase < phase]
-            for _, other in sorted(earlier, key=lambda pair: pair[0]):  # stable: in the order planned
-                self._run(other)
-        return self._run(unit)
+            earlier = [(c, u) for c, u in self.planned.values() if registry[c].phase < phase]
+            for other_check, other in sorted(earlier, key=lambda pair: registry[pair[0]].phase):  # stable
+                self._run(other_check, other)
+        return self._run(check, unit)
 
     def close(self) -> None:
         self.stack.close()

@@ -5,7 +5,6 @@ documented. Judges: ``judges.embeddings``."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from harness.checks.cost import Ceiling, sends
@@ -28,11 +27,18 @@ def embedding_body(ctx: CheckContext, **params: Any) -> dict[str, Any]:
     return {"model": ctx.model, "input": INPUT, **params}
 
 
-def embeddings_cost(*params: dict[str, Any]) -> Callable[[CheckContext, Profile], Ceiling]:
-    def cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
-        return sends(None, *(embedding_body(ctx, **p) for p in params), path=PATH)
+def encoding_cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
+    """What ``encoding_probe`` sends: the input as floats and as base64."""
+    return _sends(ctx, {"encoding_format": "float"}, {"encoding_format": "base64"})
 
-    return cost
+
+def dimensions_cost(ctx: CheckContext, _profile: Profile, size: int = DIMENSIONS) -> Ceiling:
+    """What ``dimensions_probe`` sends: the input as floats and at ``size`` dimensions."""
+    return _sends(ctx, {"encoding_format": "float"}, {"dimensions": size})
+
+
+def _sends(ctx: CheckContext, *params: dict[str, Any]) -> Ceiling:
+    return sends(None, *(embedding_body(ctx, **p) for p in params), path=PATH)
 
 
 @probe(
@@ -40,7 +46,7 @@ def embeddings_cost(*params: dict[str, Any]) -> Callable[[CheckContext, Profile]
     "encoding_format",
     "base64",
     when=lambda ctx: bool(ctx.surface.embeddings),
-    cost=embeddings_cost({"encoding_format": "float"}, {"encoding_format": "base64"}),
+    cost=encoding_cost,
 )
 async def encoding_probe(ctx: CheckContext) -> Finding:
     floats, encoded = await asyncio.gather(
@@ -62,7 +68,7 @@ def _dimensions_wanted(ctx: CheckContext) -> bool:
     "dimensions",
     "effect",
     when=_dimensions_wanted,
-    cost=embeddings_cost({"encoding_format": "float"}, {"dimensions": DIMENSIONS}),
+    cost=dimensions_cost,
 )
 async def dimensions_probe(ctx: CheckContext, size: int = DIMENSIONS) -> Finding:
     base, sized = await asyncio.gather(

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from harness.checks.cost import sends
+from harness.checks.cost import Ceiling, sends
 from harness.checks.findings import Finding
 from harness.checks.judges import Judgement, probe_failure
+from harness.checks.judges.profile import Profile
 from harness.checks.judges.ranges import judge_unknown_key
 from harness.checks.judges.shapes import Pair
 from harness.checks.plans.common import EFFECTS, probe_body
@@ -44,13 +45,13 @@ def _enum_value(ctx: CheckContext, param: str) -> Any:
     return next(v for v in spec.get("enum", []) if v is not None and v != spec.get("default"))
 
 
-@probe_each(
-    PASSTHROUGH,
-    "accepted",
-    _extensions,
-    when=_enumerated,
-    cost=lambda ctx, param, _p: sends(ctx.context_tokens, probe_body(ctx, **{param: _enum_value(ctx, param)})),
-)
+def enum_passthrough_cost(ctx: CheckContext, param: str, _profile: Profile, value: Any = None) -> Ceiling:
+    """What ``enum_passthrough`` sends: one request carrying the value."""
+    chosen = _enum_value(ctx, param) if value is None else value
+    return sends(ctx.context_tokens, probe_body(ctx, **{param: chosen}))
+
+
+@probe_each(PASSTHROUGH, "accepted", _extensions, when=_enumerated, cost=enum_passthrough_cost)
 async def passthrough_accepted(ctx: CheckContext, param: str) -> Finding:
     return await enum_passthrough(ctx, param)
 

@@ -8,22 +8,21 @@ from __future__ import annotations
 import dataclasses
 import random
 import zlib
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from harness.checks import CheckContext
-from harness.checks.cost import Ceiling, sends
+from harness.checks.cost import Ceiling
 from harness.checks.determinism import determinism_cost, determinism_probe
-from harness.checks.embeddings import dimensions_probe, embeddings_cost, encoding_probe
+from harness.checks.embeddings import dimensions_cost, dimensions_probe, encoding_cost, encoding_probe
 from harness.checks.findings import Finding
 from harness.checks.judges import Judgement
 from harness.checks.judges.profile import Profile
-from harness.checks.passthrough import enum_passthrough
-from harness.checks.plans.common import EFFECTS, probe_body
+from harness.checks.passthrough import enum_passthrough, enum_passthrough_cost
+from harness.checks.plans.common import EFFECTS
 from harness.checks.plans.proofs import sampling_effect, sampling_effect_cost
 from harness.checks.ranges import range_acceptance
-from harness.checks.registry import Unit, UnitCost, unit_of
+from harness.checks.registry import Unit, unit_of
 from harness.datadesigner.config import (
     DROPPED_KEYS,
     ConfigFile,
@@ -84,17 +83,17 @@ def units_for(ctx: CheckContext, config: ConfigFile, model: Any) -> list[tuple[s
     extra = {k: v for k, v in merged_extra_body(model, config.providers).items() if k not in DROPPED_KEYS}
     prefix = f"config.{model.alias}"
     units: list[tuple[str, Unit]] = []
-    # Each unit's ceiling is its probe's own (``cost=`` on the registry's declaration) at the
-    # config's values: a budget admits these units as it admits a run's.
+    # Each unit's ceiling is its probe's own (the function the registry's declaration names) at
+    # the config's values: a budget admits these units as it admits a run's.
     if generation_type(model) == "embedding":
         if params.encoding_format == "base64":
             make = partial(encoding_probe, ctx)
-            spent = _ceiling(ctx, embeddings_cost({"encoding_format": "float"}, {"encoding_format": "base64"}))
+            spent = partial(encoding_cost, ctx)
             unit = unit_of(f"{prefix}.encoding_format", "embeddings", "encoding_format", "base64", make, spent)
             units.append(("embeddings", unit))
         if params.dimensions is not None:
             sized = partial(dimensions_probe, ctx, params.dimensions)
-            spent = _ceiling(ctx, embeddings_cost({"encoding_format": "float"}, {"dimensions": params.dimensions}))
+            spent = partial(dimensions_cost, ctx, size=params.dimensions)
             units.append(
                 ("embeddings", unit_of(f"{prefix}.dimensions", "embeddings", "dimensions", "effect", sized, spent))
             )
@@ -115,28 +114,15 @@ def units_for(ctx: CheckContext, config: ConfigFile, model: Any) -> list[tuple[s
             units.append((check, unit_of(f"{prefix}.{key}", check, key, "effect", effect, spent)))
         elif param is not None and "enum" in param.schema:
             accepted = partial(enum_passthrough, ctx, key, value)
-            once = _ceiling(ctx, _sending(probe_body(ctx, **{key: value})))
+            once = partial(enum_passthrough_cost, ctx, key, value=value)
             units.append(("passthrough", unit_of(f"{prefix}.{key}", "passthrough", key, "accepted", accepted, once)))
     if "seed" in ctx.surface.parameters:
         repeated = partial(determinism_probe, ctx)
-        spent = _ceiling(ctx, determinism_cost)
+        spent = partial(determinism_cost, ctx)
         units.append(
             ("determinism", unit_of(f"{prefix}.determinism", "determinism", "seed", "repeat", repeated, spent))
         )
     return units
-
-
-def _ceiling(ctx: CheckContext, cost: Callable[[CheckContext, Profile], Ceiling]) -> UnitCost:
-    return partial(cost, ctx)
-
-
-def _sending(body: dict[str, Any]) -> Callable[[CheckContext, Profile], Ceiling]:
-    """The ceiling of a probe of one request."""
-
-    def cost(ctx: CheckContext, _profile: Profile) -> Ceiling:
-        return sends(ctx.context_tokens, body)
-
-    return cost
 
 
 def _effect_cost(ctx: CheckContext, key: str, value: Any, profile: Profile) -> Ceiling:
