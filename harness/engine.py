@@ -42,6 +42,7 @@ class RunStats:
     requests: int = 0  # HTTP requests sent (retries included; shared requests once)
     completion_tokens: int = 0
     probes: str = ""  # how sampling probes proved effects (the provider's measured profile)
+    profile: Profile | None = None  # that profile, where a probe measured it
     not_started: int = 0  # units not started: the budget would not cover them (NOT_RUN records)
 
 

@@ -1,19 +1,24 @@
 """`harness plan`: what a live run of each column can spend at most, before anything is sent
 (``runs.plan``), as a table or ``--json``; and ``--plan`` on the live commands, which prints
-it first and then runs."""
+it first and then runs. ``harness plan --from RUN`` plans each column under the profile its
+last run in that folder measured."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from harness.checks.judges.profile import Profile
+from harness.errors import ConfigError
 from harness.providers import load_providers, resolve_provider
 from harness.reporting.console import make_console
+from harness.reporting.runlog import RUN_LOG, measured_profiles
 from harness.runs import add_arguments, conformance_targets
 from harness.runs.plan import ColumnPlan, plan_column
 from harness.runs.reference import graded_checks, reference_pairs
@@ -31,7 +36,9 @@ def _money(usd: float | None) -> str:
 
 
 def print_plans(plans: list[ColumnPlan], console: Console) -> None:
-    table = Table(title="plan: the most each column's run can spend (nothing was sent)")
+    measured = any(p.measured_in for p in plans)
+    under = " under the profile its last run measured" if measured else ""
+    table = Table(title=f"plan: the most each column's run can spend{under} (nothing was sent)")
     for name in ("column", "units", "requests", "+ retries", "completion tokens", "prompt tokens", "USD", "key"):
         table.add_column(name, justify="left" if name in ("column", "key") else "right")
     for found in plans:
@@ -47,6 +54,16 @@ def print_plans(plans: list[ColumnPlan], console: Console) -> None:
         )
     console.print(table)
     for found in plans:
+        if found.measured_in:
+            console.print(
+                f"{found.column}: planned for {found.profiles[0].profile} probes, as measured by {found.measured_in}; "
+                f"{found.any_profile_requests:,} requests if this run measures another profile",
+                highlight=False,
+            )
+        elif measured:
+            console.print(
+                f"{found.column}: no profile measured in that folder: planned for every profile", highlight=False
+            )
         if len(found.profiles) > 1:
             each = "; ".join(f"{p.profile}: {p.total.requests:,} requests" for p in found.profiles)
             console.print(f"{found.column}: by the profile the run measures: {each}", highlight=False)
@@ -75,10 +92,29 @@ def print_plans(plans: list[ColumnPlan], console: Console) -> None:
 
 
 def plans_of(
-    targets: list[Target], params: list[str] | None, checks: list[str] | None, graded: frozenset[str] = frozenset()
+    targets: list[Target],
+    params: list[str] | None,
+    checks: list[str] | None,
+    graded: frozenset[str] = frozenset(),
+    measured: dict[str, tuple[Profile, str]] | None = None,
 ) -> list[ColumnPlan]:
-    """Each column's plan; a graded pair's columns (``graded``) also send the graded checks."""
-    return [plan_column(t, params, graded_checks(checks) if t.column in graded else checks) for t in targets]
+    """Each column's plan; a graded pair's columns (``graded``) also send the graded checks;
+    a column in ``measured`` is planned under the profile measured there."""
+    return [
+        plan_column(t, params, graded_checks(checks) if t.column in graded else checks, (measured or {}).get(t.column))
+        for t in targets
+    ]
+
+
+def profiles_from(folder: str) -> dict[str, tuple[Profile, str]]:
+    """``--from``: the profile each column's last run in ``folder`` measured, with where."""
+    path = Path(folder)
+    if not (path / RUN_LOG).is_file():
+        raise ConfigError(f"--from {folder}: no {RUN_LOG} there (a run folder: harness run/conformance --out)")
+    return {
+        column: (profile, f"its run in {folder}" + (f" of {date}" if date else ""))
+        for column, (profile, date) in measured_profiles(path).items()
+    }
 
 
 def show_plan(
@@ -106,7 +142,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
             graded.add(target.column)
             if target.column not in {t.column for t in targets}:
                 targets.append(target)
-    plans = plans_of(targets, _split(args.params), _split(args.checks), frozenset(graded))
+    measured = profiles_from(args.from_run) if args.from_run else None
+    plans = plans_of(targets, _split(args.params), _split(args.checks), frozenset(graded), measured)
     if args.json:
         document: dict[str, Any] = {"columns": [p.as_json() for p in plans]}
         print(json.dumps(document, indent=1))
@@ -120,5 +157,12 @@ def add_commands(sub: Any) -> None:
         "plan", help="the most requests, tokens and money each column's run can spend, sending nothing"
     )
     add_arguments(found, "provider", "model", "schema", "hold", "reference", "params", "checks")
+    found.add_argument(
+        "--from",
+        dest="from_run",
+        metavar="RUN",
+        help="plan each column under the profile (seeded or seed-free) its last run in this run folder measured, "
+        "not the costliest a run may measure",
+    )
     found.add_argument("--json", action="store_true", help="machine-readable output")
     found.set_defaults(func=cmd_plan)

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from harness import __version__
+from harness.checks.judges.profile import Profile
 from harness.engine import RunStats
 
 RUN_LOG = "runs.jsonl"
@@ -24,6 +25,14 @@ def append_run_log(out: Path, column: str, surface: str, mode: str, stats: RunSt
         "skipped": stats.skipped,
         "not_started": stats.not_started,  # units a budget did not start
         "probes": stats.probes,
+        # The same, for a later `harness plan --from`: the profile a run of the column measures.
+        "profile": None
+        if stats.profile is None
+        else {
+            "mode": stats.profile.mode,
+            "seed_reproduces": stats.profile.seed_reproduces,
+            "greedy_reproduces": stats.profile.greedy_reproduces,
+        },
         # When: a recorded reference is dated by its run (harness.reporting.reference).
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         # Which harness measured it: an export names the version its evidence came from.
@@ -80,3 +89,29 @@ def column_runs(out: Path) -> dict[str, dict[str, str]]:
             continue
         runs[str(entry["provider"])] = {key: str(entry.get(key) or "") for key in ("date", "mode", "harness")}
     return runs
+
+
+def measured_profiles(out: Path) -> dict[str, tuple[Profile, str]]:
+    """The profile each column's last run in the folder measured, with that run's date (a
+    column whose runs measured none, or an older run log that did not say, is absent)."""
+    found: dict[str, tuple[Profile, str]] = {}
+    path = out / RUN_LOG
+    if not path.exists():
+        return found
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            measured = entry.get("profile")
+            if not isinstance(measured, dict) or measured.get("mode") not in ("seeded", "seed-free"):
+                continue
+            seed = measured.get("seed_reproduces")
+            profile = Profile(
+                measured["mode"],
+                seed if isinstance(seed, bool) else None,
+                bool(measured.get("greedy_reproduces")),
+                "measured by the run of " + str(entry.get("date") or "an undated run"),
+            )
+        except (ValueError, AttributeError):
+            continue
+        found[str(entry["provider"])] = (profile, str(entry.get("date") or ""))
+    return found

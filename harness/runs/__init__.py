@@ -10,7 +10,6 @@ from harness.runs.runner import (
     ColumnOptions,
     RunOptions,
     check_context,
-    measured_profile,
     open_column,
     run_provider,
 )
@@ -29,7 +28,6 @@ __all__ = [
     "client_settings",
     "column_name",
     "conformance_targets",
-    "measured_profile",
     "new_run_dir",
     "not_run_record",
     "open_column",

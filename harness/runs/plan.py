@@ -1,9 +1,11 @@
 """What a run of each column can spend at most, before anything is sent (``harness plan``,
 ``--plan``): every unit the engine would plan, with the ceiling declared next to it
 (``checks.cost``), summed as the engine's sender de-duplicates, under each profile the run
-may measure (the column's ceiling is the costliest); the retries on top, as an allowance; the
-most money where a price is set; and the key that is missing, by name. It opens no client
-and launches nothing: the context's sender cannot send."""
+may measure (the column's ceiling is the costliest), or under the one a previous run of the
+column measured where asked (``harness plan --from``: a provider keeps its profile from run to
+run, and the seed-free proof's ceiling is several times the seeded one's); the retries on top,
+as an allowance; the most money where a price is set; and the key that is missing, by name.
+It opens no client and launches nothing: the context's sender cannot send."""
 
 from __future__ import annotations
 
@@ -47,6 +49,10 @@ class ColumnPlan:
     retries: int = RETRIES
     price: Price | None = None
     missing_key: str | None = None
+    # Planned under the profile a previous run measured: where and when ("" for every profile
+    # a run may measure), and the most requests whatever the run measures.
+    measured_in: str = ""
+    any_profile_requests: int | None = None
 
     @property
     def ceiling(self) -> ProfilePlan:
@@ -91,6 +97,10 @@ class ColumnPlan:
             "usd": None if usd is None else ("unbounded" if math.isinf(usd) else round(usd, 6)),
             "usd_with_retries": _with_retries(usd, self.retries),
             "missing_key": self.missing_key,
+            "planned_under": f"{self.profiles[0].profile}, as measured by {self.measured_in}"
+            if self.measured_in
+            else "every profile a run may measure",
+            "requests_whatever_the_profile": self.any_profile_requests or self.requests,
             "profiles": [
                 {
                     "profile": p.profile,
@@ -142,42 +152,44 @@ def planning_context(target: Target, params: list[str] | None = None) -> CheckCo
     return ctx
 
 
-def plan_column(target: Target, params: list[str] | None = None, checks: list[str] | None = None) -> ColumnPlan:
-    """The most one column's run can spend (see the module docstring)."""
+def plan_column(
+    target: Target,
+    params: list[str] | None = None,
+    checks: list[str] | None = None,
+    measured: tuple[Profile, str] | None = None,
+) -> ColumnPlan:
+    """The most one column's run can spend (see the module docstring); under ``measured``
+    (a profile and where it was measured) where the column may measure it."""
     ctx = planning_context(target, params)
     units = [unit for _, unit in plan(ctx, checks)]
-    profiles = []
-    for profile in candidate_profiles(ctx):
-        ledger, found, undeclared, unbounded = Ledger(), Sum(), [], []
-        for unit in units:
-            if unit.cost is None:
-                undeclared.append(unit.id)
-                continue
-            ceiling = unit.cost(profile)
-            if ceiling.completion_tokens is None:
-                unbounded.append(unit.id)
-            found.plus(ledger.reserve(ceiling))
-        profiles.append(
-            ProfilePlan(
-                profile.mode + _greedy(profile.seed_free, profile.greedy_reproduces), found, undeclared, unbounded
-            )
-        )
+    candidates = candidate_profiles(ctx)
+    profiles = [units_plan(units, profile) for profile in candidates]
     provider = target.provider
-    return ColumnPlan(
+    found = ColumnPlan(
         target.column, provider.name, len(units), profiles, price=price_of(provider), missing_key=provider.missing_key()
     )
+    # A profile the column can no longer measure (probe_mode or send_seed changed since) is
+    # not planned under: every profile is.
+    if measured is not None and measured[0].mode in {p.mode for p in candidates}:
+        found.any_profile_requests = found.requests
+        found.profiles = [units_plan(units, measured[0])]
+        found.measured_in = measured[1]
+    return found
 
 
 def units_plan(units: list[Unit], profile: Profile) -> ProfilePlan:
     """The most ``units`` can send under ``profile``, shared requests counted once."""
-    ledger, found, undeclared = Ledger(), Sum(), []
+    ledger, found, undeclared, without_bound = Ledger(), Sum(), [], []
     for unit in units:
         if unit.cost is None:
             undeclared.append(unit.id)
             continue
-        found.plus(ledger.reserve(unit.cost(profile)))
+        ceiling = unit.cost(profile)
+        if ceiling.completion_tokens is None:
+            without_bound.append(unit.id)
+        found.plus(ledger.reserve(ceiling))
     name = profile.mode + _greedy(profile.seed_free, profile.greedy_reproduces)
-    return ProfilePlan(name, found, undeclared)
+    return ProfilePlan(name, found, undeclared, without_bound)
 
 
 def _greedy(seed_free: bool, reproduces: bool) -> str:

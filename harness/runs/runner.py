@@ -223,7 +223,8 @@ class Column:
         others = [self.upstream_client] if self.upstream_client else []
         stats.requests = sum(c.requests_sent for c in [self.client, *others, *self.key_clients.values()])
         stats.completion_tokens = self.sender.completion_tokens
-        stats.probes = measured_profile(self.ctx)
+        stats.profile = self.ctx.shared.profile.done(None)
+        stats.probes = stats.profile.describe() if stats.profile is not None else ""
         if self.options.run_log is not None:
             append_run_log(self.options.run_log, self.target.column, self.target.surface.name, self.options.mode, stats)
         return stats
@@ -417,9 +418,3 @@ def _run_with_progress(
         # (No callback when the bar is hidden: advancing it still takes its lock per unit.)
         advance = (lambda n: bar.advance(task, n)) if show else None
         return column.run_units(units, writer, done, advance)
-
-
-def measured_profile(ctx: CheckContext) -> str:
-    """The provider's profile, where a probe measured it during the run."""
-    profile = ctx.shared.profile.done(None)
-    return profile.describe() if profile is not None else ""

@@ -245,3 +245,55 @@ def test_plan_flag_prints_the_plan_then_runs(capsys: pytest.CaptureFixture[str],
     printed = capsys.readouterr().out
     assert printed.index("plan: the most each column") < printed.index("results")
     assert (tmp_path / "out" / "results.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "mode"),
+    [(Behaviour(), "seeded"), (Behaviour(unseeded=True), "seed-free")],
+    ids=["seeded", "seed-free"],
+)
+def test_plan_from_a_run_plans_under_the_profile_that_run_measured(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    behaviour: Behaviour,
+    mode: str,
+) -> None:
+    code, _, received = _run(tmp_path, monkeypatch, "out", "--gate", "none", behaviour=behaviour)
+    assert code == 0
+    capsys.readouterr()  # the run's own output
+    plan = ["plan", "--provider", "syn", "--params", PARAMS, "--json"]
+    assert main(plan) == 0
+    every = json.loads(capsys.readouterr().out)["columns"][0]
+    assert main([*plan, "--from", str(tmp_path / "out")]) == 0
+    measured = json.loads(capsys.readouterr().out)["columns"][0]
+    # The measured profile's own ceiling, never below what that run sent.
+    assert [p["profile"].split(" ")[0] for p in measured["profiles"]] == [mode]
+    assert measured["requests"] == next(
+        p["requests"] for p in every["profiles"] if p["profile"] == measured["profiles"][0]["profile"]
+    )
+    assert received <= measured["requests"] <= every["requests"]
+    assert measured["requests_whatever_the_profile"] == every["requests"]
+    assert measured["planned_under"].startswith(f"{mode}") and "as measured by its run in" in measured["planned_under"]
+    if mode == "seeded":
+        assert measured["requests"] < every["requests"]
+    assert main([*plan[:-1], "--from", str(tmp_path / "out")]) == 0
+    assert "if this run measures another profile" in capsys.readouterr().out
+
+
+def test_plan_from_a_folder_without_a_run_or_with_another_profile_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _run(tmp_path, monkeypatch, "out", "--gate", "none")
+    capsys.readouterr()
+    plan = ["plan", "--provider", "syn", "--params", PARAMS, "--json"]
+    assert main([*plan, "--from", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "runs.jsonl" in err
+    # The entry now forces the seed-free proof: the seeded profile measured before no longer applies.
+    _project(tmp_path, monkeypatch, "http://127.0.0.1:9/v1", more='probe_mode = "seed-free"')
+    assert main(plan) == 0
+    every = json.loads(capsys.readouterr().out)["columns"][0]
+    assert main([*plan, "--from", str(tmp_path / "out")]) == 0
+    column = json.loads(capsys.readouterr().out)["columns"][0]
+    assert column["planned_under"] == "every profile a run may measure" and column["requests"] == every["requests"]

@@ -180,7 +180,7 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
             "--plan --budget-requests --budget-usd",
         ),
         ("report", "--merge --out --gate"),
-        ("plan", "--provider --model --schema --hold --reference --params --checks --json"),
+        ("plan", "--provider --model --schema --hold --reference --params --checks --from --json"),
         (
             "check-config",
             "--providers --provider --schema --live --out --probe-mode --no-seed --budget-requests --budget-usd",

@@ -1,6 +1,7 @@
 """The plan's ceilings hold against what the shipped cassettes' runs really sent: every unit
 sends at most its declared ceiling, every column at most its plan (never below), and the plan
-under the profile the run measured is at most ``TOLERANCE`` above what it sent. A cassette's
+under the profile the run measured (``harness plan --from`` the run's folder) is at most
+``TOLERANCE`` above what it sent. A cassette's
 replay sends what the recorded live run sent (each interaction once, in the order recorded);
 the local live runs have no retries."""
 
@@ -20,6 +21,7 @@ from harness.checks.cost import prompt_bound
 from harness.checks.findings import Finding
 from harness.checks.judges.profile import Profile
 from harness.checks.registry import Unit
+from harness.commands.plan import profiles_from
 from harness.engine import plan
 from harness.providers import load_providers
 from harness.results import ResultsWriter
@@ -96,8 +98,9 @@ def per_unit(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Counter[str], Co
 
 
 def replayed(target: Target, out: Path) -> tuple[list[Unit], int, Profile | None]:
-    """The column replayed from its cassette: its units, the requests sent, the profile measured."""
-    with open_column(target, ColumnOptions(mode="replay")) as column:
+    """The column replayed from its cassette into the run folder ``out``: its units, the
+    requests sent, the profile measured."""
+    with open_column(target, ColumnOptions(mode="replay", run_log=out)) as column:
         units = [(name, _counted(unit)) for name, unit in plan(column.ctx)]
         writer = ResultsWriter(out / "results.jsonl")
         try:
@@ -127,7 +130,11 @@ def test_no_unit_nor_column_sends_more_than_planned_and_the_plan_is_close(
         if count > ceiling or attempts[unit_id] > ceiling * (1 + whatever.retries):
             over.append(f"{unit_id}: sent {count} ({attempts[unit_id]} with retries), ceiling {ceiling}")
     assert not over, over
-    planned = max(units_plan(units, p).total.requests for p in profiles)
+    # What `harness plan --from` the run's folder says: the plan under the profile it measured.
+    from_run = plan_column(target, measured=profiles_from(str(tmp_path)).get(target.column))
+    planned = from_run.requests
+    assert planned == max(units_plan(units, p).total.requests for p in profiles)
+    assert from_run.measured_in or measured is None, "the profile the run measured was not read back"
     spent = sum(first.values())
     ratio = planned / spent
     line = (
