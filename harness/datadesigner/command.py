@@ -89,25 +89,26 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         args.file or data_designer_home() / "model_configs.yaml", args.providers, stand_in=bool(args.provider)
     )
     groups = by_provider(config, load_providers(), args.provider)
-    checked: list[tuple[Target, ConfigFile]] = []
+    # Every usage error (a key, a budget without a price) before anything is written.
+    checked: list[tuple[Target, ConfigFile, Budget | None]] = []
     for entry, models in groups:
         provider = with_overrides(entry, args.probe_mode, args.no_seed)
         if args.live and provider.missing_key():
             raise ConfigError(
                 f"--live needs {provider.missing_key()} for provider {provider.name!r}: set it, or drop --live"
             )
-        checked.append((Target(provider, surface_named(args.schema or provider.schema_name)), models))
-    names = "-".join(target.provider.name for target, _ in checked)
+        budget = budget_of(provider, args.budget_requests, args.budget_usd) if args.live else None
+        checked.append((Target(provider, surface_named(args.schema or provider.schema_name)), models, budget))
+    names = "-".join(target.provider.name for target, _, _ in checked)
     out: Path = writable_folder(args.out or new_run_dir(f"check-config-{names}"))
     for stale in ("results.jsonl", "runs.jsonl"):  # a check is always whole: no resume here
         (out / stale).unlink(missing_ok=True)
     writer = ResultsWriter(out / "results.jsonl")
     try:
-        for target, models in checked:
+        for target, models, budget in checked:
             for record in static_records(models, target.column, target.surface):
                 writer.write(record)
             if args.live:
-                budget = budget_of(target.provider, args.budget_requests, args.budget_usd)
                 _check_live(target, models, writer, out, budget)
     finally:
         writer.close()

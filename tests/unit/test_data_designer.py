@@ -451,6 +451,21 @@ def test_a_budget_holds_for_check_config_and_every_probe_of_a_config_declares_it
     assert not [r for r in records if "declares no ceiling" in r["detail"]]
 
 
+def test_a_usd_budget_without_a_price_is_refused_before_anything_is_written_or_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = _write(tmp_path, "m.yaml", CHAT.format(temperature=0.5, top_p=0.9, extra="{min_p: 0.1}"))
+    providers = _write(tmp_path, "p.yaml", PROVIDERS)
+    args = ["check-config", str(models), "--providers", str(providers), "--provider", "synthetic", "--live"]
+    with served(SyntheticProvider()) as provider:
+        _project(tmp_path, monkeypatch, provider.base_url)
+        assert main([*args, "--budget-usd", "1", "--out", str(tmp_path / "out")]) == 2
+        assert provider.bodies == []
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no price" in err
+    assert not (tmp_path / "out" / "results.jsonl").exists()
+
+
 UNKNOWN_TO_DATA_DESIGNER = (
     "model_configs:\n  - {alias: a, model: m, provider: nowhere, inference_parameters: {temperature: 0.5}}\n"
 )
