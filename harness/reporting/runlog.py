@@ -93,7 +93,8 @@ def column_runs(out: Path) -> dict[str, dict[str, str]]:
 
 def measured_profiles(out: Path) -> dict[str, tuple[Profile, str]]:
     """The profile each column's last run in the folder measured, with that run's date (a
-    column whose runs measured none, or an older run log that did not say, is absent)."""
+    column whose runs measured none, or an older run log that did not say, is absent; a line
+    that is not a run's is skipped)."""
     found: dict[str, tuple[Profile, str]] = {}
     path = out / RUN_LOG
     if not path.exists():
@@ -101,17 +102,20 @@ def measured_profiles(out: Path) -> dict[str, tuple[Profile, str]]:
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             entry = json.loads(line)
-            measured = entry.get("profile")
-            if not isinstance(measured, dict) or measured.get("mode") not in ("seeded", "seed-free"):
-                continue
-            seed = measured.get("seed_reproduces")
-            profile = Profile(
-                measured["mode"],
-                seed if isinstance(seed, bool) else None,
-                bool(measured.get("greedy_reproduces")),
-                "measured by the run of " + str(entry.get("date") or "an undated run"),
-            )
-        except (ValueError, AttributeError):
+        except ValueError:
             continue
-        found[str(entry["provider"])] = (profile, str(entry.get("date") or ""))
+        measured = entry.get("profile") if isinstance(entry, dict) else None
+        if not isinstance(measured, dict) or measured.get("mode") not in ("seeded", "seed-free"):
+            continue
+        if not isinstance(entry.get("provider"), str):
+            continue
+        seed = measured.get("seed_reproduces")
+        date = str(entry.get("date") or "")
+        profile = Profile(
+            measured["mode"],
+            seed if isinstance(seed, bool) else None,
+            measured.get("greedy_reproduces") is True,
+            f"measured by the run of {date or 'an undated run'}",
+        )
+        found[entry["provider"]] = (profile, date)
     return found

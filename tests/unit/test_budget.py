@@ -15,6 +15,7 @@ import pytest
 from harness.checks.cost import Ceiling, Ledger, completion_bound, fresh, samples, sends, shared
 from harness.cli import main
 from harness.reporting.gate import apply_gate
+from harness.reporting.runlog import measured_profiles
 from harness.reporting.summary import summarise
 from harness.results import BUDGET_REACHED, Record, Verdict, budget_stopped, read_results
 from tests.conftest import ROOT
@@ -297,3 +298,21 @@ def test_plan_from_a_folder_without_a_run_or_with_another_profile_mode(
     assert main([*plan, "--from", str(tmp_path / "out")]) == 0
     column = json.loads(capsys.readouterr().out)["columns"][0]
     assert column["planned_under"] == "every profile a run may measure" and column["requests"] == every["requests"]
+
+
+def test_the_profiles_a_run_log_recorded_are_read_whatever_else_it_holds(tmp_path: Path) -> None:
+    seeded = {"mode": "seeded", "seed_reproduces": True, "greedy_reproduces": True}
+    lines = [
+        "not json",
+        "[1, 2]",
+        json.dumps({"profile": seeded}),  # no column
+        json.dumps({"provider": "a", "profile": {"mode": "sometimes"}}),
+        json.dumps({"provider": "a", "profile": seeded, "date": "2026-12-01 00:00 UTC"}),
+        json.dumps({"provider": "a", "requests": 3}),  # a later run that measured nothing
+        json.dumps({"provider": "b", "profile": {"mode": "seed-free", "greedy_reproduces": False}}),
+    ]
+    (tmp_path / "runs.jsonl").write_text("\n".join(lines) + "\n")
+    found = measured_profiles(tmp_path)
+    assert sorted(found) == ["a", "b"]
+    assert found["a"][0].mode == "seeded" and found["a"][1] == "2026-12-01 00:00 UTC"
+    assert found["b"][0].mode == "seed-free" and not found["b"][0].greedy_reproduces and found["b"][1] == ""
