@@ -15,9 +15,11 @@ Each check unit of each column (a provider held to a surface: its own, those in 
 ``--harness-model`` names) becomes one item ``<column>::<unit>``, marked
 ``harness`` and added beside the project's own tests, never instead of them: ``-m harness``
 runs the conformance items alone, ``-m "not harness"`` the rest. Items are in an
-``xdist_group`` per column, so under ``--dist loadgroup`` one worker owns a column and its
-concurrency limit holds. An item fails on a non-conformance, skips when not run, passes
-otherwise. Workers send their records to the controller in the test reports'
+``xdist_group`` per column, so under ``--dist loadgroup`` (the one distribution it takes
+with ``-n``) one worker owns a column, and its concurrency limit and budget hold; within a
+process a column's items run together, whatever order other plugins chose. An item fails on
+a non-conformance or missing evidence (a budget reached included), skips when not run,
+passes otherwise. Workers send their records to the controller in the test reports'
 ``user_properties``; the controller alone writes results.jsonl and the reports, once, at the
 end, into ``--harness-out`` or else a new ``reports/<time>-pytest`` folder.
 """
@@ -40,7 +42,7 @@ from harness.errors import HarnessError
 from harness.providers import load_providers, resolve_provider
 from harness.redaction import scrub_text
 from harness.reporting.reports import write_reports
-from harness.results import FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict
+from harness.results import FAILING, MISSING_EVIDENCE, Record, ResultsWriter, Verdict, budget_stopped
 from harness.runs import (
     OPTIONS,
     ColumnOptions,
@@ -171,18 +173,29 @@ class Runtimes:
     """At most one column open at a time: a local provider's servers (and its loop) are given
     up before the next column's start, so two never compete for the machine. A column that
     cannot be opened (unreachable, a launch that failed) is tried once: its other items get
-    the same error."""
+    the same error. A column is opened once per process: opened again, it would start with
+    its whole budget and without the exchanges its last checks judge, so its items left are
+    an error instead (``pytest_collection_finish`` keeps a column's items together, so only
+    a scheduler that splits them gets here)."""
 
     def __init__(self, options: ColumnOptions) -> None:
         self.options = options
         self.current: ColumnRuntime | None = None
         self.failed: dict[str, HarnessError] = {}
+        self.closed: set[str] = set()
 
     def get(self, target: Target) -> ColumnRuntime:
         if target.column in self.failed:
             raise self.failed[target.column]
         if self.current is None or self.current.target.column != target.column:
             self.close()
+            if target.column in self.closed:
+                self.failed[target.column] = HarnessError(
+                    f"column {target.column!r}: its items were not run together in this process (another "
+                    "column's ran between them): the rest of them are not run, so its budget and its last "
+                    "checks hold (with -n, use --dist loadgroup)"
+                )
+                raise self.failed[target.column]
             try:
                 self.current = ColumnRuntime(target, self.options)
             except HarnessError as err:
@@ -192,6 +205,7 @@ class Runtimes:
 
     def close(self) -> None:
         if self.current is not None:
+            self.closed.add(self.current.target.column)
             self.current.close()
             self.current = None
 
@@ -212,7 +226,7 @@ class ConformanceItem(pytest.Item):
         # (user_properties reach pytest's own --junitxml, so they are scrubbed as results are.)
         self.user_properties.append((RECORDS_KEY, scrub_text(json.dumps([r.to_json() for r in records], default=str))))
         # As the strict gate: no evidence (not recorded, no usable answer) is no pass.
-        failing = [r for r in records if r.verdict in FAILING or r.verdict in MISSING_EVIDENCE]
+        failing = [r for r in records if r.verdict in FAILING or r.verdict in MISSING_EVIDENCE or budget_stopped(r)]
         if failing:
             raise ConformanceFailure(failing)
         if records and all(r.verdict is Verdict.NOT_RUN for r in records):
@@ -274,6 +288,13 @@ def pytest_configure(config: pytest.Config) -> None:
             writable_folder(Path(settings.out), "--harness-out")  # before the run, not after it
         except HarnessError as err:
             raise pytest.UsageError(str(err)) from err
+    if runs and getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") != "loadgroup":
+        # Any other distribution splits a column over workers: each would open it, with the
+        # whole budget, and judge its last checks on a part of its exchanges.
+        raise pytest.UsageError(
+            f"harness: with -n, the conformance items need --dist loadgroup (one worker per column), "
+            f"not --dist {config.option.dist}"
+        )
     config.stash[RUNTIMES] = Runtimes(settings.column_options())
     config.stash[COLLECTED] = []
     config.stash[COLLECTOR] = RecordCollector(config)
@@ -285,6 +306,26 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for target in config.stash[TARGETS]:
         column = ColumnCollector.from_parent(session, name=target.column, nodeid=target.column, target=target)
         items.extend(column.collect())
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker sends the collection to the controller
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Each column's items together, where its first item is (other plugins may have
+    reordered them: ``--ff``, random orders), in their own order; other items untouched."""
+    columns: dict[str, list[pytest.Item]] = {}
+    for item in session.items:
+        if isinstance(item, ConformanceItem):
+            columns.setdefault(item.target.column, []).append(item)
+    if len(columns) < 2:
+        return
+    ordered: list[pytest.Item] = []
+    for item in session.items:
+        if not isinstance(item, ConformanceItem):
+            ordered.append(item)
+        elif columns[item.target.column] and columns[item.target.column][0] is item:
+            ordered.extend(columns[item.target.column])
+            columns[item.target.column] = []
+    session.items[:] = ordered
 
 
 class RecordCollector:

@@ -232,7 +232,7 @@ def test_a_budget_in_providers_toml_holds_in_the_plugin(tmp_path: Path) -> None:
     with served(SyntheticProvider(Behaviour())) as provider:
         (tmp_path / "providers.toml").write_text(entry.format(url=provider.base_url))
         args = ("--harness-provider", "syn", "--harness-mode", "live", "--harness-out", str(out), "-m", "harness")
-        result = _pytest(tmp_path, *args)
+        result = _pytest(tmp_path, *args, "-rfs")
         received = len(provider.bodies)
     assert received <= 30, received
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
@@ -240,3 +240,75 @@ def test_a_budget_in_providers_toml_holds_in_the_plugin(tmp_path: Path) -> None:
     assert stopped and all("of 30 requests" in r["detail"] for r in stopped)
     assert [r for r in records if r["verdict"] != "NOT_RUN"], "the units the budget covers run"
     assert result.returncode == 1, result.stdout[-2000:]
+    # Missing evidence, as the strict gate says: each unit the budget stopped is a failed item.
+    failed = {
+        line.removeprefix("FAILED ").split(" - ")[0]
+        for line in result.stdout.splitlines()
+        if line.startswith("FAILED ")
+    }
+    assert {f"syn::{r['unit_id']}" for r in stopped} <= failed
+
+
+TWO_BUDGETED = """
+[providers.one]
+base_url = "{one}"
+model = "m"
+schema = "openai"
+max_parallel_requests = 1
+budget_requests = 30
+
+[providers.two]
+base_url = "{two}"
+model = "m"
+schema = "openai"
+max_parallel_requests = 1
+budget_requests = 30
+"""
+
+# A conftest that mixes the two columns' items, as a random order or --ff may.
+INTERLEAVE = """
+import pytest
+
+@pytest.hookimpl({when})
+def {hook}({args}):
+    items = {items}
+    items.sort(key=lambda item: item.name)
+"""
+
+
+@pytest.mark.parametrize(
+    ("hook", "when", "args", "items"),
+    [
+        ("pytest_collection_modifyitems", "trylast=True", "session, config, items", "items"),
+        ("pytest_collection_finish", "trylast=True", "session", "session.items"),
+    ],
+    ids=["reordered-before-the-plugin-regroups", "reordered-after"],
+)
+def test_a_column_whose_items_are_mixed_with_anothers_never_passes_its_budget(
+    tmp_path: Path, hook: str, when: str, args: str, items: str
+) -> None:
+    """Reordered by another plugin, a column's items are put back together; reordered after
+    that (a scheduler that splits them), the column is not opened twice: its items left are
+    a one-line error. Either way no provider receives more than its budget (before this was
+    fixed, each received 2,716 requests here)."""
+    (tmp_path / "conftest.py").write_text(INTERLEAVE.format(hook=hook, when=when, args=args, items=items))
+    out = tmp_path / "out"
+    with served(SyntheticProvider(Behaviour())) as one, served(SyntheticProvider(Behaviour())) as two:
+        (tmp_path / "providers.toml").write_text(TWO_BUDGETED.format(one=one.base_url, two=two.base_url))
+        args_ = ("--harness-provider", "one", "--harness-provider", "two", "--harness-mode", "live")
+        result = _pytest(tmp_path, *args_, "--harness-out", str(out), "-m", "harness")
+        received = len(one.bodies), len(two.bodies)
+    assert all(0 < n <= 30 for n in received), received
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    ran = {r["provider"] for r in records if r["verdict"] != "NOT_RUN"}
+    if hook == "pytest_collection_modifyitems":
+        assert ran == {"one", "two"} and "not run together" not in result.stdout
+    else:
+        assert "were not run together in this process" in result.stdout, result.stdout[-2000:]
+
+
+def test_xdist_without_loadgroup_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "providers.toml").write_text(TWO_BUDGETED.format(one="http://127.0.0.1:9/v1", two="x"))
+    result = _pytest(tmp_path, "--harness-provider", "one", "-n", "2")
+    assert result.returncode == 4 and "--dist loadgroup" in result.stderr, result.stderr[-2000:]
+    assert "harness: with -n" in result.stderr
