@@ -10,6 +10,7 @@ from pathlib import Path
 from harness import __version__
 from harness.checks.judges.profile import Profile
 from harness.engine import RunStats
+from harness.errors import read_text_file
 
 RUN_LOG = "runs.jsonl"
 
@@ -94,18 +95,22 @@ def column_runs(out: Path) -> dict[str, dict[str, str]]:
 def measured_profiles(out: Path) -> dict[str, tuple[Profile, str]]:
     """The profile each column's last run in the folder measured, with that run's date (a
     column whose runs measured none, or an older run log that did not say, is absent; a line
-    that is not a run's is skipped)."""
+    that is not a run's is skipped). Seeded only where the seed was seen to reproduce: a run
+    whose seeded requests failed, or that ``probe_mode`` forced to seeded probes, measured
+    nothing a cheaper plan may rest on."""
     found: dict[str, tuple[Profile, str]] = {}
     path = out / RUN_LOG
     if not path.exists():
         return found
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in read_text_file(path, "run log").splitlines():
         try:
             entry = json.loads(line)
         except ValueError:
             continue
         measured = entry.get("profile") if isinstance(entry, dict) else None
         if not isinstance(measured, dict) or measured.get("mode") not in ("seeded", "seed-free"):
+            continue
+        if measured["mode"] == "seeded" and measured.get("seed_reproduces") is not True:
             continue
         if not isinstance(entry.get("provider"), str):
             continue

@@ -14,6 +14,7 @@ import pytest
 
 from harness.checks.cost import Ceiling, Ledger, completion_bound, fresh, samples, sends, shared
 from harness.cli import main
+from harness.errors import ConfigError
 from harness.reporting.gate import apply_gate
 from harness.reporting.runlog import measured_profiles
 from harness.reporting.summary import summarise
@@ -310,9 +311,15 @@ def test_the_profiles_a_run_log_recorded_are_read_whatever_else_it_holds(tmp_pat
         json.dumps({"provider": "a", "profile": seeded, "date": "2026-12-01 00:00 UTC"}),
         json.dumps({"provider": "a", "requests": 3}),  # a later run that measured nothing
         json.dumps({"provider": "b", "profile": {"mode": "seed-free", "greedy_reproduces": False}}),
+        # Seeded without the seed seen to reproduce (its requests failed, or probe_mode forced it).
+        json.dumps({"provider": "c", "profile": {**seeded, "seed_reproduces": None}}),
+        json.dumps({"provider": "d", "profile": {**seeded, "seed_reproduces": False}}),
     ]
     (tmp_path / "runs.jsonl").write_text("\n".join(lines) + "\n")
     found = measured_profiles(tmp_path)
     assert sorted(found) == ["a", "b"]
     assert found["a"][0].mode == "seeded" and found["a"][1] == "2026-12-01 00:00 UTC"
     assert found["b"][0].mode == "seed-free" and not found["b"][0].greedy_reproduces and found["b"][1] == ""
+    (tmp_path / "runs.jsonl").write_bytes(b'{"provider": "\xff"}\n')
+    with pytest.raises(ConfigError, match="not UTF-8 run log"):
+        measured_profiles(tmp_path)
