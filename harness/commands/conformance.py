@@ -68,9 +68,10 @@ def _link_latest(out: Path) -> None:
 
 def _columns(
     args: argparse.Namespace, providers: dict[str, Provider], chosen: list[Provider], holds: list[tuple[str, str]]
-) -> tuple[list[Target], list[Target], list[ReferencePair], set[str], dict[str, Share]]:
+) -> tuple[list[Target], list[Target], list[ReferencePair], set[str], dict[str, Share], tuple[str, ...]]:
     """The columns to run, those shown as documented only, the pairs to grade, the columns not
-    gated, and with ``--shard`` this shard's share of them (a column whole or a part of it)."""
+    gated, with ``--shard`` this shard's share of them (a column whole or a part of it), and
+    every column the whole run sends to."""
     run, documented = conformance_targets(providers, chosen, holds, args.schema, args.model)
     pairs = reference_pairs(providers, chosen, args.reference or [], args.policy, args.schema)
     # A pair's columns run as any other (once, when the run has them already); a reference
@@ -86,17 +87,19 @@ def _columns(
                 if target is pair.reference:
                     not_gated.add(target.column)
     documented = [t for t in documented if t.column not in columns]
+    every = tuple(sorted(t.column for t in run))  # (the documented-only ones are every run's)
     shares: dict[str, Share] = {}
     if args.shard is not None:
         graded = {t.column for pair in pairs for t in (pair.candidate, pair.reference)}
-        # Live, a big column is cut into parts of its units; a replay needs its columns whole.
-        splittable = {t.column for t in run if t.column not in graded} if args.live else set()
+        # Live, a big column is cut into parts of its units; a replay needs its columns whole,
+        # and so does a pinned route, whose off-route finding (check `route`) counts every reply.
+        splittable = {t.column for t in run if t.column not in graded and t.route is None} if args.live else set()
         together = [(pair.candidate.column, pair.reference.column) for pair in pairs]
         shares = shard_of(args.shard, run, documented, together, splittable)
         run, documented = [t for t in run if t.column in shares], [t for t in documented if t.column in shares]
         pairs = [pair for pair in pairs if pair.candidate.column in shares]
         not_gated &= set(shares)
-    return run, documented, pairs, not_gated, shares
+    return run, documented, pairs, not_gated, shares, every
 
 
 def _run_columns(
@@ -134,11 +137,14 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         # The default: local providers (replayed, or launched with --live); the others as
         # documented-only columns unless --live and their key is set.
         chosen = [p for p in providers.values() if p.is_local or (live and not p.missing_key())]
-    run, documented, pairs, not_gated, shares = _columns(args, providers, chosen, holds)
+    run, documented, pairs, not_gated, shares, every = _columns(args, providers, chosen, holds)
     shard: Shard | None = args.shard
     for pair in pairs if args.reference_run else []:
         read_recorded(args.reference_run, pair.reference.column)
     out = writable_folder(args.out or new_run_dir("conformance"))
+    if (out / "results.jsonl").exists() and (out / "results.jsonl").stat().st_size:
+        # Its records would be added to the earlier run's, each unit twice in every report.
+        raise ConfigError(f"--out {out}: holds a run already (results.jsonl); a conformance run goes into a new folder")
     started = time.monotonic()
     mode: Mode = "live" if live else "replay"
     graded = {t.column for pair in pairs for t in (pair.candidate, pair.reference)}
@@ -158,7 +164,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         held = tuple(t.column for t in [*run, *documented])
         split = {column: share.units for column, share in shares.items() if share.units is not None}
         left_out = tuple(whole_column_checks()) if split else ()
-        write_shard_note(out, ShardNote(shard, held, tuple(sorted(not_gated)), split, left_out))
+        write_shard_note(out, ShardNote(shard, held, tuple(sorted(not_gated)), split, left_out, every))
         for column, (index, parts) in split.items():
             print(
                 f"{column}: part {index} of {parts} of its units; left out (they judge every exchange of the column): "

@@ -40,7 +40,7 @@ def _note_shard(out: Path, shard: Shard, columns: list[Target], options: RunOpti
     names = tuple(t.column for t in columns)
     split = dict.fromkeys(names, options.unit_share) if options.unit_share else {}
     left_out = tuple(whole_column_checks(options.checks)) if split else ()
-    write_shard_note(out, ShardNote(shard, names, split=split, left_out=left_out))
+    write_shard_note(out, ShardNote(shard, names, split=split, left_out=left_out, run_columns=names))
     if split:
         console.print(
             f"shard {shard} of {', '.join(names)}'s units; left out (they judge every exchange of the column): "

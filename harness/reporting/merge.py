@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, read_text_file
 from harness.reporting.reference import GRADING_FILE, REFERENCE_RECORDS, Pairing, read_pairings, write_pairings
 from harness.reporting.runlog import RUN_LOG
 from harness.reporting.shards import ShardNote, read_shard_note
@@ -56,7 +56,7 @@ def read_folder(path: Path) -> RunFolder:
     if not (path / RESULTS).is_file():
         raise ConfigError(f"--merge {path}: no {RESULTS} there (a run folder of run, conformance or a shard)")
     log = path / RUN_LOG
-    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    lines = read_text_file(log, "run log").splitlines() if log.exists() else []
     return RunFolder(
         path,
         read_results(path / RESULTS),
@@ -84,17 +84,34 @@ def check_shards(folders: list[RunFolder]) -> set[Path]:
     if missing:
         given = ", ".join(sorted({str(note.shard) for _, note in notes}))
         raise ConfigError(f"--merge: shard {', '.join(missing)} missing (given: {given})")
+    wholes = {note.run_columns for _, note in notes if note.run_columns}
+    if len(wholes) > 1:
+        given = "; ".join(f"{note.shard} ({path}): {len(note.run_columns)} columns" for path, note in notes)
+        raise ConfigError(f"--merge: shards of different runs (their runs hold other columns: {given})")
+    if wholes:
+        lost = sorted(set(next(iter(wholes))) - {c for _, note in notes for c in note.columns})
+        if lost:
+            raise ConfigError(f"--merge: column {', '.join(lost)} of the run is in no shard given")
     first: dict[tuple[int, tuple[str, ...]], Path] = {}
     for path, note in notes:
         first.setdefault((note.shard.index, note.columns), path)
     return {path for path, note in notes if first[(note.shard.index, note.columns)] != path}
 
 
-def _by_unit(records: Iterable[Record]) -> dict[tuple[str, str], list[Record]]:
-    """A folder's records grouped by the unit that made them (a unit may make several)."""
+def _by_unit(records: Iterable[Record], path: Path) -> dict[tuple[str, str], list[Record]]:
+    """A folder's records grouped by the unit that made them (a unit may make several, never
+    one record twice: that is two runs written into one folder)."""
     units: dict[tuple[str, str], list[Record]] = {}
+    seen: set[tuple[str, str, str, str]] = set()
     for record in records:
-        units.setdefault((record.provider, record.unit_id or record.case_id), []).append(record)
+        key = (record.provider, record.unit_id or record.case_id, record.check, record.case_id)
+        if key in seen:
+            raise ConfigError(
+                f"--merge: {path} holds the record {record.case_id} [{record.check}] of column {record.provider} "
+                "twice (two runs written into one folder?): merge folders of one run each"
+            )
+        seen.add(key)
+        units.setdefault(key[:2], []).append(record)
     return units
 
 
@@ -103,7 +120,7 @@ def merge_records(sources: list[tuple[Path, list[Record]]], what: str = RESULTS)
     the same (timings aside), and a usage error if not."""
     merged: dict[tuple[str, str], tuple[Path, list[Record]]] = {}
     for path, records in sources:
-        for key, unit in _by_unit(records).items():
+        for key, unit in _by_unit(records, path).items():
             seen = merged.get(key)
             if seen is None:
                 merged[key] = (path, unit)

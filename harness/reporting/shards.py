@@ -13,6 +13,8 @@ from typing import Any
 from harness.errors import ConfigError
 
 SHARD_FILE = "shard.json"
+# More shards than a CI fleet could run is a typo, not a split (and each shard is planned).
+MAX_SHARDS = 1000
 
 
 @dataclass(frozen=True, order=True)
@@ -35,6 +37,8 @@ class Shard:
             raise ValueError(f"{text!r} is not K/N (e.g. 1/3)") from None
         if not sep or shard.count < 1 or not 1 <= shard.index <= shard.count:
             raise ValueError(f"{text!r}: K/N needs 1 <= K <= N (e.g. 1/3)")
+        if shard.count > MAX_SHARDS:
+            raise ValueError(f"{text!r}: K/N with N at most {MAX_SHARDS:,}")
         return shard
 
 
@@ -42,14 +46,17 @@ class Shard:
 class ShardNote:
     """What a sharded run folder holds: its shard, its columns, the columns run only to be
     graded against (a reference), which the gate skips, the columns of which it ran a part of
-    the units (``split``: column -> part, parts), and the checks no part runs (``left_out``:
-    they judge the whole column)."""
+    the units (``split``: column -> part, parts), the checks no part runs (``left_out``:
+    they judge the whole column), and every column the split run sends to (``run_columns``)."""
 
     shard: Shard
     columns: tuple[str, ...]
     not_gated: tuple[str, ...] = ()
     split: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     left_out: tuple[str, ...] = ()
+    # Every column the split run sends to (empty in a note written before it was kept): shards
+    # of two runs are told apart by it.
+    run_columns: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +65,7 @@ class ShardNote:
             "not_gated": list(self.not_gated),
             "split": {column: list(part) for column, part in self.split.items()},
             "left_out": list(self.left_out),
+            "run_columns": list(self.run_columns),
         }
 
 
@@ -78,6 +86,7 @@ def read_shard_note(out: Path) -> ShardNote | None:
             tuple(str(c) for c in data.get("not_gated", [])),
             {str(c): (int(p[0]), int(p[1])) for c, p in data.get("split", {}).items()},
             tuple(str(c) for c in data.get("left_out", [])),
+            tuple(str(c) for c in data.get("run_columns", [])),
         )
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
         raise ConfigError(f"{path}: not a shard note ({err})") from err

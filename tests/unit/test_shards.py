@@ -29,7 +29,7 @@ from tests.synthetic import Behaviour, SyntheticProvider, served
 SHARDS = 3
 
 
-@pytest.mark.parametrize("text", ["0/3", "4/3", "1/0", "x/3", "3", "1/3/3", "-1/3", ""])
+@pytest.mark.parametrize("text", ["0/3", "4/3", "1/0", "x/3", "3", "1/3/3", "-1/3", "", "1/1001"])
 def test_a_bad_shard_is_one_line_exit_2(text: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["conformance", f"--shard={text}", "--out", "/nonexistent/never"])
@@ -220,6 +220,70 @@ def test_shards_of_different_splits_are_refused(
     (other / SHARD_FILE).write_text(json.dumps({**note, "shard": "2/2"}))
     assert main(["report", "--merge", *_shards(replayed), str(other), "--out", str(tmp_path / "m")]) == 2
     assert "different splits" in capsys.readouterr().err
+
+
+def test_shards_of_different_runs_are_refused(
+    replayed: dict[str, tuple[Path, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Shard 1/3 of a run of one provider beside shards 2/3 and 3/3 of the default run: the
+    merge would pass with five columns silently empty; it is refused, nothing written."""
+    other = tmp_path / "other"
+    assert main(["conformance", "--provider", "llamacpp-local", "--shard", "1/3", "--out", str(other)]) in (0, 1)
+    _, second, third = _shards(replayed)
+    capsys.readouterr()
+    out = tmp_path / "merged"
+    assert main(["report", "--merge", str(other), second, third, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "shards of different runs" in err
+    assert not out.exists()
+
+
+def test_a_folder_holding_two_runs_is_refused_by_the_merge_and_by_conformance(
+    replayed: dict[str, tuple[Path, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shards = _shards(replayed)
+    twice = tmp_path / "twice"
+    shutil.copytree(shards[0], twice)
+    results = twice / "results.jsonl"
+    before = results.read_text()
+    results.write_text(before + before)  # what a second run into the folder appended
+    out = tmp_path / "merged"
+    assert main(["report", "--merge", str(twice), *shards[1:], "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "twice" in err and not out.exists()
+    # The second run is refused before it starts: nothing is added to the first.
+    results.write_text(before)
+    assert main(["conformance", "--provider", "llamacpp-local", "--out", str(twice)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds a run already" in err
+    assert results.read_text() == before
+
+
+ROUTER = """[providers.router]
+base_url = "{url}"
+model = "meta-llama/llama-3.1-8b-instruct"
+routes = ["deepinfra", "together"]
+schema = "openrouter"
+max_parallel_requests = 4
+"""
+
+
+def test_a_route_column_is_never_cut_into_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two route columns, three shards, live: each column heavier than a shard's fair part, yet
+    whole in one shard (its `route` check counts every reply of the column, which no part sees)."""
+    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    upstreams = {"deepinfra": "DeepInfra", "together": "Together"}
+    with served(SyntheticProvider(Behaviour(upstreams=upstreams))) as router:
+        (tmp_path / "providers.toml").write_text(ROUTER.format(url=router.base_url))
+        argv = ["conformance", "--live", "--provider", "router", "--gate", "none", "--shard", "1/3"]
+        assert main([*argv, "--out", str(tmp_path / "one")]) == 0
+    note = json.loads((tmp_path / "one" / SHARD_FILE).read_text())
+    assert note["split"] == {} and len(note["columns"]) == 1 and note["columns"][0].startswith("router+")
+    records = read_results(tmp_path / "one" / "results.jsonl")
+    assert [r for r in records if r.check == "route"], "the route check ran on the whole column"
 
 
 def _regressed(record: Record) -> Record:
