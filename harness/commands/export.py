@@ -14,10 +14,12 @@ from typing import Any
 import yaml
 
 from harness import __version__, paths
+from harness.engine import DedupingSender, plan
 from harness.errors import ConfigError
 from harness.providers import Provider, load_providers
 from harness.redaction import scrub_text
 from harness.reporting.exports import (
+    EFFECT_CHECKS,
     ColumnEvidence,
     litellm_deployment,
     litellm_why,
@@ -27,8 +29,9 @@ from harness.reporting.exports import (
 from harness.reporting.litellm_params import LITELLM_VERSION, UNSUPPORTED
 from harness.reporting.runlog import column_runs
 from harness.results import Record, Verdict, read_results
-from harness.runs import Target
+from harness.runs import Target, check_context
 from harness.schema import Surface, load_catalogue
+from harness.transport.routes import pin
 
 
 def _run_folder(folder: Path | None) -> Path:
@@ -48,7 +51,8 @@ def _columns(folder: Path, wanted: list[str] | None) -> tuple[list[ColumnEvidenc
             f"{folder}: surface {', '.join(unknown)} not in the catalogue (run from the project holding it)"
         )
     parameters = {name: {p.name for p in catalogue[name].parameters.values() if p.sent} for name in surfaces}
-    columns = measured_columns(records, parameters)
+    probed = {name: effect_probed(catalogue[name]) for name in surfaces}
+    columns = measured_columns(records, parameters, probed)
     if not wanted:
         return columns, records, catalogue
     measured = {c.column: c for c in columns}
@@ -104,12 +108,25 @@ def cmd_supported_parameters(args: argparse.Namespace) -> int:
     return 0
 
 
-def _key_env(column: str, surface: Surface, providers: dict[str, Provider]) -> str:
-    """The key variable of the column's provider: the entry whose column name this is."""
+def effect_probed(surface: Surface) -> set[str]:
+    """The parameters of ``surface`` a whole run probes for an effect (``EFFECT_CHECKS``), as
+    planned for a provider held to it (nothing is sent)."""
+    provider = Provider.model_validate(
+        {"name": "export", "base_url": "http://127.0.0.1:9/v1", "model": "m", "schema": surface.name}
+    )
+    ctx = check_context(Target(provider, surface), DedupingSender(None))
+    return {unit.param for check, unit in plan(ctx, sorted(EFFECT_CHECKS))}
+
+
+def _entry(column: str, surface: Surface, providers: dict[str, Provider]) -> tuple[str, str | None]:
+    """The key variable of the column's provider entry and the route it pins (None), from the
+    entry whose column (any of its models and routes) this is."""
     for provider in providers.values():
-        if Target(provider, surface).column == column:
-            return provider.api_key_env
-    return ""
+        for model in [None, *provider.served_models]:
+            for route in [None, *provider.routes]:
+                if Target(provider, surface, model, route).column == column:
+                    return provider.api_key_env, route
+    return "", None
 
 
 def _providers_or_empty() -> dict[str, Provider]:
@@ -125,10 +142,10 @@ def cmd_litellm(args: argparse.Namespace) -> int:
     columns, _, catalogue = _columns(folder, args.column)
     run = _run(folder, columns)
     providers = _providers_or_empty()
-    entries = [
-        litellm_deployment(c, args.litellm_provider, _key_env(c.column, catalogue[c.surface], providers))
-        for c in columns
-    ]
+    entries = []
+    for c in columns:
+        key_env, route = _entry(c.column, catalogue[c.surface], providers)
+        entries.append(litellm_deployment(c, args.litellm_provider, key_env, pin(route) if route else None))
     header = [
         f"LiteLLM proxy model_list exported by harness {__version__} from {run['folder']}",
         f"measured {run['date']} by harness {run['harness']}; LiteLLM's parameter table: {LITELLM_VERSION}",

@@ -14,7 +14,10 @@ One reading of the evidence serves both. A parameter of a column is
   alone is not a reason to drop it (omitting it is what fails);
 - supported when, besides, a record shows it HONOURED (its effect observed, against a control),
   or, where no effect is observable (every record judges acceptance alone: ranges, structure,
-  a gateway forwarding it), a documented use ACCEPTED;
+  a gateway forwarding it), a documented use ACCEPTED. A parameter the harness has an effect
+  probe for (``probed``) whose run did not include it (``--checks range``) is undecided, not
+  "no effect observable". A parameter with HONOURED evidence is never dropped: some use of it
+  works (``n``, honoured, though ignored when streamed);
 - otherwise left out as undecided (an effect probe that was INCONCLUSIVE, NOT_RECORDED ...):
   support is claimed only from evidence.
 """
@@ -42,6 +45,11 @@ ACCEPTANCE = frozenset({Verdict.ACCEPTED, Verdict.PASSED, Verdict.REJECTED})
 # so dropping the parameter from requests would not mend it.
 DEFAULT_CHECK = "default"
 OMITTED = "omitted"  # the label of the matrix case that leaves the parameter out
+# The checks that observe a parameter's effect (rather than its acceptance alone).
+EFFECT_CHECKS = frozenset({"effect", "passthrough", "equivalence", "determinism"})
+# The router's own finding (replies from another upstream than pinned): about the route, not
+# about the parameter (`provider`) it is filed under.
+ROUTE_CHECK = "route"
 
 
 def _by_check(records: list[Record]) -> str:
@@ -65,7 +73,8 @@ class ParameterEvidence:
     notes: str = ""  # failing verdicts on values documented as invalid, which do not decide
 
     @classmethod
-    def of(cls, param: str, records: list[Record]) -> ParameterEvidence:
+    def of(cls, param: str, records: list[Record], probed: bool = False) -> ParameterEvidence:
+        """``probed``: the harness has an effect probe for the parameter (``EFFECT_CHECKS``)."""
         # The range check's "omitted" case sends no value: it shows nothing of the parameter.
         sent = [r for r in records if r.label != OMITTED]
         documented_use = [r for r in sent if r.expect != "reject"]
@@ -73,18 +82,24 @@ class ParameterEvidence:
         notes = _by_check(invalid) + " on values documented as invalid" if invalid else ""
         breaking = [r for r in documented_use if r.verdict in BREAKS]
         worked = any(r.verdict in WORKED for r in documented_use)
+        honoured = [r for r in documented_use if r.verdict is Verdict.HONOURED]
         if breaking:
             sending = [r for r in breaking if r.check != DEFAULT_CHECK]
             # Dropped where sending it is of no use: its effect is lost, or no documented use
-            # of it worked. A parameter some valid values of which are refused is left out of
-            # the supported list but kept: the values that work still do.
-            drop = any(r.verdict in LOST for r in sending) or (bool(sending) and not worked)
+            # of it worked, and no use of it was seen to work. A parameter some valid values of
+            # which are refused is left out of the supported list but kept: the values that
+            # work still do.
+            # (A default HONOURED is about omitting the parameter: it shows no use of sending it.)
+            used = any(r.check != DEFAULT_CHECK for r in honoured)
+            drop = not used and (any(r.verdict in LOST for r in sending) or (bool(sending) and not worked))
             return cls(param, False, _by_check(breaking), drop, notes)
-        honoured = [r for r in documented_use if r.verdict is Verdict.HONOURED]
         if honoured:
             return cls(param, True, _by_check(honoured), notes=notes)
         accepted = [r for r in documented_use if r.verdict in (Verdict.ACCEPTED, Verdict.PASSED)]
         if accepted and all(r.verdict in ACCEPTANCE for r in documented_use):
+            if probed and not any(r.check in EFFECT_CHECKS for r in records):
+                why = _by_check(accepted) + "; its effect probes were not in the run"
+                return cls(param, False, "undecided: " + why, notes=notes)
             return cls(param, True, _by_check(accepted) + " (no effect observable)", notes=notes)
         undecided = [r for r in documented_use if r.verdict not in ACCEPTANCE] or sent or records
         return cls(param, False, "undecided: " + _by_check(undecided), notes=notes)
@@ -133,9 +148,12 @@ def _where(records: list[Record]) -> tuple[str, str]:
     return "", ""
 
 
-def measured_columns(records: list[Record], parameters: dict[str, set[str]]) -> list[ColumnEvidence]:
+def measured_columns(
+    records: list[Record], parameters: dict[str, set[str]], probed: dict[str, set[str]] | None = None
+) -> list[ColumnEvidence]:
     """Every column that ran (a column with only a NOT_RUN record did not), each parameter of
-    its surface (``parameters``: surface -> the names it documents) judged on its records."""
+    its surface (``parameters``: surface -> the names it documents) judged on its records;
+    ``probed``: surface -> the parameters the harness has an effect probe for there."""
     grouped: dict[str, list[Record]] = {}
     for record in records:
         grouped.setdefault(record.provider, []).append(record)
@@ -147,11 +165,14 @@ def measured_columns(records: list[Record], parameters: dict[str, set[str]]) -> 
         documented = parameters.get(surface, set()) - REQUEST_FIELDS
         per_param: dict[str, list[Record]] = {}
         for record in mine:
-            if record.param in documented:
+            if record.param in documented and record.check != ROUTE_CHECK:
                 per_param.setdefault(record.param, []).append(record)
         model, api_base = _where(mine)
         evidence = ColumnEvidence(column, surface, model, api_base)
-        evidence.params = {name: ParameterEvidence.of(name, group) for name, group in sorted(per_param.items())}
+        effects = (probed or {}).get(surface, set())
+        evidence.params = {
+            name: ParameterEvidence.of(name, group, name in effects) for name, group in sorted(per_param.items())
+        }
         columns.append(evidence)
     return columns
 
@@ -176,16 +197,22 @@ def supported_parameters(columns: list[ColumnEvidence], run: dict[str, Any]) -> 
     }
 
 
-def litellm_deployment(column: ColumnEvidence, provider_prefix: str, key_env: str) -> dict[str, Any]:
+def litellm_deployment(
+    column: ColumnEvidence, provider_prefix: str, key_env: str, pin: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A LiteLLM proxy ``model_list`` entry for the column: its model through LiteLLM's
     ``provider_prefix``; ``allowed_openai_params`` the supported parameters LiteLLM would refuse
-    or drop for that prefix; ``additional_drop_params`` those whose sending fails. The key is
-    named (``os.environ/NAME``, LiteLLM's reference to an environment variable), never written."""
+    or drop for that prefix; ``additional_drop_params`` those whose sending fails; a route
+    column's pin (``pin``: OpenRouter's ``provider`` object) in ``extra_body``, so every request
+    goes to the upstream the evidence came from. The key is named (``os.environ/NAME``,
+    LiteLLM's reference to an environment variable), never written."""
     params: dict[str, Any] = {"model": f"{provider_prefix}/{column.model}"}
     if column.api_base:
         params["api_base"] = column.api_base
     if key_env:
         params["api_key"] = f"os.environ/{key_env}"
+    if pin:
+        params["extra_body"] = {"provider": pin}
     allowed = [name for name in column.supported if name in UNSUPPORTED[provider_prefix]]
     if allowed:
         params["allowed_openai_params"] = allowed

@@ -63,10 +63,20 @@ def _folded(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+# Slugs of one family whose display names extend one another: only these names are theirs
+# (without it "Google" would match the pin google-ai-studio as well as google-vertex).
+NAMES_OF: dict[str, tuple[str, ...]] = {
+    "googlevertex": ("google", "googlevertex"),
+    "googleaistudio": ("googleaistudio",),
+}
+
+
 def same_upstream(route: str, served: str) -> bool:
     """Whether the upstream a reply names is the route's: a slug ("deepinfra", "google-vertex",
     "deepinfra/turbo": a variant of deepinfra) against a display name ("DeepInfra", "Google
     Vertex"), compared without case, spaces or punctuation; one may extend the other ("nebius"
-    serves as "Nebius AI Studio")."""
+    serves as "Nebius AI Studio"), but for a slug of ``NAMES_OF`` only its own names match."""
     slug, name = _folded(route.split("/", 1)[0]), _folded(served)
+    if slug in NAMES_OF:
+        return name in NAMES_OF[slug]
     return bool(slug and name) and (name.startswith(slug) or slug.startswith(name))

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from harness.cli import main
-from harness.reporting.exports import ParameterEvidence
+from harness.reporting.exports import ParameterEvidence, measured_columns
 from harness.results import FAILING, Record, Verdict, read_results
 from tests.conftest import ROOT
 from tests.synthetic import Behaviour, SyntheticProvider, served
@@ -195,6 +195,46 @@ def test_an_undecided_effect_is_not_support() -> None:
     records = [_record("range", Verdict.ACCEPTED, "accept"), _record("effect", Verdict.INCONCLUSIVE)]
     evidence = ParameterEvidence.of("top_p", records)
     assert not evidence.supported and evidence.why == "undecided: INCONCLUSIVE by effect" and not evidence.drop
+
+
+def test_a_parameter_honoured_somewhere_is_never_dropped_but_a_default_alone_is_no_use() -> None:
+    # n: its effect observed, but ignored when streamed (litellm-local): left out, not dropped.
+    streamed = [_record("effect", Verdict.HONOURED), _record("stream-twins", Verdict.IGNORED)]
+    evidence = ParameterEvidence.of("n", streamed)
+    assert not evidence.supported and not evidence.drop
+    # Its documented default applied, its effect not: sending it is of no use, so dropped.
+    lost = [_record("default", Verdict.HONOURED), _record("effect", Verdict.IGNORED)]
+    assert ParameterEvidence.of("frequency_penalty", lost).drop
+
+
+def test_acceptance_alone_is_support_only_where_the_harness_has_no_effect_probe() -> None:
+    accepted = [_record("range", Verdict.ACCEPTED, "accept")]
+    assert ParameterEvidence.of("audio", accepted, probed=False).supported
+    missing = ParameterEvidence.of("temperature", accepted, probed=True)
+    assert not missing.supported and "its effect probes were not in the run" in missing.why
+    # Run, an effect probe that judges acceptance alone leaves it supported.
+    ran = [*accepted, _record("passthrough", Verdict.ACCEPTED)]
+    assert ParameterEvidence.of("temperature", ran, probed=True).supported
+
+
+def test_a_run_of_the_range_check_alone_claims_no_effect_it_did_not_probe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HARNESS_ROOT", str(ROOT))
+    out = tmp_path / "range"
+    assert main(["run", "--provider", "vllm-local", "--checks", "range", "--out", str(out), "--gate", "none"]) == 0
+    capsys.readouterr()
+    column = _supported(capsys, str(out))["vllm-local"]
+    for name in ("temperature", "top_p", "seed", "n", "stop"):
+        assert name not in column["supported_parameters"], name
+        assert column["evidence"][name]["why"].startswith("undecided: ACCEPTED by range"), column["evidence"][name]
+
+
+def test_a_route_finding_is_not_a_verdict_on_the_provider_parameter() -> None:
+    route = Record("col", "openrouter", "route", "provider", "route", Verdict.IGNORED, "Novita served 3 of 9")
+    accepted = Record("col", "openrouter", "range.x", "provider", "range", Verdict.ACCEPTED, "ok", expect="accept")
+    (column,) = measured_columns([route, accepted], {"openrouter": {"provider"}})
+    assert column.params["provider"].supported and not column.params["provider"].drop
 
 
 # --- bad input -----------------------------------------------------------------------------------

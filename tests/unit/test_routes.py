@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from harness.checks import CheckContext
 from harness.checks.judges import Judgement
@@ -61,6 +62,10 @@ def test_the_served_upstream_is_read_from_the_reply_or_its_chunks() -> None:
         ("nebius", "Nebius AI Studio", True),
         ("deepinfra", "Together", False),
         ("together", "DeepInfra", False),
+        ("google-vertex", "Google", True),
+        ("google-ai-studio", "Google AI Studio", True),
+        ("google-ai-studio", "Google", False),
+        ("google-vertex", "Google AI Studio", False),
     ],
 )
 def test_a_route_slug_matches_the_display_name_of_its_upstream(route: str, served: str, same: bool) -> None:
@@ -216,3 +221,27 @@ def test_the_client_pins_every_request_and_keeps_a_body_sent_in_its_own_order() 
     # A body sent in its own key order keeps it, the pin last.
     assert seen[1] == b'{"z":1,"model":"m","provider":{"order":["deepinfra"],"allow_fallbacks":false}}'
     assert pinned_to(sorted_one.body) == pinned_to(in_order.body) == "deepinfra"
+
+
+def test_a_route_columns_litellm_export_keeps_its_key_and_its_pin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The LiteLLM entry of a route column names the entry's key and pins the upstream its
+    evidence came from (``extra_body.provider``): unpinned, LiteLLM would send anywhere."""
+    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    monkeypatch.setenv("ROUTER_EXPORT_KEY", "sk-router-export-0123456789")
+    out = tmp_path / "out"
+    with served(SyntheticProvider(Behaviour(upstreams=UPSTREAMS))) as server:
+        entry = ROUTER.format(url=server.base_url) + 'api_key_env = "ROUTER_EXPORT_KEY"\n'
+        (tmp_path / "providers.toml").write_text(entry)
+        argv = ["run", "--provider", "router", "--mode", "live", "--params", "temperature", "--checks", "range"]
+        assert main([*argv, "--gate", "none", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["export", "litellm", str(out)]) == 0
+    text = capsys.readouterr().out
+    entries = {e["model_name"]: e["litellm_params"] for e in yaml.safe_load(text)["model_list"]}
+    for column, route in (("router+deepinfra", "deepinfra"), ("router+together", "together")):
+        assert entries[column]["api_key"] == "os.environ/ROUTER_EXPORT_KEY"
+        assert entries[column]["extra_body"] == {"provider": {"order": [route], "allow_fallbacks": False}}
+    assert "sk-router-export" not in text
