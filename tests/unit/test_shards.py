@@ -25,6 +25,7 @@ from harness.runs.shards import Share, assign, whole_column_checks
 from harness.schema import surface_named
 from tests.conftest import ROOT
 from tests.synthetic import Behaviour, SyntheticProvider, served
+from tests.unit.test_routes import ROUTER
 
 SHARDS = 3
 
@@ -257,15 +258,6 @@ def test_a_folder_holding_two_runs_is_refused_by_the_merge_and_by_conformance(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds a run already" in err
     assert results.read_text() == before
-
-
-ROUTER = """[providers.router]
-base_url = "{url}"
-model = "meta-llama/llama-3.1-8b-instruct"
-routes = ["deepinfra", "together"]
-schema = "openrouter"
-max_parallel_requests = 4
-"""
 
 
 def test_a_route_column_is_never_cut_into_parts(
