@@ -18,8 +18,10 @@ import yaml
 from harness.cli import main
 from harness.local.build import LITELLM_ENV
 from harness.reporting.litellm_params import CHECKED, LITELLM_VERSION, UNSUPPORTED
-from tests.synthetic import SyntheticProvider, served
+from tests.conftest import ROOT
+from tests.synthetic import Behaviour, SyntheticProvider, served
 from tests.unit.test_exports import synthetic_run  # noqa: F401  (the fixture: a run of `good` and `bad`)
+from tests.unit.test_routes import ROUTER, UPSTREAMS
 
 # LiteLLM's own controls, which it never checks against a provider's list.
 CONTROLS = {
@@ -127,3 +129,32 @@ def test_litellm_takes_the_export_and_drops_and_allows_as_it_says(
     assert "presence_penalty" not in bad and "frequency_penalty" not in bad
     assert (bad["user"], bad["verbosity"], bad["top_k"], bad["temperature"]) == ("u1", "low", 3, 1.5)
     assert good["model"] == bad["model"] == "m"
+
+
+def test_litellm_sends_a_route_columns_requests_pinned_to_its_upstream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A route column's entry carries the pin in ``extra_body``: LiteLLM's Router sends it in
+    every request, so the requests reach the upstream the evidence came from; the same entry
+    without it sends none (the control)."""
+    (tmp_path / "schemas").symlink_to(ROOT / "schemas")
+    monkeypatch.setenv("HARNESS_ROOT", str(tmp_path))
+    out = tmp_path / "out"
+    with served(SyntheticProvider(Behaviour(upstreams=UPSTREAMS))) as router:
+        (tmp_path / "providers.toml").write_text(ROUTER.format(url=router.base_url))
+        argv = ["run", "--provider", "router", "--mode", "live", "--params", "temperature", "--checks", "range"]
+        assert main([*argv, "--gate", "none", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["export", "litellm", str(out), "--column", "router+together"]) == 0
+    (entry,) = yaml.safe_load(capsys.readouterr().out)["model_list"]
+    bare = json.loads(json.dumps(entry))
+    bare["model_name"] = "bare"
+    del bare["litellm_params"]["extra_body"]
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"model_list": [entry, bare]}))
+    with served(SyntheticProvider()) as provider:
+        outcome = _litellm(ROUTE, str(path), provider.base_url, json.dumps([("router+together", {}), ("bare", {})]))
+    assert outcome == ["ok", "ok"]
+    pinned, unpinned = provider.bodies
+    assert pinned["provider"] == {"order": ["together"], "allow_fallbacks": False}
+    assert "provider" not in unpinned
