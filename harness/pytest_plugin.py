@@ -2,7 +2,7 @@
 
     pytest --harness-provider llamacpp-local [--harness-model M] [--harness-schema S] [--harness-hold P=S]
            [--harness-mode replay] [--harness-out DIR] [--harness-probe-mode M]
-           [--harness-no-seed] [--harness-jobs N] [-n 2 --dist loadgroup]
+           [--harness-no-seed] [--harness-jobs N] [-n 2 --dist loadfile]
 
 or, in the project's pytest configuration (the command line wins over it)::
 
@@ -14,9 +14,10 @@ Each check unit of each column (a provider held to a surface: its own, those in 
 ``also_held_to``, ``--harness-hold`` ones; per model and route of the entry, or the models
 ``--harness-model`` names) becomes one item ``<column>::<unit>``, marked
 ``harness`` and added beside the project's own tests, never instead of them: ``-m harness``
-runs the conformance items alone, ``-m "not harness"`` the rest. Items are in an
-``xdist_group`` per column, so under ``--dist loadgroup`` (the one distribution it takes
-with ``-n``) one worker owns a column, and its concurrency limit and budget hold; within a
+runs the conformance items alone, ``-m "not harness"`` the rest. A column's items share the
+first part of their node ids, which ``--dist loadfile`` sends to one worker (with ``-n``, any
+other distribution is a usage error), so one worker owns a column, and its concurrency limit
+and budget hold; within a
 process a column's items run together, whatever order other plugins chose. An item fails on
 a non-conformance or missing evidence (a budget reached included), skips when not run,
 passes otherwise. Workers send their records to the controller in the test reports'
@@ -193,7 +194,7 @@ class Runtimes:
                 self.failed[target.column] = HarnessError(
                     f"column {target.column!r}: its items were not run together in this process (another "
                     "column's ran between them): the rest of them are not run, so its budget and its last "
-                    "checks hold (with -n, use --dist loadgroup)"
+                    "checks hold (with -n, use --dist loadfile)"
                 )
                 raise self.failed[target.column]
             try:
@@ -214,7 +215,6 @@ class ConformanceItem(pytest.Item):
     def __init__(self, *, target: Target, check: str, unit_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.target, self.check, self.unit_id = target, check, unit_id
-        self.add_marker(pytest.mark.xdist_group(target.column))
         self.add_marker(pytest.mark.harness(provider=target.provider.name, surface=target.surface.name, check=check))
 
     def runtest(self) -> None:
@@ -288,17 +288,42 @@ def pytest_configure(config: pytest.Config) -> None:
             writable_folder(Path(settings.out), "--harness-out")  # before the run, not after it
         except HarnessError as err:
             raise pytest.UsageError(str(err)) from err
-    if runs and getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") != "loadgroup":
-        # Any other distribution splits a column over workers: each would open it, with the
-        # whole budget, and judge its last checks on a part of its exchanges.
-        raise pytest.UsageError(
-            f"harness: with -n, the conformance items need --dist loadgroup (one worker per column), "
-            f"not --dist {config.option.dist}"
-        )
+    if runs:
+        _distribute_by_column(config)
     config.stash[RUNTIMES] = Runtimes(settings.column_options())
     config.stash[COLLECTED] = []
     config.stash[COLLECTOR] = RecordCollector(config)
     config.pluginmanager.register(config.stash[COLLECTOR], "harness-record-collector")
+
+
+def _distribute_by_column(config: pytest.Config) -> None:
+    """Under xdist, one worker per column: ``--dist loadfile`` sends the items of one first
+    node-id part (``<column>::``) to one worker. Any other distribution splits a column over
+    workers, each opening it with the whole budget and judging its last checks on a part of its
+    exchanges: ``load`` (what ``-n`` gives alone), ``loadscope`` (a unit id may hold ``::``)
+    and ``loadgroup``, whose ``xdist_group`` suffix pytest 9.2's node ids no longer take
+    (xdist 3.8 sets ``item._nodeid``), so it spreads the items as ``load`` does (measured: 60
+    requests to a provider of budget 30). A usage error where conformance items may run (not
+    under ``-m "not harness"``)."""
+    dist = getattr(config.option, "dist", "no")
+    if dist in ("no", "loadfile") or not getattr(config.option, "tx", None):
+        return
+    if _selects_conformance_items(str(config.option.markexpr or "")):
+        raise pytest.UsageError(
+            f"harness: the conformance items need --dist loadfile (one worker per column), not --dist {dist}"
+        )
+
+
+def _selects_conformance_items(markexpr: str) -> bool:
+    """Whether ``-m markexpr`` keeps items marked ``harness`` (an unreadable one: assume so)."""
+    if not markexpr:
+        return True
+    try:
+        from _pytest.mark.expression import Expression  # pytest's own reading of -m
+
+        return Expression.compile(markexpr).evaluate(lambda name, /, **_kwargs: name == MARKER)
+    except Exception:  # a private API: where it fails, the check holds
+        return True
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m and -k deselect: they apply to these items too

@@ -57,7 +57,7 @@ def test_xdist_gives_the_same_results_as_one_process(user_project: Path) -> None
         return _pytest(
             user_project,
             *("--harness-provider", "llamacpp-local", "--harness-provider", "llama-cpp-python-local"),
-            *("--harness-out", out, "-n", str(workers), "--dist", "loadgroup"),
+            *("--harness-out", out, "-n", str(workers), "--dist", "loadfile"),
             timeout=600,
         )
 
@@ -307,8 +307,22 @@ def test_a_column_whose_items_are_mixed_with_anothers_never_passes_its_budget(
         assert "were not run together in this process" in result.stdout, result.stdout[-2000:]
 
 
-def test_xdist_without_loadgroup_is_a_usage_error(tmp_path: Path) -> None:
-    (tmp_path / "providers.toml").write_text(TWO_BUDGETED.format(one="http://127.0.0.1:9/v1", two="x"))
-    result = _pytest(tmp_path, "--harness-provider", "one", "-n", "2")
-    assert result.returncode == 4 and "--dist loadgroup" in result.stderr, result.stderr[-2000:]
-    assert "harness: with -n" in result.stderr
+def test_under_xdist_a_column_stays_in_one_worker_and_other_distributions_are_refused(tmp_path: Path) -> None:
+    """With `--dist loadfile` each provider receives no more than its budget. `-n 2` alone
+    (`--dist load`), `--dist loadgroup` (whose group suffix pytest 9.2 ignores) and `loadscope`
+    give each worker a share of a column with the whole budget (60 requests to providers of
+    budget 30 when tried): a usage error where conformance items run, none under
+    `-m "not harness"`."""
+    (tmp_path / "test_own.py").write_text(OWN_TEST)
+    with served(SyntheticProvider(Behaviour())) as one, served(SyntheticProvider(Behaviour())) as two:
+        (tmp_path / "providers.toml").write_text(TWO_BUDGETED.format(one=one.base_url, two=two.base_url))
+        columns = ("--harness-provider", "one", "--harness-provider", "two", "--harness-mode", "live")
+        result = _pytest(tmp_path, *columns, "-n", "2", "--dist", "loadfile", "--harness-out", str(tmp_path / "out"))
+        received = len(one.bodies), len(two.bodies)
+    assert all(0 < n <= 30 for n in received), (received, result.stdout[-1500:])
+    assert "not run together" not in result.stdout
+    for dist in ([], ["--dist", "loadgroup"], ["--dist", "loadscope"]):
+        refused = _pytest(tmp_path, *columns, "-n", "2", *dist)
+        assert refused.returncode == 4 and "--dist loadfile" in refused.stderr, refused.stderr[-2000:]
+    own = _pytest(tmp_path, *columns, "-n", "2", "-m", "not harness")
+    assert own.returncode == 0 and "1 passed" in own.stdout, own.stdout[-2000:]
