@@ -151,8 +151,14 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     _run_columns(run, graded, mode, out, args, shares)
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     pairings = []
+    copied: dict[str, str] = {}  # each recorded reference column copied once, however many grade against it
     for pair in pairs:
-        dated = recorded_reference(args.reference_run, pair.reference.column, out) if args.reference_run else date
+        dated = date
+        if args.reference_run:
+            column = pair.reference.column
+            if column not in copied:
+                copied[column] = recorded_reference(args.reference_run, column, out)
+            dated = copied[column]
         pairings.append(pairing_of(pair, args.reference_run, dated))
     if pairings:
         write_pairings(out, pairings)

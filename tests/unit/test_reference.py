@@ -272,6 +272,22 @@ def test_grading_against_a_recorded_reference_is_grading_against_the_live_one(
     assert recorded.pairing.run == str(live_graded) and recorded.pairing.date == dated
 
 
+def test_a_recorded_reference_two_candidates_share_is_copied_once_and_the_folder_merges(
+    live_graded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two candidates graded against one recorded reference column: its records are in
+    reference.jsonl once (twice before, which the merge refused as two runs in one folder)."""
+    monkeypatch.setenv("HARNESS_ROOT", str(ROOT))
+    out = tmp_path / "two"
+    candidates = ["--provider", "llamacpp-local", "--provider", "transformers-local"]
+    args = ["conformance", *candidates, "--reference", "vllm-local", "--reference-run", str(live_graded)]
+    assert main([*args, "--gate", "none", "--out", str(out)]) == 0
+    assert len(json.loads((out / "grading.json").read_text())) == 2
+    copied = [(r.provider, r.unit_id, r.check, r.case_id) for r in read_results(out / "reference.jsonl")]
+    assert copied and len(copied) == len(set(copied))
+    assert main(["report", "--merge", str(out), "--out", str(tmp_path / "merged"), "--gate", "none"]) == 0
+
+
 def test_a_recorded_reference_without_that_column_is_one_line_exit_2(
     live_graded: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
