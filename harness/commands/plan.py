@@ -57,7 +57,7 @@ def print_plans(plans: list[ColumnPlan], console: Console) -> None:
         if found.measured_in:
             console.print(
                 f"{found.column}: planned for {found.profiles[0].profile} probes, as measured by {found.measured_in}; "
-                f"{found.any_profile_requests:,} requests if this run measures another profile",
+                f"whatever this run measures, at most {found.any_profile_requests:,} requests",
                 highlight=False,
             )
         elif measured:

@@ -53,6 +53,8 @@ class ColumnPlan:
     # a run may measure), and the most requests whatever the run measures.
     measured_in: str = ""
     any_profile_requests: int | None = None
+    any_profile_completion_tokens: int | None = None
+    any_profile_usd: float | None = None
 
     @property
     def ceiling(self) -> ProfilePlan:
@@ -101,6 +103,10 @@ class ColumnPlan:
             if self.measured_in
             else "every profile a run may measure",
             "requests_whatever_the_profile": self.any_profile_requests or self.requests,
+            "completion_tokens_whatever_the_profile": self.any_profile_completion_tokens
+            if self.measured_in
+            else self.completion_tokens,
+            "usd_whatever_the_profile": _rounded(self.any_profile_usd if self.measured_in else usd),
             "profiles": [
                 {
                     "profile": p.profile,
@@ -111,6 +117,10 @@ class ColumnPlan:
                 for p in self.profiles
             ],
         }
+
+
+def _rounded(usd: float | None) -> float | str | None:
+    return None if usd is None else ("unbounded" if math.isinf(usd) else round(usd, 6))
 
 
 def _with_retries(usd: float | None, retries: int) -> float | str | None:
@@ -172,6 +182,8 @@ def plan_column(
     # not planned under: every profile is.
     if measured is not None and measured[0].mode in {p.mode for p in candidates}:
         found.any_profile_requests = found.requests
+        found.any_profile_completion_tokens = found.completion_tokens
+        found.any_profile_usd = found.usd
         found.profiles = [units_plan(units, measured[0])]
         found.measured_in = measured[1]
     return found

@@ -63,20 +63,18 @@ def _folded(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-# Slugs of one family whose display names extend one another: only these names are theirs
-# (without it "Google" would match the pin google-ai-studio as well as google-vertex).
-NAMES_OF: dict[str, tuple[str, ...]] = {
-    "googlevertex": ("google", "googlevertex"),
-    "googleaistudio": ("googleaistudio",),
-}
+# Slugs of one family whose display names extend one another ("Google", "Google Vertex",
+# "Google AI Studio"): a name matches one only by extending it, or as one of its own shorter
+# names listed here (without it "Google" would match the pin google-ai-studio too).
+SHORT_NAMES_OF: dict[str, tuple[str, ...]] = {"googlevertex": ("google",), "googleaistudio": ()}
 
 
 def same_upstream(route: str, served: str) -> bool:
     """Whether the upstream a reply names is the route's: a slug ("deepinfra", "google-vertex",
     "deepinfra/turbo": a variant of deepinfra) against a display name ("DeepInfra", "Google
     Vertex"), compared without case, spaces or punctuation; one may extend the other ("nebius"
-    serves as "Nebius AI Studio"), but for a slug of ``NAMES_OF`` only its own names match."""
+    serves as "Nebius AI Studio"), but a slug of ``SHORT_NAMES_OF`` only by its own names."""
     slug, name = _folded(route.split("/", 1)[0]), _folded(served)
-    if slug in NAMES_OF:
-        return name in NAMES_OF[slug]
+    if slug in SHORT_NAMES_OF:
+        return name.startswith(slug) or name in SHORT_NAMES_OF[slug]
     return bool(slug and name) and (name.startswith(slug) or slug.startswith(name))

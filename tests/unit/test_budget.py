@@ -276,11 +276,12 @@ def test_plan_from_a_run_plans_under_the_profile_that_run_measured(
     )
     assert received <= measured["requests"] <= every["requests"]
     assert measured["requests_whatever_the_profile"] == every["requests"]
+    assert measured["completion_tokens_whatever_the_profile"] == every["completion_tokens"]
     assert measured["planned_under"].startswith(f"{mode}") and "as measured by its run in" in measured["planned_under"]
     if mode == "seeded":
         assert measured["requests"] < every["requests"]
     assert main([*plan[:-1], "--from", str(tmp_path / "out")]) == 0
-    assert "if this run measures another profile" in capsys.readouterr().out
+    assert f"whatever this run measures, at most {every['requests']:,} requests" in capsys.readouterr().out
 
 
 def test_plan_from_a_folder_without_a_run_or_with_another_profile_mode(

@@ -66,6 +66,7 @@ def test_the_served_upstream_is_read_from_the_reply_or_its_chunks() -> None:
         ("google-ai-studio", "Google AI Studio", True),
         ("google-ai-studio", "Google", False),
         ("google-vertex", "Google AI Studio", False),
+        ("google-vertex", "Google Vertex (Europe)", True),
     ],
 )
 def test_a_route_slug_matches_the_display_name_of_its_upstream(route: str, served: str, same: bool) -> None:
