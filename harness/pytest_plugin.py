@@ -17,10 +17,9 @@ Each check unit of each column (a provider held to a surface: its own, those in 
 runs the conformance items alone, ``-m "not harness"`` the rest. A column's items share the
 first part of their node ids, which ``--dist loadfile`` sends to one worker (with ``-n``, any
 other distribution is a usage error), so one worker owns a column, and its concurrency limit
-and budget hold; within a
-process a column's items run together, whatever order other plugins chose. An item fails on
-a non-conformance or missing evidence (a budget reached included), skips when not run,
-passes otherwise. Workers send their records to the controller in the test reports'
+and budget hold; within a process a column's items run together, whatever order other
+plugins chose. An item fails on a non-conformance or missing evidence (a budget reached
+included), skips when not run, passes otherwise. Workers send their records to the controller in the test reports'
 ``user_properties``; the controller alone writes results.jsonl and the reports, once, at the
 end, into ``--harness-out`` or else a new ``reports/<time>-pytest`` folder.
 """
@@ -303,8 +302,8 @@ def _distribute_by_column(config: pytest.Config) -> None:
     exchanges: ``load`` (what ``-n`` gives alone), ``loadscope`` (a unit id may hold ``::``)
     and ``loadgroup``, whose ``xdist_group`` suffix pytest 9.2's node ids no longer take
     (xdist 3.8 sets ``item._nodeid``; pytest-xdist issue 1386), so it spreads the items as
-    ``load`` does (measured: 60 requests to a provider of budget 30). A usage error where conformance items may run (not
-    under ``-m "not harness"``)."""
+    ``load`` does (measured: 60 requests to a provider of budget 30). A usage error where
+    conformance items may run (not under ``-m "not harness"``)."""
     dist = getattr(config.option, "dist", "no")
     if dist in ("no", "loadfile") or not getattr(config.option, "tx", None):
         return

@@ -16,8 +16,9 @@ One reading of the evidence serves both. A parameter of a column is
   or, where no effect is observable (every record judges acceptance alone: ranges, structure,
   a gateway forwarding it), a documented use ACCEPTED. A parameter the harness has an effect
   probe for (``probed``) whose run did not include it (``--checks range``) is undecided, not
-  "no effect observable". A parameter with HONOURED evidence is never dropped: some use of it
-  works (``n``, honoured, though ignored when streamed);
+  "no effect observable". A parameter whose effect was seen (HONOURED by a check other than
+  ``default``, which is about omitting it) is never dropped: some use of it works (``n``,
+  honoured, though ignored when streamed);
 - otherwise left out as undecided (an effect probe that was INCONCLUSIVE, NOT_RECORDED ...):
   support is claimed only from evidence.
 """
