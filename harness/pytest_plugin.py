@@ -302,8 +302,8 @@ def _distribute_by_column(config: pytest.Config) -> None:
     exchanges: ``load`` (what ``-n`` gives alone), ``loadscope`` (a unit id may hold ``::``)
     and ``loadgroup``, whose ``xdist_group`` suffix pytest 9.2's node ids no longer take
     (xdist 3.8 sets ``item._nodeid``; pytest-xdist issue 1386), so it spreads the items as
-    ``load`` does (measured: 60 requests to a provider of budget 30). A usage error where
-    conformance items may run (not under ``-m "not harness"``)."""
+    ``load`` does. A usage error where conformance items may run (not under
+    ``-m "not harness"``)."""
     dist = getattr(config.option, "dist", "no")
     if dist in ("no", "loadfile") or not getattr(config.option, "tx", None):
         return
